@@ -1,0 +1,263 @@
+--- The ctys command-line grammar and the dispatch of an action to its plugin module.
+---
+--- `ctys [-t type] [-T type,...|all] -a ACTION[=subopts] [generic options] [--]
+--- ['(global opts)'] [targets...]`. Options and targets may interleave before `--`. A context
+--- `(opts)` belongs to the target just before it, or is the global context when it comes right
+--- after `--`; contexts hold options only and are parsed with the same option grammar.
+---@class ctys.cli
+local M = {}
+
+local err = require("ctys.err")
+local subopts = require("ctys.subopts")
+local targets = require("ctys.targets")
+
+---@class ctys.Options options as given: absent ones stay nil, so contexts superpose cleanly
+---@field type string|nil plugin type, upper-case (`-t`)
+---@field types string[]|nil plugin types to preload (`-T`), `{ "ALL" }` for `all`
+---@field action ctys.Action|nil `-a`
+---@field debug integer|nil `-d`
+---@field terse boolean|nil `-X`
+---@field version boolean|nil `-V`
+---@field help boolean|nil `-h`
+---@field dry_run boolean|nil `--dry-run`
+---@field user string|nil default remote user (`-l`)
+---@field b string|nil `-b` execution mode, e.g. `sync,seq`
+---@field c string|nil `-c`
+---@field Z string|nil `-Z` privilege escalation, e.g. `SUDO`
+
+---@class ctys.RequestTarget : ctys.Target
+---@field ctx ctys.Options|nil the parsed context options
+
+---@class ctys.Request : ctys.Options
+---@field type string plugin type, `PM` unless `-t` is given
+---@field terse boolean
+---@field version boolean
+---@field help boolean
+---@field dry_run boolean
+---@field global_ctx ctys.Options|nil options from `(...)` right after `--`
+---@field global_ctx_raw string|nil the text inside those parentheses
+---@field targets ctys.RequestTarget[]
+
+local function is_type(s)
+  return s:find("^%a[%w_]*$") ~= nil
+end
+
+-- The type becomes part of a module name, so only identifiers pass.
+local function read_type(v, opt)
+  if not is_type(v) then err.usage("bad plugin type '%s' for %s", v, opt) end
+  return v:upper()
+end
+
+local function read_types(v, opt)
+  if v:lower() == "all" then return { "ALL" } end
+  local list = {}
+  for item in (v .. ","):gmatch("([^,]*),") do
+    if not is_type(item) then err.usage("bad plugin type list '%s' for %s", v, opt) end
+    list[#list + 1] = item:upper()
+  end
+  return list
+end
+
+local function read_level(v, opt)
+  local n = v:find("^%d+$") and math.tointeger(tonumber(v))
+  if not n then err.usage("bad level '%s' for %s: not a non-negative integer", v, opt) end
+  return n
+end
+
+local function read_string(v)
+  return v
+end
+
+-- Options: the request field each sets and, for those taking a value, its reader.
+-- Options without a reader are flags.
+local OPTIONS = {
+  ["-t"] = { field = "type", read = read_type },
+  ["-T"] = { field = "types", read = read_types },
+  ["-a"] = { field = "action", read = subopts.parse },
+  ["-d"] = { field = "debug", read = read_level },
+  ["-l"] = { field = "user", read = read_string },
+  ["-b"] = { field = "b", read = read_string },
+  ["-c"] = { field = "c", read = read_string },
+  ["-Z"] = { field = "Z", read = read_string },
+  ["-X"] = { field = "terse" },
+  ["-V"] = { field = "version" },
+  ["-h"] = { field = "help" },
+  ["--dry-run"] = { field = "dry_run" },
+}
+
+local function is_option(w)
+  return w:sub(1, 1) == "-" and w ~= "--"
+end
+
+-- Read the option at words[i] into opts; returns the index of the next word.
+local function take_option(words, i, opts)
+  local w = words[i]
+  local spec = OPTIONS[w]
+  if spec and not spec.read then
+    opts[spec.field] = true
+    return i + 1
+  end
+  local name, value = w, words[i + 1]
+  if spec then
+    if value == nil then err.usage("option %s needs a value", w) end
+    i = i + 2
+  else
+    -- joined form `-tpm`: a one-letter option taking a value, glued to it
+    name, value = w:sub(1, 2), w:sub(3)
+    spec = OPTIONS[name]
+    if not (spec and spec.read) then err.usage("unknown option '%s'", w) end
+    i = i + 1
+  end
+  if value == "" then err.usage("empty value for option %s", name) end
+  opts[spec.field] = spec.read(value, name)
+  return i
+end
+
+---Parse option words (a context's content): options only, no targets, no `--`.
+---Only the options given appear in the result; no defaults are filled in.
+---@param words string[]
+---@return ctys.Options
+function M.parse_options(words)
+  local opts, i = {}, 1
+  while i <= #words do
+    if not is_option(words[i]) then
+      err.usage("a context takes options only, not '%s'", words[i])
+    end
+    i = take_option(words, i, opts)
+  end
+  return opts
+end
+
+local function parse_context(raw)
+  return M.parse_options(targets.split_words(raw))
+end
+
+-- Join argv[i] with the following words until its parentheses balance: an unquoted context
+-- reaches the host split into words. Returns the joined text and the index after it.
+local function gather(argv, i)
+  local parts, depth = {}, 0
+  repeat
+    local w = argv[i]
+    if w == nil then err.usage("unbalanced '(' in '%s'", table.concat(parts, " ")) end
+    parts[#parts + 1] = w
+    for pos = 1, #w do
+      local c = w:sub(pos, pos)
+      if c == "(" or c == ")" then
+        depth = depth + (c == "(" and 1 or -1)
+        if depth < 0 then err.usage("stray ')' in '%s'", w) end
+        if depth == 0 and pos < #w then err.usage("unexpected text after ')' in '%s'", w) end
+      end
+    end
+    i = i + 1
+  until depth == 0
+  return table.concat(parts, " "), i
+end
+
+---Parse a ctys command line (argv without the program name, already shell-split).
+---@param argv string[]
+---@return ctys.Request
+function M.parse(argv)
+  local req = { targets = {} }
+  local i, after_dashdash, last = 1, false, nil
+  while i <= #argv do
+    local w = argv[i]
+    if not after_dashdash and w == "--" then
+      after_dashdash, last, i = true, nil, i + 1
+    elseif not after_dashdash and is_option(w) then
+      last, i = nil, take_option(argv, i, req)
+    else
+      local text
+      text, i = gather(argv, i)
+      if text:sub(1, 1) ~= "(" then
+        last = targets.parse(text)
+        last.ctx = last.ctx_raw and parse_context(last.ctx_raw)
+        req.targets[#req.targets + 1] = last
+      elseif last and not last.ctx_raw then
+        last.ctx_raw, last.raw = text:sub(2, -2), last.raw .. " " .. text
+        last.ctx = parse_context(last.ctx_raw)
+      elseif not last and after_dashdash and not req.global_ctx_raw then
+        req.global_ctx_raw = text:sub(2, -2)
+        req.global_ctx = parse_context(req.global_ctx_raw)
+      else
+        err.usage("context '%s' belongs to no target (one per target, global one right after --)", text)
+      end
+    end
+  end
+  req.type = req.type or "PM"
+  for _, spec in pairs(OPTIONS) do
+    if not spec.read then req[spec.field] = req[spec.field] or false end
+  end
+  return req
+end
+
+---The help text: grammar, options, exit values, host options.
+---@return string
+function M.usage()
+  return [[
+usage: ctys [-t TYPE] [-T TYPE,...|all] -a ACTION[=SUBOPTS] [options] [--] ['(GLOBAL OPTS)'] [TARGET...]
+
+  -t TYPE          plugin type of the action (default PM)
+  -T TYPE,...|all  plugin types to preload
+  -a ACTION[=SUBOPTS]
+                   action and its suboptions: ',' separates them (',,' a literal comma),
+                   KEY:ARG gives an argument ('::' or '\:' a literal colon, '%' separates
+                   values, '%%' a literal percent); keys are case-insensitive
+  -d LEVEL         debug level, a non-negative integer
+  -X               terse machine output (';'-separated records)
+  -V               print the version and exit
+  -h               print this help and exit
+  --dry-run        show what would be done, do nothing
+  -l USER          default remote user
+  -b VALUE         execution mode, e.g. sync|async[,seq|par]
+  -c VALUE         stored for the action to read
+  -Z VALUE         privilege escalation: SUDO|KSU
+  --               end of options; a '(...)' right after it is the global context
+
+  TARGET           [user@]host[:port] or a group name, optionally followed by
+                   '(OPTS)': options for that target only (last wins)
+
+exit values: 0 ok, 1 erroneous parameters, 2 missing environment element
+
+host options, handled before this grammar:
+  ctys FILE.lua [ARGS...]   run a Lua script
+  ctys -e CHUNK             run a Lua chunk
+  ctys --repl               interactive Lua
+  ctys --test DIR           run the *_spec.lua files in DIR
+  ctys --dump-lua DIR       write the built-in Lua tree to DIR
+  --lua-path DIR            search DIR first for Lua modules
+]]
+end
+
+-- The action function of a plugin type; missing module or function: exit 2.
+local function action_function(type_name, action)
+  local name = "ctys.actions." .. type_name:lower()
+  local mod = require("ctys.run").try_require(name)
+  if mod == nil then
+    err.env("action not available: plugin type %s has no module %s", type_name, name)
+  end
+  local fn = type(mod) == "table" and mod[action:lower()]
+  if type(fn) ~= "function" then
+    err.env("action not available: %s for plugin type %s", action, type_name)
+  end
+  return fn
+end
+
+---Run a grammar command line: parse, handle -h/-V/-d, dispatch the action.
+---@param argv string[] the words after the program name
+---@return integer exit value (the action's result, or 0)
+function M.main(argv)
+  local req = M.parse(argv)
+  if req.help then
+    io.write(M.usage())
+    return 0
+  end
+  if req.version then
+    print("ctys " .. require("ctys.core").version)
+    return 0
+  end
+  if req.debug then require("ctys.log").set_level(req.debug) end
+  if not req.action then err.usage("no action given (-a ACTION)") end
+  return action_function(req.type, req.action.action)(req) or 0
+end
+
+return M

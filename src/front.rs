@@ -1,0 +1,234 @@
+//! The command-line front end shared by every binary. clap handles only the host's own options
+//! (script, `-e`, REPL, tests, `--dump-lua`, `--lua-path`); a ctys command line such as
+//! `ctys -t pm -a create=wol,... lab01` goes whole to `ctys.cli.main` in Lua, because MACROS
+//! may expand into options and must be expanded before any option is parsed.
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+use crate::host::{embedded, Host, HostError, HostOptions, EXIT_ENV, EXIT_USAGE};
+
+const AFTER_HELP: &str = "\
+A ctys command line is handed to the Lua grammar (ctys.cli):
+  ctys [-t TYPE] -a ACTION[=SUBOPTS] [-d LEVEL] [-X] [-V] [-h] [-l USER] [--dry-run] [--] ['(OPTS)'] [TARGET...]
+  `ctys -h` prints its full help.
+
+Modules are searched in --lua-path, CTYS_LUA_PATH, ~/.ctys/lua, /etc/ctys/lua, then the built-in
+copies; `builtin.NAME` always loads the built-in copy. Logging: RUST_LOG or -d LEVEL.
+
+Exit values: 0 ok, 1 erroneous parameters or a Lua error, 2 a missing environment element
+(tool, file, permission, plugin), 130 interrupted (Ctrl-C).";
+
+fn command() -> Command {
+    Command::new("ctys")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("ctys as a Lua scripting host: lab machines' power, virtual networks, remote execution")
+        .override_usage(
+            "ctys [HOST OPTIONS] FILE.lua [ARGS...]\n       ctys [HOST OPTIONS] -e CHUNK\n       \
+             ctys [HOST OPTIONS] [--repl]\n       ctys [HOST OPTIONS] --test PATH...\n       \
+             ctys --dump-lua DIR\n       ctys [-t TYPE] -a ACTION[=SUBOPTS] [OPTIONS] [--] [TARGETS...]",
+        )
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(Arg::new("help").long("help").action(ArgAction::Help).help("Print this help (`-h` prints the ctys grammar's)"))
+        .arg(Arg::new("version").long("version").action(ArgAction::Version).help("Print the version"))
+        .arg(
+            Arg::new("lua-path")
+                .long("lua-path")
+                .value_name("DIR")
+                .action(ArgAction::Append)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Search DIR for Lua modules before everything else (repeatable)"),
+        )
+        .arg(Arg::new("eval").short('e').value_name("CHUNK").action(ArgAction::Append).help("Run a Lua chunk (repeatable)"))
+        .arg(Arg::new("repl").long("repl").action(ArgAction::SetTrue).help("Start the interactive prompt (the default on a terminal with no arguments)"))
+        .arg(
+            Arg::new("test")
+                .long("test")
+                .value_name("PATH")
+                .action(ArgAction::Append)
+                .help("Run spec files (a file, or every *_spec.lua in a directory); repeatable"),
+        )
+        .arg(
+            Arg::new("dump-lua")
+                .long("dump-lua")
+                .value_name("DIR")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Write the built-in Lua tree into DIR, a starting point for --lua-path"),
+        )
+        .arg(
+            Arg::new("args")
+                .value_name("FILE.lua [ARGS] | CTYS OPTIONS")
+                .num_args(0..)
+                .trailing_var_arg(true)
+                .allow_hyphen_values(true),
+        )
+        .after_help(AFTER_HELP)
+}
+
+fn init_logging() {
+    let spec = std::env::var("RUST_LOG").ok();
+    let mut b = env_logger::Builder::new();
+    // Without RUST_LOG the builder passes everything and log::max_level (warn, raised by `-d`)
+    // decides; with RUST_LOG that filter decides.
+    b.format_timestamp(None).filter_level(log::LevelFilter::Trace);
+    if let Some(s) = &spec {
+        b.parse_filters(s);
+    }
+    if b.try_init().is_ok() && spec.is_none() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
+}
+
+/// Prints a failed run as `prog: message`, then the traceback when there is one.
+fn report(prog: &str, e: &HostError) -> i32 {
+    eprintln!("{prog}: {e}");
+    e.code
+}
+
+fn exit_code(prog: &str, r: Result<i32, HostError>) -> i32 {
+    r.unwrap_or_else(|e| report(prog, &e))
+}
+
+/// `ctys` itself.
+pub fn main() -> i32 {
+    let argv: Vec<String> = std::env::args().collect();
+    let prog = argv.first().map(|a| base_name(a)).unwrap_or("ctys").to_string();
+    if let Some(tool) = prog.strip_prefix("ctys-") {
+        return tool_main(tool, argv.into_iter().skip(1).collect());
+    }
+    init_logging();
+    let m = match command().try_get_matches_from(&argv) {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    exit_code("ctys", run(&m))
+}
+
+/// A tool binary (`ctys-vnetctl`, `ctys-wakeup`, ...): `ctys.tools.<name>.main(argv)`.
+pub fn tool_main(tool: &str, args: Vec<String>) -> i32 {
+    init_logging();
+    let prog = format!("ctys-{tool}");
+    exit_code(&prog, (|| {
+        let host = Host::new(HostOptions::default())?;
+        let run: mlua::Function = host.require::<mlua::Table>("ctys.run")?.get("tool")?;
+        let code: Option<i64> = host.call(run, (tool, host.lua().create_sequence_from(args)?))?;
+        Ok(exit_value(code))
+    })())
+}
+
+fn base_name(p: &str) -> &str {
+    Path::new(p).file_name().and_then(|s| s.to_str()).unwrap_or(p)
+}
+
+fn run_main(host: &Host, main: mlua::Function, args: Vec<String>) -> Result<i32, HostError> {
+    let code: Option<i64> = host.call(main, host.lua().create_sequence_from(args)?)?;
+    Ok(exit_value(code))
+}
+
+/// A Lua main's result as a process exit value (nothing returned is success).
+fn exit_value(code: Option<i64>) -> i32 {
+    code.unwrap_or(0).clamp(0, 255) as i32
+}
+
+fn run(m: &ArgMatches) -> Result<i32, HostError> {
+    if let Some(dir) = m.get_one::<PathBuf>("dump-lua") {
+        return dump_lua(dir).map(|()| 0);
+    }
+    let options = HostOptions {
+        lua_path: m.get_many::<PathBuf>("lua-path").map(|v| v.cloned().collect()).unwrap_or_default(),
+        ..HostOptions::default()
+    };
+    let host = Host::new(options)?;
+    let args: Vec<String> = m.get_many::<String>("args").map(|v| v.cloned().collect()).unwrap_or_default();
+    if let Some(paths) = m.get_many::<String>("test") {
+        let mut files = Vec::new();
+        for p in paths.chain(args.iter()) {
+            spec_files(Path::new(p), &mut files)?;
+        }
+        let run: mlua::Function = host.require::<mlua::Table>("ctys.test")?.get("run")?;
+        let failed: i64 = host.call(run, files)?;
+        return Ok(if failed == 0 { 0 } else { EXIT_USAGE });
+    }
+    let chunks: Vec<&String> = m.get_many::<String>("eval").map(|v| v.collect()).unwrap_or_default();
+    for chunk in &chunks {
+        let f = host.load(chunk, "=(command line)")?;
+        host.call::<()>(f, ())?;
+    }
+    let stdin_tty = std::io::stdin().is_terminal();
+    match args.first().map(String::as_str) {
+        Some("-") => run_stdin(&host, &args[1..]),
+        Some(first) if is_script(first) => host.run_file(Path::new(first), &args[1..]).map(|()| 0),
+        Some(_) => {
+            let main: mlua::Function = host.require::<mlua::Table>("ctys.cli")?.get("main")?;
+            run_main(&host, main, args)
+        }
+        None if m.get_flag("repl") || (chunks.is_empty() && stdin_tty) => super::host::repl::run(&host).map(|()| 0),
+        None if chunks.is_empty() => run_stdin(&host, &[]),
+        None => Ok(0),
+    }
+}
+
+/// A first argument that names a Lua script rather than starting a ctys command line.
+fn is_script(first: &str) -> bool {
+    !first.starts_with('-') && (first.ends_with(".lua") || Path::new(first).is_file())
+}
+
+fn run_stdin(host: &Host, args: &[String]) -> Result<i32, HostError> {
+    let mut src = String::new();
+    std::io::stdin()
+        .read_to_string(&mut src)
+        .map_err(|e| HostError { code: EXIT_ENV, message: format!("cannot read stdin: {e}"), traceback: None })?;
+    let f = host.load(&src, "=stdin")?;
+    host.call::<()>(f, mlua::Variadic::from_iter(args.iter().cloned()))?;
+    Ok(0)
+}
+
+fn spec_files(p: &Path, out: &mut Vec<String>) -> Result<(), HostError> {
+    let env_err = |e: std::io::Error| HostError { code: EXIT_ENV, message: format!("{}: {e}", p.display()), traceback: None };
+    if p.is_dir() {
+        let mut found: Vec<String> = std::fs::read_dir(p)
+            .map_err(env_err)?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|f| f.to_str().is_some_and(|s| s.ends_with("_spec.lua")))
+            .map(|f| f.display().to_string())
+            .collect();
+        found.sort();
+        out.extend(found);
+        Ok(())
+    } else if p.is_file() {
+        out.push(p.display().to_string());
+        Ok(())
+    } else {
+        Err(env_err(std::io::Error::from(std::io::ErrorKind::NotFound)))
+    }
+}
+
+/// Writes the embedded tree as a site directory (`DIR/ctys/...`, `DIR/meta/...`). Nothing is
+/// written when any file already exists, so a site's edits are never overwritten.
+fn dump_lua(dir: &Path) -> Result<(), HostError> {
+    let env_err = |p: &Path, e: std::io::Error| HostError { code: EXIT_ENV, message: format!("{}: {e}", p.display()), traceback: None };
+    let targets: Vec<(PathBuf, &str)> =
+        embedded::FILES.iter().map(|(p, src)| (dir.join(embedded::site_path(p)), *src)).collect();
+    if let Some((p, _)) = targets.iter().find(|(p, _)| p.exists()) {
+        return Err(HostError {
+            code: EXIT_ENV,
+            message: format!("--dump-lua: {} already exists; nothing written", p.display()),
+            traceback: None,
+        });
+    }
+    for (p, src) in &targets {
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| env_err(parent, e))?;
+        }
+        std::fs::write(p, src).map_err(|e| env_err(p, e))?;
+    }
+    println!("wrote {} files under {}", targets.len(), dir.display());
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! The module searcher: site directories first (`--lua-path`, `CTYS_LUA_PATH`, `~/.ctys/lua`,
+//! `/etc/ctys/lua`), then the embedded copies. `builtin.<name>` always loads the embedded copy,
+//! so a site override can wrap the original instead of copying it.
+use std::path::{Path, PathBuf};
+
+use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table};
+
+use super::embedded;
+
+/// Installs the searcher as `package.searchers[2]`, right after `package.preload`.
+pub fn install(lua: &Lua, dirs: Vec<PathBuf>) -> mlua::Result<()> {
+    let searcher = lua.create_function(move |lua, name: String| search(lua, &dirs, &name))?;
+    let package: Table = lua.globals().get("package")?;
+    let searchers: Table = package.get("searchers")?;
+    searchers.raw_insert(2, searcher)
+}
+
+fn search(lua: &Lua, dirs: &[PathBuf], name: &str) -> mlua::Result<MultiValue> {
+    let mut tried = Vec::new();
+    let embedded_name = match name.strip_prefix("builtin.") {
+        Some(inner) => inner,
+        None => {
+            for dir in dirs {
+                for cand in embedded::candidates(name) {
+                    let path = dir.join(cand);
+                    if path.is_file() {
+                        return load_file(lua, name, &path);
+                    }
+                    tried.push(format!("no file '{}'", path.display()));
+                }
+            }
+            name
+        }
+    };
+    if let Some((path, src)) = embedded::module(embedded_name) {
+        let f = load(lua, name, src, &format!("@{path}"), path)?;
+        return (f, path).into_lua_multi(lua);
+    }
+    tried.push(format!("no embedded module '{embedded_name}'"));
+    tried.join("\n\t").into_lua_multi(lua)
+}
+
+fn load_file(lua: &Lua, name: &str, path: &Path) -> mlua::Result<MultiValue> {
+    let shown = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        mlua::Error::runtime(format!("error loading module '{name}' from file '{shown}': {e}"))
+    })?;
+    let f = load(lua, name, &src, &format!("@{shown}"), &shown)?;
+    (f, shown).into_lua_multi(lua)
+}
+
+fn load(lua: &Lua, name: &str, src: &str, chunk: &str, shown: &str) -> mlua::Result<Function> {
+    lua.load(src).set_name(chunk).into_function().map_err(|e| {
+        mlua::Error::runtime(format!("error loading module '{name}' from file '{shown}':\n\t{e}"))
+    })
+}
+
+/// Every module name visible through the searcher, site directories and embedded, sorted.
+pub fn module_names(dirs: &[PathBuf]) -> Vec<String> {
+    let mut names: Vec<String> = embedded::module_names().collect();
+    for dir in dirs {
+        walk(dir, dir, &mut names);
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(root, &p, out);
+        } else if let Some(name) = p.strip_prefix(root).ok().and_then(embedded::module_name) {
+            out.push(name);
+        }
+    }
+}

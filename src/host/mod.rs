@@ -1,0 +1,228 @@
+//! The Lua host: one Lua 5.4 state, the module loader, a current-thread tokio runtime with a
+//! LocalSet for async primitives, Ctrl-C handling, error rendering, and the REPL.
+pub mod embedded;
+mod interrupt;
+mod loader;
+pub mod repl;
+
+pub use loader::module_names;
+
+use std::cell::Cell;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::task::Poll;
+
+use mlua::{FromLuaMulti, Function, HookTriggers, IntoLuaMulti, Lua, MultiValue, Table, Value, VmState};
+
+pub use interrupt::EXIT_INTERRUPTED;
+
+/// Exit value for erroneous parameters (and Lua errors in scripts).
+pub const EXIT_USAGE: i32 = 1;
+/// Exit value for a missing environment element: a tool, file, permission or database.
+pub const EXIT_ENV: i32 = 2;
+
+/// How a host is set up.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// Directories searched before everything else (`--lua-path`), in order.
+    pub lua_path: Vec<PathBuf>,
+    /// Also search `CTYS_LUA_PATH` (colon-separated), after `lua_path`.
+    pub use_env: bool,
+    /// Also search `~/.ctys/lua` and `/etc/ctys/lua`, after the above.
+    pub use_site: bool,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions { lua_path: Vec::new(), use_env: true, use_site: true }
+    }
+}
+
+impl HostOptions {
+    /// The directories the module loader searches before the embedded copies, in order.
+    pub fn search_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = self.lua_path.clone();
+        if self.use_env {
+            if let Some(v) = std::env::var_os("CTYS_LUA_PATH") {
+                dirs.extend(std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()));
+            }
+        }
+        if self.use_site {
+            if let Some(home) = std::env::var_os("HOME") {
+                dirs.push(Path::new(&home).join(".ctys/lua"));
+            }
+            dirs.push(PathBuf::from("/etc/ctys/lua"));
+        }
+        dirs
+    }
+}
+
+/// A failed run: the exit value, the message and, for errors in Lua code, the traceback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostError {
+    pub code: i32,
+    pub message: String,
+    pub traceback: Option<String>,
+}
+
+impl HostError {
+    fn new(code: i32, message: impl Into<String>) -> Self {
+        HostError { code, message: message.into(), traceback: None }
+    }
+
+    fn interrupted() -> Self {
+        HostError::new(EXIT_INTERRUPTED, "interrupted")
+    }
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(tb) = &self.traceback {
+            write!(f, "\n{tb}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for HostError {}
+
+impl From<mlua::Error> for HostError {
+    fn from(e: mlua::Error) -> Self {
+        if interrupt::is_set() {
+            return HostError::interrupted();
+        }
+        HostError::new(EXIT_USAGE, e.to_string())
+    }
+}
+
+thread_local! {
+    /// True while `Host::block_on` drives the LocalSet: `ctys.spawn` is only valid then.
+    static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the caller runs inside a host's LocalSet (so `spawn_local` cannot panic).
+pub(crate) fn in_runtime() -> bool {
+    IN_RUNTIME.with(Cell::get)
+}
+
+/// An embeddable ctys scripting host.
+pub struct Host {
+    lua: Lua,
+    rt: tokio::runtime::Runtime,
+    dirs: Vec<PathBuf>,
+}
+
+impl Host {
+    /// A host with the `ctys` global, the module loader and the async runtime set up.
+    pub fn new(options: HostOptions) -> Result<Host, HostError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| HostError::new(EXIT_ENV, format!("cannot start the async runtime: {e}")))?;
+        // SAFETY: the debug library is needed for tracebacks; scripts are the user's own code.
+        let lua = unsafe { Lua::unsafe_new() };
+        let dirs = options.search_dirs();
+        loader::install(&lua, dirs.clone())?;
+        crate::lua_api::register(&lua, &dirs)?;
+        lua.set_global_hook(HookTriggers::new().every_nth_instruction(4096), |_, _| {
+            if interrupt::is_set() {
+                Err(mlua::Error::runtime("interrupted"))
+            } else {
+                Ok(VmState::Continue)
+            }
+        })?;
+        let ctys: Table = lua.globals().get::<Function>("require")?.call("ctys")?;
+        lua.globals().set("ctys", ctys)?;
+        Ok(Host { lua, rt, dirs })
+    }
+
+    /// The Lua state, for embedders that bind their own functions.
+    pub fn lua(&self) -> &Lua {
+        &self.lua
+    }
+
+    /// The directories searched for modules before the embedded copies.
+    pub fn search_dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// Drives a future on the host's runtime inside a fresh LocalSet (tasks a script spawned and
+    /// never joined end with it). SIGINT makes it return `Err` with exit value 130.
+    pub fn block_on<F: Future>(&self, fut: F) -> Result<F::Output, HostError> {
+        interrupt::install();
+        let local = tokio::task::LocalSet::new();
+        IN_RUNTIME.with(|c| c.set(true));
+        let out = self.rt.block_on(local.run_until(async {
+            let mut fut = pin!(fut);
+            let mut stop = pin!(interrupt::wait());
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+                    return Poll::Ready(Ok(v));
+                }
+                stop.as_mut().poll(cx).map(|()| Err(HostError::interrupted()))
+            })
+            .await
+        }));
+        IN_RUNTIME.with(|c| c.set(false));
+        out
+    }
+
+    /// Calls a Lua function with the host's error contract: the exit value of a `ctys.err` error,
+    /// 1 for any other Lua error (with its traceback), 130 on Ctrl-C.
+    pub fn call<R: FromLuaMulti>(&self, f: Function, args: impl IntoLuaMulti) -> Result<R, HostError> {
+        let protect: Function = self.require::<Table>("ctys.run")?.get("protect")?;
+        let args = args.into_lua_multi(&self.lua)?;
+        let res = self.block_on(protect.call_async::<MultiValue>((f, args)));
+        let was_interrupted = interrupt::is_set();
+        interrupt::clear();
+        if was_interrupted {
+            return Err(HostError::interrupted());
+        }
+        let mut vals = res??.into_iter();
+        match vals.next() {
+            Some(Value::Boolean(true)) => Ok(R::from_lua_multi(vals.collect(), &self.lua)?),
+            _ => {
+                let code = vals.next().and_then(|v| v.as_i32()).unwrap_or(EXIT_USAGE);
+                let message = vals.next().map(|v| v.to_string().unwrap_or_default()).unwrap_or_default();
+                let traceback = vals.next().and_then(|v| v.as_string().map(|s| s.to_string_lossy()));
+                Err(HostError { code, message, traceback })
+            }
+        }
+    }
+
+    /// `require(name)` in this host.
+    pub fn require<R: mlua::FromLua>(&self, name: &str) -> Result<R, HostError> {
+        Ok(self.lua.globals().get::<Function>("require")?.call(name)?)
+    }
+
+    /// Compiles a chunk; a syntax error is exit value 1.
+    pub fn load(&self, src: &str, chunk_name: &str) -> Result<Function, HostError> {
+        Ok(self.lua.load(src).set_name(chunk_name).into_function()?)
+    }
+
+    /// Runs a chunk of Lua source and returns its results.
+    pub fn eval<R: FromLuaMulti>(&self, src: &str) -> Result<R, HostError> {
+        let f = self.load(src, "=(eval)")?;
+        self.call(f, ())
+    }
+
+    /// Runs a script file as `lua5.4 FILE args...` would: `arg[0]` is the path, `arg[1..]` and
+    /// `...` are the arguments.
+    pub fn run_file(&self, path: &Path, args: &[String]) -> Result<(), HostError> {
+        let src = std::fs::read_to_string(path)
+            .map_err(|e| HostError::new(EXIT_ENV, format!("cannot read {}: {e}", path.display())))?;
+        // A leading #! line is legal in Lua files run as scripts.
+        let src = if src.starts_with("#!") { format!("--{src}") } else { src };
+        let f = self.load(&src, &format!("@{}", path.display()))?;
+        let arg = self.lua.create_table()?;
+        arg.raw_set(-1, "ctys")?;
+        arg.raw_set(0, path.display().to_string())?;
+        for (i, a) in args.iter().enumerate() {
+            arg.raw_set(i + 1, a.as_str())?;
+        }
+        self.lua.globals().set("arg", arg)?;
+        self.call(f, mlua::Variadic::from_iter(args.iter().cloned()))
+    }
+}

@@ -1,0 +1,48 @@
+//! `ctys.core`: version, logging, the module search path and the embedded Lua tree.
+use std::path::PathBuf;
+
+use log::Level;
+use mlua::{Lua, Table};
+
+use crate::host::embedded;
+
+fn level(name: &str) -> mlua::Result<Level> {
+    name.parse().map_err(|_| mlua::Error::runtime(format!("bad log level {name:?} (error, warn, info, debug, trace)")))
+}
+
+pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Result<()> {
+    core.set("version", env!("CARGO_PKG_VERSION"))?;
+    core.set(
+        "log",
+        lua.create_function(|_, (lvl, msg): (String, String)| {
+            log::log!(target: "ctys::lua", level(&lvl)?, "{msg}");
+            Ok(())
+        })?,
+    )?;
+    core.set("log_enabled", lua.create_function(|_, lvl: String| Ok(level(&lvl)? <= log::max_level()))?)?;
+    core.set(
+        "set_log_level",
+        lua.create_function(|_, lvl: String| {
+            log::set_max_level(level(&lvl)?.to_level_filter());
+            Ok(())
+        })?,
+    )?;
+    let dirs: Vec<String> = search_dirs.iter().map(|d| d.display().to_string()).collect();
+    core.set("lua_path", dirs)?;
+    let dirs = search_dirs.to_vec();
+    core.set(
+        "modules",
+        lua.create_function(move |_, prefix: Option<String>| {
+            let prefix = prefix.unwrap_or_default();
+            let mut names = crate::host::module_names(&dirs);
+            names.retain(|n| n.starts_with(&prefix));
+            Ok(names)
+        })?,
+    )?;
+    core.set("embedded", lua.create_function(|_, path: String| Ok(embedded::file(&path)))?)?;
+    core.set(
+        "embedded_files",
+        lua.create_function(|_, ()| Ok(embedded::FILES.iter().map(|(p, _)| *p).collect::<Vec<_>>()))?,
+    )?;
+    Ok(())
+}

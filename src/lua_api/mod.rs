@@ -1,0 +1,17 @@
+//! The only place that binds Rust to Lua: each area registers its functions into the
+//! `ctys.core` table (`package.loaded["ctys.core"]`); `stdlib/ctys/*` wraps them for users.
+use std::path::PathBuf;
+
+use mlua::{Lua, Table};
+
+mod host;
+mod task;
+
+/// Builds `ctys.core` and makes it loadable as `require "ctys.core"`.
+pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
+    let core = lua.create_table()?;
+    host::register(lua, &core, search_dirs)?;
+    task::register(lua, &core)?;
+    let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
+    loaded.set("ctys.core", core)
+}

@@ -1,0 +1,64 @@
+//! `ctys.core.sleep` and `ctys.core.spawn`: concurrency for scripts on the host's one thread.
+use std::cell::RefCell;
+use std::time::Duration;
+
+use mlua::{Function, Lua, MultiValue, Table, UserData, UserDataMethods};
+use tokio::task::JoinHandle;
+
+/// A function running as a task in the host's LocalSet.
+struct Task {
+    handle: RefCell<Option<JoinHandle<mlua::Result<MultiValue>>>>,
+}
+
+impl UserData for Task {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_async_method("join", |_, this, ()| async move {
+            let handle = this.handle.borrow_mut().take();
+            let handle = handle.ok_or_else(|| mlua::Error::runtime("task:join: the task was already joined"))?;
+            match handle.await {
+                Ok(res) => res,
+                Err(e) if e.is_cancelled() => Err(mlua::Error::runtime("task:join: the task was aborted")),
+                Err(e) => Err(mlua::Error::runtime(format!("task:join: the task failed: {e}"))),
+            }
+        });
+        methods.add_method("done", |_, this, ()| {
+            Ok(this.handle.borrow().as_ref().is_none_or(JoinHandle::is_finished))
+        });
+        methods.add_method("abort", |_, this, ()| {
+            if let Some(h) = this.handle.borrow().as_ref() {
+                h.abort();
+            }
+            Ok(())
+        });
+    }
+}
+
+fn need_runtime(what: &str) -> mlua::Result<()> {
+    if crate::host::in_runtime() {
+        Ok(())
+    } else {
+        Err(mlua::Error::runtime(format!("{what}: not inside the host's runtime (use Host::call)")))
+    }
+}
+
+pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    core.set(
+        "sleep",
+        lua.create_async_function(|_, secs: f64| async move {
+            need_runtime("ctys.core.sleep")?;
+            let d = Duration::try_from_secs_f64(secs)
+                .map_err(|_| mlua::Error::runtime(format!("ctys.core.sleep: bad duration {secs}")))?;
+            tokio::time::sleep(d).await;
+            Ok(())
+        })?,
+    )?;
+    core.set(
+        "spawn",
+        lua.create_function(|_, (f, args): (Function, MultiValue)| {
+            need_runtime("ctys.core.spawn")?;
+            let handle = tokio::task::spawn_local(async move { f.call_async::<MultiValue>(args).await });
+            Ok(Task { handle: RefCell::new(Some(handle)) })
+        })?,
+    )?;
+    Ok(())
+}

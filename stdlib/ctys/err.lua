@@ -1,0 +1,52 @@
+--- Errors that carry a ctys exit value.
+---
+--- Misuse raises (exit 1 "erroneous parameters", 2 "missing environment element");
+--- expected operational failures are returned as `nil, message` by the primitives and
+--- never pass through here. The top level turns a raised error into its exit value.
+---@class ctys.err
+local M = {}
+
+---@class ctys.Error
+---@field code integer exit value: 1 erroneous parameters, 2 missing environment element
+---@field msg string the message, naming the bad token
+local Error = {}
+Error.__index = Error
+Error.__tostring = function(e) return e.msg end
+
+M.USAGE = 1
+M.ENV = 2
+
+---Raise an error with an exit value.
+---@param code integer exit value
+---@param fmt string format string (string.format)
+---@param ... any format arguments
+function M.raise(code, fmt, ...)
+  local msg = select("#", ...) > 0 and string.format(fmt, ...) or fmt
+  error(setmetatable({ code = code, msg = msg }, Error), 0)
+end
+
+---Raise an "erroneous parameters" error (exit 1).
+---@param fmt string format string
+---@param ... any format arguments
+function M.usage(fmt, ...) M.raise(M.USAGE, fmt, ...) end
+
+---Raise a "missing environment element" error (exit 2).
+---@param fmt string format string
+---@param ... any format arguments
+function M.env(fmt, ...) M.raise(M.ENV, fmt, ...) end
+
+---Whether a value is an error raised through this module.
+---@param e any
+---@return boolean
+function M.is(e) return getmetatable(e) == Error end
+
+---The exit value and message of any error value (a plain Lua error is exit 1).
+---@param e any
+---@return integer code
+---@return string message
+function M.describe(e)
+  if M.is(e) then return e.code, e.msg end
+  return M.USAGE, tostring(e)
+end
+
+return M

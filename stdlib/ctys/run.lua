@@ -1,0 +1,56 @@
+--- How the host runs Lua code: every error becomes an exit value, a message and a traceback
+--- that ends at the user's code (the frames of this wrapper are cut off). Errors raised through
+--- `ctys.err` (bad parameters, missing tools) are for users, not programmers: their traceback
+--- is shown only at log level debug (`-d 2`, RUST_LOG=debug).
+---@class ctys.run
+local M = {}
+
+local err = require "ctys.err"
+local core = require "ctys.core"
+
+local function handler(e)
+  local code, msg = err.describe(e)
+  local tb
+  if not err.is(e) or core.log_enabled("debug") then
+    tb = debug.traceback("", 2):gsub("^\n", ""):gsub("\n\t%[C%]: in function 'xpcall'.*$", "")
+  end
+  return { code = code, msg = msg, tb = tb }
+end
+
+---Call `f(...)`; on success return `true, results...`, on error `false, code, message, traceback|nil`.
+---@param f function
+---@param ... any arguments for f
+---@return boolean ok
+---@return any ...
+function M.protect(f, ...)
+  local r = table.pack(xpcall(f, handler, ...))
+  if r[1] then return table.unpack(r, 1, r.n) end
+  local e = r[2]
+  return false, e.code, e.msg, e.tb
+end
+
+---`require(name)`, but a module that does not exist gives nil instead of an error
+---(a module that exists and fails to load still raises).
+---@param name string module name
+---@return any|nil module
+function M.try_require(name)
+  local ok, mod = pcall(require, name)
+  if ok then return mod end
+  if tostring(mod):find("module '" .. name .. "' not found", 1, true) == 1 then return nil end
+  error(mod, 0)
+end
+
+---Run a tool module's `main(argv)` (`ctys-vnetctl` runs `ctys.tools.vnetctl`).
+---A tool that is not there is a missing environment element (exit 2).
+---@param name string tool name without the `ctys-` prefix
+---@param argv string[] its arguments
+---@return integer exit value
+function M.tool(name, argv)
+  local mod = M.try_require("ctys.tools." .. name)
+  if type(mod) ~= "table" or type(mod.main) ~= "function" then
+    err.env("ctys-%s is not available: no module ctys.tools.%s with a main function", name, name)
+  end
+  return mod.main(argv) or 0
+end
+
+return M
