@@ -1,0 +1,64 @@
+//! Shared by the integration tests: run the real binaries in a scratch HOME, so a developer's
+//! ~/.ctys never leaks into a result.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!("ctys-test-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn write(&self, rel: &str, content: &str) -> PathBuf {
+        let p = self.0.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A command for one of the package's binaries, run from the source tree with HOME set to
+/// `home` and CTYS_LUA_PATH cleared.
+pub fn bin(name: &str, home: &Path) -> Command {
+    let exe = match name {
+        "ctys" => env!("CARGO_BIN_EXE_ctys"),
+        "ctys-vnetctl" => env!("CARGO_BIN_EXE_ctys-vnetctl"),
+        "ctys-wakeup" => env!("CARGO_BIN_EXE_ctys-wakeup"),
+        other => panic!("no binary {other}"),
+    };
+    let mut c = Command::new(exe);
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("HOME", home).env_remove("CTYS_LUA_PATH").env_remove("RUST_LOG");
+    c
+}
+
+/// Runs `ctys ARGS...` and returns (exit code, stdout, stderr).
+pub fn ctys(home: &Path, args: &[&str]) -> (i32, String, String) {
+    split(bin("ctys", home).args(args).output().unwrap())
+}
+
+pub fn split(o: Output) -> (i32, String, String) {
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}

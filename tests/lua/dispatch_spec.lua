@@ -1,0 +1,67 @@
+-- ctys.cli.main: from a command line to the action function of a plugin module.
+local cli = require "ctys.cli"
+local err = require "ctys.err"
+
+local function code_of(f, ...)
+  local ok, e = pcall(f, ...)
+  assert.falsy(ok, "expected an error")
+  return err.describe(e)
+end
+
+describe("ctys.cli.main", function()
+  after_each(function() package.loaded["ctys.actions.probe"] = nil end)
+
+  it("hands the parsed request to ctys.actions.<type>.<action> and returns its exit value", function()
+    local got
+    package.loaded["ctys.actions.probe"] = { create = function(req) got = req; return 3 end }
+    local rc = cli.main({ "-t", "probe", "-a", "create=wol,t:hostX,broadcast:hostXDirectedCast", "lab01" })
+    assert.equal(3, rc)
+    assert.equal("PROBE", got.type)
+    assert.equal("CREATE", got.action.action)
+    assert.equal("hostXDirectedCast", got.action.by_key.BROADCAST.value)
+    assert.equal("lab01", got.targets[1].host)
+  end)
+
+  it("returns 0 when the action returns nothing", function()
+    package.loaded["ctys.actions.probe"] = { cancel = function() end }
+    assert.equal(0, cli.main({ "-t", "probe", "-a", "cancel=1:tst100,POWEROFF:0", "lab01" }))
+  end)
+
+  it("ends the seeds' lines with 'action not available' (exit 2) while PM has no actions", function()
+    local seeds = {
+      { "-t", "pm", "-a", "create=wol,t:hostX,broadcast:hostXDirectedCast", "lab01" },
+      { "-t", "pm", "-a", "cancel=1:tst100,POWEROFF:0", "lab01" },
+      { "-t", "pm", "-a", "cancel=1:tst001,REBOOT,SELF", "lab01" },
+    }
+    for _, argv in ipairs(seeds) do
+      local code, msg = code_of(cli.main, argv)
+      assert.equal(2, code)
+      assert.truthy(msg:find("action not available", 1, true), msg)
+    end
+  end)
+
+  it("says which plugin type has no module (exit 2)", function()
+    local code, msg = code_of(cli.main, { "-t", "xen", "-a", "cancel=1:tst100,POWEROFF,wol,broadcast:192.168.3.255", "lab01" })
+    assert.equal(2, code)
+    assert.truthy(msg:find("XEN", 1, true) and msg:find("ctys.actions.xen", 1, true), msg)
+  end)
+
+  it("refuses a command line without an action (exit 1)", function()
+    local code, msg = code_of(cli.main, { "-t", "pm", "lab01" })
+    assert.equal(1, code)
+    assert.truthy(msg:find("-a", 1, true), msg)
+  end)
+
+  it("answers -h and -V with exit 0", function()
+    local out = {}
+    local write, print_ = io.write, print
+    io.write = function(s) out[#out + 1] = s end
+    print = function(s) out[#out + 1] = s end
+    local ok, h, v = pcall(function() return cli.main({ "-h" }), cli.main({ "-V" }) end)
+    io.write, print = write, print_
+    assert.truthy(ok, h)
+    assert.same({ 0, 0 }, { h, v })
+    assert.truthy(out[1]:find("usage: ctys", 1, true))
+    assert.equal("ctys " .. ctys.version, out[2])
+  end)
+end)

@@ -1,0 +1,75 @@
+-- Stub drift: every ctys.core entry has a stub in lua/meta/ctys.d.lua, and every public
+-- function of the built-in Lua modules carries a LuaCATS annotation.
+local core = require "ctys.core"
+local meta = assert(core.embedded("lua/meta/ctys.d.lua"), "lua/meta/ctys.d.lua is not embedded")
+
+-- The lines of a file, and for each line whether the line above is a `---` annotation.
+local function lines(src)
+  local out = {}
+  for line in (src .. "\n"):gmatch("(.-)\n") do out[#out + 1] = line end
+  return out
+end
+
+describe("lua/meta/ctys.d.lua", function()
+  local ml = lines(meta)
+
+  local function stub_of(name)
+    for i, line in ipairs(ml) do
+      local fname = line:match("^function ctys%.core%.([%w_]+)%s*%(")
+      local field = line:match("^ctys%.core%.([%w_]+)%s*=")
+      if fname == name or field == name then return i end
+    end
+  end
+
+  it("has a stub with an annotation for every ctys.core entry", function()
+    local missing = {}
+    for name in pairs(core) do
+      local at = stub_of(name)
+      if not at or not (ml[at - 1] or ""):match("^%-%-%-") then missing[#missing + 1] = name end
+    end
+    table.sort(missing)
+    assert.same({}, missing, "ctys.core entries without an annotated stub")
+  end)
+
+  it("has no stub for something ctys.core does not have", function()
+    local stale = {}
+    for _, line in ipairs(ml) do
+      local name = line:match("^function ctys%.core%.([%w_]+)%s*%(") or line:match("^ctys%.core%.([%w_]+)%s*=")
+      if name and core[name] == nil then stale[#stale + 1] = name end
+    end
+    assert.same({}, stale, "stubs for entries ctys.core does not have")
+  end)
+
+  it("annotates parameters of every stubbed function", function()
+    for i, line in ipairs(ml) do
+      local params = line:match("^function [%w_.:]+%(([^)]*)%)")
+      if params then
+        for p in params:gmatch("[%w_]+") do
+          local found = false
+          for j = i - 1, 1, -1 do
+            if not ml[j]:match("^%-%-%-") then break end
+            if ml[j]:match("^%-%-%-@param " .. p .. "%??%s") then found = true end
+          end
+          assert.truthy(found, "lua/meta/ctys.d.lua:" .. i .. ": no ---@param for '" .. p .. "'")
+        end
+      end
+    end
+  end)
+end)
+
+describe("built-in Lua modules", function()
+  it("annotate every public function", function()
+    local bad = {}
+    for _, path in ipairs(core.embedded_files()) do
+      if not path:match("^lua/meta/") then
+        local fl = lines(core.embedded(path))
+        for i, line in ipairs(fl) do
+          if line:match("^function [%w_]+[.:][%w_]+%s*%(") and not (fl[i - 1] or ""):match("^%-%-%-") then
+            bad[#bad + 1] = path .. ":" .. i
+          end
+        end
+      end
+    end
+    assert.same({}, bad, "public functions without a --- annotation")
+  end)
+end)
