@@ -1,7 +1,7 @@
 --- A small describe/it/assert runner for spec files (`tests/lua/*_spec.lua`, `ctys --test`).
 ---
 --- Spec files see the globals `describe`, `it`, `before_each`, `after_each`, `skip` and an
---- `assert` that is still callable and also has `equal`, `same`, `truthy`, `falsy`, `raises`.
+--- `assert` that is still callable and also has `equal`, `same`, `truthy`, `falsy`, `raises`, `fails`.
 --- Test bodies may call async primitives (they run inside the host's coroutine).
 ---@class ctys.test
 local M = {}
@@ -78,6 +78,20 @@ function assertions.raises(pattern, f, ...)
   if not text:find(pattern) then
     error(string.format("expected an error matching %s, got %s", fmt(pattern), fmt(text)), 2)
   end
+  return e
+end
+
+---Fail unless `f(...)` raises an error with this exit value (ctys.err) whose message contains
+---`text` verbatim; returns the error.
+---@param code integer expected exit value (1 erroneous parameters, 2 missing environment element)
+---@param text string text the message must contain, compared plainly
+---@param f function
+---@param ... any arguments for f
+---@return any err the raised error value
+function assertions.fails(code, text, f, ...)
+  local e = assertions.raises((text:gsub("%p", "%%%0")), f, ...)
+  local got = require("ctys.err").describe(e)
+  if got ~= code then error(string.format("expected exit value %d, got %d for %s", code, got, fmt(tostring(e))), 2) end
   return e
 end
 
