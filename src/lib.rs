@@ -11,5 +11,6 @@
 pub mod front;
 pub mod host;
 mod lua_api;
+pub mod prim;
 
 pub use host::{Host, HostError, HostOptions};

@@ -1,4 +1,5 @@
-//! `ctys.core`: version, logging, the module search path and the embedded Lua tree.
+//! `ctys.core`: version, logging, the module search path, the embedded Lua tree, and facts
+//! about the running process (host name, terminals).
 use std::path::PathBuf;
 
 use log::Level;
@@ -43,6 +44,22 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
     core.set(
         "embedded_files",
         lua.create_function(|_, ()| Ok(embedded::FILES.iter().map(|(p, _)| *p).collect::<Vec<_>>()))?,
+    )?;
+    core.set(
+        "hostname",
+        lua.create_function(|_, ()| Ok(nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok())))?,
+    )?;
+    core.set(
+        "isatty",
+        lua.create_function(|_, stream: String| {
+            use std::io::IsTerminal;
+            match stream.as_str() {
+                "stdin" => Ok(std::io::stdin().is_terminal()),
+                "stdout" => Ok(std::io::stdout().is_terminal()),
+                "stderr" => Ok(std::io::stderr().is_terminal()),
+                _ => Err(mlua::Error::runtime(format!("isatty: bad stream {stream:?} (stdin, stdout, stderr)"))),
+            }
+        })?,
     )?;
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use mlua::{Lua, Table};
 
 mod host;
+mod remote;
 mod task;
 
 /// Builds `ctys.core` and makes it loadable as `require "ctys.core"`.
@@ -12,6 +13,7 @@ pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     let core = lua.create_table()?;
     host::register(lua, &core, search_dirs)?;
     task::register(lua, &core)?;
+    remote::register(lua, &core)?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("ctys.core", core)
 }

@@ -21,7 +21,7 @@ local function sorted_keys(t)
 end
 
 local function render(v, indent, seen, depth, out)
-  if type(v) == "string" then out[#out + 1] = string.format("%q", v); return end
+  if type(v) == "string" then out[#out + 1] = (string.format("%q", v):gsub("\\\n", "\\n")); return end
   if type(v) ~= "table" then out[#out + 1] = tostring(v); return end
   if seen[v] then out[#out + 1] = "<cycle>"; return end
   local mt = getmetatable(v)

@@ -1,0 +1,155 @@
+//! `ctys.core.remote_exec`: a fan-out run from Lua. The fan-out runs on its own threads; this
+//! side relays its line and progress events to Lua callbacks as they come, so a script stays
+//! responsive, and cancels the fan-out (remote commands killed) if the script is interrupted.
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mlua::{Function, IntoLuaMulti, Lua, Table, Value};
+
+use crate::prim::remote::config::SshConfig;
+use crate::prim::remote::fanout::{self, Event};
+use crate::prim::remote::{resolve, Env, ExecRequest, HostKeyMode, HostResult, Overrides, Stream, Target};
+
+/// Messages from the fan-out thread.
+enum Msg {
+    Event(Event),
+    Finished(Vec<HostResult>),
+}
+
+/// Cancels a fan-out that is still running when its Lua call goes away (error or Ctrl-C) and
+/// gives the workers a moment to kill their remote commands.
+struct CancelGuard {
+    cancel: Arc<AtomicBool>,
+    done: std::sync::mpsc::Receiver<()>,
+    finished: bool,
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.cancel.store(true, Ordering::SeqCst);
+            let _ = self.done.recv_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+fn secs(v: Option<f64>, what: &str) -> mlua::Result<Option<Duration>> {
+    v.map(|s| Duration::try_from_secs_f64(s).map_err(|_| mlua::Error::runtime(format!("remote_exec: bad {what} {s}"))))
+        .transpose()
+}
+
+fn target(t: Table) -> mlua::Result<Target> {
+    Ok(Target { user: t.get("user")?, host: t.get("host")?, port: t.get("port")? })
+}
+
+async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
+    let targets: Vec<Target> = spec.get::<Vec<Table>>("targets")?.into_iter().map(target).collect::<mlua::Result<_>>()?;
+    let mode = match spec.get::<Option<String>>("strict")? {
+        Some(m) => Some(HostKeyMode::parse(&m).ok_or_else(|| mlua::Error::runtime(format!("remote_exec: bad host key mode {m:?}")))?),
+        None => None,
+    };
+    let overrides = Overrides {
+        user: spec.get("user")?,
+        port: spec.get("port")?,
+        identity: spec.get::<Option<String>>("identity")?.map(PathBuf::from),
+        known_hosts: spec.get::<Option<String>>("known_hosts")?.map(PathBuf::from),
+        host_key_mode: mode,
+        connect_timeout: secs(spec.get("connect_timeout")?, "connect_timeout")?,
+    };
+    let env: Vec<(String, String)> = match spec.get::<Option<Table>>("env")? {
+        Some(t) => t.pairs::<String, String>().collect::<mlua::Result<_>>()?,
+        None => Vec::new(),
+    };
+    let req = ExecRequest {
+        cmd: spec.get("cmd")?,
+        stdin: spec.get::<Option<mlua::LuaString>>("stdin")?.map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
+        env,
+        pty: spec.get::<Option<bool>>("pty")?.unwrap_or(false),
+        timeout: secs(spec.get("timeout")?, "timeout")?,
+    };
+    let fanout: usize = spec.get::<Option<usize>>("fanout")?.unwrap_or(64);
+    let on_line: Option<Function> = spec.get("on_line")?;
+    let on_progress: Option<Function> = spec.get("on_progress")?;
+
+    let penv = Env::from_process();
+    let config_path = match spec.get::<Option<String>>("config")? {
+        Some(p) => Some(PathBuf::from(p)),
+        None => Some(PathBuf::from(&penv.home).join(".ssh/config")),
+    };
+    let cfg = match config_path.filter(|p| p.as_os_str() != "none") {
+        Some(p) => match SshConfig::load(&p) {
+            Ok(c) => c,
+            Err(e) => return (Value::Nil, e).into_lua_multi(&lua),
+        },
+        None => SshConfig::default(),
+    };
+    let labels: Vec<String> = targets.iter().map(|t| t.host.clone()).collect();
+    let hosts: Vec<_> = targets.iter().map(|t| resolve(t, &overrides, &cfg, &penv)).collect();
+    let n = hosts.len();
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut guard = CancelGuard { cancel: cancel.clone(), done: done_rx, finished: false };
+    let want_lines = on_line.is_some();
+    std::thread::Builder::new()
+        .name("ctys-fanout".into())
+        .spawn(move || {
+            let emit = |ev| {
+                let _ = tx.send(Msg::Event(ev));
+            };
+            let results = fanout::run(&hosts, &req, fanout, want_lines, &cancel, &emit);
+            let _ = tx.send(Msg::Finished(results));
+            let _ = done_tx.send(());
+        })
+        .map_err(|e| mlua::Error::runtime(format!("remote_exec: cannot start the fan-out thread: {e}")))?;
+
+    let started = Instant::now();
+    let (mut done, mut failed) = (0usize, 0usize);
+    let results = loop {
+        let msg = tokio::time::timeout(Duration::from_millis(250), rx.recv()).await;
+        match msg {
+            Ok(Some(Msg::Event(Event::Line { host, stream, line }))) => {
+                if let Some(f) = &on_line {
+                    let s = if stream == Stream::Stdout { "stdout" } else { "stderr" };
+                    f.call_async::<()>((labels[host].as_str(), s, lua.create_string(&line)?)).await?;
+                }
+                continue;
+            }
+            Ok(Some(Msg::Event(Event::Done { ok, .. }))) => {
+                done += 1;
+                failed += usize::from(!ok);
+            }
+            Ok(Some(Msg::Finished(r))) => break r,
+            Ok(None) => return Err(mlua::Error::runtime("remote_exec: the fan-out thread ended without results")),
+            Err(_) => {}
+        }
+        if let Some(f) = &on_progress {
+            f.call_async::<()>((done, failed, n - done, started.elapsed().as_secs_f64())).await?;
+        }
+    };
+    guard.finished = true;
+
+    let list = lua.create_table()?;
+    for (i, r) in results.into_iter().enumerate() {
+        let t = lua.create_table()?;
+        t.set("host", labels[i].as_str())?;
+        t.set("status", r.outcome.status)?;
+        t.set("signal", r.outcome.signal)?;
+        t.set("stdout", lua.create_string(&r.outcome.stdout)?)?;
+        t.set("stderr", lua.create_string(&r.outcome.stderr)?)?;
+        if let Some(e) = r.error {
+            t.set("err", e.message)?;
+            t.set("kind", e.kind.name())?;
+        }
+        list.raw_set(i + 1, t)?;
+    }
+    list.into_lua_multi(&lua)
+}
+
+pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    core.set("remote_exec", lua.create_async_function(exec)?)?;
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! The primitives: pure Rust, no Lua. Each is usable and tested on its own.
+pub mod remote;

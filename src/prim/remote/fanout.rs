@@ -1,0 +1,109 @@
+//! One command on many hosts: a bounded pool of threads, one SSH session per host per thread,
+//! results in input order. A dead or hanging host costs only its own timeouts; a failing host
+//! does not stop the others; cancellation reaches every worker within ~100 ms.
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::{connect, ExecRequest, HostResult, RemoteError, Settings, Stream};
+
+/// What the fan-out reports while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A complete output line (without its newline; the last line may lack one).
+    Line { host: usize, stream: Stream, line: Vec<u8> },
+    /// A host finished; `ok` when it ran and exited 0.
+    Done { host: usize, ok: bool },
+}
+
+/// Cuts a byte stream into lines.
+#[derive(Default)]
+struct Lines {
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    fn push(&mut self, data: &[u8], mut emit: impl FnMut(Vec<u8>)) {
+        self.buf.extend_from_slice(data);
+        let mut start = 0;
+        while let Some(nl) = self.buf[start..].iter().position(|&b| b == b'\n') {
+            emit(self.buf[start..start + nl].to_vec());
+            start += nl + 1;
+        }
+        self.buf.drain(..start);
+    }
+
+    fn finish(&mut self, emit: impl FnOnce(Vec<u8>)) {
+        if !self.buf.is_empty() {
+            emit(std::mem::take(&mut self.buf));
+        }
+    }
+}
+
+fn one(idx: usize, s: &Settings, req: &ExecRequest, want_lines: bool, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
+    let conn = match connect(s, cancel) {
+        Ok(c) => c,
+        Err(e) => return HostResult { error: Some(e), ..Default::default() },
+    };
+    let (mut out, mut err) = (Lines::default(), Lines::default());
+    let mut sink = |stream: Stream, data: &[u8]| {
+        if want_lines {
+            let lines = if stream == Stream::Stdout { &mut out } else { &mut err };
+            lines.push(data, |line| emit(Event::Line { host: idx, stream, line }));
+        }
+    };
+    let r = conn.exec(req, cancel, &mut sink);
+    out.finish(|line| emit(Event::Line { host: idx, stream: Stream::Stdout, line }));
+    err.finish(|line| emit(Event::Line { host: idx, stream: Stream::Stderr, line }));
+    r
+}
+
+/// Runs `req` on every host with at most `fanout` at once. A host whose settings could not be
+/// resolved fails with that error. `emit` receives Line events (when `want_lines`) and one
+/// Done event per host, from the worker threads.
+pub fn run(
+    hosts: &[Result<Settings, RemoteError>],
+    req: &ExecRequest,
+    fanout: usize,
+    want_lines: bool,
+    cancel: &AtomicBool,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Vec<HostResult> {
+    let results: Vec<Mutex<Option<HostResult>>> = hosts.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = fanout.clamp(1, hosts.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(host) = hosts.get(i) else { break };
+                let r = match host {
+                    Err(e) => HostResult { error: Some(e.clone()), ..Default::default() },
+                    Ok(s) if cancel.load(Ordering::Relaxed) => HostResult {
+                        error: Some(RemoteError::new(super::ErrorKind::Cancelled, format!("{}: cancelled before it started", s.label))),
+                        ..Default::default()
+                    },
+                    Ok(s) => one(i, s, req, want_lines, cancel, emit),
+                };
+                let ok = r.error.is_none() && r.outcome.status == Some(0);
+                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                emit(Event::Done { host: i, ok });
+            });
+        }
+    });
+    results.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_default()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_across_chunks() {
+        let mut l = Lines::default();
+        let mut got = Vec::new();
+        l.push(b"a\nb", |x| got.push(x));
+        l.push(b"c\n\nd", |x| got.push(x));
+        l.finish(|x| got.push(x));
+        assert_eq!(got, vec![b"a".to_vec(), b"bc".to_vec(), b"".to_vec(), b"d".to_vec()]);
+    }
+}

@@ -1,0 +1,256 @@
+//! Remote execution over SSH (ssh2/libssh2), with OpenSSH's discipline: host keys checked
+//! against known_hosts (revoked keys refused), keys from the agent and identity files, never a
+//! prompt, a timeout on every wait, and fan-out over many hosts with one session per host per
+//! thread (a libssh2 session is one lock).
+pub mod config;
+pub mod fanout;
+pub mod known_hosts;
+mod session;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use session::{connect, Conn};
+
+/// How an unknown or changed host key is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyMode {
+    /// Unknown and changed keys are refused (the default).
+    Strict,
+    /// Unknown keys are added to the known_hosts file; changed keys are refused.
+    AcceptNew,
+    /// Nothing is checked (only when asked for explicitly).
+    Off,
+}
+
+impl HostKeyMode {
+    /// Reads a mode the way ctys and ssh_config spell it.
+    pub fn parse(s: &str) -> Option<HostKeyMode> {
+        match s.to_ascii_lowercase().as_str() {
+            "strict" | "yes" | "ask" => Some(HostKeyMode::Strict),
+            "accept-new" => Some(HostKeyMode::AcceptNew),
+            "off" | "no" => Some(HostKeyMode::Off),
+            _ => None,
+        }
+    }
+}
+
+/// Everything needed to reach one host, resolved from the target, the caller's options and
+/// ssh_config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The host as the caller named it (messages and results use it).
+    pub label: String,
+    pub user: String,
+    /// Where to connect (after ssh_config's HostName).
+    pub host: String,
+    pub port: u16,
+    /// Identity files tried after the agent, in order.
+    pub identities: Vec<PathBuf>,
+    pub use_agent: bool,
+    /// known_hosts files; accept-new writes to the first.
+    pub known_hosts: Vec<PathBuf>,
+    pub host_key_mode: HostKeyMode,
+    /// Bounds TCP connect, the SSH handshake and authentication together.
+    pub connect_timeout: Duration,
+    pub keepalive: Option<Duration>,
+}
+
+/// One command to run.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    pub cmd: String,
+    pub stdin: Vec<u8>,
+    pub env: Vec<(String, String)>,
+    /// Run under a pseudo-terminal (stdout and stderr then arrive merged on stdout).
+    pub pty: bool,
+    /// After this the remote process group gets SIGTERM and the host fails.
+    pub timeout: Option<Duration>,
+}
+
+/// Which output stream bytes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What a command left behind, also when it failed part-way.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Exit status, when the command exited.
+    pub status: Option<i32>,
+    /// Signal name (`TERM`, `KILL`, ...), when a signal ended it.
+    pub signal: Option<String>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// What kind of failure a host had, for scripts that branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Resolve,
+    Connect,
+    HostKey,
+    Auth,
+    Timeout,
+    Cancelled,
+    Protocol,
+}
+
+impl ErrorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Resolve => "resolve",
+            ErrorKind::Connect => "connect",
+            ErrorKind::HostKey => "hostkey",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Protocol => "ssh",
+        }
+    }
+}
+
+/// A host's failure: its kind and a message that names the host and says what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl RemoteError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        RemoteError { kind, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RemoteError {}
+
+/// One host's result: what ran and, if it failed to run to its end, why.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostResult {
+    pub outcome: Outcome,
+    pub error: Option<RemoteError>,
+}
+
+/// The caller's explicit choices; each beats ssh_config, which beats the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    pub host_key_mode: Option<HostKeyMode>,
+    pub connect_timeout: Option<Duration>,
+}
+
+/// A target as the ctys grammar gives it: `[user@]host[:port]`.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub user: Option<String>,
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+/// The environment resolution reads: home directory, local user, agent socket.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub home: String,
+    pub local_user: String,
+    pub agent: bool,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        let home = std::env::var("HOME").unwrap_or_else(|_| "/".into());
+        let local_user = std::env::var("USER")
+            .ok()
+            .or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.name))
+            .unwrap_or_else(|| "root".into());
+        Env { home, local_user, agent: std::env::var_os("SSH_AUTH_SOCK").is_some() }
+    }
+}
+
+/// The default connect timeout (TCP, handshake and authentication together).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Resolves one target: target fields beat overrides (`user@host` beats `-l user`), which beat
+/// ssh_config, which beats the defaults (port 22, the local user, ~/.ssh/id_{ed25519,ecdsa,rsa},
+/// ~/.ssh/known_hosts then /etc/ssh/ssh_known_hosts, strict host keys).
+pub fn resolve(t: &Target, o: &Overrides, cfg: &config::SshConfig, env: &Env) -> Result<Settings, RemoteError> {
+    let hc = cfg.lookup(&t.host).map_err(|e| RemoteError::new(ErrorKind::Resolve, e))?;
+    let host = hc.hostname.as_deref().map_or(t.host.clone(), |h| h.replace("%h", &t.host));
+    let user = t.user.clone().or_else(|| o.user.clone()).or(hc.user).unwrap_or_else(|| env.local_user.clone());
+    let port = t.port.or(o.port).or(hc.port).unwrap_or(22);
+    let expand = |p: &str| PathBuf::from(config::expand_path(p, &env.home, &env.local_user, &host, &user));
+    let mut identities: Vec<PathBuf> = o.identity.iter().cloned().collect();
+    identities.extend(hc.identity_files.iter().map(|p| expand(p)));
+    if identities.is_empty() {
+        identities = ["id_ed25519", "id_ecdsa", "id_rsa"].iter().map(|k| PathBuf::from(&env.home).join(".ssh").join(k)).collect();
+    }
+    let mut known_hosts: Vec<PathBuf> = match (&o.known_hosts, &hc.known_hosts) {
+        (Some(p), _) => vec![p.clone()],
+        (None, Some(list)) => list.iter().map(|p| expand(p)).collect(),
+        (None, None) => vec![PathBuf::from(&env.home).join(".ssh/known_hosts")],
+    };
+    known_hosts.push(PathBuf::from("/etc/ssh/ssh_known_hosts"));
+    let host_key_mode = match (o.host_key_mode, hc.strict.as_deref()) {
+        (Some(m), _) => m,
+        (None, Some(s)) => HostKeyMode::parse(s).ok_or_else(|| {
+            RemoteError::new(ErrorKind::Resolve, format!("ssh config: bad StrictHostKeyChecking value '{s}' for host {}", t.host))
+        })?,
+        (None, None) => HostKeyMode::Strict,
+    };
+    let use_agent = env.agent && hc.identity_agent.as_deref() != Some("none") && hc.identities_only != Some(true);
+    Ok(Settings {
+        label: t.host.clone(),
+        user,
+        host,
+        port,
+        identities,
+        use_agent,
+        known_hosts,
+        host_key_mode,
+        connect_timeout: o.connect_timeout.or(hc.connect_timeout.map(Duration::from_secs)).unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        keepalive: hc.server_alive_interval.filter(|s| *s > 0).map(|s| Duration::from_secs(s.into())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolution_order() {
+        let cfg = config::SshConfig::parse(
+            "Host lab1\n HostName 127.0.0.3\n User cfguser\n Port 2201\n IdentityFile ~/k1\n StrictHostKeyChecking accept-new\n ConnectTimeout 3\n",
+            "t",
+        )
+        .unwrap();
+        let env = Env { home: "/h".into(), local_user: "me".into(), agent: true };
+        let t = Target { user: None, host: "lab1".into(), port: None };
+        let s = resolve(&t, &Overrides::default(), &cfg, &env).unwrap();
+        assert_eq!((s.label.as_str(), s.host.as_str(), s.user.as_str(), s.port), ("lab1", "127.0.0.3", "cfguser", 2201));
+        assert_eq!(s.identities, vec![PathBuf::from("/h/k1")]);
+        assert_eq!(s.host_key_mode, HostKeyMode::AcceptNew);
+        assert_eq!(s.connect_timeout, Duration::from_secs(3));
+        assert_eq!(s.known_hosts, vec![PathBuf::from("/h/.ssh/known_hosts"), PathBuf::from("/etc/ssh/ssh_known_hosts")]);
+        assert!(s.use_agent);
+
+        let o = Overrides { user: Some("ouser".into()), port: Some(2202), host_key_mode: Some(HostKeyMode::Strict), ..Default::default() };
+        let s = resolve(&t, &o, &cfg, &env).unwrap();
+        assert_eq!((s.user.as_str(), s.port, s.host_key_mode), ("ouser", 2202, HostKeyMode::Strict));
+
+        let t = Target { user: Some("tuser".into()), host: "other".into(), port: Some(2203) };
+        let s = resolve(&t, &o, &cfg, &env).unwrap();
+        assert_eq!((s.user.as_str(), s.host.as_str(), s.port), ("tuser", "other", 2203));
+        assert_eq!(s.identities.len(), 3, "default identity files");
+    }
+}

@@ -1,0 +1,456 @@
+//! One SSH connection: connect, check the host key, authenticate, run commands. Every wait is
+//! bounded; output is read from stdout and stderr together (non-blocking) so a full window on
+//! one stream can never stall the other; a timed-out or cancelled command's process group is
+//! killed on the remote side.
+use std::io::{ErrorKind as IoKind, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags};
+use ssh2::{BlockDirections, Channel, ErrorCode, HashType, Session};
+
+use super::known_hosts::{self, Verdict};
+use super::{ErrorKind, ExecRequest, HostKeyMode, HostResult, RemoteError, Settings, Stream};
+
+/// Serialises accept-new appends from concurrent fan-out threads.
+static KNOWN_HOSTS_WRITE: Mutex<()> = Mutex::new(());
+
+/// The first stderr line of a wrapped command carries the remote shell's pid (its process
+/// group, since sshd makes it a session leader); it is stripped before anyone sees stderr.
+const PID_TAG: &[u8] = b"ctys-pid:";
+
+/// libssh2's "would block".
+const EAGAIN: ErrorCode = ErrorCode::Session(-37);
+
+/// A connected, authenticated session.
+pub struct Conn {
+    sess: Session,
+    tcp: TcpStream,
+    label: String,
+    keepalive: Option<Duration>,
+}
+
+fn err(kind: ErrorKind, label: &str, msg: impl std::fmt::Display) -> RemoteError {
+    RemoteError::new(kind, format!("{label}: {msg}"))
+}
+
+fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+fn ms(d: Duration) -> u32 {
+    d.as_millis().clamp(1, u32::MAX as u128) as u32
+}
+
+/// Connects, checks the host key, and authenticates, all within `s.connect_timeout`.
+pub fn connect(s: &Settings, cancel: &AtomicBool) -> Result<Conn, RemoteError> {
+    let label = s.label.as_str();
+    let deadline = Instant::now() + s.connect_timeout;
+    let addrs: Vec<_> = (s.host.as_str(), s.port)
+        .to_socket_addrs()
+        .map_err(|e| err(ErrorKind::Resolve, label, format_args!("cannot resolve {}: {e}", s.host)))?
+        .collect();
+    let mut last = None;
+    let mut tcp = None;
+    for a in &addrs {
+        match TcpStream::connect_timeout(a, remaining(deadline).max(Duration::from_millis(1))) {
+            Ok(t) => {
+                tcp = Some(t);
+                break;
+            }
+            Err(e) => last = Some(format!("connect {a}: {e}")),
+        }
+    }
+    let tcp = tcp.ok_or_else(|| err(ErrorKind::Connect, label, last.unwrap_or_else(|| "no address".into())))?;
+    let _ = tcp.set_nodelay(true);
+    if cancel.load(Ordering::Relaxed) {
+        return Err(err(ErrorKind::Cancelled, label, "cancelled"));
+    }
+    let mut sess = Session::new().map_err(|e| err(ErrorKind::Protocol, label, e))?;
+    sess.set_tcp_stream(tcp.try_clone().map_err(|e| err(ErrorKind::Connect, label, e))?);
+    sess.set_timeout(ms(remaining(deadline)));
+    let hs_timeout = s.connect_timeout.as_secs_f64();
+    sess.handshake().map_err(|e| match e.code() {
+        ErrorCode::Session(-9) => err(ErrorKind::Timeout, label, format_args!("no SSH handshake within {hs_timeout} s")),
+        _ => err(ErrorKind::Connect, label, format_args!("SSH handshake with {}:{} failed: {e}", s.host, s.port)),
+    })?;
+    check_host_key(&sess, s)?;
+    sess.set_timeout(ms(remaining(deadline)));
+    authenticate(&sess, s)?;
+    if let Some(k) = s.keepalive {
+        sess.set_keepalive(false, k.as_secs().clamp(1, u32::MAX as u64) as u32);
+    }
+    sess.set_timeout(0);
+    Ok(Conn { sess, tcp, label: s.label.clone(), keepalive: s.keepalive })
+}
+
+fn check_host_key(sess: &Session, s: &Settings) -> Result<(), RemoteError> {
+    let label = s.label.as_str();
+    let (key, _) = sess.host_key().ok_or_else(|| err(ErrorKind::HostKey, label, "the server sent no host key"))?;
+    let fp = sess.host_key_hash(HashType::Sha256).map(known_hosts::fingerprint).unwrap_or_default();
+    let ktype = known_hosts::key_type(key).unwrap_or("unknown-type");
+    let name = known_hosts::lookup_name(&s.host, s.port);
+    let file = s.known_hosts.first().map(|p| p.display().to_string()).unwrap_or_default();
+    match known_hosts::check(&s.known_hosts, &s.host, s.port, key) {
+        Verdict::Known => Ok(()),
+        Verdict::Revoked { file, line } => Err(err(
+            ErrorKind::HostKey,
+            label,
+            format_args!("host key of {name} ({ktype} {fp}) is REVOKED in {}:{line}; refused", file.display()),
+        )),
+        _ if s.host_key_mode == HostKeyMode::Off => {
+            log::warn!("{label}: host key not checked (host key mode off): {ktype} {fp}");
+            Ok(())
+        }
+        Verdict::Changed { file, line } => Err(err(
+            ErrorKind::HostKey,
+            label,
+            format_args!(
+                "HOST KEY CHANGED for {name}: the server offers {ktype} {fp}, but {}:{line} holds another key; \
+                 if the change is expected, remove that line (ssh-keygen -R '{name}' -f {})",
+                file.display(),
+                file.display()
+            ),
+        )),
+        Verdict::Unknown if s.host_key_mode == HostKeyMode::AcceptNew => {
+            let path = s.known_hosts.first().ok_or_else(|| err(ErrorKind::HostKey, label, "no known_hosts file to add the key to"))?;
+            let _g = KNOWN_HOSTS_WRITE.lock().unwrap_or_else(|p| p.into_inner());
+            // Another thread may have added it meanwhile.
+            if known_hosts::check(std::slice::from_ref(path), &s.host, s.port, key) != Verdict::Known {
+                known_hosts::append(path, &s.host, s.port, key)
+                    .map_err(|e| err(ErrorKind::HostKey, label, format_args!("cannot add the host key to {}: {e}", path.display())))?;
+                log::info!("{label}: added {name} {ktype} {fp} to {}", path.display());
+            }
+            Ok(())
+        }
+        Verdict::Unknown => Err(err(
+            ErrorKind::HostKey,
+            label,
+            format_args!(
+                "host key of {name} is not known ({ktype} {fp}); refused in strict mode. If the fingerprint is right, \
+                 add the key to {file} (ssh-keyscan -p {} {} >> {file}) or use host key mode accept-new",
+                s.port, s.host
+            ),
+        )),
+    }
+}
+
+fn authenticate(sess: &Session, s: &Settings) -> Result<(), RemoteError> {
+    let mut tried = Vec::new();
+    if s.use_agent {
+        // userauth_agent() would try only the first key: offer each one.
+        if let Ok(mut agent) = sess.agent() {
+            if agent.connect().is_ok() && agent.list_identities().is_ok() {
+                for id in agent.identities().unwrap_or_default() {
+                    if agent.userauth(&s.user, &id).is_ok() && sess.authenticated() {
+                        return Ok(());
+                    }
+                    tried.push(format!("agent key {}", id.comment()));
+                }
+            }
+        }
+    }
+    for path in &s.identities {
+        if !path.is_file() {
+            continue;
+        }
+        let public = path.with_extension(match path.extension() {
+            Some(e) => format!("{}.pub", e.to_string_lossy()),
+            None => "pub".into(),
+        });
+        let public = public.is_file().then_some(public);
+        match sess.userauth_pubkey_file(&s.user, public.as_deref(), path, None) {
+            Ok(()) if sess.authenticated() => return Ok(()),
+            Ok(()) => tried.push(path.display().to_string()),
+            Err(e) if e.code() == ErrorCode::Session(-9) => {
+                return Err(err(ErrorKind::Timeout, &s.label, "authentication timed out"));
+            }
+            Err(e) => tried.push(format!("{} ({})", path.display(), e.message())),
+        }
+    }
+    let tried = if tried.is_empty() { "no agent key and no identity file found".to_string() } else { tried.join(", ") };
+    Err(err(
+        ErrorKind::Auth,
+        &s.label,
+        format_args!("authentication as {} on {}:{} failed: tried {tried} (no password prompt in fan-out)", s.user, s.host, s.port),
+    ))
+}
+
+/// POSIX single quotes around any text.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The command line sent to sshd: the login shell reports its pid on stderr, then becomes
+/// `env VARS /bin/sh -c CMD` in the same process (group), which a timeout can kill whole.
+fn wrap(req: &ExecRequest) -> String {
+    let env: String = req.env.iter().map(|(k, v)| format!(" {}", shell_quote(&format!("{k}={v}")))).collect();
+    format!("printf 'ctys-pid:%s\\n' \"$$\" >&2; exec env{env} /bin/sh -c {}", shell_quote(&req.cmd))
+}
+
+/// Splits the pid line off the front of stderr.
+#[derive(Default)]
+struct PidLine {
+    done: bool,
+    buf: Vec<u8>,
+    pid: Option<u32>,
+}
+
+impl PidLine {
+    /// Takes stderr bytes; returns those that belong to the command's own stderr.
+    fn feed<'a>(&mut self, data: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        if self.done {
+            return data.into();
+        }
+        self.buf.extend_from_slice(data);
+        let Some(nl) = self.buf.iter().position(|&b| b == b'\n') else {
+            if self.buf.len() > 64 || !PID_TAG.starts_with(&self.buf[..self.buf.len().min(PID_TAG.len())]) {
+                // Not our line after all (a login shell that printed first): pass it through.
+                self.done = true;
+                return std::mem::take(&mut self.buf).into();
+            }
+            return Vec::new().into();
+        };
+        self.done = true;
+        let line = &self.buf[..nl];
+        if let Some(rest) = line.strip_prefix(PID_TAG) {
+            self.pid = std::str::from_utf8(rest).ok().and_then(|s| s.trim().parse().ok());
+            self.buf.drain(..=nl);
+        }
+        std::mem::take(&mut self.buf).into()
+    }
+
+    fn finish(&mut self) -> Vec<u8> {
+        self.done = true;
+        std::mem::take(&mut self.buf)
+    }
+}
+
+fn would_block(e: &std::io::Error) -> bool {
+    e.kind() == IoKind::WouldBlock
+}
+
+/// Retries a non-blocking libssh2 call until it stops saying EAGAIN or the deadline passes.
+fn retry<T>(conn: &Conn, deadline: Instant, mut f: impl FnMut() -> Result<T, ssh2::Error>) -> Result<T, ssh2::Error> {
+    loop {
+        match f() {
+            Err(e) if e.code() == EAGAIN && Instant::now() < deadline => conn.wait_socket(Duration::from_millis(50)),
+            other => return other,
+        }
+    }
+}
+
+impl Conn {
+    /// Waits until the socket is ready in the direction libssh2 is blocked on, at most `d`.
+    fn wait_socket(&self, d: Duration) {
+        let dirs = self.sess.block_directions();
+        let mut flags = PollFlags::empty();
+        if matches!(dirs, BlockDirections::Inbound | BlockDirections::Both | BlockDirections::None) {
+            flags |= PollFlags::POLLIN;
+        }
+        if matches!(dirs, BlockDirections::Outbound | BlockDirections::Both) {
+            flags |= PollFlags::POLLOUT;
+        }
+        let mut fds = [PollFd::new(self.tcp.as_fd(), flags)];
+        let _ = poll(&mut fds, u16::try_from(d.as_millis()).unwrap_or(u16::MAX));
+    }
+
+    /// Runs one command. `sink` sees output as it arrives (stderr without the pid line);
+    /// the result holds all of it, also when the command timed out or was cancelled.
+    pub fn exec(&self, req: &ExecRequest, cancel: &AtomicBool, sink: &mut dyn FnMut(Stream, &[u8])) -> HostResult {
+        let mut out = HostResult::default();
+        let label = self.label.clone();
+        self.sess.set_blocking(true);
+        self.sess.set_timeout(10_000);
+        let started = (|| -> Result<Channel, ssh2::Error> {
+            let mut ch = self.sess.channel_session()?;
+            if req.pty {
+                ch.request_pty("xterm", None, Some((80, 24, 0, 0)))?;
+                let env: String = req.env.iter().map(|(k, v)| format!("{} ", shell_quote(&format!("{k}={v}")))).collect();
+                ch.exec(&format!("{}{}", if env.is_empty() { String::new() } else { format!("env {env}") }, req.cmd))?;
+            } else {
+                ch.exec(&wrap(req))?;
+            }
+            Ok(ch)
+        })();
+        let mut ch = match started {
+            Ok(ch) => ch,
+            Err(e) => {
+                out.error = Some(err(ErrorKind::Protocol, &label, format_args!("cannot start the command: {e}")));
+                return out;
+            }
+        };
+        self.sess.set_timeout(0);
+        self.sess.set_blocking(false);
+        let deadline = req.timeout.map(|t| Instant::now() + t);
+        let mut pid = PidLine { done: req.pty, ..Default::default() };
+        let mut stdin_off = 0usize;
+        let mut eof_sent = false;
+        let mut buf = vec![0u8; 32 * 1024];
+        let mut next_keepalive = Instant::now();
+        let (mut out_eof, mut err_eof) = (false, false);
+        let failure = loop {
+            let mut progress = false;
+            if !eof_sent {
+                if stdin_off < req.stdin.len() {
+                    match ch.write(&req.stdin[stdin_off..]) {
+                        Ok(n) => {
+                            stdin_off += n;
+                            progress = true;
+                        }
+                        Err(e) if would_block(&e) => {}
+                        // The command may exit without reading its stdin; that is its business.
+                        Err(_) => stdin_off = req.stdin.len(),
+                    }
+                }
+                if stdin_off >= req.stdin.len() {
+                    match ch.send_eof() {
+                        Err(e) if e.code() == EAGAIN => {}
+                        _ => eof_sent = true,
+                    }
+                }
+            }
+            for (stream, done) in [(Stream::Stdout, &mut out_eof), (Stream::Stderr, &mut err_eof)] {
+                while !*done {
+                    let r = match stream {
+                        Stream::Stdout => ch.read(&mut buf),
+                        Stream::Stderr => ch.stderr().read(&mut buf),
+                    };
+                    match r {
+                        Ok(0) => {
+                            if ch.eof() {
+                                *done = true;
+                            }
+                            break;
+                        }
+                        Ok(n) => {
+                            progress = true;
+                            let data = match stream {
+                                Stream::Stdout => std::borrow::Cow::Borrowed(&buf[..n]),
+                                Stream::Stderr => pid.feed(&buf[..n]),
+                            };
+                            if !data.is_empty() {
+                                sink(stream, &data);
+                                match stream {
+                                    Stream::Stdout => out.outcome.stdout.extend_from_slice(&data),
+                                    Stream::Stderr => out.outcome.stderr.extend_from_slice(&data),
+                                }
+                            }
+                        }
+                        Err(e) if would_block(&e) => break,
+                        Err(e) => {
+                            if out.error.is_none() {
+                                out.error = Some(err(ErrorKind::Protocol, &label, format_args!("reading output: {e}")));
+                            }
+                            *done = true;
+                        }
+                    }
+                }
+            }
+            if out_eof && err_eof {
+                break None;
+            }
+            if out.error.is_some() {
+                break None;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                break Some((ErrorKind::Cancelled, "cancelled".to_string()));
+            }
+            if let Some(d) = deadline {
+                if Instant::now() >= d {
+                    let secs = req.timeout.unwrap_or_default().as_secs_f64();
+                    break Some((ErrorKind::Timeout, format!("command timed out after {secs} s")));
+                }
+            }
+            if self.keepalive.is_some() && Instant::now() >= next_keepalive {
+                if let Ok(secs) = self.sess.keepalive_send() {
+                    next_keepalive = Instant::now() + Duration::from_secs(secs.max(1).into());
+                }
+            }
+            if !progress {
+                let wait = deadline.map_or(Duration::from_millis(100), |d| remaining(d).min(Duration::from_millis(100)));
+                self.wait_socket(wait);
+            }
+        };
+        let rest = pid.finish();
+        if !rest.is_empty() {
+            sink(Stream::Stderr, &rest);
+            out.outcome.stderr.extend_from_slice(&rest);
+        }
+        if let Some((kind, msg)) = failure {
+            let killed = self.kill(pid.pid);
+            out.error = Some(err(kind, &label, format_args!("{msg}; {killed}")));
+        }
+        let close_by = Instant::now() + Duration::from_secs(2);
+        let _ = retry(self, close_by, || ch.close());
+        let _ = retry(self, close_by, || ch.wait_close());
+        if let Ok(sig) = ch.exit_signal() {
+            out.outcome.signal = sig.exit_signal;
+        }
+        if out.outcome.signal.is_none() && out.error.is_none() {
+            out.outcome.status = ch.exit_status().ok();
+        }
+        out
+    }
+
+    /// Sends SIGTERM to the remote process group over a second channel; says what it did.
+    fn kill(&self, pid: Option<u32>) -> String {
+        let Some(pid) = pid else {
+            return "the remote command could not be signalled (no pid; pty sessions end when the channel closes)".into();
+        };
+        self.sess.set_blocking(true);
+        self.sess.set_timeout(3000);
+        let sent = self.sess.channel_session().and_then(|mut ch| {
+            ch.exec(&format!("kill -TERM -- -{pid} 2>/dev/null || kill -TERM {pid}"))?;
+            let mut sink = Vec::new();
+            let _ = ch.read_to_end(&mut sink);
+            ch.wait_close()?;
+            ch.exit_status()
+        });
+        self.sess.set_blocking(false);
+        self.sess.set_timeout(0);
+        match sent {
+            Ok(0) => format!("remote process group {pid} sent SIGTERM"),
+            Ok(rc) => format!("kill of remote process group {pid} exited {rc}"),
+            Err(e) => format!("could not signal remote process group {pid}: {e}"),
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.sess.set_blocking(true);
+        self.sess.set_timeout(1000);
+        let _ = self.sess.disconnect(None, "ctys done", None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_quotes() {
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        let req = ExecRequest { cmd: "echo 'a b'".into(), env: vec![("K".into(), "v w".into())], ..Default::default() };
+        assert_eq!(wrap(&req), r#"printf 'ctys-pid:%s\n' "$$" >&2; exec env 'K=v w' /bin/sh -c 'echo '\''a b'\'''"#);
+    }
+
+    #[test]
+    fn pid_line_is_split_off_across_chunks() {
+        let mut p = PidLine::default();
+        assert!(p.feed(b"ctys-p").is_empty());
+        assert_eq!(&*p.feed(b"id:123\nerr"), b"err");
+        assert_eq!(p.pid, Some(123));
+        assert_eq!(&*p.feed(b"more"), b"more");
+        let mut q = PidLine::default();
+        assert_eq!(&*q.feed(b"motd first\n"), b"motd first\n");
+        assert_eq!(q.pid, None);
+        let mut r = PidLine::default();
+        assert!(r.feed(b"ctys-pid:9").is_empty());
+        assert_eq!(r.finish(), b"ctys-pid:9");
+    }
+}
