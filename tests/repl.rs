@@ -20,7 +20,7 @@ impl Tmux {
     fn start(home: &std::path::Path) -> Tmux {
         let t = Tmux { socket: format!("ctys-test-{}", std::process::id()) };
         let cmd = format!(
-            "env -u CTYS_LUA_PATH -u RUST_LOG HOME={} {} --repl",
+            "env -u CTYS_LUA_PATH -u RUST_LOG CTYS_NO_DNS=1 HOME={} {} --repl",
             home.display(),
             env!("CARGO_BIN_EXE_ctys")
         );

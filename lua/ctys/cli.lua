@@ -83,6 +83,8 @@ local OPTIONS = {
   ["-V"] = { field = "version" },
   ["-h"] = { field = "help" },
   ["--dry-run"] = { field = "dry_run" },
+  ["--gather"] = { field = "gather" },
+  ["--json"] = { field = "json" },
 }
 
 local function is_option(w)
@@ -207,16 +209,24 @@ usage: ctys [-t TYPE] [-T TYPE,...|all] -a ACTION[=SUBOPTS] [options] [--] ['(GL
   -V               print the version and exit
   -h               print this help and exit
   --dry-run        show what would be done, do nothing
+  --gather         results from several targets: identical outputs once, under
+                   their folded host list (clush -b)
+  --json           results from several targets: one JSON object a target
   -l USER          default remote user
-  -b VALUE         execution mode, e.g. sync|async[,seq|par]
+  -b VALUE         execution mode, e.g. sync|async[,seq|par]: with seq, targets run
+                   one after another (default: all at once)
   -c VALUE         stored for the action to read
   -Z VALUE         privilege escalation: SUDO|KSU
   --               end of options; a '(...)' right after it is the global context
 
   TARGET           [user@]host[:port] or a group name, optionally followed by
-                   '(OPTS)': options for that target only (last wins)
+                   '(OPTS)': options for that target only (last wins). The action
+                   runs on each target, over SSH as `ctys OPTIONS` ($CTYS_REMOTE_CMD
+                   replaces `ctys`); localhost and this machine's names run here.
+                   Output lines read `host: line` when there are several targets.
 
-exit values: 0 ok, 1 erroneous parameters, 2 missing environment element
+exit values: 0 ok, 1 erroneous parameters, 2 missing environment element;
+with targets: the highest remote exit value, 255 when a target could not run it
 
 host options, handled before this grammar:
   ctys FILE.lua [ARGS...]   run a Lua script
@@ -257,7 +267,30 @@ function M.main(argv)
   end
   if req.debug then require("ctys.log").set_level(req.debug) end
   if not req.action then err.usage("no action given (-a ACTION)") end
-  return action_function(req.type, req.action.action)(req) or 0
+  -- Checked here first, so a missing plugin fails fast, before any target is contacted.
+  action_function(req.type, req.action.action)
+  local function run_here(r) return action_function(r.type, r.action.action)(r) or 0 end
+  if #req.targets > 0 then return require("ctys.relay").run(req, run_here) end
+  return run_here(req)
+end
+
+---The option words that reproduce a request's options (not its targets, contexts, `-l`,
+---`-h` or `-V`): what a relayed ctys gets on its command line.
+---@param req ctys.Options
+---@return string[]
+function M.unparse(req)
+  local w = {}
+  local function add(opt, v) if v ~= nil and v ~= false then w[#w + 1] = opt; if v ~= true then w[#w + 1] = v end end end
+  add("-t", req.type)
+  add("-T", req.types and table.concat(req.types, ","))
+  add("-a", req.action and req.action.raw)
+  add("-d", req.debug and tostring(req.debug))
+  add("-b", req.b)
+  add("-c", req.c)
+  add("-Z", req.Z)
+  add("-X", req.terse)
+  add("--dry-run", req.dry_run)
+  return w
 end
 
 return M

@@ -65,3 +65,50 @@ function Task:done() end
 
 ---Cancel the task at its next wait.
 function Task:abort() end
+
+---The machine's host name (gethostname), or nil.
+---@return string|nil
+function ctys.core.hostname() end
+
+---Whether a standard stream is a terminal.
+---@param stream "stdin"|"stdout"|"stderr"
+---@return boolean
+function ctys.core.isatty(stream) end
+
+---@class ctys.core.RemoteTarget
+---@field host string host name or address as the user named it
+---@field user? string
+---@field port? integer
+
+---@class ctys.core.RemoteSpec
+---@field targets ctys.core.RemoteTarget[]
+---@field cmd string command line for the remote POSIX shell
+---@field stdin? string bytes sent to the command's stdin
+---@field env? table<string,string> environment for the command
+---@field pty? boolean run under a pseudo-terminal (stdout and stderr merged)
+---@field timeout? number seconds; then the remote process group gets SIGTERM
+---@field connect_timeout? number seconds for TCP, handshake and authentication (default 10)
+---@field fanout? integer hosts at once (default 64)
+---@field user? string default user (a target's own user wins)
+---@field port? integer default port (a target's own port wins)
+---@field identity? string identity file tried first
+---@field known_hosts? string known_hosts file (default ~/.ssh/known_hosts)
+---@field strict? "strict"|"accept-new"|"off" host key mode (default strict)
+---@field config? string ssh_config file, or "none" (default ~/.ssh/config)
+---@field on_line? fun(host: string, stream: "stdout"|"stderr", line: string)
+---@field on_progress? fun(done: integer, failed: integer, running: integer, elapsed: number)
+
+---@class ctys.core.RemoteResult
+---@field host string
+---@field status? integer exit status, when the command exited
+---@field signal? string signal name, when a signal ended it
+---@field stdout string
+---@field stderr string
+---@field err? string why the host failed (connect, host key, auth, timeout, ...)
+---@field kind? "resolve"|"connect"|"hostkey"|"auth"|"timeout"|"cancelled"|"ssh"
+
+---Run one command on many hosts over SSH (async; fan-out on worker threads).
+---@param spec ctys.core.RemoteSpec
+---@return ctys.core.RemoteResult[]|nil results in the order of spec.targets
+---@return string? err when the ssh_config cannot be read
+function ctys.core.remote_exec(spec) end

@@ -2,6 +2,8 @@
 //! ~/.ctys never leaks into a result.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod sshd;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,7 +39,7 @@ impl Drop for TempDir {
 }
 
 /// A command for one of the package's binaries, run from the source tree with HOME set to
-/// `home` and CTYS_LUA_PATH cleared.
+/// `home`, CTYS_LUA_PATH cleared and name lookups forbidden.
 pub fn bin(name: &str, home: &Path) -> Command {
     let exe = match name {
         "ctys" => env!("CARGO_BIN_EXE_ctys"),
@@ -46,7 +48,13 @@ pub fn bin(name: &str, home: &Path) -> Command {
         other => panic!("no binary {other}"),
     };
     let mut c = Command::new(exe);
-    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("HOME", home).env_remove("CTYS_LUA_PATH").env_remove("RUST_LOG");
+    // CTYS_NO_DNS: no test may resolve a name through DNS; a slip fails instead of leaking.
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HOME", home)
+        .env("CTYS_NO_DNS", "1")
+        .env_remove("CTYS_LUA_PATH")
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("RUST_LOG");
     c
 }
 

@@ -6,20 +6,28 @@ describe("ctys.cli.main", function()
   it("hands the parsed request to ctys.actions.<type>.<action> and returns its exit value", function()
     local got
     package.loaded["ctys.actions.probe"] = { create = function(req) got = req; return 3 end }
-    local rc = cli.main({ "-t", "probe", "-a", "create=wol,t:hostX,broadcast:hostXDirectedCast", "lab01" })
+    local rc = cli.main({ "-t", "probe", "-a", "create=wol,t:hostX,broadcast:hostXDirectedCast" })
     assert.equal(3, rc)
     assert.equal("PROBE", got.type)
     assert.equal("CREATE", got.action.action)
     assert.equal("hostXDirectedCast", got.action.by_key.BROADCAST.value)
-    assert.equal("lab01", got.targets[1].host)
+    assert.same({}, got.targets)
   end)
 
   it("returns 0 when the action returns nothing", function()
     package.loaded["ctys.actions.probe"] = { cancel = function() end }
-    assert.equal(0, cli.main({ "-t", "probe", "-a", "cancel=1:tst100,POWEROFF:0", "lab01" }))
+    assert.equal(0, cli.main({ "-t", "probe", "-a", "cancel=1:tst100,POWEROFF:0" }))
   end)
 
-  it("ends the seeds' lines with 'action not available' (exit 2) while PM has no actions", function()
+  it("runs a target that is this machine here, with its context options superposed", function()
+    local got
+    package.loaded["ctys.actions.probe"] = { create = function(req) got = req; return 4 end }
+    local rc = cli.main({ "-t", "probe", "-a", "create=x", "-d", "0", "--", "(-d 1 -X)", "localhost(-d 2)" })
+    assert.equal(4, rc)
+    assert.same({ 2, true, {} }, { got.debug, got.terse, got.targets })
+  end)
+
+  it("ends the seeds' lines with 'action not available' (exit 2) before contacting any target", function()
     local seeds = {
       { "-t", "pm", "-a", "create=wol,t:hostX,broadcast:hostXDirectedCast", "lab01" },
       { "-t", "pm", "-a", "cancel=1:tst100,POWEROFF:0", "lab01" },

@@ -100,28 +100,30 @@ fn parse(text: &str) -> Vec<Entry> {
     out
 }
 
-/// Checks a server key against the given files (missing files count as empty).
+/// Checks a server key against the given files (missing files count as empty). A revoked key
+/// is refused even when another line accepts it, so every line is read before any verdict.
 pub fn check(files: &[PathBuf], host: &str, port: u16, key: &[u8]) -> Verdict {
     let name = lookup_name(host, port);
     let ktype = key_type(key);
-    let mut changed = None;
+    let (mut known, mut changed) = (false, None);
     for file in files {
         let Ok(text) = std::fs::read_to_string(file) else { continue };
         for e in parse(&text) {
             match e.marker {
-                // A revoked key is refused for every host, whatever its patterns say.
                 Marker::Revoked if e.key == key => return Verdict::Revoked { file: file.clone(), line: e.line },
                 Marker::None if hosts_match(&e.hosts, &name) => {
                     if e.key == key {
-                        return Verdict::Known;
-                    }
-                    if changed.is_none() && key_type(&e.key) == ktype {
+                        known = true;
+                    } else if changed.is_none() && key_type(&e.key) == ktype {
                         changed = Some(Verdict::Changed { file: file.clone(), line: e.line });
                     }
                 }
                 _ => {}
             }
         }
+    }
+    if known {
+        return Verdict::Known;
     }
     changed.unwrap_or(Verdict::Unknown)
 }
@@ -189,6 +191,10 @@ mod tests {
         assert_eq!(check(&files, "lab1", 22, &k2), Verdict::Known);
         assert_eq!(check(&files, "lab9", 22, &k2), Verdict::Unknown, "negated pattern");
         assert_eq!(check(&files, "lab1", 22, &k3), Verdict::Revoked { file: f.clone(), line: 7 });
+        // Revoked wins over an earlier line that accepts the same key.
+        let g = file("rev", &format!("lab1 ecdsa-sha2-nistp256 {}\n@revoked * ecdsa-sha2-nistp256 {}\n", e(&k3), e(&k3)));
+        assert_eq!(check(std::slice::from_ref(&g), "lab1", 22, &k3), Verdict::Revoked { file: g.clone(), line: 2 });
+        std::fs::remove_file(g).unwrap();
         // A CA line is no host key.
         assert_eq!(check(&files, "other", 22, &k2), Verdict::Unknown);
         std::fs::remove_file(f).unwrap();

@@ -1,0 +1,102 @@
+--- Host lists the ClusterShell way: `lab[01-04,07]` expands to five names and five names
+--- fold back into it; padding is kept (`h[001-064]`), steps work (`h[1-10/3]`), several
+--- brackets multiply (`rack[1-2]-n[01-03]`).
+---@class ctys.hostlist
+local M = {}
+
+local err = require "ctys.err"
+
+-- The numbers a range item stands for, as text (padding kept): "01-04", "7", "1-10/3".
+local function range_items(item, word)
+  local a, b, step = item:match("^(%d+)%-(%d+)/(%d+)$")
+  if not a then a, b = item:match("^(%d+)%-(%d+)$") end
+  if not a then a = item:match("^(%d+)$"); b = a end
+  if not a then err.usage("bad range '%s' in '%s'", item, word) end
+  local lo, hi, st = tonumber(a), tonumber(b), tonumber(step or 1)
+  if lo > hi or st < 1 then err.usage("bad range '%s' in '%s'", item, word) end
+  if (hi - lo) / st >= 100000 then err.usage("range '%s' in '%s' is too large", item, word) end
+  local width = (#a > 1 and a:sub(1, 1) == "0") and #a or 0
+  local out = {}
+  for n = lo, hi, st do out[#out + 1] = string.format("%0" .. width .. "d", n) end
+  return out
+end
+
+---Expand one word with `[...]` ranges into host names, in order.
+---@param word string e.g. "lab[01-03,07]" or "rack[1-2]-n[1-2]"
+---@return string[]
+function M.expand(word)
+  local open = word:find("[", 1, true)
+  if not open then
+    if word:find("]", 1, true) then err.usage("stray ']' in '%s'", word) end
+    return { word }
+  end
+  local close = word:find("]", open, true)
+  if not close then err.usage("unbalanced '[' in '%s'", word) end
+  local prefix, body, rest = word:sub(1, open - 1), word:sub(open + 1, close - 1), word:sub(close + 1)
+  if body == "" then err.usage("empty range in '%s'", word) end
+  local out = {}
+  local tails = M.expand(rest)
+  for item in (body .. ","):gmatch("([^,]*),") do
+    for _, n in ipairs(range_items(item, word)) do
+      for _, tail in ipairs(tails) do out[#out + 1] = prefix .. n .. tail end
+    end
+  end
+  return out
+end
+
+-- prefix, number text, suffix of a name, split at its last run of digits.
+local function split_name(name)
+  local pre, num, suf = name:match("^(.-)(%d+)(%D*)$")
+  return pre, num, suf
+end
+
+---Fold host names into the shortest ClusterShell form: `lab01,lab02,lab03,lab07` →
+---`lab[01-03,07]`. Names are sorted; duplicates dropped.
+---@param names string[]
+---@return string
+function M.fold(names)
+  local groups, order, plain, seen = {}, {}, {}, {}
+  for _, name in ipairs(names) do
+    if not seen[name] then
+      seen[name] = true
+      local pre, num, suf = split_name(name)
+      if not pre then
+        plain[#plain + 1] = name
+      else
+        local key = pre .. "\0" .. suf
+        if not groups[key] then groups[key] = { pre = pre, suf = suf, nums = {} }; order[#order + 1] = key end
+        table.insert(groups[key].nums, num)
+      end
+    end
+  end
+  table.sort(order)
+  local out = {}
+  for _, key in ipairs(order) do
+    local g = groups[key]
+    table.sort(g.nums, function(a, b)
+      if tonumber(a) ~= tonumber(b) then return tonumber(a) < tonumber(b) end
+      return #a < #b
+    end)
+    local items, i = {}, 1
+    while i <= #g.nums do
+      local j = i
+      -- A run continues while numbers are consecutive; padded ones must keep their width.
+      while j < #g.nums and tonumber(g.nums[j + 1]) == tonumber(g.nums[j]) + 1
+        and (#g.nums[j + 1] == #g.nums[j] or not (g.nums[i]:match("^0%d") or g.nums[j + 1]:match("^0%d"))) do
+        j = j + 1
+      end
+      items[#items + 1] = i == j and g.nums[i] or (g.nums[i] .. "-" .. g.nums[j])
+      i = j + 1
+    end
+    if #g.nums == 1 then
+      out[#out + 1] = g.pre .. g.nums[1] .. g.suf
+    else
+      out[#out + 1] = g.pre .. "[" .. table.concat(items, ",") .. "]" .. g.suf
+    end
+  end
+  table.sort(plain)
+  for _, p in ipairs(plain) do out[#out + 1] = p end
+  return table.concat(out, ",")
+end
+
+return M

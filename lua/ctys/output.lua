@@ -1,0 +1,136 @@
+--- How tools and the ctys command line print results from many hosts:
+---
+--- - `prefix` (default): every output line as `host: line`, stdout to stdout, stderr to stderr
+---   (pdsh); with one host, lines are printed as they are;
+--- - `gather`: hosts with identical output printed once under their folded list, e.g.
+---   `lab[01-04,07] (5)` (clush -b, dshbak -c);
+--- - `terse` (`-X`): one `;`-separated record a host: `host;status;signal;kind;err;stdout;stderr`,
+---   with `\`, `;` and newlines escaped as `\\`, `\;`, `\n`;
+--- - `json`: one JSON object a host and line.
+---
+--- Failures are then listed on stderr, one line a host, and the exit value says whether all
+--- hosts succeeded (see M.exit_value: 0, the highest remote status, or 255 like ssh).
+---@class ctys.output
+local M = {}
+
+local hostlist = require "ctys.hostlist"
+
+---@alias ctys.output.Mode "prefix"|"gather"|"terse"|"json"
+
+---Whether a host ran its command to a zero exit.
+---@param r ctys.core.RemoteResult
+---@return boolean
+function M.ok(r)
+  return r.err == nil and r.status == 0
+end
+
+---Why a host failed, in a few words (nil when it did not).
+---@param r ctys.core.RemoteResult
+---@return string|nil
+function M.why(r)
+  if r.err then return (r.err:gsub("^" .. r.host:gsub("%p", "%%%0") .. ": ", "")) end
+  if r.signal then return "killed by signal " .. r.signal end
+  if r.status ~= 0 then return "exit " .. tostring(r.status) end
+end
+
+---A function for `on_line` that prints `host: line` as lines arrive (raw lines when `prefix`
+---is false, for a single host).
+---@param prefix boolean
+---@param out? file* stdout lines (io.stdout)
+---@param errf? file* stderr lines (io.stderr)
+---@return fun(host: string, stream: string, line: string)
+function M.line_printer(prefix, out, errf)
+  out, errf = out or io.stdout, errf or io.stderr
+  return function(host, stream, line)
+    local f = stream == "stderr" and errf or out
+    f:write(prefix and (host .. ": ") or "", line, "\n")
+  end
+end
+
+local function lines(s)
+  return (s .. (s:sub(-1) == "\n" and "" or (s == "" and "" or "\n"))):gmatch("(.-)\n")
+end
+
+local function terse_field(v)
+  return (tostring(v == nil and "" or v):gsub("[\\;\n]", { ["\\"] = "\\\\", [";"] = "\\;", ["\n"] = "\\n" }))
+end
+
+---Print results in one of the modes (prefix prints what was collected, for callers that did
+---not stream it).
+---@param results ctys.core.RemoteResult[]
+---@param mode ctys.output.Mode
+---@param out? file*
+---@param errf? file*
+function M.print(results, mode, out, errf)
+  out, errf = out or io.stdout, errf or io.stderr
+  if mode == "terse" then
+    for _, r in ipairs(results) do
+      local f = { r.host, r.status, r.signal, r.kind, r.err, r.stdout, r.stderr }
+      for i = 1, 7 do f[i] = terse_field(f[i]) end
+      out:write(table.concat(f, ";"), "\n")
+    end
+  elseif mode == "json" then
+    local json = require "ctys.json"
+    for _, r in ipairs(results) do
+      out:write(json.encode { host = r.host, status = r.status or json.null, signal = r.signal or json.null,
+        kind = r.kind or json.null, err = r.err or json.null, stdout = r.stdout, stderr = r.stderr }, "\n")
+    end
+  elseif mode == "gather" then
+    local groups, order = {}, {}
+    for _, r in ipairs(results) do
+      if r.stdout ~= "" then
+        if not groups[r.stdout] then groups[r.stdout] = {}; order[#order + 1] = r.stdout end
+        table.insert(groups[r.stdout], r.host)
+      end
+      for line in lines(r.stderr) do errf:write(r.host, ": ", line, "\n") end
+    end
+    for _, text in ipairs(order) do
+      local hosts = groups[text]
+      out:write("---------------\n", hostlist.fold(hosts), " (", #hosts, ")\n---------------\n", text)
+      if text:sub(-1) ~= "\n" then out:write("\n") end
+    end
+  else
+    local p = M.line_printer(#results > 1, out, errf)
+    for _, r in ipairs(results) do
+      for line in lines(r.stdout) do p(r.host, "stdout", line) end
+      for line in lines(r.stderr) do p(r.host, "stderr", line) end
+    end
+  end
+end
+
+---List the failed hosts on stderr, one line each: `prog: host: why`.
+---@param results ctys.core.RemoteResult[]
+---@param prog? string program name for the lines ("ctys")
+---@param errf? file*
+---@return integer failed how many failed
+function M.report_failures(results, prog, errf)
+  errf = errf or io.stderr
+  local failed = 0
+  for _, r in ipairs(results) do
+    local why = M.why(r)
+    if why then
+      failed = failed + 1
+      errf:write(prog or "ctys", ": ", r.host, ": ", why, "\n")
+    end
+  end
+  return failed
+end
+
+---The exit value for a set of results: 0 when every host succeeded; else the highest exit
+---status of a command that ran, or 255 (as ssh does) when a host could not run it to its end
+---(unreachable, host key refused, authentication, timeout, signal).
+---@param results ctys.core.RemoteResult[]
+---@return integer
+function M.exit_value(results)
+  local code = 0
+  for _, r in ipairs(results) do
+    if r.err or r.signal then
+      code = 255
+    elseif r.status and r.status ~= 0 then
+      code = math.max(code, r.status)
+    end
+  end
+  return code
+end
+
+return M

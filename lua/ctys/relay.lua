@@ -1,0 +1,100 @@
+--- Running a ctys action on its targets: `ctys -t pm -a create=... lab01` runs
+--- `ctys -t pm -a create=...` on lab01 over SSH, streams its output back and returns its exit
+--- status. Targets that name this machine (localhost, 127.0.0.1, ::1, its host name; no other
+--- user, no port) run here without SSH. Context options superpose: the command line's, then
+--- the global `-- '(opts)'`, then the target's own `host'(opts)'`, the last one winning.
+---@class ctys.relay
+local M = {}
+
+local core = require "ctys.core"
+local output = require "ctys.output"
+local targets = require "ctys.targets"
+
+---Whether a target is this machine.
+---@param t ctys.Target
+---@return boolean
+function M.is_local(t)
+  if t.port or (t.user and t.user ~= os.getenv("USER")) then return false end
+  local h = t.host:lower()
+  local me = (core.hostname() or ""):lower()
+  return h == "localhost" or h == "localhost.localdomain" or h == "127.0.0.1" or h == "::1"
+    or (me ~= "" and (h == me or h == me:match("^[^.]+")))
+end
+
+---The argv a target's remote ctys gets: the options of the command line, then the global
+---context, then the target's context (no targets: the remote side runs the action itself).
+---@param req ctys.Request
+---@param t ctys.RequestTarget
+---@return string[]
+function M.remote_argv(req, t)
+  local argv = require("ctys.cli").unparse(req)
+  for _, raw in ipairs { req.global_ctx_raw or "", t.ctx_raw or "" } do
+    for _, w in ipairs(targets.split_words(raw)) do argv[#argv + 1] = w end
+  end
+  return argv
+end
+
+---The request as it applies to one target run here: contexts superposed, no targets.
+---@param req ctys.Request
+---@param t ctys.RequestTarget
+---@return ctys.Request
+function M.local_request(req, t)
+  local r = {}
+  for k, v in pairs(req) do r[k] = v end
+  for _, ctx in ipairs { req.global_ctx or {}, t.ctx or {} } do
+    for k, v in pairs(ctx) do r[k] = v end
+  end
+  r.targets, r.global_ctx, r.global_ctx_raw = {}, nil, nil
+  return r
+end
+
+local function quote(w)
+  if w:match("^[%w%-_.,:=/@%%+]+$") then return w end
+  return "'" .. w:gsub("'", "'\\''") .. "'"
+end
+
+---Run the request on every target and return the exit value (see ctys.output.exit_value).
+---@param req ctys.Request
+---@param run_local fun(req: ctys.Request): integer the action, run here
+---@return integer
+function M.run(req, run_local)
+  local mode = req.terse and "terse" or req.json and "json" or req.gather and "gather" or "prefix"
+  local sequential = req.b and req.b:lower():find("seq") ~= nil
+  local remote_cmd = os.getenv("CTYS_REMOTE_CMD") or "ctys"
+  local stream = mode == "prefix" and output.line_printer(#req.targets > 1) or nil
+  local units, by_cmd = {}, {}
+  for _, t in ipairs(req.targets) do
+    if M.is_local(t) then
+      units[#units + 1] = function()
+        return { { host = t.host, status = run_local(M.local_request(req, t)), stdout = "", stderr = "" } }
+      end
+    else
+      local words = M.remote_argv(req, t)
+      for i, w in ipairs(words) do words[i] = quote(w) end
+      local cmd = remote_cmd .. " " .. table.concat(words, " ")
+      if not by_cmd[cmd] then
+        local group = { hosts = {} }
+        by_cmd[cmd] = group
+        units[#units + 1] = function()
+          local res, e = require("ctys.remote").exec { hosts = group.hosts, cmd = cmd, user = req.user,
+            fanout = sequential and 1 or 64, on_line = stream, progress = mode == "prefix" or mode == "gather" }
+          if not res then require("ctys.err").env("%s", e) end
+          return res
+        end
+      end
+      table.insert(by_cmd[cmd].hosts, { user = t.user, host = t.host, port = t.port })
+    end
+  end
+  local results = {}
+  local function collect(list) for _, r in ipairs(list) do results[#results + 1] = r end end
+  if sequential then
+    for _, u in ipairs(units) do collect(u()) end
+  else
+    for _, list in ipairs(ctys.all(units)) do collect(list) end
+  end
+  if mode ~= "prefix" then output.print(results, mode) end
+  output.report_failures(results)
+  return output.exit_value(results)
+end
+
+return M

@@ -1,0 +1,72 @@
+--- JSON text for machine-readable output (one object a line). Encoding only: ctys reads no JSON.
+---@class ctys.json
+local M = {}
+
+local ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+local function string_(s)
+  -- Bytes of text that is not UTF-8 (binary output) become \u00XX so the line stays valid JSON.
+  local pattern = utf8.len(s) and '[%c"\\]' or '[%c"\\\128-\255]'
+  return '"' .. s:gsub(pattern, function(c) return ESC[c] or string.format("\\u%04x", c:byte()) end) .. '"'
+end
+
+local function is_array(t)
+  local n = #t
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then return false end
+  end
+  return n > 0 or next(t) == nil
+end
+
+local function encode(v, out, seen)
+  local t = type(v)
+  if v == nil or v == M.null then out[#out + 1] = "null"
+  elseif t == "boolean" then out[#out + 1] = tostring(v)
+  elseif t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
+    elseif math.type(v) == "integer" then out[#out + 1] = tostring(v)
+    else out[#out + 1] = string.format("%.17g", v) end
+  elseif t == "string" then out[#out + 1] = string_(v)
+  elseif t == "table" then
+    if seen[v] then error("ctys.json.encode: a table contains itself", 0) end
+    seen[v] = true
+    if is_array(v) and next(v) ~= nil then
+      out[#out + 1] = "["
+      for i = 1, #v do
+        if i > 1 then out[#out + 1] = "," end
+        encode(v[i], out, seen)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+      table.sort(keys)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        out[#out + 1] = string_(k) .. ":"
+        local val = v[k]
+        if val == nil then val = v[math.tointeger(tonumber(k)) or k] end
+        encode(val, out, seen)
+      end
+      out[#out + 1] = "}"
+    end
+    seen[v] = nil
+  else
+    error("ctys.json.encode: cannot encode a " .. t, 0)
+  end
+end
+
+---A value that encodes as `null` inside tables (where nil would drop the key).
+M.null = setmetatable({}, { __tostring = function() return "null" end })
+
+---Encode a value as JSON text (object keys sorted, so output is stable).
+---@param v any nil, boolean, number, string, or tables of them
+---@return string
+function M.encode(v)
+  local out = {}
+  encode(v, out, {})
+  return table.concat(out)
+end
+
+return M

@@ -1,0 +1,168 @@
+--- Remote execution over SSH: one command on many hosts, concurrently, with host keys checked.
+---
+--- ```lua
+--- for _, r in ipairs(ctys.remote.exec{ hosts = { "root@lab01", "lab02:2222" }, cmd = "uptime", timeout = 10 }) do
+---   print(r.host, r.status, r.err or r.stdout)
+--- end
+--- ```
+---@class ctys.remote
+local M = {}
+
+local core = require "ctys.core"
+local err = require "ctys.err"
+
+---@class ctys.remote.ExecOpts
+---@field hosts string|string[]|table[] `[user@]host[:port]` strings or ctys.targets tables
+---@field cmd string command line for the remote POSIX shell
+---@field timeout? number seconds; then the remote process group gets SIGTERM and the host fails
+---@field connect_timeout? number seconds for TCP connect, SSH handshake and authentication (10)
+---@field fanout? integer hosts at once (64)
+---@field user? string default user (a host's own `user@` wins)
+---@field port? integer default port (a host's own `:port` wins)
+---@field identity? string identity file, tried before ~/.ssh/config's and the defaults
+---@field known_hosts? string known_hosts file (default from ~/.ssh/config, else ~/.ssh/known_hosts)
+---@field strict? "strict"|"accept-new"|"off" host key mode (default strict, or ssh_config's)
+---@field config? string ssh_config file or "none" (default ~/.ssh/config)
+---@field stdin? string data for the command's stdin
+---@field env? table<string,string> environment for the command
+---@field pty? boolean run under a pseudo-terminal (stdout and stderr arrive merged)
+---@field on_line? fun(host: string, stream: "stdout"|"stderr", line: string) each output line as it arrives
+---@field progress? boolean show live progress on a terminal (default true; never when stderr is not one)
+
+local STRING, NUMBER, INT, BOOL, FUNC, TABLE = "string", "number", "integer", "boolean", "function", "table"
+local OPTS = {
+  cmd = STRING, timeout = NUMBER, connect_timeout = NUMBER, fanout = INT, user = STRING, port = INT,
+  identity = STRING, known_hosts = STRING, strict = STRING, config = STRING, stdin = STRING, env = TABLE,
+  pty = BOOL, on_line = FUNC, progress = BOOL, hosts = "hosts", chunk = STRING, remote_cmd = STRING,
+}
+local MODES = { strict = true, ["accept-new"] = true, off = true }
+
+local function bad(fname, name, fmt, ...)
+  err.usage("%s: bad argument '%s': " .. fmt, fname, name, ...)
+end
+
+local function check_value(fname, name, kind, v)
+  local ok
+  if kind == INT then ok = math.type(v) == "integer" and v > 0
+  elseif kind == NUMBER then ok = type(v) == "number" and v > 0 and v == v
+  else ok = type(v) == kind end
+  if not ok then
+    bad(fname, name, "expected %s, got %s", (kind == INT or kind == NUMBER) and ("a positive " .. kind) or ("a " .. kind),
+      type(v) == "string" and string.format("%q", v) or tostring(v))
+  end
+end
+
+-- Hosts as target tables; strings go through the ctys target grammar (which names bad tokens).
+local function hosts_of(fname, hosts)
+  if type(hosts) == "string" then hosts = { hosts } end
+  if type(hosts) ~= "table" or #hosts == 0 then bad(fname, "hosts", "expected a non-empty list of hosts") end
+  local out = {}
+  for i, h in ipairs(hosts) do
+    if type(h) == "string" then
+      out[i] = require("ctys.targets").parse(h)
+    elseif type(h) == "table" and type(h.host) == "string" then
+      out[i] = { user = h.user, host = h.host, port = h.port }
+    else
+      bad(fname, "hosts[" .. i .. "]", "expected a host string or a target table, got %s", type(h))
+    end
+  end
+  return out
+end
+
+local function check(fname, opts, required)
+  if type(opts) ~= "table" then err.usage("%s: expected a table of options, got %s", fname, type(opts)) end
+  for k, v in pairs(opts) do
+    local kind = OPTS[k]
+    if not kind then err.usage("%s: unknown option '%s'", fname, tostring(k)) end
+    if kind ~= "hosts" then check_value(fname, k, kind, v) end
+  end
+  for _, k in ipairs(required) do
+    if opts[k] == nil then err.usage("%s: missing option '%s'", fname, k) end
+  end
+  if opts.port and opts.port > 65535 then bad(fname, "port", "%d is not a port", opts.port) end
+  if opts.strict and not MODES[opts.strict] then
+    bad(fname, "strict", "%q is not a host key mode (strict, accept-new, off)", opts.strict)
+  end
+end
+
+-- Live progress on stderr for fan-outs that run longer than a second, only on a terminal.
+local function progress_printer()
+  local shown = false
+  return function(done, failed, running, elapsed)
+    if elapsed < 1 then return end
+    shown = true
+    io.stderr:write(string.format("\rctys: %d done, %d failed, %d running (%.0f s)\27[K", done, failed, running, elapsed))
+  end, function()
+    if shown then io.stderr:write("\r\27[K") end
+  end
+end
+
+---Run one command on many hosts at once. Misuse raises; a host that fails (unreachable, host
+---key refused, authentication, timeout, non-zero exit) is reported in its result, never raised.
+---@param opts ctys.remote.ExecOpts
+---@return ctys.core.RemoteResult[]|nil results one per host, in the order given
+---@return string? err when ~/.ssh/config (or `config`) cannot be read
+function M.exec(opts)
+  check("ctys.remote.exec", opts, { "hosts", "cmd" })
+  local spec = {}
+  for k, v in pairs(opts) do spec[k] = v end
+  spec.hosts, spec.progress = nil, nil
+  spec.targets = hosts_of("ctys.remote.exec", opts.hosts)
+  local finish
+  if opts.progress ~= false and core.isatty("stderr") then spec.on_progress, finish = progress_printer() end
+  local res, e = core.remote_exec(spec)
+  if finish then finish() end
+  return res, e
+end
+
+-- What a run_lua result line starts with; the serialized results follow it.
+local MARK = "\n--ctys-run-lua-results--\n"
+
+-- The chunk ctys runs on the remote side: run the user's chunk, then print its results.
+local WRAPPER = [[
+local f, e = load(%q, "=run_lua", "t")
+local r = f and table.pack(pcall(f)) or { false, e, n = 2 }
+if not r[1] then r = { false, tostring(r[2]), n = 2 } end
+io.stdout:write(%q, require("ctys.serial").encode(r), "\n")
+]]
+
+---@class ctys.remote.LuaResult : ctys.core.RemoteResult
+---@field ok? boolean whether the chunk ran without error (nil when the host failed first)
+---@field values? any[] the chunk's return values (`n` holds their count), or its error message
+
+---Run a Lua chunk with `ctys` on each host (the chunk goes over stdin) and return its results.
+---The remote command is `remote_cmd`, else $CTYS_REMOTE_CMD, else `ctys`, with ` -` appended.
+---@param opts ctys.remote.ExecOpts|{chunk: string, remote_cmd?: string}
+---@return ctys.remote.LuaResult[]|nil
+---@return string? err
+function M.run_lua(opts)
+  check("ctys.remote.run_lua", opts, { "hosts", "chunk" })
+  if opts.cmd or opts.stdin then err.usage("ctys.remote.run_lua: 'cmd' and 'stdin' are set by run_lua itself") end
+  local spec = {}
+  for k, v in pairs(opts) do spec[k] = v end
+  spec.chunk, spec.remote_cmd = nil, nil
+  spec.cmd = (opts.remote_cmd or os.getenv("CTYS_REMOTE_CMD") or "ctys") .. " -"
+  spec.stdin = string.format(WRAPPER, opts.chunk, MARK)
+  local res, e = M.exec(spec)
+  if not res then return nil, e end
+  local serial = require "ctys.serial"
+  for _, r in ipairs(res) do
+    local at = r.stdout:find(MARK, 1, true)
+    if at then
+      local values, derr = serial.decode((r.stdout:sub(at + #MARK):gsub("\n$", "")))
+      r.stdout = r.stdout:sub(1, at - 1)
+      if type(values) == "table" then
+        r.ok = values[1]
+        r.values = table.pack(table.unpack(values, 2, values.n or #values))
+      elseif not r.err then
+        r.err = r.host .. ": unreadable results from the remote ctys: " .. tostring(derr)
+      end
+    elseif not r.err then
+      r.err = string.format("%s: the remote ctys printed no results (exit %s): %s", r.host,
+        tostring(r.status or r.signal), (r.stderr:gsub("%s+$", "")))
+    end
+  end
+  return res
+end
+
+return M

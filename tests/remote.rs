@@ -1,0 +1,249 @@
+//! Remote execution against a real, private sshd on 127.0.0.x (never a mock): fan-out,
+//! dead and hanging hosts, host-key discipline, exit statuses and signals, byte-exact output,
+//! timeouts that kill the remote command, relay of a ctys action, run_lua.
+mod common;
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::sshd::{free_port, Sshd};
+use common::{bin, split, TempDir};
+
+/// Runs a Lua script with `ctys` as the sshd's client user; returns (code, stdout, stderr).
+fn lua(sshd: &Sshd, script: &str) -> (i32, String, String) {
+    let f = sshd.home.write("script.lua", script);
+    split(bin("ctys", sshd.home.path()).arg(f).output().unwrap())
+}
+
+#[test]
+fn fan_out_32_hosts_with_a_dead_and_a_hanging_one() {
+    let sshd = Sshd::start(2, 32);
+    let closed = free_port();
+    let hang = TcpListener::bind("127.0.0.1:0").unwrap(); // accepts in the kernel, never answers
+    let mut hosts: Vec<String> = (0..32).map(|i| sshd.target(i)).collect();
+    hosts.insert(5, format!("127.0.0.1:{closed}"));
+    hosts.insert(20, format!("127.0.0.1:{}", hang.local_addr().unwrap().port()));
+    let list: String = hosts.iter().map(|h| format!("{h:?},")).collect();
+    let t0 = Instant::now();
+    let (code, out, err) = lua(
+        &sshd,
+        &format!(
+            r#"local res = assert(ctys.remote.exec{{ hosts = {{ {list} }}, connect_timeout = 2, progress = false,
+                   cmd = "echo $SSH_CONNECTION; echo err-$SSH_CONNECTION >&2; exit 4" }})
+               for _, r in ipairs(res) do
+                 print(table.concat({{ r.host, tostring(r.status), r.kind or "-", r.stdout:gsub("\n", "|"), r.stderr:gsub("\n", "|") }}, " ; "))
+               end"#
+        ),
+    );
+    let elapsed = t0.elapsed();
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 34, "{out}");
+    for (line, host) in lines.iter().zip(&hosts) {
+        let f: Vec<&str> = line.split(" ; ").collect();
+        assert_eq!(f[0], host.rsplit_once(':').unwrap().0, "results stay in input order");
+        if host.starts_with("127.0.0.1:") {
+            continue;
+        }
+        // Each host's own output: sshd reports the address the client reached.
+        let (addr, port) = host.split_once(':').unwrap();
+        assert_eq!(f[1], "4", "{line}");
+        assert!(f[3].starts_with("127.0.0.1 ") && f[3].ends_with(&format!(" {addr} {port}|")), "{line}");
+        assert_eq!(f[4], format!("err-{}", f[3]), "stderr separate and intact: {line}");
+    }
+    assert!(lines[5].contains(" ; nil ; connect ; "), "closed port: {}", lines[5]);
+    assert!(lines[20].contains(" ; nil ; timeout ; "), "silent listener: {}", lines[20]);
+    // Sanity bound only (not a benchmark): the dead hosts cost their own 2 s, not the run's.
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+}
+
+#[test]
+fn host_keys_unknown_changed_revoked_hashed_and_accept_new() {
+    let sshd = Sshd::start(40, 1);
+    let target = sshd.target(0);
+    let fp = sshd.fingerprint();
+    let kh = sshd.known_hosts();
+    let run = |strict: &str| {
+        lua(&sshd, &format!(r#"local r = assert(ctys.remote.exec{{ hosts = "{target}", cmd = "echo ok", strict = "{strict}", progress = false }})[1]
+                               print(r.kind or "ok", r.err or r.stdout)"#))
+        .1
+    };
+    // Unknown: refused, with the fingerprint and the file to edit.
+    sshd.write_known_hosts("");
+    let out = run("strict");
+    assert!(out.starts_with("hostkey\t") && out.contains(&fp) && out.contains(&kh.display().to_string()), "{out}");
+    assert!(out.contains("not known"), "{out}");
+    // Changed: another key of the same type on file for this host.
+    let other = TempDir::new("otherkey");
+    let okey = other.path().join("k");
+    Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&okey).status().unwrap();
+    let otext = std::fs::read_to_string(okey.with_extension("pub")).unwrap();
+    let okey_line = otext.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    sshd.write_known_hosts(&format!("[{}]:{} {okey_line}\n", sshd.addrs[0], sshd.port));
+    let out = run("strict");
+    assert!(out.contains("HOST KEY CHANGED") && out.contains(&fp) && out.contains(":1 holds another key"), "{out}");
+    assert!(run("accept-new").contains("HOST KEY CHANGED"), "accept-new never accepts a changed key");
+    // Revoked: refused even though a matching line exists.
+    sshd.write_known_hosts(&format!("{}@revoked * {}\n", sshd.known_line(&sshd.addrs[0]), sshd.host_key()));
+    let out = run("strict");
+    assert!(out.contains("REVOKED") && out.contains(":2;"), "{out}");
+    // accept-new adds an unknown key, then strict accepts it.
+    sshd.write_known_hosts("");
+    assert_eq!(run("accept-new"), "ok\tok\n\n");
+    let added = std::fs::read_to_string(&kh).unwrap();
+    assert_eq!(added, sshd.known_line(&sshd.addrs[0]));
+    assert_eq!(run("strict"), "ok\tok\n\n");
+    // Hashed entries (ssh-keygen -H) are honoured.
+    let st = Command::new("ssh-keygen").args(["-q", "-H", "-f"]).arg(&kh).status().unwrap();
+    assert!(st.success());
+    assert!(std::fs::read_to_string(&kh).unwrap().starts_with("|1|"));
+    assert_eq!(run("strict"), "ok\tok\n\n");
+}
+
+#[test]
+fn statuses_signals_stdin_env_and_10_mb_byte_exact() {
+    let sshd = Sshd::start(41, 1);
+    let data = TempDir::new("data");
+    let a: Vec<u8> = (0..10_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let b: Vec<u8> = a.iter().rev().copied().collect();
+    std::fs::write(data.path().join("a"), &a).unwrap();
+    std::fs::write(data.path().join("b"), &b).unwrap();
+    let d = data.path().display();
+    let (code, out, err) = lua(
+        &sshd,
+        &format!(
+            r#"local function one(t) t.hosts = "{target}"; t.progress = false; return assert(ctys.remote.exec(t))[1] end
+               local r = one{{ cmd = "exit 7" }}
+               print("exit", r.status, r.signal, r.err)
+               r = one{{ cmd = "kill -KILL $$" }}
+               print("signal", r.status, r.signal, r.err)
+               r = one{{ cmd = "cat {d}/a; cat {d}/b >&2" }}
+               local function file(p) local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s end
+               print("bytes", #r.stdout, #r.stderr, r.stdout == file("{d}/a"), r.stderr == file("{d}/b"), r.status)
+               r = one{{ cmd = "wc -c; printf %s \"$GREETING\"", stdin = string.rep("x", 300000), env = {{ GREETING = "it's ok" }} }}
+               print("stdin", (r.stdout:gsub("%s+", " ")))"#,
+            target = sshd.target(0)
+        ),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "exit\t7\tnil\tnil\nsignal\tnil\tKILL\tnil\nbytes\t10000000\t10000000\ttrue\ttrue\t0\nstdin\t300000 it's ok\n"
+    );
+}
+
+#[test]
+fn a_timeout_kills_the_remote_command() {
+    let sshd = Sshd::start(42, 1);
+    let marker = format!("sleep {}.25", 40000 + std::process::id() % 10000);
+    let (code, out, err) = lua(
+        &sshd,
+        &format!(
+            r#"local r = assert(ctys.remote.exec{{ hosts = "{}", cmd = "{marker}; echo not-reached", timeout = 1, progress = false }})[1]
+               print(r.kind, r.err)"#,
+            sshd.target(0)
+        ),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("timeout\t") && out.contains("timed out after 1 s") && out.contains("sent SIGTERM"), "{out}");
+    std::thread::sleep(Duration::from_millis(300));
+    let left = Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+    assert!(left.stdout.is_empty(), "the remote command survived its timeout: {}", String::from_utf8_lossy(&left.stdout));
+}
+
+#[test]
+fn relay_runs_the_action_on_the_target_and_returns_its_status() {
+    let sshd = Sshd::start(3, 1);
+    let site = TempDir::new("site");
+    site.write(
+        "ctys/actions/probe.lua",
+        "return { create = function(req) print('ran via', os.getenv('SSH_CONNECTION'), req.action.by_key.LABEL.value, req.debug) return 3 end }",
+    );
+    // The target's port comes from ~/.ssh/config, so the target reads as in the issue: 127.0.0.3.
+    sshd.home.write(".ssh/config", &format!("Host 127.0.0.3\n    Port {}\n", sshd.port));
+    let remote_cmd = format!("env CTYS_LUA_PATH={} CTYS_NO_DNS=1 {}", site.path().display(), env!("CARGO_BIN_EXE_ctys"));
+    let (code, out, err) = split(
+        bin("ctys", sshd.home.path())
+            .env("CTYS_LUA_PATH", site.path())
+            .env("CTYS_REMOTE_CMD", &remote_cmd)
+            .args(["-t", "probe", "-a", "create=l:x", "127.0.0.3(-d 1)"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 3, "the remote exit status comes back: {err}");
+    assert!(out.starts_with("ran via\t127.0.0.1 ") && out.contains(&format!(" 127.0.0.3 {}\tx\t1\n", sshd.port)), "{out}");
+    assert!(err.contains("127.0.0.3: exit 3"), "{err}");
+}
+
+#[test]
+fn run_lua_round_trips_a_table() {
+    let sshd = Sshd::start(43, 2);
+    let (code, out, err) = lua(
+        &sshd,
+        &format!(
+            r#"local res = assert(ctys.remote.run_lua{{ hosts = {{ "{}", "{}" }}, remote_cmd = "CTYS_NO_DNS=1 {}", progress = false,
+                 chunk = "print('chatter') return {{ a = 1, b = {{ 'x', true, 2.5 }}, s = 'q\"\\n\\0' }}, 42, nil" }})
+               for _, r in ipairs(res) do
+                 print(r.ok, r.values.n, r.values[1].a, r.values[1].b[1], r.values[1].b[2], r.values[1].b[3], r.values[1].s == 'q"\n\0', r.values[2], r.stdout)
+               end
+               local bad = assert(ctys.remote.run_lua{{ hosts = "{}", remote_cmd = "{}", chunk = "error('remote boom')", progress = false }})[1]
+               print(bad.ok, bad.values[1])"#,
+            sshd.target(0),
+            sshd.target(1),
+            env!("CARGO_BIN_EXE_ctys"),
+            sshd.target(0),
+            env!("CARGO_BIN_EXE_ctys"),
+        ),
+    );
+    assert_eq!(code, 0, "{err}");
+    // stdout is what the chunk printed itself, results apart.
+    assert_eq!(out, "true\t3\t1\tx\ttrue\t2.5\ttrue\t42\tchatter\n\n".repeat(2) + "false\trun_lua:1: remote boom\n");
+}
+
+#[test]
+fn output_modes_and_failure_lines_on_the_command_line() {
+    let sshd = Sshd::start(50, 4);
+    let site = TempDir::new("site");
+    site.write("ctys/actions/probe.lua", "return { create = function(req) print('same') return 0 end }");
+    let remote_cmd = format!("env CTYS_LUA_PATH={} CTYS_NO_DNS=1 {}", site.path().display(), env!("CARGO_BIN_EXE_ctys"));
+    let dead = format!("127.0.0.1:{}", free_port());
+    let run = |extra: &[&str]| {
+        let mut c = bin("ctys", sshd.home.path());
+        c.env("CTYS_LUA_PATH", site.path()).env("CTYS_REMOTE_CMD", &remote_cmd).args(["-t", "probe", "-a", "create=x"]);
+        c.args(extra);
+        for i in 0..4 {
+            c.arg(sshd.target(i));
+        }
+        split(c.arg(&dead).output().unwrap())
+    };
+    let (code, out, err) = run(&[]);
+    assert_eq!(code, 255, "a host that could not run it makes 255");
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort();
+    assert_eq!(lines, (50..54).map(|i| format!("127.0.0.{i}: same")).collect::<Vec<_>>());
+    assert!(err.contains("ctys: 127.0.0.1: connect 127.0.0.1:") && err.lines().count() == 1, "{err}");
+    let (_, out, _) = run(&["--gather"]);
+    assert_eq!(out, "---------------\n127.0.0.[50-53] (4)\n---------------\nsame\n");
+    let (_, out, _) = run(&["-X"]);
+    assert!(out.starts_with("127.0.0.50;0;;;;same\\n;\n") && out.contains(";connect;127.0.0.1: connect"), "{out}");
+    let (_, out, _) = run(&["--json"]);
+    assert!(out.starts_with(r#"{"err":null,"host":"127.0.0.50","kind":null,"signal":null,"status":0,"stderr":"","stdout":"same\n"}"#), "{out}");
+    assert_eq!(out.lines().count(), 5);
+}
+
+#[test]
+fn misuse_raises_naming_the_argument() {
+    let home = TempDir::new("misuse");
+    for (chunk, msg) in [
+        ("ctys.remote.exec{ cmd = 'x' }", "ctys.remote.exec: missing option 'hosts'"),
+        ("ctys.remote.exec{ hosts = 'h', cmd = 'x', strict = 'maybe' }", "bad argument 'strict': \"maybe\" is not a host key mode"),
+        ("ctys.remote.exec{ hosts = 'h', cmd = 'x', timeout = -1 }", "bad argument 'timeout': expected a positive number, got -1"),
+        ("ctys.remote.exec{ hosts = 'h:99999', cmd = 'x' }", "'h:99999'"),
+        ("ctys.remote.exec{ hosts = 'h', cmd = 'x', bogus = 1 }", "unknown option 'bogus'"),
+    ] {
+        let (code, _, err) = split(bin("ctys", home.path()).args(["-e", chunk]).output().unwrap());
+        assert_eq!(code, 1, "{chunk}: {err}");
+        assert!(err.contains(msg), "{chunk}: {err}");
+    }
+}
