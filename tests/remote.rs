@@ -223,6 +223,9 @@ fn output_modes_and_failure_lines_on_the_command_line() {
     lines.sort();
     assert_eq!(lines, (50..54).map(|i| format!("127.0.0.{i}: same")).collect::<Vec<_>>());
     assert!(err.contains("ctys: 127.0.0.1: connect 127.0.0.1:") && err.lines().count() == 1, "{err}");
+    // -b seq: one target after another, so the lines come in target order.
+    let (_, out, _) = run(&["-b", "sync,seq"]);
+    assert_eq!(out, (50..54).map(|i| format!("127.0.0.{i}: same\n")).collect::<String>());
     let (_, out, _) = run(&["--gather"]);
     assert_eq!(out, "---------------\n127.0.0.[50-53] (4)\n---------------\nsame\n");
     let (_, out, _) = run(&["-X"]);
@@ -246,4 +249,130 @@ fn misuse_raises_naming_the_argument() {
         assert_eq!(code, 1, "{chunk}: {err}");
         assert!(err.contains(msg), "{chunk}: {err}");
     }
+}
+
+#[test]
+fn pty_mode_gives_the_command_a_terminal() {
+    let sshd = Sshd::start(44, 1);
+    let (code, out, err) = lua(
+        &sshd,
+        &format!(
+            r#"local r = assert(ctys.remote.exec{{ hosts = "{}", cmd = "tty; echo to-err >&2", pty = true, progress = false }})[1]
+               print(r.status, r.stdout:match("^/dev/pts/%d+") ~= nil, r.stdout:find("to-err", 1, true) ~= nil, r.stderr)"#,
+            sshd.target(0)
+        ),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "0\ttrue\ttrue\t\n", "stdout and stderr arrive merged under a pty");
+}
+
+fn keygen(dir: &TempDir, name: &str) -> std::path::PathBuf {
+    let p = dir.path().join(name);
+    let st = Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"]).arg(&p).status().unwrap();
+    assert!(st.success());
+    p
+}
+
+#[test]
+fn agent_keys_are_all_offered_and_config_and_identity_options_apply() {
+    let sshd = Sshd::start(45, 1);
+    let keys = TempDir::new("keys");
+    // The right key is the third in the agent: libssh2's userauth_agent would try only the first.
+    let wrong1 = keygen(&keys, "wrong1");
+    let wrong2 = keygen(&keys, "wrong2");
+    let right = keys.path().join("right");
+    std::fs::rename(sshd.home.path().join(".ssh/id_ed25519"), &right).unwrap();
+    std::fs::rename(sshd.home.path().join(".ssh/id_ed25519.pub"), right.with_extension("pub")).unwrap();
+    let sock = keys.path().join("agent.sock");
+    let agent = Command::new("ssh-agent").arg("-a").arg(&sock).output().unwrap();
+    assert!(agent.status.success());
+    let pid: String = String::from_utf8_lossy(&agent.stdout).split("SSH_AGENT_PID=").nth(1).unwrap().split(';').next().unwrap().to_string();
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").arg(&self.0).status();
+        }
+    }
+    let _agent = Kill(pid);
+    for k in [&wrong1, &wrong2, &right] {
+        let st = Command::new("ssh-add").arg("-q").arg(k).env("SSH_AUTH_SOCK", &sock).status().unwrap();
+        assert!(st.success());
+    }
+    let script = |extra: &str| {
+        format!(r#"local r = assert(ctys.remote.exec{{ hosts = "{}", cmd = "echo in", progress = false {extra} }})[1] print(r.kind or "ok", r.err or r.stdout)"#, sshd.target(0))
+    };
+    let f = sshd.home.write("a.lua", &script(""));
+    let (_, out, _) = split(bin("ctys", sshd.home.path()).arg(&f).env("SSH_AUTH_SOCK", &sock).output().unwrap());
+    assert_eq!(out, "ok\tin\n\n", "agent auth with the third key");
+    // Without the agent and without a key file: refused, naming what was tried, no prompt.
+    let (_, out, _) = split(bin("ctys", sshd.home.path()).arg(&f).output().unwrap());
+    assert!(out.starts_with("auth\t") && out.contains("no password prompt"), "{out}");
+    // identity= names a key outside ~/.ssh.
+    let f = sshd.home.write("b.lua", &script(&format!(", identity = {:?}", right.display().to_string())));
+    let (_, out, _) = split(bin("ctys", sshd.home.path()).arg(&f).output().unwrap());
+    assert_eq!(out, "ok\tin\n\n");
+    // ~/.ssh/config: IdentityFile and UserKnownHostsFile for the host.
+    let kh = keys.path().join("kh");
+    std::fs::rename(sshd.known_hosts(), &kh).unwrap();
+    sshd.home.write(
+        ".ssh/config",
+        &format!("Host {}\n  IdentityFile {}\n  UserKnownHostsFile {}\n", sshd.addrs[0], right.display(), kh.display()),
+    );
+    let f = sshd.home.write("c.lua", &script(""));
+    let (_, out, _) = split(bin("ctys", sshd.home.path()).arg(&f).output().unwrap());
+    assert_eq!(out, "ok\tin\n\n");
+}
+
+#[test]
+fn ctrl_c_during_a_fan_out_kills_the_remote_commands() {
+    let sshd = Sshd::start(46, 2);
+    let marker = format!("sleep {}.75", 50000 + std::process::id() % 10000);
+    let f = sshd.home.write(
+        "s.lua",
+        &format!(
+            r#"ctys.remote.exec{{ hosts = {{ "{}", "{}" }}, cmd = "{marker}", progress = false }} print("not reached")"#,
+            sshd.target(0),
+            sshd.target(1)
+        ),
+    );
+    let child = bin("ctys", sshd.home.path()).arg(&f).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let running = |n: usize| {
+        let out = Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count() >= n
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !running(2) {
+        assert!(Instant::now() < deadline, "the remote commands never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(out.stdout.is_empty());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!running(1), "remote commands survived Ctrl-C");
+}
+
+#[test]
+fn live_progress_only_on_a_terminal() {
+    let sshd = Sshd::start(47, 2);
+    let script = sshd.home.write(
+        "p.lua",
+        &format!(
+            r#"local r = ctys.remote.exec{{ hosts = {{ "{}", "{}" }}, cmd = "sleep 2" }}
+               print("finished", r[1].status, r[2].status)
+               if ctys.core.isatty("stdout") then ctys.sleep(30) end"#,
+            sshd.target(0),
+            sshd.target(1)
+        ),
+    );
+    // Not a terminal: nothing on stderr.
+    let (code, out, err) = split(bin("ctys", sshd.home.path()).arg(&script).output().unwrap());
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "finished\t0\t0\n", ""));
+    // A terminal: a live line after a second, cleared when the fan-out ends.
+    let t = common::tmux::Tmux::start(sshd.home.path(), &script.display().to_string());
+    t.wait("the progress line", |s| s.contains("ctys: 0 done, 0 failed, 2 running ("));
+    // tmux renders the tabs as blanks.
+    let screen = t.wait("the end", |s| s.split_whitespace().collect::<Vec<_>>().windows(3).any(|w| w == ["finished", "0", "0"]));
+    assert!(!screen.contains("running"), "the progress line was not cleared:\n{screen}");
 }

@@ -2,85 +2,16 @@
 //! reads the screen.
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::tmux::Tmux;
 use common::TempDir;
-
-/// capture-pane drops trailing blanks, so an empty prompt reads "ctys>".
-fn is_prompt(line: &str) -> bool {
-    line.starts_with("ctys>")
-}
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(home: &std::path::Path) -> Tmux {
-        let t = Tmux { socket: format!("ctys-test-{}", std::process::id()) };
-        let cmd = format!(
-            "env -u CTYS_LUA_PATH -u RUST_LOG CTYS_NO_DNS=1 HOME={} {} --repl",
-            home.display(),
-            env!("CARGO_BIN_EXE_ctys")
-        );
-        let ok = t.tmux(&["new-session", "-d", "-s", "repl", "-x", "100", "-y", "50", &cmd]).success();
-        assert!(ok, "tmux could not start (is tmux installed? .ci/run installs it)");
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> std::process::ExitStatus {
-        Command::new("tmux").arg("-L").arg(&self.socket).args(args).status().expect("tmux is needed for the REPL test")
-    }
-
-    fn screen(&self) -> String {
-        let o = Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", "repl"]).output().unwrap();
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    /// Waits until the screen satisfies `pred`; returns the screen.
-    fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "waiting for {what}; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
-
-    fn prompts(&self) -> usize {
-        self.screen().lines().filter(|l| is_prompt(l)).count()
-    }
-
-    /// Types a line literally, presses Enter, and waits for the next prompt.
-    fn line(&self, text: &str) -> String {
-        let before = self.prompts();
-        self.tmux(&["send-keys", "-t", "repl", "-l", text]);
-        self.tmux(&["send-keys", "-t", "repl", "Enter"]);
-        self.wait(&format!("a prompt after {text:?}"), |s| s.lines().filter(|l| is_prompt(l)).count() > before)
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "repl"];
-        args.extend_from_slice(keys);
-        self.tmux(&args);
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
 
 #[test]
 fn repl_in_a_pty() {
     let home = TempDir::new("repl");
-    let t = Tmux::start(home.path());
-    t.wait("the banner and prompt", |s| s.lines().any(is_prompt));
+    let t = Tmux::start(home.path(), "--repl");
+    t.wait("the banner and prompt", |s| s.lines().any(common::tmux::is_prompt));
 
     // Expressions print their values; tables pretty-print.
     assert!(t.line("1+2").contains("ctys> 1+2\n3\n"));
