@@ -73,7 +73,6 @@ fn malformed_command_lines_exit_1_naming_the_token() {
 fn seed_lines_end_with_action_not_available_exit_2() {
     let home = TempDir::new("cli");
     for line in [
-        "-t pm -a create=wol,t:hostX,broadcast:hostXDirectedCast lab01",
         "-t pm -a cancel=1:tst100,POWEROFF:0 lab01",
         "-t xen -a cancel=1:tst100,POWEROFF,wol,broadcast:192.168.3.255 lab01",
     ] {
@@ -88,8 +87,8 @@ const OVERRIDE: &str = r#"
 -- A site's PM action that wraps the built-in one instead of copying it.
 local builtin, where = require "builtin.ctys.actions.pm"
 local M = setmetatable({}, { __index = builtin })
-function M.create(req)
-  print("site create", req.action.by_key.TCP.value, #req.targets, debug.getinfo(1, "S").source)
+function M.cancel(req)
+  print("site cancel", req.action.by_key.LABEL.value, #req.targets, debug.getinfo(1, "S").source)
   print("wraps", where)
   return 0
 end
@@ -103,13 +102,13 @@ fn site_module_on_ctys_lua_path_replaces_the_builtin_and_can_wrap_it() {
     let pm = site.write("ctys/actions/pm.lua", OVERRIDE);
     let with_site = |args: &[&str]| split(bin("ctys", home.path()).env("CTYS_LUA_PATH", site.path()).args(args).output().unwrap());
     // localhost is this machine: the action runs here, its target consumed.
-    let (code, out, err) = with_site(&["-t", "pm", "-a", "create=wol,t:hostX,broadcast:hostXDirectedCast", "localhost"]);
+    let (code, out, err) = with_site(&["-t", "pm", "-a", "cancel=1:tst100,POWEROFF:0", "localhost"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, format!("site create\thostX\t0\t@{}\nwraps\tlua/ctys/actions/pm.lua\n", pm.display()));
+    assert_eq!(out, format!("site cancel\ttst100\t0\t@{}\nwraps\tlua/ctys/actions/pm.lua\n", pm.display()));
     // The built-in's other actions stay reachable through the wrapper.
-    let (code, _, err) = with_site(&["-t", "pm", "-a", "cancel=1:tst100,POWEROFF:0"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("action not available: CANCEL"), "{err}");
+    let (code, out, err) = with_site(&["-t", "pm", "-a", "create=wol,m:02:00:00:00:00:0b,broadcast:127.255.255.255,ping:off,sshping:off", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("CREATE 02:00:00:00:00:0b: would send UDP 102 bytes to 127.255.255.255:9"), "{out}");
 }
 
 #[test]
@@ -164,9 +163,9 @@ fn dump_lua_writes_a_site_tree_that_works_as_lua_path() {
 #[test]
 fn tool_without_its_module_exits_2() {
     let home = TempDir::new("cli");
-    let (code, _, err) = split(bin("ctys-wakeup", home.path()).output().unwrap());
+    let (code, _, err) = split(bin("ctys-vnetctl", home.path()).output().unwrap());
     assert_eq!(code, 2);
-    assert!(err.starts_with("ctys-wakeup: ctys-wakeup is not available"), "{err}");
+    assert!(err.starts_with("ctys-vnetctl: ctys-vnetctl is not available"), "{err}");
 }
 
 #[test]

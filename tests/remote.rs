@@ -240,7 +240,7 @@ fn misuse_raises_naming_the_argument() {
     let home = TempDir::new("misuse");
     for (chunk, msg) in [
         ("ctys.remote.exec{ cmd = 'x' }", "ctys.remote.exec: missing option 'hosts'"),
-        ("ctys.remote.exec{ hosts = 'h', cmd = 'x', strict = 'maybe' }", "bad argument 'strict': \"maybe\" is not a host key mode"),
+        ("ctys.remote.exec{ hosts = 'h', cmd = 'x', strict = 'maybe' }", "bad argument 'strict': \"maybe\" is not one of strict, accept-new, off"),
         ("ctys.remote.exec{ hosts = 'h', cmd = 'x', timeout = -1 }", "bad argument 'timeout': expected a positive number, got -1"),
         ("ctys.remote.exec{ hosts = 'h:99999', cmd = 'x' }", "'h:99999'"),
         ("ctys.remote.exec{ hosts = 'h', cmd = 'x', bogus = 1 }", "unknown option 'bogus'"),

@@ -112,3 +112,69 @@ function ctys.core.isatty(stream) end
 ---@return ctys.core.RemoteResult[]|nil results in the order of spec.targets
 ---@return string? err when the ssh_config cannot be read
 function ctys.core.remote_exec(spec) end
+
+---The MAC in canonical form, or nil and why not.
+---@param s string aa:bb:cc:dd:ee:ff, aa-bb-.., aabb.ccdd.eeff or 12 hex digits
+---@return string|nil mac
+---@return string? err
+function ctys.core.wol_parse_mac(s) end
+
+---The magic payload: 6 x 0xFF, 16 x the MAC, then the SecureOn password if any.
+---@param mac string
+---@param password? string a.b.c.d or a MAC-style 6 bytes
+---@return string bytes 102, 106 or 108 of them
+function ctys.core.wol_payload(mac, password) end
+
+---An interface for raw frames: the named one, else the first that is up, not loopback, with a MAC.
+---@param name? string
+---@return {name: string, mac: string?}|nil iface
+---@return string? err
+function ctys.core.wol_interface(name) end
+
+---@class ctys.core.WolSpec
+---@field mac string canonical MAC
+---@field broadcast? string UDP destination address (default 255.255.255.255)
+---@field port? integer UDP port (default 9)
+---@field iface? string raw: the interface; UDP: SO_BINDTODEVICE
+---@field raw? boolean a raw Ethernet frame (EtherType 0x0842)
+---@field unicast? boolean raw frame to the target's own MAC
+---@field bmac? string raw frame to this MAC
+---@field password? string SecureOn password
+---@field count? integer packets (default 1)
+---@field interval? number seconds between packets
+---@field macs? string[] send_many: one packet per MAC
+
+---Send magic packets for one MAC (async between repetitions).
+---@param spec ctys.core.WolSpec
+---@return true|nil ok
+---@return string? err
+function ctys.core.wol_send(spec) end
+
+---Send one magic packet per MAC in spec.macs over one socket (sendmmsg for UDP).
+---@param spec ctys.core.WolSpec
+---@return integer|nil sent
+---@return string? err
+function ctys.core.wol_send_many(spec) end
+
+---One ICMP echo request (ping socket, else raw socket); async.
+---@param addr string IP address
+---@param timeout number seconds
+---@param seq? integer sequence number
+---@return number|nil rtt seconds
+---@return string? err
+function ctys.core.ping(addr, timeout, seq) end
+
+---A TCP connect, optionally waiting for an `SSH-` banner; async.
+---@param addr string IP address
+---@param port integer
+---@param timeout number seconds
+---@param ssh_banner? boolean
+---@return number|nil rtt seconds
+---@return string? err
+function ctys.core.tcp_probe(addr, port, timeout, ssh_banner) end
+
+---The addresses of a name (an address is returned as is; CTYS_NO_DNS forbids lookups).
+---@param name string
+---@return string[]|nil addrs
+---@return string? err
+function ctys.core.resolve(name) end

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use mlua::{Lua, Table};
 
 mod host;
+mod probe;
 mod remote;
 mod task;
+mod wol;
 
 /// Builds `ctys.core` and makes it loadable as `require "ctys.core"`.
 pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
@@ -14,6 +16,8 @@ pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     host::register(lua, &core, search_dirs)?;
     task::register(lua, &core)?;
     remote::register(lua, &core)?;
+    wol::register(lua, &core)?;
+    probe::register(lua, &core)?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("ctys.core", core)
 }

@@ -1,2 +1,5 @@
 //! The primitives: pure Rust, no Lua. Each is usable and tested on its own.
+pub mod probe;
 pub mod remote;
+pub mod resolve;
+pub mod wol;

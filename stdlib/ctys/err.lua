@@ -7,7 +7,7 @@
 local M = {}
 
 ---@class ctys.Error
----@field code integer exit value: 1 erroneous parameters, 2 missing environment element
+---@field code integer exit value: 1 erroneous parameters, 2 missing environment element, 3 operation failed
 ---@field msg string the message, naming the bad token
 local Error = {}
 Error.__index = Error
@@ -15,6 +15,7 @@ Error.__tostring = function(e) return e.msg end
 
 M.USAGE = 1
 M.ENV = 2
+M.FAILED = 3
 
 ---Raise an error with an exit value.
 ---@param code integer exit value
@@ -34,6 +35,12 @@ function M.usage(fmt, ...) M.raise(M.USAGE, fmt, ...) end
 ---@param fmt string format string
 ---@param ... any format arguments
 function M.env(fmt, ...) M.raise(M.ENV, fmt, ...) end
+
+---Raise an "operation failed" error (exit 3): the parameters and the environment were fine,
+---but the operation did not reach its goal (a machine did not come up, or was already up).
+---@param fmt string format string
+---@param ... any format arguments
+function M.failed(fmt, ...) M.raise(M.FAILED, fmt, ...) end
 
 ---Whether a value is an error raised through this module.
 ---@param e any

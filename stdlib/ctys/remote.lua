@@ -9,7 +9,6 @@
 local M = {}
 
 local core = require "ctys.core"
-local err = require "ctys.err"
 
 ---@class ctys.remote.ExecOpts
 ---@field hosts string|string[]|table[] `[user@]host[:port]` strings or ctys.targets tables
@@ -29,33 +28,20 @@ local err = require "ctys.err"
 ---@field on_line? fun(host: string, stream: "stdout"|"stderr", line: string) each output line as it arrives
 ---@field progress? boolean show live progress on a terminal (default true; never when stderr is not one)
 
-local STRING, NUMBER, INT, BOOL, FUNC, TABLE = "string", "number", "integer", "boolean", "function", "table"
+local check = require "ctys.check"
+
 local OPTS = {
-  cmd = STRING, timeout = NUMBER, connect_timeout = NUMBER, fanout = INT, user = STRING, port = INT,
-  identity = STRING, known_hosts = STRING, strict = STRING, config = STRING, stdin = STRING, env = TABLE,
-  pty = BOOL, on_line = FUNC, progress = BOOL, hosts = "hosts", chunk = STRING, remote_cmd = STRING,
+  cmd = "string", timeout = "number", connect_timeout = "number", fanout = "integer", user = "string", port = "port",
+  identity = "string", known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string",
+  stdin = "string", env = "table", pty = "boolean", on_line = "function", progress = "boolean", hosts = "any",
 }
-local MODES = { strict = true, ["accept-new"] = true, off = true }
-
-local function bad(fname, name, fmt, ...)
-  err.usage("%s: bad argument '%s': " .. fmt, fname, name, ...)
-end
-
-local function check_value(fname, name, kind, v)
-  local ok
-  if kind == INT then ok = math.type(v) == "integer" and v > 0
-  elseif kind == NUMBER then ok = type(v) == "number" and v > 0 and v == v
-  else ok = type(v) == kind end
-  if not ok then
-    bad(fname, name, "expected %s, got %s", (kind == INT or kind == NUMBER) and ("a positive " .. kind) or ("a " .. kind),
-      type(v) == "string" and string.format("%q", v) or tostring(v))
-  end
-end
+local LUA_OPTS = check.without(OPTS, "cmd", "stdin")
+LUA_OPTS.chunk, LUA_OPTS.remote_cmd = "string", "string"
 
 -- Hosts as target tables; strings go through the ctys target grammar (which names bad tokens).
 local function hosts_of(fname, hosts)
   if type(hosts) == "string" then hosts = { hosts } end
-  if type(hosts) ~= "table" or #hosts == 0 then bad(fname, "hosts", "expected a non-empty list of hosts") end
+  if type(hosts) ~= "table" or #hosts == 0 then check.bad(fname, "hosts", "expected a non-empty list of hosts") end
   local out = {}
   for i, h in ipairs(hosts) do
     if type(h) == "string" then
@@ -63,26 +49,10 @@ local function hosts_of(fname, hosts)
     elseif type(h) == "table" and type(h.host) == "string" then
       out[i] = { user = h.user, host = h.host, port = h.port }
     else
-      bad(fname, "hosts[" .. i .. "]", "expected a host string or a target table, got %s", type(h))
+      check.bad(fname, "hosts[" .. i .. "]", "expected a host string or a target table, got %s", type(h))
     end
   end
   return out
-end
-
-local function check(fname, opts, required)
-  if type(opts) ~= "table" then err.usage("%s: expected a table of options, got %s", fname, type(opts)) end
-  for k, v in pairs(opts) do
-    local kind = OPTS[k]
-    if not kind then err.usage("%s: unknown option '%s'", fname, tostring(k)) end
-    if kind ~= "hosts" then check_value(fname, k, kind, v) end
-  end
-  for _, k in ipairs(required) do
-    if opts[k] == nil then err.usage("%s: missing option '%s'", fname, k) end
-  end
-  if opts.port and opts.port > 65535 then bad(fname, "port", "%d is not a port", opts.port) end
-  if opts.strict and not MODES[opts.strict] then
-    bad(fname, "strict", "%q is not a host key mode (strict, accept-new, off)", opts.strict)
-  end
 end
 
 -- Live progress on stderr for fan-outs that run longer than a second, only on a terminal.
@@ -103,10 +73,8 @@ end
 ---@return ctys.core.RemoteResult[]|nil results one per host, in the order given
 ---@return string? err when ~/.ssh/config (or `config`) cannot be read
 function M.exec(opts)
-  check("ctys.remote.exec", opts, { "hosts", "cmd" })
-  local spec = {}
-  for k, v in pairs(opts) do spec[k] = v end
-  spec.hosts, spec.progress = nil, nil
+  check.opts("ctys.remote.exec", opts, OPTS, { "hosts", "cmd" })
+  local spec = check.without(opts, "hosts", "progress")
   spec.targets = hosts_of("ctys.remote.exec", opts.hosts)
   local finish
   if opts.progress ~= false and core.isatty("stderr") then spec.on_progress, finish = progress_printer() end
@@ -136,11 +104,8 @@ io.stdout:write(%q, require("ctys.serial").encode(r), "\n")
 ---@return ctys.remote.LuaResult[]|nil
 ---@return string? err
 function M.run_lua(opts)
-  check("ctys.remote.run_lua", opts, { "hosts", "chunk" })
-  if opts.cmd or opts.stdin then err.usage("ctys.remote.run_lua: 'cmd' and 'stdin' are set by run_lua itself") end
-  local spec = {}
-  for k, v in pairs(opts) do spec[k] = v end
-  spec.chunk, spec.remote_cmd = nil, nil
+  check.opts("ctys.remote.run_lua", opts, LUA_OPTS, { "hosts", "chunk" })
+  local spec = check.without(opts, "chunk", "remote_cmd")
   spec.cmd = (opts.remote_cmd or os.getenv("CTYS_REMOTE_CMD") or "ctys") .. " -"
   spec.stdin = string.format(WRAPPER, opts.chunk, MARK)
   local res, e = M.exec(spec)

@@ -1,10 +1,161 @@
 --- The PM plugin: actions on physical machines (`ctys -t pm -a ACTION=...`).
 ---
---- Each action is a function `M.<action>(req)` taking the parsed command line (ctys.cli) and
---- returning an exit value. CREATE (Wake-on-LAN) and CANCEL are not built yet; until they are,
---- `ctys -t pm -a create=...` ends with "action not available" (exit 2). A site may replace this
---- module (`~/.ctys/lua/ctys/actions/pm.lua`) and reach this one as `builtin.ctys.actions.pm`.
+--- Each action is `M.<action>(req)`, taking the parsed command line (ctys.cli) and returning an
+--- exit value. A site may replace this module (`~/.ctys/lua/ctys/actions/pm.lua`) and reach
+--- this one as `builtin.ctys.actions.pm`. CANCEL is not built yet ("action not available").
 ---@class ctys.actions.pm
 local M = {}
+
+local err = require "ctys.err"
+local subopts = require "ctys.subopts"
+
+-- CREATE's suboptions and what each takes: "flag", "value", or "optional" (flag or value).
+local CREATE_KEYS = {
+  WOL = "optional", RESUME = "flag", REUSE = "flag", CONNECT = "flag", RECONNECT = "flag",
+  TCP = "value", MAC = "value", LABEL = "value", ID = "value", BASEPATH = "value", FILENAME = "value",
+  UUID = "value", DBRECORD = "value", BROADCAST = "value", PORT = "value", BMAC = "value", IF = "value",
+  CONSOLE = "value", USER = "value", PING = "value", SSHPING = "value", WAITC = "value", WAITS = "value",
+}
+local ADDRESS_KEYS = { "TCP", "MAC", "LABEL", "ID", "BASEPATH", "FILENAME", "UUID", "DBRECORD" }
+local DEFAULT_PING, DEFAULT_SSHPING = { 40, 3 }, { 20, 3 }
+
+local function number(v, what)
+  local n = tonumber(v)
+  if not n or n < 0 or n ~= n then err.usage("CREATE: bad %s '%s': not a non-negative number", what, v) end
+  return n
+end
+
+-- PING:off|<n>%<sleep>, SSHPING:off|on|<n>%<sleep>: nil for off, else { tries, sleep }.
+local function waits(entry, default, on_allowed)
+  if not entry then return default end
+  local v = entry.value:lower()
+  if v == "off" then return nil end
+  if v == "on" and on_allowed then return default end
+  local n, s = entry.values[1], entry.values[2]
+  if #entry.values ~= 2 or not math.tointeger(tonumber(n)) or tonumber(n) < 1 then
+    err.usage("CREATE: bad %s '%s': expected %s<tries>%%<sleep>", entry.given, entry.value, on_allowed and "off, on or " or "off or ")
+  end
+  return { math.tointeger(tonumber(n)), number(s, entry.given .. " sleep") }
+end
+
+---Check CREATE's suboptions the way the original does, plus what it never checked; returns
+---the plan. Misuse raises (exit 1) naming the key.
+---@param action ctys.Action parsed `-a create=...`
+---@return table plan
+function M.create_plan(action)
+  local by = action.by_key
+  for _, e in ipairs(action.list) do
+    local kind = CREATE_KEYS[e.key]
+    if not kind then err.usage("CREATE: unknown suboption '%s'", e.given) end
+    if kind == "flag" and e.value then err.usage("CREATE: suboption '%s' takes no value", e.given) end
+    if kind == "value" and not e.value then err.usage("CREATE: suboption '%s' needs a value", e.given) end
+  end
+  local modes = {}
+  for _, k in ipairs { "REUSE", "CONNECT", "RECONNECT", "RESUME" } do if by[k] then modes[#modes + 1] = k end end
+  if #modes > 1 then err.usage("CREATE: %s exclude each other", table.concat(modes, " and ")) end
+  if by.BROADCAST and by.IF then err.usage("CREATE: BROADCAST and IF exclude each other") end
+  if by.PORT and not by.BROADCAST then err.usage("CREATE: PORT needs BROADCAST") end
+  if by.CONSOLE then err.env("CREATE: CONSOLE:%s is not available yet", by.CONSOLE.value) end
+  local address
+  for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end
+  if not address then err.usage("CREATE: no machine address (t:<host>, m:<mac> or l:<label>)") end
+  for _, k in ipairs { "ID", "BASEPATH", "FILENAME", "UUID", "DBRECORD" } do
+    if by[k] then err.usage("CREATE: the PM plugin addresses machines by t:, m: or l:, not '%s'", by[k].given) end
+  end
+  if not (by.WOL or by.RESUME) then err.usage("CREATE: nothing to do: give WOL (or RESUME)") end
+  local plan = {
+    name = (by.LABEL or by.TCP or by.MAC).value,
+    tcp = by.TCP and by.TCP.value, mac = by.MAC and by.MAC.value, label = by.LABEL and by.LABEL.value,
+    delay = by.WOL and by.WOL.value and number(by.WOL.value, "WOL delay") or 0,
+    broadcast = by.BROADCAST and by.BROADCAST.value, iface = by.IF and by.IF.value,
+    reuse = (by.REUSE or by.CONNECT or by.RECONNECT) ~= nil,
+    ping = waits(by.PING, DEFAULT_PING, false), sshping = waits(by.SSHPING, DEFAULT_SSHPING, true),
+  }
+  if by.PORT then
+    plan.port = math.tointeger(tonumber(by.PORT.value))
+    if not plan.port or plan.port < 1 or plan.port > 65535 then err.usage("CREATE: bad PORT '%s'", by.PORT.value) end
+  end
+  for _, k in ipairs { "MAC", "BMAC" } do
+    if by[k] then
+      local m = require("ctys.wol").parse_mac(by[k].value)
+      if not m then err.usage("CREATE: %s '%s' is not a MAC address", by[k].given, by[k].value) end
+      plan[k:lower()] = m
+    end
+  end
+  return plan
+end
+
+local function say(plan, fmt, ...)
+  print(string.format("CREATE %s: " .. fmt, plan.name, ...))
+end
+
+-- Waits for a probe, saying how it went; false when the machine never answered.
+local function wait_for(plan, what, probe, opts, spec)
+  local try, e = require("ctys.probe").wait(probe, opts, spec[1], spec[2])
+  if try then
+    say(plan, "%s: answered at try %d of %d", what, try, spec[1])
+    return true
+  end
+  err.failed("CREATE %s: %s: no answer after %d tries, %g s apart (%s)", plan.name, what, spec[1], spec[2], e)
+end
+
+---CREATE on a PM: wake a machine with Wake-on-LAN and wait until it answers ping, then SSH.
+---`create=wol[:<delay>],t:<host>|m:<mac>|l:<label>,broadcast:<addr>,port:<n>,bmac:<mac>,if:<iface>,
+---reuse|resume,ping:off|<n>%<sleep>,sshping:off|on|<n>%<sleep>`. Exit 0 when the machine is up,
+---1 for bad suboptions, 2 when the machine has no MAC (or no IP to wait for), 3 when it was
+---already up (without REUSE) or did not come up.
+---@param req ctys.Request
+---@return integer
+function M.create(req)
+  local plan = M.create_plan(req.action)
+  local machines = require "ctys.machines"
+  local db = machines.load()
+  local known = machines.lookup(plan.label or plan.tcp or plan.mac, db) or {}
+  local mac = plan.mac or known.mac
+  if not mac then
+    err.env("CREATE %s: no MAC address: give m:<mac> or add it to the machine database (%s)", plan.name,
+      table.concat(machines.files(), ", "))
+  end
+  local ip
+  if plan.ping or plan.sshping or not plan.reuse then
+    ip = (plan.tcp and machines.address(plan.tcp, db)) or known.ip
+    if not ip and (plan.ping or plan.sshping) then
+      err.env("CREATE %s: no IP address to wait for: give t:<host>, add ip= to the machine database, or PING:off,SSHPING:off", plan.name)
+    end
+  end
+  local send = { mac = mac, port = plan.port, bmac = plan.bmac, iface = plan.iface or known.iface }
+  if plan.broadcast then
+    local b, e = machines.address(plan.broadcast, db)
+    if not b then err.env("CREATE %s: BROADCAST %s: %s", plan.name, plan.broadcast, e) end
+    send.broadcast = b
+  else
+    send.raw = true
+  end
+  local what, hex = require("ctys.wol").describe(send)
+  if not what then err.env("CREATE %s: %s", plan.name, hex) end
+  if req.dry_run then
+    say(plan, "would send %s", what)
+    if plan.ping then say(plan, "would wait %g s, then ping %s up to %d times, %g s apart", plan.delay, ip, plan.ping[1], plan.ping[2]) end
+    if plan.sshping then say(plan, "would wait for SSH on %s:22 up to %d times, %g s apart", ip, plan.sshping[1], plan.sshping[2]) end
+    return 0
+  end
+  local probe = require "ctys.probe"
+  if ip and probe.ping { host = ip, timeout = 1 } then
+    if not plan.reuse then err.failed("CREATE %s: %s already answers ping (use REUSE to accept a running machine)", plan.name, ip) end
+    say(plan, "%s already answers ping: reused", ip)
+  else
+    local ok, e = require("ctys.wol").send(send)
+    if not ok then err.env("CREATE %s: wol: %s", plan.name, e) end
+    say(plan, "wol: sent %s", what)
+    if plan.delay > 0 then
+      say(plan, "waiting %g s", plan.delay)
+      ctys.sleep(plan.delay)
+    end
+  end
+  if plan.ping then wait_for(plan, "ping " .. ip, probe.ping, { host = ip, timeout = math.min(1, math.max(plan.ping[2], 0.1)) }, plan.ping) end
+  if plan.sshping then wait_for(plan, "ssh " .. ip .. ":22", probe.tcp, { host = ip, port = 22, ssh = true, timeout = 2 }, plan.sshping) end
+  say(plan, "up")
+  return 0
+end
 
 return M

@@ -3,7 +3,7 @@
 //! one stream can never stall the other; a timed-out or cancelled command's process group is
 //! killed on the remote side.
 use std::io::{ErrorKind as IoKind, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -49,14 +49,7 @@ fn ms(d: Duration) -> u32 {
 pub fn connect(s: &Settings, cancel: &AtomicBool) -> Result<Conn, RemoteError> {
     let label = s.label.as_str();
     let deadline = Instant::now() + s.connect_timeout;
-    // CTYS_NO_DNS=1 (set by the test suite) keeps every name lookup off the resolver.
-    if std::env::var_os("CTYS_NO_DNS").is_some() && s.host.parse::<std::net::IpAddr>().is_err() {
-        return Err(err(ErrorKind::Resolve, label, format_args!("'{}' is not an address and CTYS_NO_DNS forbids name lookups", s.host)));
-    }
-    let addrs: Vec<_> = (s.host.as_str(), s.port)
-        .to_socket_addrs()
-        .map_err(|e| err(ErrorKind::Resolve, label, format_args!("cannot resolve {}: {e}", s.host)))?
-        .collect();
+    let addrs = crate::prim::resolve::socket_addrs(&s.host, s.port).map_err(|e| err(ErrorKind::Resolve, label, e))?;
     let mut last = None;
     let mut tcp = None;
     for a in &addrs {

@@ -1,0 +1,167 @@
+--- The machine database: a name's MAC, IP, BMC and other facts, read from
+---
+--- 1. the files in `CTYS_MACHINES` (colon-separated), when it is set; otherwise
+--- 2. `~/.ctys/machines`, `~/.ctys/machines.lua`, `/etc/ctys/machines`, `/etc/ethers`.
+---
+--- A machines file holds one machine a line, `#` starting a comment:
+---
+---     lab01   mac=00:11:22:33:44:55  ip=10.0.0.11  bmc=10.0.1.11  iface=eth0
+---     lab02;10.0.0.12;00:11:22:33:44:56        # the original ctys's <node>;<IP>;<MAC>
+---     lab03   00:11:22:33:44:57  10.0.0.13      # bare MAC and address words work too
+---
+--- A `.lua` file returns a table `{ lab01 = { mac = "...", ip = "..." }, ... }`; `/etc/ethers`
+--- lines are `<mac> <name-or-ip>`. When several sources know a machine, each field comes from
+--- the first source that has it. A name no source knows can still get an IP from DNS.
+---@class ctys.machines
+local M = {}
+
+local core = require "ctys.core"
+local err = require "ctys.err"
+
+---@class ctys.Machine
+---@field name string
+---@field mac? string canonical aa:bb:cc:dd:ee:ff
+---@field ip? string
+---@field bmc? string
+---@field source? string where the first fact came from (file:line)
+
+local function is_ip(s)
+  return s:match("^%d+%.%d+%.%d+%.%d+$") ~= nil or (s:find(":", 1, true) ~= nil and not core.wol_parse_mac(s))
+end
+
+---The files read, in order.
+---@return string[]
+function M.files()
+  local env = os.getenv("CTYS_MACHINES")
+  if env then
+    local list = {}
+    for f in env:gmatch("[^:]+") do list[#list + 1] = f end
+    return list
+  end
+  local home = os.getenv("HOME") or ""
+  return { home .. "/.ctys/machines", home .. "/.ctys/machines.lua", "/etc/ctys/machines", "/etc/ethers" }
+end
+
+local function add(db, name, fields, where)
+  local m = db[name]
+  if not m then
+    m = { name = name, source = where }
+    db[name] = m
+    db[#db + 1] = m
+  end
+  for k, v in pairs(fields) do
+    if m[k] == nil then m[k] = v end
+  end
+end
+
+local function mac_of(v, where)
+  local m = core.wol_parse_mac(v)
+  if not m then err.env("%s: %q is not a MAC address", where, v) end
+  return m
+end
+
+local function read_lines(db, path, text, ethers)
+  local n = 0
+  for line in (text .. "\n"):gmatch("(.-)\r?\n") do
+    n = n + 1
+    local where = path .. ":" .. n
+    line = line:gsub("#.*", ""):match("^%s*(.-)%s*$")
+    if line ~= "" then
+      if ethers then
+        local mac, who = line:match("^(%S+)%s+(%S+)$")
+        if not mac then err.env("%s: expected '<mac> <name>'", where) end
+        mac = mac_of(mac, where)
+        if is_ip(who) then add(db, who, { mac = mac, ip = who }, where) else add(db, who, { mac = mac }, where) end
+      elseif line:find(";", 1, true) then
+        local node, ip, mac = line:match("^([^;]+);([^;]*);([^;]*)$")
+        if not node then err.env("%s: expected '<node>;<IP>;<MAC>'", where) end
+        add(db, node, { ip = ip ~= "" and ip or nil, mac = mac ~= "" and mac_of(mac, where) or nil }, where)
+      else
+        local name, rest = line:match("^(%S+)%s*(.*)$")
+        local fields = {}
+        for word in rest:gmatch("%S+") do
+          local k, v = word:match("^([%w_]+)=(.*)$")
+          if k then
+            fields[k] = k == "mac" and mac_of(v, where) or v
+          elseif core.wol_parse_mac(word) and not is_ip(word) then
+            fields.mac = core.wol_parse_mac(word)
+          elseif is_ip(word) then
+            fields.ip = word
+          else
+            err.env("%s: cannot read %q (use key=value)", where, word)
+          end
+        end
+        add(db, name, fields, where)
+      end
+    end
+  end
+end
+
+local function read_lua(db, path, text)
+  local chunk, e = load(text, "@" .. path, "t", {})
+  if not chunk then err.env("%s", e) end
+  local ok, t = pcall(chunk)
+  if not ok or type(t) ~= "table" then err.env("%s: must return a table of machines (%s)", path, tostring(t)) end
+  for name, fields in pairs(t) do
+    if type(name) ~= "string" or type(fields) ~= "table" then err.env("%s: entry %s is not name = { ... }", path, tostring(name)) end
+    local f = {}
+    for k, v in pairs(fields) do f[k] = k == "mac" and mac_of(v, path .. ": " .. name) or v end
+    add(db, name, f, path)
+  end
+end
+
+---Read every database file (missing files are skipped; a malformed one raises exit 2 naming
+---its file and line).
+---@return table<string|integer, ctys.Machine> db by name, and as a list in file order
+function M.load()
+  local db = {}
+  for _, path in ipairs(M.files()) do
+    local f = io.open(path, "r")
+    if f then
+      local text = f:read("a")
+      f:close()
+      if path:match("%.lua$") then
+        read_lua(db, path, text)
+      else
+        read_lines(db, path, text, path:match("ethers$") ~= nil)
+      end
+    end
+  end
+  return db
+end
+
+---Find a machine by name, IP or MAC. A name the database does not know, but that resolves
+---(an address, /etc/hosts or DNS), gives a machine with just its IP.
+---@param key string name, address or MAC
+---@param db? table a loaded database (default: M.load())
+---@return ctys.Machine|nil machine
+---@return string? err
+function M.lookup(key, db)
+  db = db or M.load()
+  if db[key] then return db[key] end
+  local mac = core.wol_parse_mac(key)
+  for _, m in ipairs(db) do
+    if m.ip == key or (mac and m.mac == mac and not is_ip(key)) then return m end
+  end
+  if mac and not is_ip(key) then return { name = key, mac = mac } end
+  local addrs, e = core.resolve(key)
+  if not addrs then return nil, e end
+  return { name = key, ip = addrs[1] }
+end
+
+---The IP address of a name: the address itself, the database's `ip`, or the resolver's.
+---@param key string
+---@param db? table
+---@return string|nil ip
+---@return string? err
+function M.address(key, db)
+  if is_ip(key) then return key end
+  local m, e = M.lookup(key, db)
+  if not m then return nil, e end
+  if m.ip then return m.ip end
+  local addrs, re = core.resolve(key)
+  if not addrs then return nil, re end
+  return addrs[1]
+end
+
+return M

@@ -1,0 +1,49 @@
+//! `ctys.core.ping`, `ctys.core.tcp_probe`, `ctys.core.resolve`: is a machine there, and where.
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
+
+use crate::prim::{probe, resolve};
+
+fn secs(s: f64) -> mlua::Result<Duration> {
+    Duration::try_from_secs_f64(s).map_err(|e| mlua::Error::runtime(format!("bad timeout {s}: {e}")))
+}
+
+fn ip(s: &str) -> mlua::Result<IpAddr> {
+    s.parse().map_err(|_| mlua::Error::runtime(format!("{s:?} is not an IP address")))
+}
+
+/// Runs a blocking probe on the runtime's blocking pool and turns its result into `rtt | nil, err`.
+async fn blocking(lua: &Lua, f: impl FnOnce() -> Result<Duration, String> + Send + 'static) -> mlua::Result<MultiValue> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(rtt)) => rtt.as_secs_f64().into_lua_multi(lua),
+        Ok(Err(e)) => (Value::Nil, e).into_lua_multi(lua),
+        Err(e) => Err(mlua::Error::runtime(format!("probe task failed: {e}"))),
+    }
+}
+
+pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    core.set(
+        "ping",
+        lua.create_async_function(|lua, (addr, timeout, seq): (String, f64, Option<u16>)| async move {
+            let (a, t) = (ip(&addr)?, secs(timeout)?);
+            blocking(&lua, move || probe::ping(a, seq.unwrap_or(1), t)).await
+        })?,
+    )?;
+    core.set(
+        "tcp_probe",
+        lua.create_async_function(|lua, (addr, port, timeout, banner): (String, u16, f64, Option<bool>)| async move {
+            let (a, t) = (SocketAddr::new(ip(&addr)?, port), secs(timeout)?);
+            blocking(&lua, move || probe::tcp(a, t, banner.unwrap_or(false))).await
+        })?,
+    )?;
+    core.set(
+        "resolve",
+        lua.create_function(|lua, name: String| match resolve::addrs(&name) {
+            Ok(list) => list.iter().map(|a| a.to_string()).collect::<Vec<_>>().into_lua_multi(lua),
+            Err(e) => (Value::Nil, e).into_lua_multi(lua),
+        })?,
+    )?;
+    Ok(())
+}

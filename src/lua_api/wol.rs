@@ -1,0 +1,118 @@
+//! `ctys.core.wol_*`: magic packets from Lua.
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
+
+use crate::prim::wol::{self, Mac, Password, RawSender, BROADCAST};
+
+fn fail(lua: &Lua, msg: String) -> mlua::Result<MultiValue> {
+    (Value::Nil, msg).into_lua_multi(lua)
+}
+
+fn mac(s: &str) -> mlua::Result<Mac> {
+    Mac::parse(s).map_err(mlua::Error::runtime)
+}
+
+/// Where a spec says to send: UDP to `broadcast`:`port` (bound to `iface` if given), or a raw
+/// frame on `iface` to `bmac`, the target's own MAC (`unicast`), or the broadcast MAC.
+enum Route {
+    Udp { sock: std::net::UdpSocket, dest: SocketAddr },
+    Raw { tx: RawSender, dst: Mac, to_target: bool },
+}
+
+fn route(spec: &Table) -> mlua::Result<Result<Route, String>> {
+    let iface: Option<String> = spec.get("iface")?;
+    if spec.get::<Option<bool>>("raw")?.unwrap_or(false) {
+        let to_target = spec.get::<Option<bool>>("unicast")?.unwrap_or(false);
+        let dst = match spec.get::<Option<String>>("bmac")? {
+            Some(b) => mac(&b)?,
+            None => BROADCAST,
+        };
+        let r = wol::interface(iface.as_deref()).and_then(|i| RawSender::open(&i));
+        return Ok(r.map(|tx| Route::Raw { tx, dst, to_target }));
+    }
+    let addr: String = spec.get::<Option<String>>("broadcast")?.unwrap_or_else(|| "255.255.255.255".into());
+    let ip: IpAddr = addr.parse().map_err(|_| mlua::Error::runtime(format!("wol: bad address {addr:?}")))?;
+    let dest = SocketAddr::new(ip, spec.get::<Option<u16>>("port")?.unwrap_or(9));
+    Ok(wol::udp_socket(&dest, iface.as_deref()).map(|sock| Route::Udp { sock, dest }))
+}
+
+fn password(spec: &Table) -> mlua::Result<Password> {
+    match spec.get::<Option<mlua::LuaString>>("password")? {
+        // The password is a secret: the message never repeats it.
+        Some(p) => Password::parse(&p.to_str()?).map_err(mlua::Error::runtime),
+        None => Ok(Password::None),
+    }
+}
+
+async fn send(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
+    let target = mac(&spec.get::<String>("mac")?)?;
+    let pw = password(&spec)?;
+    let count: u32 = spec.get::<Option<u32>>("count")?.unwrap_or(1);
+    let interval = Duration::try_from_secs_f64(spec.get::<Option<f64>>("interval")?.unwrap_or(0.0))
+        .map_err(|e| mlua::Error::runtime(format!("wol: bad interval: {e}")))?;
+    let mut r = match route(&spec)? {
+        Ok(r) => r,
+        Err(e) => return fail(&lua, e),
+    };
+    for i in 0..count {
+        if i > 0 {
+            tokio::time::sleep(interval).await;
+        }
+        let sent = match &mut r {
+            Route::Udp { sock, dest } => wol::send_udp(sock, dest, target, pw),
+            Route::Raw { tx, dst, to_target } => tx.send(if *to_target { target } else { *dst }, target, pw),
+        };
+        if let Err(e) = sent {
+            return fail(&lua, e);
+        }
+    }
+    true.into_lua_multi(&lua)
+}
+
+async fn send_many(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
+    let macs: Vec<Mac> = spec.get::<Vec<String>>("macs")?.iter().map(|s| mac(s)).collect::<mlua::Result<_>>()?;
+    let pw = password(&spec)?;
+    let sent = match route(&spec)? {
+        Err(e) => Err(e),
+        Ok(Route::Udp { sock, dest }) => wol::send_udp_many(&sock, &dest, &macs, pw),
+        Ok(Route::Raw { mut tx, dst, to_target }) => tx.send_many(dst, to_target, &macs, pw),
+    };
+    match sent {
+        Ok(n) => n.into_lua_multi(&lua),
+        Err(e) => fail(&lua, e),
+    }
+}
+
+pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    core.set(
+        "wol_parse_mac",
+        lua.create_function(|lua, s: String| match Mac::parse(&s) {
+            Ok(m) => m.to_string().into_lua_multi(lua),
+            Err(e) => (Value::Nil, e).into_lua_multi(lua),
+        })?,
+    )?;
+    core.set(
+        "wol_payload",
+        lua.create_function(|lua, (m, pw): (String, Option<String>)| {
+            let pw = pw.map(|p| Password::parse(&p)).transpose().map_err(mlua::Error::runtime)?.unwrap_or_default();
+            lua.create_string(wol::payload(mac(&m)?, pw))
+        })?,
+    )?;
+    core.set(
+        "wol_interface",
+        lua.create_function(|lua, name: Option<String>| match wol::interface(name.as_deref()) {
+            Ok(i) => {
+                let t = lua.create_table()?;
+                t.set("name", i.name.as_str())?;
+                t.set("mac", i.mac.map(|m| m.to_string()))?;
+                t.into_lua_multi(lua)
+            }
+            Err(e) => (Value::Nil, e).into_lua_multi(lua),
+        })?,
+    )?;
+    core.set("wol_send", lua.create_async_function(send)?)?;
+    core.set("wol_send_many", lua.create_async_function(send_many)?)?;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+--- Argument checks for the stdlib's table-of-options functions: misuse raises a ctys usage
+--- error (exit 1) that names the function, the option and the bad value.
+---@class ctys.check
+local M = {}
+
+local err = require "ctys.err"
+
+local function show(v)
+  return type(v) == "string" and string.format("%q", v) or tostring(v)
+end
+
+---Raise "FNAME: bad argument 'NAME': ...".
+---@param fname string function name, e.g. "ctys.wol.send"
+---@param name string option name
+---@param fmt string format of the complaint
+---@param ... any format arguments
+function M.bad(fname, name, fmt, ...)
+  err.usage("%s: bad argument '%s': " .. fmt, fname, name, ...)
+end
+
+-- Kinds of option value and how to test them.
+local KINDS = {
+  string = function(v) return type(v) == "string" end,
+  boolean = function(v) return type(v) == "boolean" end,
+  ["function"] = function(v) return type(v) == "function" end,
+  table = function(v) return type(v) == "table" end,
+  number = function(v) return type(v) == "number" and v > 0 and v == v end,
+  ["number>=0"] = function(v) return type(v) == "number" and v >= 0 and v == v end,
+  integer = function(v) return math.type(v) == "integer" and v > 0 end,
+  port = function(v) return math.type(v) == "integer" and v > 0 and v < 65536 end,
+}
+local WHAT = { number = "a positive number", ["number>=0"] = "a non-negative number", integer = "a positive integer", port = "a port number (1-65535)" }
+
+---Check an options table against a spec `{ name = kind }` (kinds: string, boolean, function,
+---table, number (> 0), "number>=0", integer (> 0), port, or a list of allowed strings); unknown
+---options and missing required ones raise too.
+---@param fname string
+---@param opts any the caller's argument
+---@param spec table<string, string|string[]>
+---@param required? string[] options that must be present
+---@return table opts the same table
+function M.opts(fname, opts, spec, required)
+  if type(opts) ~= "table" then err.usage("%s: expected a table of options, got %s", fname, type(opts)) end
+  for k, v in pairs(opts) do
+    local kind = spec[k]
+    if kind == nil then err.usage("%s: unknown option '%s'", fname, tostring(k)) end
+    if type(kind) == "table" then
+      local ok = false
+      for _, allowed in ipairs(kind) do ok = ok or v == allowed end
+      if not ok then M.bad(fname, k, "%s is not one of %s", show(v), table.concat(kind, ", ")) end
+    elseif kind ~= "any" and not KINDS[kind](v) then
+      M.bad(fname, k, "expected %s, got %s", WHAT[kind] or ("a " .. kind), show(v))
+    end
+  end
+  for _, k in ipairs(required or {}) do
+    if opts[k] == nil then err.usage("%s: missing option '%s'", fname, k) end
+  end
+  return opts
+end
+
+---A shallow copy of a table without the named keys.
+---@param t table
+---@param ... string keys to drop
+---@return table
+function M.without(t, ...)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  for i = 1, select("#", ...) do out[select(i, ...)] = nil end
+  return out
+end
+
+return M
