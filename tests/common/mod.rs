@@ -2,6 +2,7 @@
 //! ~/.ctys never leaks into a result.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod netns;
 pub mod sshd;
 pub mod tmux;
 
@@ -42,13 +43,21 @@ impl Drop for TempDir {
 /// A command for one of the package's binaries, run from the source tree with HOME set to
 /// `home`, CTYS_LUA_PATH cleared and name lookups forbidden.
 pub fn bin(name: &str, home: &Path) -> Command {
+    bin_in(None, name, home)
+}
+
+/// `bin`, run inside a network namespace when `netns` is given.
+pub fn bin_in(netns: Option<&str>, name: &str, home: &Path) -> Command {
     let exe = match name {
         "ctys" => env!("CARGO_BIN_EXE_ctys"),
         "ctys-vnetctl" => env!("CARGO_BIN_EXE_ctys-vnetctl"),
         "ctys-wakeup" => env!("CARGO_BIN_EXE_ctys-wakeup"),
         other => panic!("no binary {other}"),
     };
-    let mut c = Command::new(exe);
+    let mut c = match netns {
+        Some(ns) => netns::Pair::cmd(ns, exe),
+        None => Command::new(exe),
+    };
     // CTYS_NO_DNS: no test may resolve a name through DNS; a slip fails instead of leaking.
     c.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("HOME", home)
