@@ -246,3 +246,30 @@ fn pm_create_bad_input_exits_1_and_a_name_without_mac_exits_2() {
     assert_eq!(c, 1);
     assert!(err.contains("password") && !err.contains("secret-pw"), "the password must not be echoed: {err}");
 }
+
+#[test]
+fn the_seeds_create_line_runs_on_its_execution_host() {
+    if !privileged("the_seeds_create_line_runs_on_its_execution_host") {
+        return;
+    }
+    // lab01 (10.99.0.1, an sshd in the first namespace) is the execution host: the packet
+    // leaves from there, and the machine hostX wakes up in the second namespace.
+    let pair = Pair::new(None);
+    let lab01 = common::sshd::Sshd::start_at(vec!["10.99.0.1".into()], 22, Some(&pair.a));
+    let home = &lab01.home;
+    let db = home.write("machines", "hostX mac=02:00:00:00:00:0b ip=10.99.0.2\nhostXDirectedCast ip=10.99.0.255\n");
+    home.write(".ssh/config", "Host lab01\n    HostName 10.99.0.1\n");
+    let woken = power_on_when_woken(&pair, home);
+    let remote = format!("env CTYS_MACHINES={} CTYS_NO_DNS=1 {}", db.display(), env!("CARGO_BIN_EXE_ctys"));
+    let (code, out, err) = split(
+        bin_in(Some(&pair.a), "ctys", home.path())
+            .env("CTYS_REMOTE_CMD", &remote)
+            .args("-t pm -a create=wol,t:hostX,broadcast:hostXDirectedCast lab01".split(' '))
+            .output()
+            .unwrap(),
+    );
+    assert!(woken.join().unwrap(), "the machine never saw its packet");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("CREATE hostX: wol: sent UDP 102 bytes to 10.99.0.255:9 for 02:00:00:00:00:0b\n"), "{out}");
+    assert!(out.ends_with("CREATE hostX: up\n"), "{out}");
+}

@@ -33,6 +33,12 @@ pub fn free_port() -> u16 {
 impl Sshd {
     /// Starts sshd on 127.0.0.`first` .. 127.0.0.`first + n - 1`, all on one port.
     pub fn start(first: u8, n: u8) -> Sshd {
+        let addrs: Vec<String> = (0..n).map(|i| format!("127.0.0.{}", first + i)).collect();
+        Sshd::start_at(addrs, free_port(), None)
+    }
+
+    /// Starts sshd on the given addresses and port, inside a network namespace if given.
+    pub fn start_at(addrs: Vec<String>, port: u16, netns: Option<&str>) -> Sshd {
         let dir = TempDir::new("sshd");
         let home = TempDir::new("sshhome");
         let d = dir.path();
@@ -42,8 +48,6 @@ impl Sshd {
         keygen(&id, "ctys-test-client");
         std::fs::copy(id.with_extension("pub"), d.join("authorized_keys")).unwrap();
         std::fs::create_dir_all("/run/sshd").ok(); // Debian's sshd needs its privilege-separation dir
-        let port = free_port();
-        let addrs: Vec<String> = (0..n).map(|i| format!("127.0.0.{}", first + i)).collect();
         let mut children = Vec::new();
         for (k, chunk) in addrs.chunks(16).enumerate() {
             let listen: String = chunk.iter().map(|a| format!("ListenAddress {a}:{port}\n")).collect();
@@ -60,7 +64,11 @@ impl Sshd {
                 ),
             )
             .unwrap();
-            let child = Command::new("/usr/sbin/sshd")
+            let mut cmd = match netns {
+                Some(ns) => super::netns::Pair::cmd(ns, "/usr/sbin/sshd"),
+                None => Command::new("/usr/sbin/sshd"),
+            };
+            let child = cmd
                 .args(["-D", "-e", "-f"])
                 .arg(&conf)
                 .stdin(Stdio::null())
@@ -71,16 +79,21 @@ impl Sshd {
             children.push(child);
         }
         let s = Sshd { dir, home, port, addrs, children };
-        s.wait_listening();
+        s.wait_listening(netns);
         s.write_known_hosts(&s.addrs.iter().map(|a| s.known_line(a)).collect::<Vec<_>>().join(""));
         s
     }
 
-    fn wait_listening(&self) {
+    fn wait_listening(&self, netns: Option<&str>) {
         let deadline = Instant::now() + Duration::from_secs(10);
         for a in &self.addrs {
             let sa: SocketAddr = format!("{a}:{}", self.port).parse().unwrap();
-            while TcpStream::connect_timeout(&sa, Duration::from_millis(200)).is_err() {
+            // Inside a namespace the sshd's pid file says it is ready (its addresses are not ours).
+            let ready = || match netns {
+                Some(_) => self.dir.path().join("sshd.0.pid").exists(),
+                None => TcpStream::connect_timeout(&sa, Duration::from_millis(200)).is_ok(),
+            };
+            while !ready() {
                 assert!(Instant::now() < deadline, "sshd does not listen on {sa}; log: {}", self.log());
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -107,7 +120,8 @@ impl Sshd {
 
     /// A known_hosts line for one address of this sshd.
     pub fn known_line(&self, addr: &str) -> String {
-        format!("[{addr}]:{} {}\n", self.port, self.host_key())
+        let name = if self.port == 22 { addr.to_string() } else { format!("[{addr}]:{}", self.port) };
+        format!("{name} {}\n", self.host_key())
     }
 
     pub fn known_hosts(&self) -> PathBuf {
