@@ -71,6 +71,12 @@ fn raw_frames_equal_etherwakes() {
         assert_eq!(ours, peer, "{tag}: frames differ");
         assert_eq!(&ours[6..12], &[2, 0, 0, 0, 0, 0x0a], "{tag}: source is va's MAC");
     }
+    // count and interval: three frames.
+    let file = dir.path().join("count.pcap");
+    let cap = Capture::start(&pair.b, "vb", &file, raw);
+    let (code, _, err) = split(lua_in(&pair, &dir, &format!("assert(ctys.wol.send{{ mac = '{TARGET}', iface = 'va', raw = true, count = 3, interval = 0.05 }})")).output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(cap.frames(3).len(), 3);
     // ctys-wakeup -i sends the broadcast frame, as etherwake -b does.
     let peer = capture(&pair, &dir, "ew-b2", raw, &mut tool(&pair.a, "etherwake", &["-b", "-i", "va", TARGET]));
     let ours = capture(&pair, &dir, "wakeup-i", raw, bin_in(Some(&pair.a), "ctys-wakeup", dir.path()).args(["-i", "va", TARGET]));
@@ -131,6 +137,21 @@ fn send_many_puts_every_packet_on_the_wire() {
             let n = i + 1;
             assert_eq!(&payload[6..12], &[2, 0, 0, 0, (n / 256) as u8, (n % 256) as u8], "{tag} packet {n}");
         }
+    }
+    // With GSO the veth may pass 64-datagram buffers on uncut: every MAC is still there, in order.
+    let file = dir.path().join("gso.pcap");
+    let cap = Capture::start(&pair.b, "vb", &file, "udp");
+    let chunk = "local macs = {} for i = 1, 500 do macs[i] = string.format('02:00:00:00:%02x:%02x', i // 256, i % 256) end
+                 print(assert(ctys.wol.send_many{ macs = macs, broadcast = '10.99.0.255', gso = true }))";
+    let (code, out, err) = split(lua_in(&pair, &dir, chunk).output().unwrap());
+    assert_eq!((code, out.as_str()), (0, "500\n"), "{err}");
+    let frames = cap.frames(8);
+    let payloads: Vec<u8> = frames.iter().flat_map(|f| udp_parts(f).0).collect();
+    assert_eq!(payloads.len(), 500 * 102);
+    for (i, p) in payloads.chunks(102).enumerate() {
+        let n = i + 1;
+        assert_eq!(p[..6], [0xff; 6]);
+        assert_eq!(&p[6..12], &[2, 0, 0, 0, (n / 256) as u8, (n % 256) as u8], "gso datagram {n}");
     }
 }
 

@@ -112,10 +112,11 @@ end
 
 ---Read every database file (missing files are skipped; a malformed one raises exit 2 naming
 ---its file and line).
+---@param files? string[] read these instead of M.files()
 ---@return table<string|integer, ctys.Machine> db by name, and as a list in file order
-function M.load()
+function M.load(files)
   local db = {}
-  for _, path in ipairs(M.files()) do
+  for _, path in ipairs(files or M.files()) do
     local f = io.open(path, "r")
     if f then
       local text = f:read("a")

@@ -143,6 +143,7 @@ function ctys.core.wol_interface(name) end
 ---@field count? integer packets (default 1)
 ---@field interval? number seconds between packets
 ---@field macs? string[] send_many: one packet per MAC
+---@field gso? boolean send_many over UDP: segmentation offload instead of sendmmsg
 
 ---Send magic packets for one MAC (async between repetitions).
 ---@param spec ctys.core.WolSpec

@@ -72,11 +72,22 @@ async fn send(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
 }
 
 async fn send_many(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
-    let macs: Vec<Mac> = spec.get::<Vec<String>>("macs")?.iter().map(|s| mac(s)).collect::<mlua::Result<_>>()?;
+    let list: Table = spec.get("macs")?;
+    let mut macs = Vec::with_capacity(list.raw_len());
+    for (i, v) in list.sequence_values::<mlua::LuaString>().enumerate() {
+        let v = v?;
+        let text = v.to_str()?;
+        let m = Mac::parse(&text)
+            .map_err(|e| mlua::Error::runtime(format!("ctys.wol.send_many: bad argument 'macs[{}]': {e}", i + 1)))?;
+        macs.push(m);
+    }
     let pw = password(&spec)?;
     let sent = match route(&spec)? {
         Err(e) => Err(e),
-        Ok(Route::Udp { sock, dest }) => wol::send_udp_many(&sock, &dest, &macs, pw),
+        Ok(Route::Udp { sock, dest }) => {
+            let gso = spec.get::<Option<bool>>("gso")?.unwrap_or(false);
+            wol::send_udp_many(&sock, &dest, &macs, pw, gso)
+        }
         Ok(Route::Raw { mut tx, dst, to_target }) => tx.send_many(dst, to_target, &macs, pw),
     };
     match sent {

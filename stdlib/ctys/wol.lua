@@ -26,7 +26,7 @@ local check = require "ctys.check"
 
 local OPTS = {
   mac = "string", broadcast = "string", port = "port", iface = "string", raw = "boolean", unicast = "boolean",
-  bmac = "string", password = "string", count = "integer", interval = "number>=0", macs = "table",
+  bmac = "string", password = "string", count = "integer", interval = "number>=0", macs = "table", gso = "boolean",
 }
 
 ---The MAC in canonical form (`aa:bb:cc:dd:ee:ff`), or nil and why not.
@@ -71,20 +71,23 @@ end
 ---@return string? err
 function M.send(opts)
   local spec = spec_of("ctys.wol.send", opts, { "mac" })
-  if spec.macs then check.bad("ctys.wol.send", "macs", "use ctys.wol.send_many for several MACs") end
+  if spec.macs or spec.gso then check.bad("ctys.wol.send", spec.macs and "macs" or "gso", "only for ctys.wol.send_many") end
   spec.mac = mac_arg("ctys.wol.send", "mac", spec.mac)
   return core.wol_send(spec)
 end
 
 ---Send one magic packet to each of many MACs, fast: one socket, no allocation per packet,
 ---sendmmsg batches for UDP. Same options as send, with `macs` instead of `mac` (no count).
----@param opts ctys.wol.SendOpts|{macs: string[]}
+---`gso = true` (UDP) uses segmentation offload, about ten times cheaper again; the datagrams
+---are cut where they leave for a real NIC, but a veth may pass them on uncut.
+---@param opts ctys.wol.SendOpts|{macs: string[], gso?: boolean}
 ---@return integer|nil sent how many packets went out
 ---@return string? err
 function M.send_many(opts)
   local spec = spec_of("ctys.wol.send_many", opts, { "macs" })
   if spec.mac or spec.count or spec.interval then check.bad("ctys.wol.send_many", spec.mac and "mac" or "count", "not for send_many") end
-  for i, m in ipairs(spec.macs) do spec.macs[i] = mac_arg("ctys.wol.send_many", "macs[" .. i .. "]", m) end
+  if spec.gso and spec.raw then check.bad("ctys.wol.send_many", "gso", "only for UDP") end
+  -- The MACs are checked natively: a bad one raises naming its index.
   return core.wol_send_many(spec)
 end
 
