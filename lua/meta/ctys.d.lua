@@ -10,6 +10,10 @@ ctys.core = {}
 ---@type string
 ctys.core.version = ""
 
+---The path of the running binary (for re-running it, e.g. under sudo).
+---@type string
+ctys.core.exe = ""
+
 ---Directories searched for Lua modules before the built-in copies, in order.
 ---@type string[]
 ctys.core.lua_path = {}
@@ -179,3 +183,156 @@ function ctys.core.tcp_probe(addr, port, timeout, ssh_banner) end
 ---@return string[]|nil addrs
 ---@return string? err
 function ctys.core.resolve(name) end
+
+---Every link with its addresses (async).
+---@return {index: integer, name: string, kind: string?, up: boolean, master: string?, mac: string?, mtu: integer?, addrs: string[]}[]|nil
+---@return string? err
+---@return string? kind permission, exists, nodevice, other
+function ctys.core.net_links() end
+
+---The main table's routes (async).
+---@return {dst: string, gateway: string?, dev: string?, metric: integer?, protocol: string, scope: string}[]|nil
+---@return string? err
+---@return string? kind
+function ctys.core.net_routes() end
+
+---Add a bridge (async).
+---@param name string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.net_bridge_add(name) end
+
+---Delete a link (async).
+---@param name string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.net_link_del(name) end
+
+---Change a link: up, mtu, master (a name, or false to release) (async).
+---@param name string
+---@param change {up?: boolean, mtu?: integer, master?: string|false}
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.net_link_set(name, change) end
+
+---Add an address "ip/prefix" to a link (async).
+---@param name string
+---@param addr string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.net_addr_add(name, addr) end
+
+---Delete an address "ip/prefix" from a link (async).
+---@param name string
+---@param addr string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.net_addr_del(name, addr) end
+
+---Add a route {dst, gateway?, metric?, protocol?} through a device (async).
+---@param route table
+---@param dev string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.net_route_add(route, dev) end
+
+---Delete a route through a device (async).
+---@param route table
+---@param dev string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.net_route_del(route, dev) end
+
+---Create a TAP: {name?, user?, group?, persist? (default true)}; returns its name.
+---@param spec table
+---@return string|nil name
+---@return string? err
+---@return string? kind
+function ctys.core.net_tap_add(spec) end
+
+---Delete a persistent TAP.
+---@param name string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.net_tap_del(name) end
+
+---The path of vde_switch on PATH.
+---@return string|nil path
+---@return string? err
+function ctys.core.vde_find() end
+
+---Start `vde_switch -d`: {sock, mgmt, pidfile, tap?, group?, mode?, mgmt_mode?, timeout?, exe?} (async).
+---@param spec table
+---@return integer|nil pid
+---@return string? err
+function ctys.core.vde_start(spec) end
+
+---A management session: `s:cmd(line)` → {code, text, data, notes} | nil, err; `s:banner()`; `s:close()`.
+---@param path string the management socket
+---@param timeout? number seconds (default 2)
+---@return userdata|nil session
+---@return string? err
+function ctys.core.vde_connect(path, timeout) end
+
+---Ports from `port/print` data lines.
+---@param data string[]
+---@return table[]
+function ctys.core.vde_parse_ports(data) end
+
+---pid, MAC, uptime, version, numports from `showinfo`/`port/showinfo` data lines.
+---@param data string[]
+---@return table
+function ctys.core.vde_parse_info(data) end
+
+---Switch sockets in a directory.
+---@param dir string
+---@param all? boolean also port and management sockets
+---@return {path: string, uid: integer, gid: integer, mode: integer, base: boolean}[]
+function ctys.core.vde_sockets(dir, all) end
+
+---Give a switch's sockets to a user: {sock, mgmt, pidfile, uid, gid, setgid?}.
+---@param spec table
+---@return true|nil ok
+---@return string? err
+function ctys.core.vde_own(spec) end
+
+---A user's uid and primary gid (a name or a number), or the effective user's when nil.
+---@param user? string
+---@return integer|nil uid
+---@return integer|nil gid
+function ctys.core.uid(user) end
+
+---A group's gid (a name or a number), or the effective gid when nil.
+---@param group? string
+---@return integer|nil
+function ctys.core.gid(group) end
+
+---The name of a uid (default: the effective uid).
+---@param uid? integer
+---@return string|nil
+function ctys.core.user_name(uid) end
+
+---Whether a process exists (kill with signal 0).
+---@param pid integer
+---@return boolean
+function ctys.core.pid_alive(pid) end
+
+---Send a signal ("SIGTERM" by default, "SIGKILL", ...) to a process.
+---@param pid integer
+---@param signal? string
+---@return boolean sent
+function ctys.core.kill(pid, signal) end
+
+---Remove a dead switch's files: {sock, mgmt, pidfile}; returns the removed paths.
+---@param spec table
+---@return string[]|nil removed
+---@return string? err
+function ctys.core.vde_remove(spec) end

@@ -119,6 +119,7 @@ impl Host {
     pub fn new(options: HostOptions) -> Result<Host, HostError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
+            .enable_io()
             .build()
             .map_err(|e| HostError::new(EXIT_ENV, format!("cannot start the async runtime: {e}")))?;
         // SAFETY: the debug library is needed for tracebacks; scripts are the user's own code.

@@ -13,6 +13,7 @@ fn level(name: &str) -> mlua::Result<Level> {
 
 pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     core.set("version", env!("CARGO_PKG_VERSION"))?;
+    core.set("exe", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "ctys".into()))?;
     core.set(
         "log",
         lua.create_function(|_, (lvl, msg): (String, String)| {
@@ -44,6 +45,47 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
     core.set(
         "embedded_files",
         lua.create_function(|_, ()| Ok(embedded::FILES.iter().map(|(p, _)| *p).collect::<Vec<_>>()))?,
+    )?;
+    core.set(
+        "uid",
+        lua.create_function(|_, user: Option<String>| {
+            use nix::unistd::{Uid, User};
+            let found = match user {
+                None => User::from_uid(nix::unistd::geteuid()).ok().flatten(),
+                Some(u) => match u.parse::<u32>() {
+                    Ok(n) => User::from_uid(Uid::from_raw(n)).ok().flatten(),
+                    Err(_) => User::from_name(&u).ok().flatten(),
+                },
+            };
+            Ok(found.map(|x| (x.uid.as_raw(), x.gid.as_raw())).unzip())
+        })?,
+    )?;
+    core.set(
+        "gid",
+        lua.create_function(|_, group: Option<String>| {
+            Ok(match group {
+                None => Some(nix::unistd::getegid().as_raw()),
+                Some(g) => g.parse().ok().or_else(|| nix::unistd::Group::from_name(&g).ok().flatten().map(|x| x.gid.as_raw())),
+            })
+        })?,
+    )?;
+    core.set(
+        "user_name",
+        lua.create_function(|_, uid: Option<u32>| {
+            let uid = uid.map(nix::unistd::Uid::from_raw).unwrap_or_else(nix::unistd::geteuid);
+            Ok(nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name))
+        })?,
+    )?;
+    core.set(
+        "pid_alive",
+        lua.create_function(|_, pid: i32| Ok(pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()))?,
+    )?;
+    core.set(
+        "kill",
+        lua.create_function(|_, (pid, sig): (i32, Option<String>)| {
+            let sig: nix::sys::signal::Signal = sig.as_deref().unwrap_or("SIGTERM").parse().map_err(|_| mlua::Error::runtime("bad signal name"))?;
+            Ok(pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok())
+        })?,
     )?;
     core.set(
         "hostname",

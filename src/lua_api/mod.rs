@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use mlua::{Lua, Table};
 
 mod host;
+mod net;
 mod probe;
 mod remote;
 mod task;
+mod vde;
 mod wol;
 
 /// Builds `ctys.core` and makes it loadable as `require "ctys.core"`.
@@ -18,6 +20,8 @@ pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     remote::register(lua, &core)?;
     wol::register(lua, &core)?;
     probe::register(lua, &core)?;
+    net::register(lua, &core)?;
+    vde::register(lua, &core)?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("ctys.core", core)
 }

@@ -1,5 +1,7 @@
 //! The primitives: pure Rust, no Lua. Each is usable and tested on its own.
+pub mod net;
 pub mod probe;
 pub mod remote;
 pub mod resolve;
+pub mod vde;
 pub mod wol;

@@ -68,12 +68,36 @@ impl Drop for Pair {
     fn drop(&mut self) {
         for ns in [&self.a, &self.b] {
             // Whatever a test left running in there goes first, then the namespace (and its veth).
-            if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
-                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-KILL", pid]).status();
-                }
-            }
+            kill_all_in(ns);
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// One more namespace, deleted (with what runs in it) when dropped.
+pub struct Ns(pub String);
+
+impl Ns {
+    pub fn new(tag: &str) -> Ns {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("ctys{}{tag}{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        sh(&["ip", "netns", "add", &name]);
+        sh(&["ip", "-n", &name, "link", "set", "lo", "up"]);
+        Ns(name)
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        kill_all_in(&self.0);
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn kill_all_in(ns: &str) {
+    if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
+        for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
         }
     }
 }

@@ -1,0 +1,231 @@
+//! `ctys.core.net_*`: links, bridges, addresses, routes (rtnetlink) and TAP devices.
+//! Failures return `nil, message, kind` (kind: permission, exists, nodevice, other).
+use std::cell::OnceCell;
+use std::net::IpAddr;
+
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
+
+use crate::prim::net::tap::{self, TapSpec};
+use crate::prim::net::{Addr, ErrorKind, LinkChange, Net, NetError, Route};
+
+thread_local! {
+    /// One netlink connection for the host's thread, made on first use (inside the runtime).
+    static NET: OnceCell<Net> = const { OnceCell::new() };
+}
+
+fn net() -> Result<Net, NetError> {
+    NET.with(|c| match c.get() {
+        Some(n) => Ok(n.clone()),
+        None => {
+            let n = Net::connect()?;
+            let _ = c.set(n.clone());
+            Ok(n)
+        }
+    })
+}
+
+fn kind(k: ErrorKind) -> &'static str {
+    match k {
+        ErrorKind::Permission => "permission",
+        ErrorKind::Exists => "exists",
+        ErrorKind::NoDevice => "nodevice",
+        ErrorKind::Other => "other",
+    }
+}
+
+/// `ok` as Lua values, or `nil, message, kind`.
+fn ret<T: mlua::IntoLuaMulti>(lua: &Lua, r: Result<T, NetError>) -> mlua::Result<MultiValue> {
+    match r {
+        Ok(v) => v.into_lua_multi(lua),
+        Err(e) => (Value::Nil, e.message, kind(e.kind)).into_lua_multi(lua),
+    }
+}
+
+fn addr(s: &str) -> mlua::Result<Addr> {
+    let bad = || mlua::Error::runtime(format!("{s:?} is not an address with a prefix (10.0.0.1/24, fe80::1/64)"));
+    let (ip, prefix) = s.split_once('/').ok_or_else(bad)?;
+    let ip: IpAddr = ip.parse().map_err(|_| bad())?;
+    let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+    if prefix > if ip.is_ipv4() { 32 } else { 128 } {
+        return Err(bad());
+    }
+    Ok(Addr { ip, prefix })
+}
+
+fn addr_text(a: &Addr) -> String {
+    format!("{}/{}", a.ip, a.prefix)
+}
+
+fn route_table(lua: &Lua, r: &Route, dev: Option<&str>) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set("dst", r.dst.as_ref().map(addr_text))?;
+    t.set("gateway", r.gateway.map(|g| g.to_string()))?;
+    t.set("dev", dev)?;
+    t.set("metric", r.metric)?;
+    t.set("protocol", r.protocol.as_str())?;
+    t.set("scope", r.scope.as_str())?;
+    Ok(t)
+}
+
+fn route_of(t: &Table) -> mlua::Result<Route> {
+    let dst: String = t.get("dst")?;
+    let gateway = match t.get::<Option<String>>("gateway")? {
+        Some(g) => Some(g.parse::<IpAddr>().map_err(|_| mlua::Error::runtime(format!("bad gateway {g:?}")))?),
+        None => None,
+    };
+    Ok(Route {
+        dst: Some(addr(&dst)?),
+        gateway,
+        oif: None,
+        metric: t.get("metric")?,
+        protocol: t.get::<Option<String>>("protocol")?.unwrap_or_else(|| "static".into()),
+        scope: t.get::<Option<String>>("scope")?.unwrap_or_default(),
+        table: 254,
+    })
+}
+
+fn uid_of(user: &str) -> mlua::Result<u32> {
+    if let Ok(n) = user.parse() {
+        return Ok(n);
+    }
+    match nix::unistd::User::from_name(user) {
+        Ok(Some(u)) => Ok(u.uid.as_raw()),
+        _ => Err(mlua::Error::runtime(format!("no user named {user:?}"))),
+    }
+}
+
+fn gid_of(group: &str) -> mlua::Result<u32> {
+    if let Ok(n) = group.parse() {
+        return Ok(n);
+    }
+    match nix::unistd::Group::from_name(group) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        _ => Err(mlua::Error::runtime(format!("no group named {group:?}"))),
+    }
+}
+
+async fn links(lua: Lua) -> mlua::Result<MultiValue> {
+    let r = match net() {
+        Ok(n) => n.links().await,
+        Err(e) => Err(e),
+    };
+    let list = match r {
+        Ok(l) => l,
+        Err(e) => return ret::<()>(&lua, Err(e)),
+    };
+    let out = lua.create_table()?;
+    for l in &list {
+        let t = lua.create_table()?;
+        t.set("index", l.index)?;
+        t.set("name", l.name.as_str())?;
+        t.set("kind", l.kind.as_deref())?;
+        t.set("up", l.up)?;
+        t.set("master", l.master.and_then(|m| list.iter().find(|x| x.index == m)).map(|m| m.name.as_str()))?;
+        t.set("mac", l.mac.as_deref())?;
+        t.set("mtu", l.mtu)?;
+        t.set("addrs", l.addrs.iter().map(addr_text).collect::<Vec<_>>())?;
+        out.raw_push(t)?;
+    }
+    out.into_lua_multi(&lua)
+}
+
+async fn routes(lua: Lua) -> mlua::Result<MultiValue> {
+    let n = match net() {
+        Ok(n) => n,
+        Err(e) => return ret::<()>(&lua, Err(e)),
+    };
+    let (rs, ls) = match (n.routes().await, n.links().await) {
+        (Ok(r), Ok(l)) => (r, l),
+        (Err(e), _) | (_, Err(e)) => return ret::<()>(&lua, Err(e)),
+    };
+    let out = lua.create_table()?;
+    for r in &rs {
+        let dev = r.oif.and_then(|i| ls.iter().find(|l| l.index == i)).map(|l| l.name.as_str());
+        out.raw_push(route_table(&lua, r, dev)?)?;
+    }
+    out.into_lua_multi(&lua)
+}
+
+pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    core.set("net_links", lua.create_async_function(|lua, ()| links(lua))?)?;
+    core.set("net_routes", lua.create_async_function(|lua, ()| routes(lua))?)?;
+    core.set(
+        "net_bridge_add",
+        lua.create_async_function(|lua, name: String| async move {
+            let r = match net() {
+                Ok(n) => n.bridge_add(&name).await,
+                Err(e) => Err(e),
+            };
+            ret(&lua, r.map(|()| true))
+        })?,
+    )?;
+    core.set(
+        "net_link_del",
+        lua.create_async_function(|lua, name: String| async move {
+            let r = match net() {
+                Ok(n) => n.link_del(&name).await,
+                Err(e) => Err(e),
+            };
+            ret(&lua, r.map(|()| true))
+        })?,
+    )?;
+    core.set(
+        "net_link_set",
+        lua.create_async_function(|lua, (name, t): (String, Table)| async move {
+            let master = match t.get::<Value>("master")? {
+                Value::Nil => None,
+                Value::Boolean(false) => Some(None),
+                Value::String(s) => Some(Some(s.to_str()?.to_string())),
+                other => return Err(mlua::Error::runtime(format!("link_set: master must be a name or false, not {}", other.type_name()))),
+            };
+            let c = LinkChange { up: t.get("up")?, mtu: t.get("mtu")?, master };
+            let r = match net() {
+                Ok(n) => n.link_set(&name, &c).await,
+                Err(e) => Err(e),
+            };
+            ret(&lua, r.map(|()| true))
+        })?,
+    )?;
+    for (fname, add) in [("net_addr_add", true), ("net_addr_del", false)] {
+        core.set(
+            fname,
+            lua.create_async_function(move |lua, (name, a): (String, String)| async move {
+                let a = addr(&a)?;
+                let r = match net() {
+                    Ok(n) if add => n.addr_add(&name, &a).await,
+                    Ok(n) => n.addr_del(&name, &a).await,
+                    Err(e) => Err(e),
+                };
+                ret(&lua, r.map(|()| true))
+            })?,
+        )?;
+    }
+    for (fname, add) in [("net_route_add", true), ("net_route_del", false)] {
+        core.set(
+            fname,
+            lua.create_async_function(move |lua, (t, dev): (Table, String)| async move {
+                let r = route_of(&t)?;
+                let res = match net() {
+                    Ok(n) if add => n.route_add(&r, &dev).await,
+                    Ok(n) => n.route_del(&r, &dev).await,
+                    Err(e) => Err(e),
+                };
+                ret(&lua, res.map(|()| true))
+            })?,
+        )?;
+    }
+    core.set(
+        "net_tap_add",
+        lua.create_function(|lua, t: Table| {
+            let spec = TapSpec {
+                name: t.get("name")?,
+                owner: t.get::<Option<String>>("user")?.map(|u| uid_of(&u)).transpose()?,
+                group: t.get::<Option<String>>("group")?.map(|g| gid_of(&g)).transpose()?,
+                persist: t.get::<Option<bool>>("persist")?.unwrap_or(true),
+            };
+            ret(lua, tap::add(&spec))
+        })?,
+    )?;
+    core.set("net_tap_del", lua.create_function(|lua, name: String| ret(lua, tap::del(&name).map(|()| true)))?)?;
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! `ctys.core.vde_*`: starting vde_switch, its management socket, its sockets on disk.
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+
+use crate::prim::vde::{self, Mgmt, SwitchSpec};
+
+fn fail(lua: &Lua, e: String) -> mlua::Result<MultiValue> {
+    (Value::Nil, e).into_lua_multi(lua)
+}
+
+/// An open management session.
+struct Session(RefCell<Option<Mgmt>>);
+
+impl UserData for Session {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("cmd", |lua, this, line: String| {
+            let mut g = this.0.borrow_mut();
+            let Some(s) = g.as_mut() else { return fail(lua, "the management session is closed".into()) };
+            match s.cmd(&line) {
+                Ok(r) => {
+                    let t = lua.create_table()?;
+                    t.set("code", r.code)?;
+                    t.set("text", r.text)?;
+                    t.set("data", r.data)?;
+                    t.set("notes", r.notes)?;
+                    if r.code == 9999 {
+                        *g = None;
+                    }
+                    t.into_lua_multi(lua)
+                }
+                Err(e) => {
+                    *g = None;
+                    fail(lua, e)
+                }
+            }
+        });
+        m.add_method("banner", |_, this, ()| Ok(this.0.borrow().as_ref().map(|s| s.banner.clone())));
+        m.add_method("close", |_, this, ()| {
+            this.0.borrow_mut().take();
+            Ok(())
+        });
+    }
+}
+
+/// The three paths of a switch from a Lua table {sock, mgmt, pidfile}.
+fn files(t: &Table) -> mlua::Result<SwitchSpec> {
+    Ok(SwitchSpec {
+        sock: PathBuf::from(t.get::<String>("sock")?),
+        mgmt: PathBuf::from(t.get::<String>("mgmt")?),
+        pidfile: PathBuf::from(t.get::<String>("pidfile")?),
+        ..Default::default()
+    })
+}
+
+fn secs(v: Option<f64>, default: f64) -> Duration {
+    Duration::try_from_secs_f64(v.unwrap_or(default)).unwrap_or(Duration::from_secs(2))
+}
+
+pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    core.set(
+        "vde_find",
+        lua.create_function(|lua, ()| match vde::find_switch() {
+            Ok(p) => p.display().to_string().into_lua_multi(lua),
+            Err(e) => fail(lua, e),
+        })?,
+    )?;
+    core.set(
+        "vde_start",
+        lua.create_async_function(|lua, t: Table| async move {
+            let exe = match t.get::<Option<String>>("exe")? {
+                Some(e) => PathBuf::from(e),
+                None => match vde::find_switch() {
+                    Ok(p) => p,
+                    Err(e) => return fail(&lua, e),
+                },
+            };
+            let spec = SwitchSpec {
+                sock: PathBuf::from(t.get::<String>("sock")?),
+                mgmt: PathBuf::from(t.get::<String>("mgmt")?),
+                pidfile: PathBuf::from(t.get::<String>("pidfile")?),
+                tap: t.get("tap")?,
+                group: t.get("group")?,
+                mode: t.get("mode")?,
+                mgmt_mode: t.get("mgmt_mode")?,
+            };
+            let timeout = secs(t.get("timeout")?, 5.0);
+            match tokio::task::spawn_blocking(move || vde::start(&exe, &spec, timeout)).await {
+                Ok(Ok(pid)) => pid.into_lua_multi(&lua),
+                Ok(Err(e)) => fail(&lua, e),
+                Err(e) => fail(&lua, format!("vde_start: {e}")),
+            }
+        })?,
+    )?;
+    core.set(
+        "vde_own",
+        lua.create_function(|lua, t: Table| {
+            match vde::own(&files(&t)?, t.get("uid")?, t.get("gid")?, t.get::<Option<bool>>("setgid")?.unwrap_or(false)) {
+                Ok(()) => true.into_lua_multi(lua),
+                Err(e) => fail(lua, e),
+            }
+        })?,
+    )?;
+    core.set(
+        "vde_remove",
+        lua.create_function(|lua, t: Table| match vde::remove_files(&files(&t)?) {
+            Ok(gone) => gone.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().into_lua_multi(lua),
+            Err(e) => fail(lua, e),
+        })?,
+    )?;
+    core.set(
+        "vde_connect",
+        lua.create_function(|lua, (path, timeout): (String, Option<f64>)| match Mgmt::connect(std::path::Path::new(&path), secs(timeout, 2.0)) {
+            Ok(m) => Session(RefCell::new(Some(m))).into_lua_multi(lua),
+            Err(e) => fail(lua, e),
+        })?,
+    )?;
+    core.set(
+        "vde_parse_ports",
+        lua.create_function(|lua, data: Vec<String>| {
+            let out = lua.create_table()?;
+            for p in vde::parse_ports(&data) {
+                let t = lua.create_table()?;
+                t.set("port", p.number)?;
+                t.set("active", p.active)?;
+                t.set("vlan", p.vlan)?;
+                t.set("user", p.user)?;
+                let eps = lua.create_table()?;
+                for e in p.endpoints {
+                    let et = lua.create_table()?;
+                    et.set("id", e.id)?;
+                    et.set("module", e.module)?;
+                    et.set("description", e.description)?;
+                    eps.raw_push(et)?;
+                }
+                t.set("endpoints", eps)?;
+                out.raw_push(t)?;
+            }
+            Ok(out)
+        })?,
+    )?;
+    core.set(
+        "vde_parse_info",
+        lua.create_function(|lua, data: Vec<String>| {
+            let i = vde::parse_info(&data);
+            let t = lua.create_table()?;
+            t.set("version", i.version)?;
+            t.set("pid", i.pid)?;
+            t.set("mac", i.mac)?;
+            t.set("uptime", i.uptime)?;
+            t.set("numports", i.numports)?;
+            Ok(t)
+        })?,
+    )?;
+    core.set(
+        "vde_sockets",
+        lua.create_function(|lua, (dir, all): (String, Option<bool>)| {
+            let out = lua.create_table()?;
+            for e in vde::sockets(std::path::Path::new(&dir), all.unwrap_or(false)) {
+                let t = lua.create_table()?;
+                t.set("path", e.path.display().to_string())?;
+                t.set("uid", e.uid)?;
+                t.set("gid", e.gid)?;
+                t.set("mode", e.mode)?;
+                t.set("base", e.base)?;
+                out.raw_push(t)?;
+            }
+            Ok(out)
+        })?,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,404 @@
+//! vde_switch: find it, start it as a daemon (never in the foreground with stdin closed: it
+//! would exit), talk to its management socket, and find switch sockets on disk.
+//!
+//! The management protocol (reference/vde): a banner, then the prompt `vde$ `. Each command is
+//! answered by either a status line `1000 Success` / `10xx <errno text>`, or `0000 DATA END
+//! WITH '.'`, data lines, a lone `.`, then the status line; then an empty line and the prompt.
+//! Lines `3xxx ...` are asynchronous notifications; `9999 END OF SESSION` ends the session.
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The first `vde_switch` on PATH.
+pub fn find_switch() -> Result<PathBuf, String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("vde_switch"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| "vde_switch is not on PATH (Debian: apt-get install vde2)".to_string())
+}
+
+/// How to start a switch.
+#[derive(Debug, Clone, Default)]
+pub struct SwitchSpec {
+    /// The control directory (`-s`), e.g. /var/tmp/vde_switch0.alice.
+    pub sock: PathBuf,
+    /// The management socket (`-M`).
+    pub mgmt: PathBuf,
+    pub pidfile: PathBuf,
+    /// The TAP the switch attaches to (`-t`).
+    pub tap: Option<String>,
+    /// Group owner of the sockets (`-g`).
+    pub group: Option<String>,
+    /// Socket permissions (`-m`, octal) and management socket permissions (`--mgmtmode`).
+    pub mode: Option<u32>,
+    pub mgmt_mode: Option<u32>,
+}
+
+/// Starts `vde_switch -d ...`, waits for its management socket, and returns the daemon's pid.
+pub fn start(exe: &Path, spec: &SwitchSpec, timeout: Duration) -> Result<u32, String> {
+    let mut c = Command::new(exe);
+    c.arg("-d").arg("-s").arg(&spec.sock).arg("-M").arg(&spec.mgmt).arg("-p").arg(&spec.pidfile);
+    if let Some(t) = &spec.tap {
+        c.arg("-t").arg(t);
+    }
+    if let Some(g) = &spec.group {
+        c.arg("-g").arg(g);
+    }
+    if let Some(m) = spec.mode {
+        c.arg("-m").arg(format!("{m:o}"));
+    }
+    if let Some(m) = spec.mgmt_mode {
+        c.arg("--mgmtmode").arg(format!("{m:o}"));
+    }
+    let out = c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| format!("{}: {e}", exe.display()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("vde_switch failed ({}): {}", out.status, err.trim()));
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        let pid = std::fs::read_to_string(&spec.pidfile).ok().and_then(|s| s.trim().parse::<u32>().ok());
+        if let (Some(pid), true) = (pid, is_socket(&spec.mgmt)) {
+            return Ok(pid);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("vde_switch started but {} did not appear within {} s", spec.mgmt.display(), timeout.as_secs_f64()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn is_socket(p: &Path) -> bool {
+    std::fs::metadata(p).map(|m| m.file_type().is_socket()).unwrap_or(false)
+}
+
+/// Gives a switch's sockets to a user and group: the control directory (mode 0700, or 02700
+/// with `setgid`, as ctys-vnetctl -g does), the sockets in it, the management socket and the
+/// pid file.
+pub fn own(spec: &SwitchSpec, uid: u32, gid: u32, setgid: bool) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let chown = |p: &Path| std::os::unix::fs::chown(p, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", p.display()));
+    chown(&spec.sock)?;
+    for e in std::fs::read_dir(&spec.sock).map_err(|e| format!("{}: {e}", spec.sock.display()))?.flatten() {
+        chown(&e.path())?;
+    }
+    let mode = if setgid { 0o2700 } else { 0o700 };
+    std::fs::set_permissions(&spec.sock, std::fs::Permissions::from_mode(mode)).map_err(|e| format!("chmod {}: {e}", spec.sock.display()))?;
+    chown(&spec.mgmt)?;
+    if spec.pidfile.exists() {
+        chown(&spec.pidfile)?;
+    }
+    Ok(())
+}
+
+/// Removes what a switch leaves behind when it dies without `shutdown`: its control directory
+/// with the sockets in it, the management socket and the pid file. Returns what it removed.
+pub fn remove_files(spec: &SwitchSpec) -> Result<Vec<PathBuf>, String> {
+    let mut gone = Vec::new();
+    if spec.sock.is_dir() {
+        std::fs::remove_dir_all(&spec.sock).map_err(|e| format!("remove {}: {e}", spec.sock.display()))?;
+        gone.push(spec.sock.clone());
+    }
+    for p in [&spec.mgmt, &spec.pidfile] {
+        if std::fs::symlink_metadata(p).is_ok() {
+            std::fs::remove_file(p).map_err(|e| format!("remove {}: {e}", p.display()))?;
+            gone.push(p.clone());
+        }
+    }
+    Ok(gone)
+}
+
+/// One answer of the switch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reply {
+    /// 1000 for success, 10xx an errno (+1000), 9999 end of session.
+    pub code: u32,
+    /// The text after the code (`Success`, `No such device or address`, ...).
+    pub text: String,
+    /// The data lines between `0000 DATA END WITH '.'` and `.`.
+    pub data: Vec<String>,
+    /// `3xxx` notifications that arrived meanwhile.
+    pub notes: Vec<String>,
+}
+
+/// A management-socket session.
+pub struct Mgmt {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+    pub banner: Vec<String>,
+}
+
+const PROMPT: &[u8] = b"vde$ ";
+
+impl Mgmt {
+    /// Connects and reads the banner up to the first prompt.
+    pub fn connect(path: &Path, timeout: Duration) -> Result<Mgmt, String> {
+        let shown = path.display();
+        let s = UnixStream::connect(path).map_err(|e| format!("{shown}: {e}"))?;
+        s.set_read_timeout(Some(timeout)).map_err(|e| format!("{shown}: {e}"))?;
+        s.set_write_timeout(Some(timeout)).map_err(|e| format!("{shown}: {e}"))?;
+        let writer = s.try_clone().map_err(|e| format!("{shown}: {e}"))?;
+        let mut m = Mgmt { reader: BufReader::new(s), writer, banner: Vec::new() };
+        let (lines, _) = m.read_until_prompt()?;
+        m.banner = lines.into_iter().filter(|l| !l.is_empty()).collect();
+        if !m.banner.first().is_some_and(|l| l.starts_with("VDE switch")) {
+            return Err(format!("{shown}: not a vde_switch management socket"));
+        }
+        Ok(m)
+    }
+
+    /// Reads lines until the prompt; returns them and whether the session ended.
+    fn read_until_prompt(&mut self) -> Result<(Vec<String>, bool), String> {
+        let mut lines = Vec::new();
+        let mut cur = Vec::new();
+        loop {
+            let buf = self.reader.fill_buf().map_err(|e| format!("vde management socket: {e}"))?;
+            if buf.is_empty() {
+                if !cur.is_empty() {
+                    lines.push(String::from_utf8_lossy(&cur).into_owned());
+                }
+                return Ok((lines, true));
+            }
+            let n = buf.len();
+            let mut used = 0;
+            for &b in buf {
+                used += 1;
+                if b == b'\n' {
+                    let line = String::from_utf8_lossy(&cur).into_owned();
+                    let end = line.starts_with("9999 ");
+                    lines.push(line);
+                    cur.clear();
+                    if end {
+                        self.reader.consume(used);
+                        return Ok((lines, true));
+                    }
+                } else {
+                    cur.push(b);
+                    if cur == PROMPT {
+                        self.reader.consume(used);
+                        return Ok((lines, false));
+                    }
+                }
+            }
+            self.reader.consume(n);
+        }
+    }
+
+    /// Sends one command and returns the switch's reply.
+    pub fn cmd(&mut self, line: &str) -> Result<Reply, String> {
+        if line.contains('\n') {
+            return Err(format!("a vde command is one line: {line:?}"));
+        }
+        self.writer.write_all(format!("{line}\n").as_bytes()).map_err(|e| format!("vde management socket: {e}"))?;
+        let (lines, ended) = self.read_until_prompt()?;
+        parse_reply(&lines, ended).ok_or_else(|| format!("vde_switch gave no status for {line:?}: {lines:?}"))
+    }
+}
+
+/// Makes a Reply of the lines between two prompts (None when there is no status line).
+pub fn parse_reply(lines: &[String], ended: bool) -> Option<Reply> {
+    let mut r = Reply::default();
+    let mut in_data = false;
+    let mut status = None;
+    for l in lines {
+        if in_data {
+            if l == "." {
+                in_data = false;
+            } else {
+                r.data.push(l.clone());
+            }
+            continue;
+        }
+        let (code, rest) = match l.split_once(' ') {
+            Some((c, rest)) if c.len() == 4 && c.bytes().all(|b| b.is_ascii_digit()) => (c.parse::<u32>().ok()?, rest),
+            _ => continue,
+        };
+        match code {
+            0 => in_data = true,
+            3000..=3999 => r.notes.push(l.clone()),
+            _ => status = Some((code, rest.to_string())),
+        }
+    }
+    match status {
+        Some((code, text)) => {
+            r.code = code;
+            r.text = text;
+            Some(r)
+        }
+        // An empty line gets the prompt only; the session's end needs no status either.
+        None if ended => Some(Reply { code: 9999, text: "END OF SESSION".into(), ..r }),
+        None if lines.iter().all(|l| l.is_empty()) => Some(Reply { code: 1000, text: String::new(), ..r }),
+        None => None,
+    }
+}
+
+/// One endpoint of a port: `-- endpoint ID 0006 module tuntap      : tap0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: u32,
+    pub module: String,
+    pub description: String,
+}
+
+/// A port as `port/print` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub number: u32,
+    pub active: bool,
+    pub vlan: u32,
+    /// `Current User:`, None for NONE.
+    pub user: Option<String>,
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// Parses `port/print` (or `port/allprint`) data lines.
+pub fn parse_ports(data: &[String]) -> Vec<Port> {
+    let mut ports: Vec<Port> = Vec::new();
+    for l in data {
+        if let Some(rest) = l.strip_prefix("Port ") {
+            let mut w = rest.split_whitespace();
+            let number = w.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            let vlan = rest.split("untagged_vlan=").nth(1).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(0);
+            let active = rest.split_whitespace().any(|x| x == "ACTIVE");
+            ports.push(Port { number, active, vlan, user: None, endpoints: Vec::new() });
+        } else if let Some(p) = ports.last_mut() {
+            let t = l.trim();
+            if let Some(u) = t.strip_prefix("Current User: ") {
+                let name = u.split_whitespace().next().unwrap_or("NONE");
+                p.user = (name != "NONE").then(|| name.to_string());
+            } else if let Some(e) = t.strip_prefix("-- endpoint ID ") {
+                let (id, rest) = e.split_once(' ').unwrap_or((e, ""));
+                let rest = rest.trim_start().strip_prefix("module ").unwrap_or(rest);
+                let (module, descr) = rest.split_once(':').unwrap_or((rest, ""));
+                p.endpoints.push(Endpoint { id: id.parse().unwrap_or(0), module: module.trim().to_string(), description: descr.trim().to_string() });
+            }
+        }
+    }
+    ports
+}
+
+/// What `showinfo` and `port/showinfo` tell.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Info {
+    pub version: Option<String>,
+    pub pid: Option<u32>,
+    pub mac: Option<String>,
+    pub uptime: Option<u64>,
+    pub numports: Option<u32>,
+}
+
+/// Parses `showinfo` data (and `port/showinfo` data for numports).
+pub fn parse_info(data: &[String]) -> Info {
+    let mut i = Info::default();
+    for l in data {
+        if let Some(v) = l.strip_prefix("VDE switch V.") {
+            i.version = Some(v.trim().to_string());
+        } else if l.starts_with("pid ") {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            for pair in w.chunks(2) {
+                match pair {
+                    ["pid", v] => i.pid = v.parse().ok(),
+                    ["MAC", v] => i.mac = Some(v.to_string()),
+                    ["uptime", v] => i.uptime = v.parse().ok(),
+                    _ => {}
+                }
+            }
+        } else if let Some(v) = l.strip_prefix("Numports=") {
+            i.numports = v.trim().parse().ok();
+        }
+    }
+    i
+}
+
+/// A switch's sockets on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SockEntry {
+    pub path: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    /// Permission bits (e.g. 0o2770).
+    pub mode: u32,
+    /// The control socket (`ctl`) of a switch directory, or a management socket.
+    pub base: bool,
+}
+
+fn entry(path: PathBuf, base: bool) -> Option<SockEntry> {
+    let m = std::fs::symlink_metadata(&path).ok()?;
+    Some(SockEntry { path, uid: m.uid(), gid: m.gid(), mode: m.mode() & 0o7777, base })
+}
+
+/// The switch directories in `dir` (those holding a `ctl` socket) and, with `all`, every
+/// socket in them (ports) and the management sockets beside them.
+pub fn sockets(dir: &Path, all: bool) -> Vec<SockEntry> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else { return out };
+    let mut names: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    names.sort();
+    for p in names {
+        if p.is_dir() && is_socket(&p.join("ctl")) {
+            out.extend(entry(p.clone(), true));
+            if all {
+                let mut inner: Vec<PathBuf> = std::fs::read_dir(&p).into_iter().flatten().flatten().map(|e| e.path()).collect();
+                inner.sort();
+                out.extend(inner.into_iter().filter(|q| is_socket(q)).filter_map(|q| entry(q, false)));
+            }
+        } else if all && is_socket(&p) {
+            out.extend(entry(p, false));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(s: &str) -> Vec<String> {
+        s.lines().map(String::from).collect()
+    }
+
+    #[test]
+    fn replies_as_captured() {
+        // reference/vde/mgmt_info.catA.txt and mgmt_errors.catA.txt
+        let r = parse_reply(&lines("0000 DATA END WITH '.'\nNumports=32\nHUB=false\ncounters=true\n.\n1000 Success\n"), false).unwrap();
+        assert_eq!((r.code, r.text.as_str(), r.data.len()), (1000, "Success", 3));
+        let r = parse_reply(&lines("1038 Function not implemented\n"), false).unwrap();
+        assert_eq!((r.code, r.data.len()), (1038, 0));
+        let r = parse_reply(&lines("0000 DATA END WITH '.'\n.\n1022 Invalid argument\n"), false).unwrap();
+        assert_eq!(r.code, 1022);
+        let r = parse_reply(&lines("3021 port/+ 05\n3031 port/ep/+ Port 05 FD  7\n1000 Success\n"), false).unwrap();
+        assert_eq!((r.code, r.notes.len()), (1000, 2));
+        let r = parse_reply(&lines("9999 END OF SESSION"), true).unwrap();
+        assert_eq!(r.code, 9999);
+        assert_eq!(parse_reply(&lines(""), false).unwrap().code, 1000, "an empty command");
+        assert_eq!(parse_reply(&lines("garbage"), false), None);
+    }
+
+    #[test]
+    fn ports_and_info_as_captured() {
+        let data = lines(
+            "Port 0001 untagged_vlan=0000 ACTIVE - Unnamed Allocatable
+ Current User: NONE Access Control: (User: NONE - Group: NONE)
+ IN:  pkts         21          bytes                 1726
+ OUT: pkts          0          bytes                    0
+  -- endpoint ID 0006 module tuntap      : tap0
+Port 0005 untagged_vlan=0000 ACTIVE - Unnamed Allocatable
+ Current User: root Access Control: (User: NONE - Group: NONE)
+  -- endpoint ID 0007 module unix prog   : client-tap user=root pid=11815
+Port 0009 untagged_vlan=0002 INACTIVE - NOT Unnamed Allocatable",
+        );
+        let p = parse_ports(&data);
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[0], Port { number: 1, active: true, vlan: 0, user: None, endpoints: vec![Endpoint { id: 6, module: "tuntap".into(), description: "tap0".into() }] });
+        assert_eq!(p[1].user.as_deref(), Some("root"));
+        assert_eq!(p[1].endpoints[0].module, "unix prog");
+        assert_eq!(p[1].endpoints[0].description, "client-tap user=root pid=11815");
+        assert_eq!((p[2].active, p[2].vlan), (false, 2));
+        let i = parse_info(&lines("VDE switch V.2.3.2\n(C) Virtual Square Team\n\npid 8126 MAC 00:ff:65:37:70:04 uptime 13\nmgmt /tmp/lab/vde.mgmt perm 0600\nNumports=32"));
+        assert_eq!(i, Info { version: Some("2.3.2".into()), pid: Some(8126), mac: Some("00:ff:65:37:70:04".into()), uptime: Some(13), numports: Some(32) });
+    }
+}

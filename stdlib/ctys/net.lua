@@ -1,0 +1,168 @@
+--- Links, bridges, addresses, routes (netlink) and TAP devices (TUN ioctls).
+---
+--- ```lua
+--- ctys.net.bridge_add("ctysbr0")
+--- local tap = assert(ctys.net.tap_add{ user = "alice", group = "kvm" })   -- "tap0"
+--- ctys.net.link_set(tap, { up = true, master = "ctysbr0" })
+--- for _, l in ipairs(ctys.net.links()) do print(l.name, l.kind, l.master, table.concat(l.addrs, " ")) end
+--- ```
+--- Misuse raises; a kernel refusal returns `nil, message, kind` (kind: "permission" — needs
+--- CAP_NET_ADMIN —, "exists", "nodevice", "other").
+---@class ctys.net
+local M = {}
+
+local core = require "ctys.core"
+local check = require "ctys.check"
+
+local function name_arg(fname, v)
+  if type(v) ~= "string" or v == "" or #v > 15 or v:find("[%s/]") then
+    check.bad(fname, "name", "%s is not an interface name", type(v) == "string" and string.format("%q", v) or tostring(v))
+  end
+  return v
+end
+
+local function addr_arg(fname, v)
+  if type(v) ~= "string" or not v:match("^[%x.:]+/%d+$") then
+    check.bad(fname, "addr", "%s is not an address with a prefix (10.0.0.1/24)", tostring(v))
+  end
+  return v
+end
+
+---@class ctys.net.Link
+---@field index integer
+---@field name string
+---@field kind? string bridge, tun, veth, ... (nil for plain devices)
+---@field up boolean administratively up
+---@field master? string the bridge it is enslaved to
+---@field mac? string
+---@field mtu? integer
+---@field addrs string[] "10.0.0.1/24", "fe80::1/64", ...
+
+---Every link with its addresses.
+---@return ctys.net.Link[]|nil
+---@return string? err
+function M.links()
+  return core.net_links()
+end
+
+---One link by name, or nil.
+---@param name string
+---@return ctys.net.Link|nil
+---@return string? err
+function M.link(name)
+  name_arg("ctys.net.link", name)
+  local links, e = core.net_links()
+  if not links then return nil, e end
+  for _, l in ipairs(links) do if l.name == name then return l end end
+  return nil, "no link named " .. name
+end
+
+---Add a bridge.
+---@param name string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.bridge_add(name)
+  return core.net_bridge_add(name_arg("ctys.net.bridge_add", name))
+end
+
+---Delete a link (a bridge, a veth, ...; for a persistent TAP see tap_del).
+---@param name string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.link_del(name)
+  return core.net_link_del(name_arg("ctys.net.link_del", name))
+end
+
+---Change a link: `up` (boolean), `mtu` (integer), `master` (a bridge name, or false to release).
+---@param name string
+---@param change {up?: boolean, mtu?: integer, master?: string|false}
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.link_set(name, change)
+  name_arg("ctys.net.link_set", name)
+  check.opts("ctys.net.link_set", change, { up = "boolean", mtu = "integer", master = "any" })
+  if change.master ~= nil and change.master ~= false then name_arg("ctys.net.link_set", change.master) end
+  return core.net_link_set(name, change)
+end
+
+---Add an address (with its prefix) to a link.
+---@param name string
+---@param addr string e.g. "10.0.0.1/24"
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.addr_add(name, addr)
+  return core.net_addr_add(name_arg("ctys.net.addr_add", name), addr_arg("ctys.net.addr_add", addr))
+end
+
+---Delete an address from a link.
+---@param name string
+---@param addr string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.addr_del(name, addr)
+  return core.net_addr_del(name_arg("ctys.net.addr_del", name), addr_arg("ctys.net.addr_del", addr))
+end
+
+---@class ctys.net.Route
+---@field dst string "0.0.0.0/0" for a default route
+---@field gateway? string
+---@field dev? string
+---@field metric? integer
+---@field protocol string kernel (derived from an address), boot, static, dhcp, ra, ...
+---@field scope string
+
+---The routes of the main table.
+---@return ctys.net.Route[]|nil
+---@return string? err
+function M.routes()
+  return core.net_routes()
+end
+
+---Add a route through a device (dst, gateway, metric, protocol of `route`).
+---@param route ctys.net.Route
+---@param dev string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.route_add(route, dev)
+  check.opts("ctys.net.route_add", route, { dst = "string", gateway = "string", dev = "string", metric = "any", protocol = "string", scope = "string" }, { "dst" })
+  return core.net_route_add(route, name_arg("ctys.net.route_add", dev))
+end
+
+---Delete a route through a device.
+---@param route ctys.net.Route
+---@param dev string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.route_del(route, dev)
+  check.opts("ctys.net.route_del", route, { dst = "string", gateway = "string", dev = "string", metric = "any", protocol = "string", scope = "string" }, { "dst" })
+  return core.net_route_del(route, name_arg("ctys.net.route_del", dev))
+end
+
+---Create a TAP device owned by a user and group; persistent unless `persist = false`.
+---@param opts {name?: string, user?: string, group?: string, persist?: boolean} name default: the kernel's next tapN
+---@return string|nil name
+---@return string? err
+---@return string? kind
+function M.tap_add(opts)
+  check.opts("ctys.net.tap_add", opts, { name = "string", user = "string", group = "string", persist = "boolean" })
+  if opts.name then name_arg("ctys.net.tap_add", opts.name) end
+  return core.net_tap_add(opts)
+end
+
+---Delete a persistent TAP device.
+---@param name string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.tap_del(name)
+  return core.net_tap_del(name_arg("ctys.net.tap_del", name))
+end
+
+return M

@@ -1,0 +1,121 @@
+--- vde_switch: start one as a daemon and talk to its management socket.
+---
+--- ```lua
+--- local sw = assert(ctys.vde.start{ sock = "/var/tmp/vde_switch0.alice", mgmt = "/var/tmp/vde_mgmt0.alice", tap = "tap3" })
+--- for _, p in ipairs(sw:ports()) do print(p.port, p.endpoints[1].module, p.endpoints[1].description) end
+--- sw:shutdown()
+--- ```
+---@class ctys.vde
+local M = {}
+
+local core = require "ctys.core"
+local check = require "ctys.check"
+
+---@class ctys.vde.Switch
+---@field mgmt string the management socket
+---@field private session userdata
+local Switch = {}
+Switch.__index = Switch
+
+---Send one command; its data lines on success (status 1000), else nil and "10xx text".
+---@param line string e.g. "port/print"
+---@return string[]|nil data
+---@return string? err
+function Switch:cmd(line)
+  if type(line) ~= "string" then check.bad("switch:cmd", "line", "expected a string") end
+  local r, e = self.session:cmd(line)
+  if not r then return nil, e end
+  if r.code ~= 1000 then return nil, string.format("%s: %04d %s", line, r.code, r.text) end
+  return r.data
+end
+
+---@class ctys.vde.Port
+---@field port integer
+---@field active boolean
+---@field vlan integer
+---@field user? string
+---@field endpoints {id: integer, module: string, description: string}[]
+
+---The ports, parsed from `port/print`.
+---@return ctys.vde.Port[]|nil
+---@return string? err
+function Switch:ports()
+  local data, e = self:cmd("port/print")
+  if not data then return nil, e end
+  return core.vde_parse_ports(data)
+end
+
+---pid, MAC, uptime, version (from `showinfo`) and numports (from `port/showinfo`).
+---@return {pid: integer?, mac: string?, uptime: integer?, version: string?, numports: integer?}|nil
+---@return string? err
+function Switch:info()
+  local a, e = self:cmd("showinfo")
+  if not a then return nil, e end
+  local b, e2 = self:cmd("port/showinfo")
+  if not b then return nil, e2 end
+  table.move(b, 1, #b, #a + 1, a)
+  return core.vde_parse_info(a)
+end
+
+---Ask the switch to exit (it removes its sockets and pid file); true when it said goodbye.
+---@return true|nil ok
+---@return string? err
+function Switch:shutdown()
+  local r, e = self.session:cmd("shutdown")
+  if not r then return nil, e end
+  if r.code ~= 9999 then return nil, string.format("shutdown: %04d %s", r.code, r.text) end
+  return true
+end
+
+---Close the management session (the switch keeps running).
+function Switch:close()
+  self.session:close()
+end
+
+---Connect to a running switch's management socket.
+---@param opts {mgmt: string, timeout?: number}
+---@return ctys.vde.Switch|nil
+---@return string? err
+function M.connect(opts)
+  check.opts("ctys.vde.connect", opts, { mgmt = "string", timeout = "number" }, { "mgmt" })
+  local s, e = core.vde_connect(opts.mgmt, opts.timeout)
+  if not s then return nil, e end
+  return setmetatable({ mgmt = opts.mgmt, session = s }, Switch)
+end
+
+---Start `vde_switch -d` and connect to it. `pidfile` defaults to `sock .. ".pid"`.
+---@param opts {sock: string, mgmt: string, pidfile?: string, tap?: string, group?: string, mode?: integer, mgmt_mode?: integer, timeout?: number}
+---@return ctys.vde.Switch|nil
+---@return string? err
+---@return integer? pid
+function M.start(opts)
+  check.opts("ctys.vde.start", opts, { sock = "string", mgmt = "string", pidfile = "string", tap = "string",
+    group = "string", mode = "integer", mgmt_mode = "integer", timeout = "number" }, { "sock", "mgmt" })
+  local spec = check.without(opts)
+  spec.pidfile = spec.pidfile or (opts.sock .. ".pid")
+  local pid, e = core.vde_start(spec)
+  if not pid then return nil, e end
+  local sw, ce = M.connect { mgmt = opts.mgmt, timeout = opts.timeout }
+  if not sw then return nil, ce end
+  sw.pid = pid
+  return sw, nil, pid
+end
+
+---The path of vde_switch, or nil and how to install it.
+---@return string|nil
+---@return string? err
+function M.find()
+  return core.vde_find()
+end
+
+---Switch sockets in a directory: switch control directories (with `all`, also every port and
+---management socket).
+---@param dir string
+---@param all? boolean
+---@return {path: string, uid: integer, gid: integer, mode: integer, base: boolean}[]
+function M.sockets(dir, all)
+  if type(dir) ~= "string" then check.bad("ctys.vde.sockets", "dir", "expected a directory path") end
+  return core.vde_sockets(dir, all)
+end
+
+return M
