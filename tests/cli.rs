@@ -163,15 +163,19 @@ fn dump_lua_writes_a_site_tree_that_works_as_lua_path() {
 #[test]
 fn tool_without_its_module_exits_2() {
     let home = TempDir::new("cli");
-    let (code, _, err) = split(bin("ctys-vnetctl", home.path()).output().unwrap());
+    // The multi-call binary under a tool name it has no module for.
+    let link = home.path().join("ctys-nosuch");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ctys"), &link).unwrap();
+    let (code, _, err) = split(std::process::Command::new(&link).env("HOME", home.path()).output().unwrap());
     assert_eq!(code, 2);
-    assert!(err.starts_with("ctys-vnetctl: ctys-vnetctl is not available"), "{err}");
+    assert!(err.starts_with("ctys-nosuch: ctys-nosuch is not available"), "{err}");
 }
 
 #[test]
 fn tool_binary_runs_its_lua_module() {
     let home = TempDir::new("cli");
     let site = TempDir::new("site");
+    // A site's replacement of the built-in tool module.
     site.write("ctys/tools/vnetctl.lua", "return { main = function(argv) print('vnetctl', table.concat(argv, ' ')) return 1 end }");
     let (code, out, _) = split(bin("ctys-vnetctl", home.path()).env("CTYS_LUA_PATH", site.path()).args(["-X", "info"]).output().unwrap());
     assert_eq!((code, out.as_str()), (1, "vnetctl\t-X info\n"));
