@@ -210,6 +210,13 @@ function ctys.core.net_bridge_add(name) end
 ---@return string? kind
 function ctys.core.net_link_del(name) end
 
+---Delete many links in one request (they join a free link group, and the group goes) (async).
+---@param names string[]
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.net_links_del(names) end
+
 ---Change a link: up, mtu, master (a name, or false to release) (async).
 ---@param name string
 ---@param change {up?: boolean, mtu?: integer, master?: string|false}
@@ -320,7 +327,7 @@ function ctys.core.gid(group) end
 ---@return string|nil
 function ctys.core.user_name(uid) end
 
----Whether a process exists (kill with signal 0).
+---Whether a process exists and is no zombie (kill with signal 0, /proc/PID/stat).
 ---@param pid integer
 ---@return boolean
 function ctys.core.pid_alive(pid) end

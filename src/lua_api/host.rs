@@ -78,7 +78,16 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
     )?;
     core.set(
         "pid_alive",
-        lua.create_function(|_, pid: i32| Ok(pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()))?,
+        lua.create_function(|_, pid: i32| {
+            // A zombie still takes signal 0, but it is gone for every purpose here.
+            let zombie = || {
+                std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+                    .unwrap_or(false)
+            };
+            Ok(pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok() && !zombie())
+        })?,
     )?;
     core.set(
         "kill",

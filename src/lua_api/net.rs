@@ -170,6 +170,16 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         })?,
     )?;
     core.set(
+        "net_links_del",
+        lua.create_async_function(|lua, names: Vec<String>| async move {
+            let r = match net() {
+                Ok(n) => n.links_del(&names).await,
+                Err(e) => Err(e),
+            };
+            ret(&lua, r.map(|()| true))
+        })?,
+    )?;
+    core.set(
         "net_link_set",
         lua.create_async_function(|lua, (name, t): (String, Table)| async move {
             let master = match t.get::<Value>("master")? {

@@ -75,6 +75,18 @@ function M.link_del(name)
   return core.net_link_del(name_arg("ctys.net.link_del", name))
 end
 
+---Delete many links (TAPs included) in one request: much faster than one by one, since the
+---kernel then waits once, not once per link.
+---@param names string[]
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.links_del(names)
+  if type(names) ~= "table" then check.bad("ctys.net.links_del", "names", "expected a list of interface names") end
+  for _, n in ipairs(names) do name_arg("ctys.net.links_del", n) end
+  return core.net_links_del(names)
+end
+
 ---Change a link: `up` (boolean), `mtu` (integer), `master` (a bridge name, or false to release).
 ---@param name string
 ---@param change {up?: boolean, mtu?: integer, master?: string|false}

@@ -235,6 +235,29 @@ impl Net {
         self.handle.link().del(i).execute().await.map_err(|e| nl_error(&format!("delete link {name}"), e))
     }
 
+    /// Deletes many links at once: they join a link group no other link is in, and the group
+    /// goes in one request, so the kernel waits for one RCU grace period instead of one per
+    /// link (~20 ms each). Works for persistent TAPs too.
+    pub async fn links_del(&self, names: &[String]) -> Result<(), NetError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let mut used = Vec::new();
+        let mut s = self.handle.link().get().execute();
+        while let Some(m) = s.try_next().await.map_err(|e| nl_error("list links", e))? {
+            used.extend(m.attributes.iter().filter_map(|a| if let LinkAttribute::Group(g) = a { Some(*g) } else { None }));
+        }
+        let group = (0x6374_0000u32..).find(|g| !used.contains(g)).expect("a free link group");
+        for n in names {
+            let i = self.index(n, "delete link").await?;
+            let msg = LinkUnspec::new_with_index(i).link_group(group).build();
+            self.handle.link().set(msg).execute().await.map_err(|e| nl_error(&format!("delete link {n}"), e))?;
+        }
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::Group(group));
+        self.handle.link().del_with_message(msg).execute().await.map_err(|e| nl_error(&format!("delete links {}", names.join(" ")), e))
+    }
+
     pub async fn link_set(&self, name: &str, c: &LinkChange) -> Result<(), NetError> {
         let what = format!("set link {name}");
         let i = self.index(name, "set link").await?;
