@@ -259,3 +259,46 @@ fn remote_hosts_run_the_same_command() {
     assert_eq!(code, 2, "the remote exit value comes back: {err}");
     assert!(err.contains("no VDE switch answers on") && err.contains(&format!("ctys-vnetctl: 127.0.0.60: exit 2")), "{err}");
 }
+
+#[test]
+fn net_primitives_in_a_namespace() {
+    if !privileged("net_primitives_in_a_namespace") {
+        return;
+    }
+    let ns = Ns::new("net");
+    let home = TempDir::new("net");
+    let chunk = r#"
+        local net = ctys.net
+        assert(net.bridge_add("br7"))
+        print("again", select(3, net.bridge_add("br7")))
+        local taps = {}
+        for i = 1, 5 do taps[i] = assert(net.tap_add{ user = "nobody", group = "nogroup" }) end
+        print("taps", table.concat(taps, " "))
+        for _, t in ipairs(taps) do assert(net.link_set(t, { up = true, master = "br7", mtu = 1400 })) end
+        assert(net.link_set("br7", { up = true }))
+        assert(net.addr_add("br7", "10.7.0.1/24"))
+        assert(net.route_add({ dst = "10.8.0.0/16", gateway = "10.7.0.254", metric = 7 }, "br7"))
+        local l = net.link("tap3")
+        print("tap3", l.kind, l.master, l.mtu, l.up)
+        print("br7", net.link("br7").addrs[1])
+        for _, r in ipairs(net.routes()) do if r.dst == "10.8.0.0/16" then print("route", r.gateway, r.dev, r.metric, r.protocol) end end
+        assert(net.route_del({ dst = "10.8.0.0/16", gateway = "10.7.0.254", metric = 7 }, "br7"))
+        assert(net.addr_del("br7", "10.7.0.1/24"))
+        print("missing", select(3, net.addr_del("br7", "10.7.0.1/24")), select(3, net.link_del("nosuch")))
+        table.insert(taps, "br7")
+        assert(net.links_del(taps))
+        local left = {}
+        for _, x in ipairs(net.links()) do left[#left + 1] = x.name end
+        print("left", table.concat(left, " "))
+    "#;
+    let (code, out, err) = split(bin_in(Some(&ns.0), "ctys", home.path()).args(["-e", chunk]).output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out,
+        "again\texists\ntaps\ttap0 tap1 tap2 tap3 tap4\ntap3\ttun\tbr7\t1400\ttrue\nbr7\t10.7.0.1/24\n\
+         route\t10.7.0.254\tbr7\t7\tstatic\nmissing\tnodevice\tnodevice\nleft\tlo\n"
+    );
+    let (code, _, err) = split(bin_in(Some(&ns.0), "ctys", home.path()).args(["-e", "ctys.net.addr_add('lo', '10.0.0.1')"]).output().unwrap());
+    assert_eq!(code, 1);
+    assert!(err.contains("bad argument 'addr': 10.0.0.1 is not an address with a prefix"), "{err}");
+}

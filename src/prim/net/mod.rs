@@ -242,14 +242,24 @@ impl Net {
         if names.is_empty() {
             return Ok(());
         }
+        // One dump gives the indexes and the groups in use.
         let mut used = Vec::new();
+        let mut index = std::collections::HashMap::new();
         let mut s = self.handle.link().get().execute();
         while let Some(m) = s.try_next().await.map_err(|e| nl_error("list links", e))? {
-            used.extend(m.attributes.iter().filter_map(|a| if let LinkAttribute::Group(g) = a { Some(*g) } else { None }));
+            for a in &m.attributes {
+                match a {
+                    LinkAttribute::Group(g) => used.push(*g),
+                    LinkAttribute::IfName(n) => {
+                        index.insert(n.clone(), m.header.index);
+                    }
+                    _ => {}
+                }
+            }
         }
         let group = (0x6374_0000u32..).find(|g| !used.contains(g)).expect("a free link group");
         for n in names {
-            let i = self.index(n, "delete link").await?;
+            let i = *index.get(n).ok_or_else(|| errno_error(&format!("delete link {n}"), nix::libc::ENODEV))?;
             let msg = LinkUnspec::new_with_index(i).link_group(group).build();
             self.handle.link().set(msg).execute().await.map_err(|e| nl_error(&format!("delete link {n}"), e))?;
         }
