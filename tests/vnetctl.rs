@@ -153,9 +153,15 @@ fn cancel_after_kill_9_and_a_foreign_bridge_is_never_deleted() {
     let lab = Lab::new();
     sh(&["ip", "-n", &lab.pair.a, "link", "add", "br0", "type", "bridge"]);
     sh(&["ip", "-n", &lab.pair.a, "link", "set", "br0", "up"]);
-    let (code, out, err) = lab.vnet(&["-b", "br0", "create"]);
+    let (code, out, err) = lab.vnet(&["-b", "br0", "-g", "nogroup", "create"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("created: TAP tap0 on bridge br0, vde_switch pid "), "{out}");
+    // -g: the switch directory belongs to the group, with the setgid bit (rwx--S---).
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(lab.sock("root")).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o2700);
+    let (_, out, _) = lab.vnet(&["-X", "list"]);
+    assert!(out.contains(";rwx--S---;"), "{out}");
     assert!(lab.ip(&["link", "show", "va"]).contains("master") == false, "va stays out of a foreign bridge");
     let pids = lab.switch_pids();
     assert_eq!(pids.len(), 1);
