@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use mlua::{Lua, Table};
 
 mod host;
+mod ipmi;
 mod net;
 mod probe;
 mod remote;
@@ -22,6 +23,7 @@ pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     probe::register(lua, &core)?;
     net::register(lua, &core)?;
     vde::register(lua, &core)?;
+    ipmi::register(lua, &core)?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("ctys.core", core)
 }

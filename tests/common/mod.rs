@@ -2,6 +2,7 @@
 //! ~/.ctys never leaks into a result.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod bmc;
 pub mod netns;
 pub mod sshd;
 pub mod tmux;

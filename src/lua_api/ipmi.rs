@@ -1,0 +1,187 @@
+//! `ctys.core.ipmi_*`: BMC sessions from Lua. Secrets are read here, from the sources the spec
+//! names, and never pass through Lua.
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+
+use crate::prim::ipmi::{self, secret, Config, IpmiError, Session};
+
+fn err(lua: &Lua, e: IpmiError) -> mlua::Result<MultiValue> {
+    (Value::Nil, e.message, e.kind).into_lua_multi(lua)
+}
+
+fn sources(t: &Table, prefix: &str, default_env: Option<&str>) -> mlua::Result<secret::Sources> {
+    let env: Option<String> = t.get(format!("{prefix}_env"))?;
+    let credentials = match t.get::<Value>("credentials")? {
+        Value::String(s) => Some(PathBuf::from(s.to_str()?.to_string())),
+        Value::Boolean(false) => None,
+        _ => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ctys/ipmi/credentials")),
+    };
+    Ok(secret::Sources {
+        env: env.or(default_env.map(String::from)),
+        file: t.get::<Option<String>>(format!("{prefix}_file"))?.map(PathBuf::from),
+        credentials: if prefix == "password" { credentials } else { None },
+        prompt: prefix == "password" && t.get::<Option<bool>>("prompt")?.unwrap_or(true),
+    })
+}
+
+/// A Config from a Lua spec; secret lookup failures are `Err(message)` (expected failures).
+fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
+    let host: String = t.get("host")?;
+    let port: u16 = t.get::<Option<u16>>("port")?.unwrap_or(623);
+    let user: String = t.get::<Option<String>>("user")?.unwrap_or_else(|| "admin".into());
+    let password = match secret::find(&sources(t, "password", Some("IPMI_PASSWORD"))?, "password", &host, port, &user) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
+    let kg = if t.get::<Option<String>>("kg_env")?.is_some() || t.get::<Option<String>>("kg_file")?.is_some() {
+        match secret::find(&sources(t, "kg", None)?, "K_g", &host, port, &user) {
+            Ok(k) => Some(k),
+            Err(e) => return Ok(Err(e)),
+        }
+    } else {
+        None
+    };
+    let secs = |v: Option<f64>, d: f64| Duration::try_from_secs_f64(v.unwrap_or(d)).unwrap_or(Duration::from_secs(1));
+    Ok(Ok(Config {
+        host,
+        port,
+        user,
+        password,
+        kg,
+        privilege: t.get::<Option<u8>>("privilege")?.unwrap_or(4),
+        cipher: t.get("cipher")?,
+        timeout: secs(t.get("timeout")?, 1.0),
+        tries: t.get::<Option<u32>>("retries")?.unwrap_or(3),
+    }))
+}
+
+/// An open session; methods take it out while they wait, so one call at a time.
+struct Bmc {
+    session: Rc<RefCell<Option<Session>>>,
+    label: String,
+}
+
+async fn with<T>(b: &Bmc, lua: &Lua, f: impl AsyncFnOnce(&mut Session) -> Result<T, IpmiError>, out: impl FnOnce(&Lua, T) -> mlua::Result<MultiValue>) -> mlua::Result<MultiValue> {
+    let taken = b.session.borrow_mut().take();
+    let Some(mut s) = taken else {
+        return (Value::Nil, format!("ipmi {}: the session is closed or busy", b.label), "closed").into_lua_multi(lua);
+    };
+    let r = f(&mut s).await;
+    *b.session.borrow_mut() = Some(s);
+    match r {
+        Ok(v) => out(lua, v),
+        Err(e) => err(lua, e),
+    }
+}
+
+fn status_table(lua: &Lua, d: &[u8]) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    let b = |i: usize| d.get(i).copied().unwrap_or(0);
+    t.set("power", if b(0) & 1 != 0 { "on" } else { "off" })?;
+    t.set("overload", b(0) & 2 != 0)?;
+    t.set("interlock", b(0) & 4 != 0)?;
+    t.set("power_fault", b(0) & 8 != 0)?;
+    t.set("control_fault", b(0) & 16 != 0)?;
+    t.set("restore_policy", ["always-off", "previous", "always-on", "unknown"][usize::from((b(0) >> 5) & 3)])?;
+    t.set("intrusion", b(2) & 1 != 0)?;
+    t.set("front_panel_lockout", b(2) & 2 != 0)?;
+    t.set("drive_fault", b(2) & 4 != 0)?;
+    t.set("cooling_fault", b(2) & 8 != 0)?;
+    t.set("identify", ["off", "timed", "on", "unknown"][usize::from((b(2) >> 4) & 3)])?;
+    Ok(t)
+}
+
+impl UserData for Bmc {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_async_method("raw", |lua, this, (netfn, cmd, data): (u8, u8, Option<mlua::LuaString>)| async move {
+            let data = data.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+            with(&this, &lua, async move |s| s.cmd(netfn, cmd, &data).await, |lua, v| lua.create_string(&v)?.into_lua_multi(lua)).await
+        });
+        m.add_async_method("power", |lua, this, action: String| async move {
+            if action == "status" {
+                return with(&this, &lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| {
+                    (if d.first().is_some_and(|b| b & 1 != 0) { "on" } else { "off" }).into_lua_multi(lua)
+                })
+                .await;
+            }
+            let code = ipmi::control_code(&action)
+                .ok_or_else(|| mlua::Error::runtime(format!("bmc:power: bad action {action:?} (status, on, off, cycle, reset, soft, diag)")))?;
+            with(&this, &lua, async move |s| s.cmd(0x00, 0x02, &[code]).await, |lua, _| true.into_lua_multi(lua)).await
+        });
+        m.add_async_method("chassis_status", |lua, this, ()| async move {
+            with(&this, &lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| status_table(lua, &d)?.into_lua_multi(lua)).await
+        });
+        m.add_async_method("identify", |lua, this, (secs, force): (Option<u8>, Option<bool>)| async move {
+            let data = if force.unwrap_or(false) { vec![secs.unwrap_or(15), 1] } else { vec![secs.unwrap_or(15)] };
+            with(&this, &lua, async move |s| s.cmd(0x00, 0x04, &data).await, |lua, _| true.into_lua_multi(lua)).await
+        });
+        m.add_async_method("device_id", |lua, this, ()| async move {
+            with(&this, &lua, async |s| s.cmd(0x06, 0x01, &[]).await, |lua, d| {
+                if d.len() < 11 {
+                    return (Value::Nil, "ipmi: short Get Device ID response", "protocol").into_lua_multi(lua);
+                }
+                let t = lua.create_table()?;
+                t.set("device_id", d[0])?;
+                t.set("device_revision", d[1] & 0x0f)?;
+                t.set("firmware", format!("{}.{:02x}", d[2] & 0x7f, d[3]))?;
+                t.set("ipmi_version", format!("{}.{}", d[4] & 0x0f, d[4] >> 4))?;
+                t.set("manufacturer_id", u32::from(d[6]) | u32::from(d[7]) << 8 | u32::from(d[8] & 0x0f) << 16)?;
+                t.set("product_id", u16::from(d[9]) | u16::from(d[10]) << 8)?;
+                t.into_lua_multi(lua)
+            })
+            .await
+        });
+        m.add_async_method("bootdev", |lua, this, (dev, opts): (Option<String>, Option<Table>)| async move {
+            let Some(dev) = dev else {
+                // Get System Boot Options, parameter 5 (boot flags).
+                return with(&this, &lua, async |s| s.cmd(0x00, 0x09, &[5, 0, 0]).await, |lua, d| {
+                    let t = lua.create_table()?;
+                    let f = |i: usize| d.get(i).copied().unwrap_or(0);
+                    t.set("valid", f(2) & 0x80 != 0)?;
+                    t.set("persistent", f(2) & 0x40 != 0)?;
+                    t.set("efi", f(2) & 0x20 != 0)?;
+                    t.set("device", ipmi::boot_device_name(f(3)))?;
+                    t.into_lua_multi(lua)
+                })
+                .await;
+            };
+            let code = ipmi::boot_device(&dev)
+                .ok_or_else(|| mlua::Error::runtime(format!("bmc:bootdev: bad device {dev:?} (none, pxe, disk, cdrom, bios, safe, diag, floppy)")))?;
+            let (persistent, efi) = match &opts {
+                Some(o) => (o.get::<Option<bool>>("persistent")?.unwrap_or(false), o.get::<Option<bool>>("efi")?.unwrap_or(false)),
+                None => (false, false),
+            };
+            let flags = 0x80 | if persistent { 0x40 } else { 0 } | if efi { 0x20 } else { 0 };
+            with(&this, &lua, async move |s| s.cmd(0x00, 0x08, &[5, flags, code, 0, 0, 0]).await, |lua, _| true.into_lua_multi(lua)).await
+        });
+        m.add_method("suite", |_, this, ()| Ok(this.session.borrow().as_ref().map(Session::suite)));
+        m.add_async_method("close", |_, this, ()| async move {
+            let taken = this.session.borrow_mut().take();
+            if let Some(mut s) = taken {
+                s.close().await;
+            }
+            Ok(())
+        });
+    }
+}
+
+async fn open(lua: Lua, t: Table) -> mlua::Result<MultiValue> {
+    let cfg = match config(&t)? {
+        Ok(c) => c,
+        Err(e) => return (Value::Nil, e, "secret").into_lua_multi(&lua),
+    };
+    let label = format!("{}:{}", cfg.host, cfg.port);
+    match Session::open(&cfg).await {
+        Ok(s) => Bmc { session: Rc::new(RefCell::new(Some(s))), label }.into_lua_multi(&lua),
+        Err(e) => err(&lua, e),
+    }
+}
+
+pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    core.set("ipmi_open", lua.create_async_function(open)?)?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! OpenIPMI's ipmi_sim as a real BMC on 127.0.0.x for the tests: its own lan.conf (users admin
+//! and oper, a GUID so RMCP+ is on), one management controller, and the power model in
+//! tests/fixtures/chassis-control.sh keeping state in files.
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::TempDir;
+
+pub const USER: &str = "admin";
+pub const PASSWORD: &str = "password";
+
+pub struct Bmc {
+    pub dir: TempDir,
+    pub addr: String,
+    pub port: u16,
+    child: Child,
+}
+
+/// A UDP port free on the address right now.
+fn free_udp_port(addr: &str) -> u16 {
+    UdpSocket::bind((addr, 0)).unwrap().local_addr().unwrap().port()
+}
+
+impl Bmc {
+    pub fn start(addr: &str) -> Bmc {
+        let dir = TempDir::new("bmc");
+        let d = dir.path().display().to_string();
+        let port = free_udp_port(addr);
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/chassis-control.sh");
+        dir.write(
+            "lan.conf",
+            &format!(
+                "name \"ctystest\"\nset_working_mc 0x20\n  startlan 1\n    addr {addr} {port}\n    priv_limit admin\n\
+                 \x20   allowed_auths_callback md5 straight\n    allowed_auths_user md5 straight\n\
+                 \x20   allowed_auths_operator md5 straight\n    allowed_auths_admin md5 straight\n\
+                 \x20   guid a123456789abcdefa123456789abcdef\n  endlan\n\
+                 \x20 chassis_control \"{script} {d} 0x20\"\n\
+                 \x20 user 2 true \"{USER}\" \"{PASSWORD}\" admin 10 md5 straight\n\
+                 \x20 user 3 true \"oper\" \"operpass\" operator 10 md5 straight\n"
+            ),
+        );
+        dir.write(
+            "sim.emu",
+            "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n",
+        );
+        dir.write("power", "1\n");
+        let child = Command::new("ipmi_sim")
+            .args(["-c", &format!("{d}/lan.conf"), "-f", &format!("{d}/sim.emu"), "-s", &d, "-n"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(std::fs::File::create(dir.path().join("sim.out")).unwrap()))
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("ipmi_sim is needed (package openipmi)");
+        let b = Bmc { dir, addr: addr.to_string(), port, child };
+        b.wait_ready();
+        b
+    }
+
+    /// Waits until the simulator answers an RMCP presence ping... it answers Get Channel
+    /// Authentication Capabilities, which needs no session.
+    fn wait_ready(&self) {
+        let s = UdpSocket::bind((self.addr.as_str(), 0)).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let probe = [0x06, 0x00, 0xff, 0x07, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x09, 0x20, 0x18, 0xc8, 0x81, 0x00, 0x38, 0x8e, 0x04, 0xb5];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut buf = [0u8; 512];
+        loop {
+            let _ = s.send_to(&probe, (self.addr.as_str(), self.port));
+            if s.recv(&mut buf).is_ok() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "ipmi_sim did not answer; {}", std::fs::read_to_string(self.dir.path().join("sim.out")).unwrap_or_default());
+        }
+    }
+
+    /// A state file of the power model (power, boot, identify, reset, chassis.log).
+    pub fn state(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default().trim().to_string()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn target(&self) -> String {
+        format!("{}:{}", self.addr, self.port)
+    }
+}
+
+impl Drop for Bmc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
