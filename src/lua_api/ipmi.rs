@@ -20,9 +20,12 @@ fn sources(t: &Table, prefix: &str, default_env: Option<&str>) -> mlua::Result<s
         Value::Boolean(false) => None,
         _ => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ctys/ipmi/credentials")),
     };
+    let file = t.get::<Option<String>>(format!("{prefix}_file"))?.map(PathBuf::from);
+    // The default variable only stands in when the spec names no source of its own.
+    let env = env.or(if file.is_none() { default_env.map(String::from) } else { None });
     Ok(secret::Sources {
-        env: env.or(default_env.map(String::from)),
-        file: t.get::<Option<String>>(format!("{prefix}_file"))?.map(PathBuf::from),
+        env,
+        file,
         credentials: if prefix == "password" { credentials } else { None },
         prompt: prefix == "password" && t.get::<Option<bool>>("prompt")?.unwrap_or(true),
     })

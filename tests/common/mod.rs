@@ -53,6 +53,7 @@ pub fn bin_in(netns: Option<&str>, name: &str, home: &Path) -> Command {
         "ctys" => env!("CARGO_BIN_EXE_ctys"),
         "ctys-vnetctl" => env!("CARGO_BIN_EXE_ctys-vnetctl"),
         "ctys-wakeup" => env!("CARGO_BIN_EXE_ctys-wakeup"),
+        "ctys-ipmi" => env!("CARGO_BIN_EXE_ctys-ipmi"),
         other => panic!("no binary {other}"),
     };
     let mut c = match netns {

@@ -85,7 +85,7 @@ fn prompt(what: &str) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
 /// Finds the secret for `user` on `host:port`. `what` names it in messages ("password").
 pub fn find(s: &Sources, what: &str, host: &str, port: u16, user: &str) -> Result<Zeroizing<Vec<u8>>, String> {
     if let Some(var) = &s.env {
-        if let Some(v) = std::env::var_os(var) {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
             return Ok(Zeroizing::new(std::os::unix::ffi::OsStringExt::into_vec(v)));
         }
     }

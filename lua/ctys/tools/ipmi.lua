@@ -1,0 +1,142 @@
+--- ctys-ipmi: chassis control of one or many BMCs over IPMI 2.0 (RMCP+).
+---
+---     ctys-ipmi [-U user] [-E] [-f password-file] [-C suite] [-I lanplus|lan] [-L privilege]
+---               [-N timeout] [-R retries] [-X] [-j] <host[:port]>... <command>
+---     commands: power status|on|off|cycle|reset|soft | chassis status | identify [seconds]
+---               | bootdev <none|pxe|disk|cdrom|bios> [persistent] [efi] | mc info
+---
+--- One line a BMC, `host: result`, in the order given (like ipmipower); -X: `host;result;error`
+--- records; -j: JSON lines. The password comes from $IPMI_PASSWORD (-E, the default), a file
+--- (-f, mode 0600), ~/.ctys/ipmi/credentials, or the terminal — never from the command line.
+--- Exit values: 0 every BMC did it, 1 erroneous parameters, 2 no password, 3 a BMC failed.
+---@class ctys.tools.ipmi
+local M = {}
+
+local err = require "ctys.err"
+
+M.USAGE = [[
+usage: ctys-ipmi [options] HOST[:PORT]... COMMAND
+commands:
+  power status|on|off|cycle|reset|soft     chassis status     mc info
+  identify [SECONDS]                       bootdev none|pxe|disk|cdrom|bios [persistent] [efi]
+options:
+  -U USER      user (admin)                -L PRIV   privilege: admin, operator, user (admin)
+  -E           password from $IPMI_PASSWORD (the default)
+  -f FILE      password from FILE (must be readable by its owner only)
+  -C SUITE     cipher suite: 17 or 3 (default: 17, then 3); 0-2 by number only
+  -I IF        lanplus (IPMI 2.0, default) or lan (IPMI 1.5)
+  -N SECONDS   timeout per try (1)         -R N      tries (3)
+  -X           terse records host;result;error       -j  JSON lines
+  -h           this help
+exit values: 0 all BMCs did it, 1 erroneous parameters, 2 no password, 3 a BMC failed
+]]
+
+local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true, mc = true }
+
+local function number(v, what)
+  local n = tonumber(v)
+  if not n or n <= 0 then err.usage("bad %s '%s'", what, tostring(v)) end
+  return n
+end
+
+-- What one BMC does for the command; returns the result text, or nil, err, kind.
+local function run_one(bmc, cmd, args)
+  if cmd == "power" then
+    local r, e, k = bmc:power(args[1])
+    if r == nil then return nil, e, k end
+    return args[1] == "status" and r or "ok"
+  elseif cmd == "chassis" then
+    local s, e, k = bmc:chassis_status()
+    if not s then return nil, e, k end
+    return string.format("power %s, identify %s, restore %s%s%s", s.power, s.identify, s.restore_policy,
+      s.power_fault and ", power fault" or "", s.intrusion and ", intrusion" or "")
+  elseif cmd == "identify" then
+    local r, e, k = bmc:identify(args[1] and math.tointeger(number(args[1], "identify seconds")) or 15)
+    if r == nil then return nil, e, k end
+    return "ok"
+  elseif cmd == "bootdev" then
+    local o = {}
+    for i = 2, #args do
+      if args[i] ~= "persistent" and args[i] ~= "efi" then err.usage("bootdev: unknown flag '%s' (persistent, efi)", args[i]) end
+      o[args[i]] = true
+    end
+    local r, e, k = bmc:bootdev(args[1], o)
+    if r == nil then return nil, e, k end
+    return "ok"
+  else
+    local d, e, k = bmc:device_id()
+    if not d then return nil, e, k end
+    return string.format("firmware %s, IPMI %s, manufacturer %d, product %d, device %d rev %d",
+      d.firmware, d.ipmi_version, d.manufacturer_id, d.product_id, d.device_id, d.device_revision)
+  end
+end
+
+local function check_command(cmd, args)
+  if cmd == "power" then
+    local ok = { status = 1, on = 1, off = 1, cycle = 1, reset = 1, soft = 1, diag = 1 }
+    if #args ~= 1 or not ok[args[1]] then err.usage("power takes one of status, on, off, cycle, reset, soft, diag") end
+  elseif cmd == "chassis" and not (#args == 1 and args[1] == "status") then
+    err.usage("chassis takes: status")
+  elseif cmd == "mc" and not (#args == 1 and args[1] == "info") then
+    err.usage("mc takes: info")
+  elseif cmd == "bootdev" then
+    local devs = { none = 1, pxe = 1, disk = 1, cdrom = 1, bios = 1, safe = 1, diag = 1, floppy = 1 }
+    if not (args[1] and devs[args[1]]) then err.usage("bootdev takes a device: none, pxe, disk, cdrom, bios") end
+  elseif cmd == "identify" and #args > 1 then
+    err.usage("identify takes at most a number of seconds")
+  end
+end
+
+---Entry point of the ctys-ipmi binary.
+---@param argv string[]
+---@return integer exit value
+function M.main(argv)
+  local opts, rest = require("ctys.getopt").parse(argv, "U:Ef:C:I:L:N:R:Xjh")
+  if opts.h then io.write(M.USAGE) return 0 end
+  local hosts, i = {}, 1
+  while rest[i] and not COMMANDS[rest[i]] do hosts[#hosts + 1] = rest[i]; i = i + 1 end
+  local cmd = rest[i]
+  if #hosts == 0 then err.usage("no BMC given (HOST[:PORT]...)") end
+  if not cmd then err.usage("no command after the hosts (power, chassis, identify, bootdev, mc)") end
+  local args = table.move(rest, i + 1, #rest, 1, {})
+  check_command(cmd, args)
+  local open = {
+    user = opts.U or nil, password_file = opts.f or nil, interface = opts.I or nil, privilege = opts.L or nil,
+    cipher = opts.C and math.tointeger(number(opts.C, "cipher suite")) or nil,
+    timeout = opts.N and number(opts.N, "timeout") or nil,
+    retries = opts.R and math.tointeger(number(opts.R, "retries")) or nil,
+  }
+  local ipmi = require "ctys.ipmi"
+  local jobs = {}
+  for n, h in ipairs(hosts) do
+    local host, port = h:match("^%[(.+)%]:(%d+)$")
+    if not host then host, port = h:match("^([^:]+):(%d+)$") end
+    local o = require("ctys.check").without(open)
+    o.host, o.port = host or h, port and math.tointeger(tonumber(port)) or nil
+    jobs[n] = function()
+      local bmc, e, kind = ipmi.open(o)
+      if not bmc then return { host = h, err = e, kind = kind } end
+      local r, re, rkind = run_one(bmc, cmd, args)
+      bmc:close()
+      return { host = h, result = r, err = re, kind = rkind }
+    end
+  end
+  local results = ctys.all(jobs)
+  local failed, secret = 0, false
+  local json = require "ctys.json"
+  for _, r in ipairs(results) do
+    local why = r.err and r.err:gsub("^ipmi [^:]+:%d+: ", "")
+    if r.err then failed = failed + 1; secret = secret or r.kind == "secret" end
+    if opts.j then
+      print(json.encode { host = r.host, result = r.result or json.null, err = r.err or json.null, kind = r.kind or json.null })
+    elseif opts.X then
+      print(table.concat({ r.host, r.result or "", why or "" }, ";"))
+    else
+      print(r.host .. ": " .. (r.result or why))
+    end
+  end
+  if failed == 0 then return 0 end
+  return (secret and failed == #results) and err.ENV or err.FAILED
+end
+
+return M

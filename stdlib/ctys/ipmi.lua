@@ -1,0 +1,116 @@
+--- IPMI over LAN: chassis control of a machine's BMC (RMCP+, cipher suites 17 and 3).
+---
+--- ```lua
+--- local bmc = assert(ctys.ipmi.open{ host = "10.0.0.5", user = "admin", password_env = "IPMI_PASSWORD" })
+--- print(bmc:power("status"))          --> "on" | "off"
+--- bmc:power("cycle"); bmc:bootdev("pxe"); bmc:identify(15); bmc:close()
+--- for _, r in ipairs(ctys.ipmi.power_many{ hosts = { "10.0.0.5", "10.0.0.6:9623" }, action = "status" }) do
+---   print(r.host, r.result or r.err)
+--- end
+--- ```
+--- The password never comes from Lua: `password_env` (default IPMI_PASSWORD), `password_file`
+--- (mode 0600), the credentials file (`~/.ctys/ipmi/credentials`, lines `host[:port] user
+--- password`), or a prompt on the terminal. Misuse raises; a BMC that fails returns `nil, err,
+--- kind` (kind: timeout, auth, kg, privilege, refused, bmc, protocol, network, secret).
+---@class ctys.ipmi
+local M = {}
+
+local core = require "ctys.core"
+local check = require "ctys.check"
+
+local PRIVILEGES = { user = 2, operator = 3, admin = 4 }
+
+---@class ctys.ipmi.OpenOpts
+---@field host string BMC address or name
+---@field port? integer UDP port (623)
+---@field user? string (admin)
+---@field password_env? string environment variable holding the password (IPMI_PASSWORD)
+---@field password_file? string file holding the password; refused unless only its owner can read it
+---@field credentials? string|false credentials file (default ~/.ctys/ipmi/credentials), false for none
+---@field prompt? boolean ask on the terminal when nothing else had it (default true)
+---@field kg_env? string environment variable holding the BMC key K_g
+---@field kg_file? string file holding K_g
+---@field cipher? integer cipher suite: 17 or 3 (default: 17, then 3, remembered per BMC); 0-2 only by number
+---@field interface? "lanplus"|"lan" IPMI 2.0 RMCP+ (default) or IPMI 1.5
+---@field privilege? "admin"|"operator"|"user" (admin)
+---@field timeout? number seconds per try (1)
+---@field retries? integer tries (3): a dead BMC costs timeout x retries
+
+local OPTS = {
+  host = "string", port = "port", user = "string", password_env = "string", password_file = "string",
+  credentials = "any", prompt = "boolean", kg_env = "string", kg_file = "string", cipher = "integer",
+  interface = { "lanplus", "lan" }, privilege = { "admin", "operator", "user" }, timeout = "number", retries = "integer",
+}
+
+local function spec_of(fname, opts)
+  check.opts(fname, opts, OPTS, { "host" })
+  if opts.cipher and not ({ [0] = 1, 1, 1, 1, [17] = 1 })[opts.cipher] then
+    check.bad(fname, "cipher", "suite %d is not supported (17, 3; 0-2 by number only)", opts.cipher)
+  end
+  if opts.interface == "lan" then
+    require("ctys.err").env("%s: IPMI 1.5 (interface = \"lan\") is not available yet; use lanplus", fname)
+  end
+  local spec = check.without(opts, "interface")
+  spec.privilege = PRIVILEGES[opts.privilege or "admin"]
+  return spec
+end
+
+---Open a session with a BMC. The object's methods: `power(action)` with status (→ "on"|"off"),
+---on, off, cycle, reset, soft, diag; `chassis_status()`; `identify(seconds?, force?)`;
+---`bootdev(device?, {persistent?, efi?})` (no device: read it); `device_id()`;
+---`raw(netfn, cmd, data?)`; `suite()`; `close()`. Each returns nil, err, kind on failure.
+---@param opts ctys.ipmi.OpenOpts
+---@return userdata|nil bmc
+---@return string? err
+---@return string? kind
+function M.open(opts)
+  return core.ipmi_open(spec_of("ctys.ipmi.open", opts))
+end
+
+---@class ctys.ipmi.Result
+---@field host string as given
+---@field result? string "on"/"off" for status, "ok" for the other actions
+---@field err? string
+---@field kind? string
+
+local function split_host(h)
+  local host, port = h:match("^%[(.+)%]:(%d+)$")
+  if not host then host, port = h:match("^([^:]+):(%d+)$") end
+  return host or h, port and math.tointeger(tonumber(port))
+end
+
+---One action (status, on, off, cycle, reset, soft, identify) on many BMCs at once, each with
+---its own session and timeout; results in the order of `hosts`.
+---@param opts ctys.ipmi.OpenOpts|{hosts: string[], action: string, fanout?: integer}
+---@return ctys.ipmi.Result[]
+function M.power_many(opts)
+  if type(opts) ~= "table" then check.bad("ctys.ipmi.power_many", "opts", "expected a table") end
+  local hosts, action = opts.hosts, opts.action
+  if type(hosts) == "string" then hosts = { hosts } end
+  if type(hosts) ~= "table" or #hosts == 0 then check.bad("ctys.ipmi.power_many", "hosts", "expected a list of BMCs") end
+  local actions = { status = 1, on = 1, off = 1, cycle = 1, reset = 1, soft = 1, diag = 1, identify = 1 }
+  if not actions[action] then check.bad("ctys.ipmi.power_many", "action", "%s is not one of status, on, off, cycle, reset, soft, diag, identify", tostring(action)) end
+  local base = check.without(opts, "hosts", "action")
+  local specs = {}
+  for i, h in ipairs(hosts) do
+    local host, port = split_host(h)
+    local o = check.without(base)
+    o.host, o.port = host, port or o.port
+    specs[i] = spec_of("ctys.ipmi.power_many", o)
+  end
+  local jobs = {}
+  for i, spec in ipairs(specs) do
+    jobs[i] = function()
+      local bmc, e, kind = core.ipmi_open(spec)
+      if not bmc then return { host = hosts[i], err = e, kind = kind } end
+      local r, ae, akind
+      if action == "identify" then r, ae, akind = bmc:identify() else r, ae, akind = bmc:power(action) end
+      bmc:close()
+      if r == nil then return { host = hosts[i], err = ae, kind = akind } end
+      return { host = hosts[i], result = type(r) == "string" and r or "ok" }
+    end
+  end
+  return ctys.all(jobs)
+end
+
+return M
