@@ -2,6 +2,7 @@
 //! and oper, a GUID so RMCP+ is on), one management controller, and the power model in
 //! tests/fixtures/chassis-control.sh keeping state in files.
 use std::net::UdpSocket;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -59,8 +60,8 @@ impl Bmc {
         b
     }
 
-    /// Waits until the simulator answers an RMCP presence ping... it answers Get Channel
-    /// Authentication Capabilities, which needs no session.
+    /// Waits until the simulator answers Get Channel Authentication Capabilities (no session
+    /// needed), as ipmitool's first request.
     fn wait_ready(&self) {
         let s = UdpSocket::bind((self.addr.as_str(), 0)).unwrap();
         s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();

@@ -1,0 +1,212 @@
+//! IPMI against a real BMC (OpenIPMI ipmi_sim on 127.0.0.x), with ipmitool as the independent
+//! reader of what ctys changed; suite 17 (which ipmi_sim lacks) against captured sessions.
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::bmc::{Bmc, PASSWORD, USER};
+use common::{bin, split, TempDir};
+use ctys::prim::ipmi::{crypto, wire};
+
+fn ipmitool(b: &Bmc, args: &[&str]) -> String {
+    let o = Command::new("ipmitool")
+        .args(["-I", "lanplus", "-C", "3", "-H", &b.addr, "-p", &b.port.to_string(), "-U", USER, "-E", "-N", "1", "-R", "3"])
+        .args(args)
+        .env("IPMI_PASSWORD", PASSWORD)
+        .output()
+        .expect("ipmitool is needed (package ipmitool)");
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+fn ctys_ipmi(home: &TempDir, args: &[&str]) -> (i32, String, String) {
+    split(bin("ctys-ipmi", home.path()).env("IPMI_PASSWORD", PASSWORD).args(args).output().unwrap())
+}
+
+#[test]
+fn chassis_commands_change_what_ipmitool_reads() {
+    let b = Bmc::start("127.0.0.30");
+    let home = TempDir::new("ipmi");
+    let t = b.target();
+    assert_eq!(ctys_ipmi(&home, &[&t, "power", "status"]), (0, format!("{t}: on\n"), String::new()));
+    assert_eq!(ctys_ipmi(&home, &[&t, "power", "off"]).1, format!("{t}: ok\n"));
+    assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is off");
+    assert_eq!(ctys_ipmi(&home, &[&t, "power", "on"]).1, format!("{t}: ok\n"));
+    assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is on");
+    assert_eq!(ctys_ipmi(&home, &[&t, "power", "soft"]).1, format!("{t}: ok\n"));
+    assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is off");
+    assert_eq!(ctys_ipmi(&home, &["-C", "3", &t, "bootdev", "pxe"]).1, format!("{t}: ok\n"));
+    assert_eq!(b.state("boot"), "pxe");
+    assert_eq!(ctys_ipmi(&home, &[&t, "identify", "7"]).1, format!("{t}: ok\n"));
+    assert!(b.state("identify").starts_with('7'), "{}", b.state("identify"));
+    let (code, out, _) = ctys_ipmi(&home, &[&t, "mc", "info"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, format!("{t}: firmware 9.08, IPMI 2.0, manufacturer 4753, product 3842, device 0 rev 3\n"));
+    let (_, out, _) = ctys_ipmi(&home, &["-X", &t, "chassis", "status"]);
+    assert_eq!(out, format!("{t};power off, identify off, restore always-off;\n"));
+    let (_, out, _) = ctys_ipmi(&home, &["-j", &t, "power", "status"]);
+    assert_eq!(out, format!("{{\"err\":null,\"host\":\"{t}\",\"kind\":null,\"result\":\"off\"}}\n"));
+    let log = b.state("chassis.log");
+    assert!(log.contains("power 0") && log.contains("power 1") && log.contains("boot pxe"), "{log}");
+}
+
+#[test]
+fn wrong_password_fails_fast_and_a_silent_port_within_its_timeout() {
+    let b = Bmc::start("127.0.0.31");
+    let home = TempDir::new("ipmi");
+    let t0 = Instant::now();
+    let (code, out, _) = split(bin("ctys-ipmi", home.path()).env("IPMI_PASSWORD", "wrong").args([&b.target(), "power", "status"]).output().unwrap());
+    assert_eq!(code, 3);
+    assert_eq!(out, format!("{}: password invalid for user admin (RAKP 2 check failed)\n", b.target()));
+    assert!(t0.elapsed() < Duration::from_secs(3), "not a timeout: {:?}", t0.elapsed());
+    let silent = std::net::UdpSocket::bind("127.0.0.31:0").unwrap();
+    let s = format!("127.0.0.31:{}", silent.local_addr().unwrap().port());
+    let t0 = Instant::now();
+    let (code, out, _) = ctys_ipmi(&home, &["-N", "0.3", "-R", "2", &s, "power", "status"]);
+    assert_eq!(code, 3);
+    assert_eq!(out, format!("{s}: no answer after 2 tries (0.6 s)\n"));
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn sixteen_bmcs_at_once_and_results_in_order() {
+    let bmcs: Vec<Bmc> = (0..16).map(|i| Bmc::start(&format!("127.0.0.{}", 40 + i))).collect();
+    let home = TempDir::new("ipmi");
+    std::fs::write(bmcs[5].path("power"), "0\n").unwrap();
+    let mut args: Vec<String> = bmcs.iter().map(Bmc::target).collect();
+    args.extend(["power".into(), "status".into()]);
+    let (code, out, err) = split(bin("ctys-ipmi", home.path()).env("IPMI_PASSWORD", PASSWORD).args(&args).output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    let want: String = bmcs.iter().enumerate().map(|(i, b)| format!("{}: {}\n", b.target(), if i == 5 { "off" } else { "on" })).collect();
+    assert_eq!(out, want);
+}
+
+#[test]
+fn a_thousand_sessions_leak_nothing() {
+    let b = Bmc::start("127.0.0.32");
+    let home = TempDir::new("ipmi");
+    let chunk = format!(
+        "local n = 0
+         for i = 1, 1000 do
+           local bmc = assert(ctys.ipmi.open{{ host = '{}', port = {}, prompt = false }})
+           if bmc:power('status') == 'on' then n = n + 1 end
+           bmc:close()
+         end
+         print(n)",
+        b.addr, b.port
+    );
+    let (code, out, err) = split(bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).args(["-e", &chunk]).output().unwrap());
+    assert_eq!((code, out.as_str()), (0, "1000\n"), "{err}");
+    // The BMC still takes new sessions (ipmi_sim allows a handful at once).
+    assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is on");
+}
+
+#[test]
+fn refusals() {
+    let home = TempDir::new("ipmi");
+    for (args, msg) in [
+        (&["127.0.0.1", "power", "bogus"][..], "power takes one of"),
+        (&["power", "status"][..], "no BMC given"),
+        (&["127.0.0.1"][..], "no command"),
+        (&["-P", "secret", "127.0.0.1", "power", "status"][..], "unknown option '-P'"),
+        (&["-C", "5", "127.0.0.1", "power", "status"][..], "suite 5 is not supported"),
+    ] {
+        let (code, _, err) = ctys_ipmi(&home, args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+        assert!(!err.contains("secret"), "no secret in a message");
+    }
+    // No password anywhere: exit 2, saying where it looked.
+    let (code, out, _) = split(bin("ctys-ipmi", home.path()).env_remove("IPMI_PASSWORD").args(["127.0.0.1", "power", "status"]).output().unwrap());
+    assert_eq!(code, 2);
+    assert!(out.contains("no IPMI password for admin@127.0.0.1:623: looked for $IPMI_PASSWORD"), "{out}");
+}
+
+/// UDP payloads of a pcap file (Ethernet or Linux cooked link layer, IPv4).
+fn udp_payloads(path: &str) -> Vec<(u16, Vec<u8>)> {
+    let data = std::fs::read(path).unwrap();
+    let link = u32::from_le_bytes(data[20..24].try_into().unwrap());
+    let l2 = match link {
+        1 => 14,
+        113 => 16,
+        _ => 0,
+    };
+    let mut out = Vec::new();
+    let mut off = 24;
+    while off + 16 <= data.len() {
+        let incl = u32::from_le_bytes(data[off + 8..off + 12].try_into().unwrap()) as usize;
+        let f = &data[off + 16..off + 16 + incl];
+        let ip = &f[l2..];
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let dport = u16::from_be_bytes([ip[ihl + 2], ip[ihl + 3]]);
+        out.push((dport, ip[ihl + 8..].to_vec()));
+        off += 16 + incl;
+    }
+    out
+}
+
+#[test]
+fn suite_17_known_answers_from_a_captured_session() {
+    let pk = udp_payloads(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lanplus-c17.pcap"));
+    let find = |pt: u8| pk.iter().map(|(_, p)| wire::v2_parse(p, None)).find_map(|v| v.ok().filter(|v| v.ptype == pt)).unwrap();
+    let open = find(wire::PT_OPEN_RESP);
+    let (r1, r2, r3, r4) = (find(wire::PT_RAKP1).payload, find(wire::PT_RAKP2).payload, find(wire::PT_RAKP3).payload, find(wire::PT_RAKP4).payload);
+    let suite = crypto::Suite::by_id(17).unwrap();
+    assert_eq!(&open.payload[16..17], &[suite.auth], "the capture is a suite 17 session");
+    let x = crypto::Exchange {
+        suite,
+        console_sid: open.payload[4..8].try_into().unwrap(),
+        bmc_sid: open.payload[8..12].try_into().unwrap(),
+        console_rand: r1[8..24].try_into().unwrap(),
+        bmc_rand: r2[8..24].try_into().unwrap(),
+        guid: r2[24..40].try_into().unwrap(),
+        role: r1[24],
+        user: &r1[28..28 + usize::from(r1[27])],
+    };
+    assert_eq!(x.user, b"admin");
+    let kuid = crypto::kuid(b"password");
+    assert_eq!(*x.rakp2(&kuid), r2[40..72].to_vec(), "RAKP 2 HMAC-SHA256");
+    assert_eq!(*x.rakp3(&kuid), r3[8..40].to_vec(), "RAKP 3");
+    let sik = x.sik(&kuid);
+    assert_eq!(*x.rakp4(&sik), r4[8..24].to_vec(), "RAKP 4 check value (16 bytes)");
+    let (k1, k2) = crypto::session_keys(&suite, &sik);
+    // Every session packet passes its HMAC-SHA256-128 trailer and decrypts to a valid message.
+    let mut n = 0;
+    for (_, p) in &pk {
+        let Ok(v) = wire::v2_parse(p, None) else { continue };
+        if v.ptype != wire::PT_IPMI || !v.authenticated {
+            continue;
+        }
+        let v = wire::v2_parse(p, Some((&suite, &k1))).expect("integrity trailer");
+        let msg = crypto::decrypt(&k2, &v.payload).expect("decrypts");
+        assert_eq!(msg[0].wrapping_add(msg[1]).wrapping_add(msg[2]), 0, "header checksum");
+        assert_eq!(msg[3..].iter().fold(0u8, |a, b| a.wrapping_add(*b)), 0, "body checksum");
+        n += 1;
+    }
+    assert!(n >= 4, "requests and replies of the session: {n}");
+}
+
+#[test]
+fn kg_session_capture_checks_what_does_not_need_the_key() {
+    // kg-fake.pcap: suite 17 with an unknown K_g. RAKP 2 and 3 use the password alone.
+    let pk = udp_payloads(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/kg-fake.pcap"));
+    let find = |pt: u8| pk.iter().map(|(_, p)| wire::v2_parse(p, None)).find_map(|v| v.ok().filter(|v| v.ptype == pt)).unwrap();
+    let open = find(wire::PT_OPEN_RESP);
+    let (r1, r2, r3) = (find(wire::PT_RAKP1).payload, find(wire::PT_RAKP2).payload, find(wire::PT_RAKP3).payload);
+    let x = crypto::Exchange {
+        suite: crypto::Suite::by_id(17).unwrap(),
+        console_sid: open.payload[4..8].try_into().unwrap(),
+        bmc_sid: open.payload[8..12].try_into().unwrap(),
+        console_rand: r1[8..24].try_into().unwrap(),
+        bmc_rand: r2[8..24].try_into().unwrap(),
+        guid: r2[24..40].try_into().unwrap(),
+        role: r1[24],
+        user: &r1[28..28 + usize::from(r1[27])],
+    };
+    let kuid = crypto::kuid(b"password");
+    assert_eq!(*x.rakp2(&kuid), r2[40..72].to_vec());
+    assert_eq!(*x.rakp3(&kuid), r3[8..40].to_vec());
+    // With the password as key (no K_g) RAKP 4 does not match: the BMC used a K_g.
+    let r4 = find(wire::PT_RAKP4).payload;
+    assert_ne!(*x.rakp4(&x.sik(&kuid)), r4[8..24].to_vec());
+}
