@@ -210,3 +210,22 @@ fn kg_session_capture_checks_what_does_not_need_the_key() {
     let r4 = find(wire::PT_RAKP4).payload;
     assert_ne!(*x.rakp4(&x.sik(&kuid)), r4[8..24].to_vec());
 }
+
+#[test]
+fn ipmi_15_md5_and_straight_password() {
+    let b = Bmc::start("127.0.0.33");
+    let home = TempDir::new("ipmi");
+    let t = b.target();
+    for auth in ["MD5", "PASSWORD"] {
+        assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "off"]).1, format!("{t}: ok\n"), "{auth}");
+        assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is off", "{auth}");
+        assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "on"]).1, format!("{t}: ok\n"));
+        assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "status"]).1, format!("{t}: on\n"));
+    }
+    // IPMI 1.5 BMCs drop a wrong auth code silently: the error still says why.
+    let (code, out, _) = split(
+        bin("ctys-ipmi", home.path()).env("IPMI_PASSWORD", "wrong").args(["-I", "lan", "-N", "0.2", "-R", "1", &t, "power", "status"]).output().unwrap(),
+    );
+    assert_eq!(code, 3);
+    assert!(out.starts_with(&format!("{t}: password invalid for user admin (Activate Session")), "{out}");
+}

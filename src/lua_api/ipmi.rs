@@ -57,6 +57,13 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
         kg,
         privilege: t.get::<Option<u8>>("privilege")?.unwrap_or(4),
         cipher: t.get("cipher")?,
+        lan15: t.get::<Option<String>>("interface")?.as_deref() == Some("lan"),
+        v15_auth: match t.get::<Option<String>>("auth")?.as_deref() {
+            Some("md5") => Some(ipmi::wire::AUTH_MD5),
+            Some("straight") => Some(ipmi::wire::AUTH_STRAIGHT),
+            Some(other) => return Err(mlua::Error::runtime(format!("ipmi: bad auth {other:?} (md5, straight)"))),
+            None => None,
+        },
         timeout: secs(t.get("timeout")?, 1.0),
         tries: t.get::<Option<u32>>("retries")?.unwrap_or(3),
     }))
@@ -161,7 +168,7 @@ impl UserData for Bmc {
             let flags = 0x80 | if persistent { 0x40 } else { 0 } | if efi { 0x20 } else { 0 };
             with(&this, &lua, async move |s| s.cmd(0x00, 0x08, &[5, flags, code, 0, 0, 0]).await, |lua, _| true.into_lua_multi(lua)).await
         });
-        m.add_method("suite", |_, this, ()| Ok(this.session.borrow().as_ref().map(Session::suite)));
+        m.add_method("suite", |_, this, ()| Ok(this.session.borrow().as_ref().and_then(Session::suite)));
         m.add_async_method("close", |_, this, ()| async move {
             let taken = this.session.borrow_mut().take();
             if let Some(mut s) = taken {

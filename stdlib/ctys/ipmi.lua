@@ -32,6 +32,7 @@ local PRIVILEGES = { user = 2, operator = 3, admin = 4 }
 ---@field kg_file? string file holding K_g
 ---@field cipher? integer cipher suite: 17 or 3 (default: 17, then 3, remembered per BMC); 0-2 only by number
 ---@field interface? "lanplus"|"lan" IPMI 2.0 RMCP+ (default) or IPMI 1.5
+---@field auth? "md5"|"straight" IPMI 1.5 authentication (default: MD5 if offered, else straight; never none)
 ---@field privilege? "admin"|"operator"|"user" (admin)
 ---@field timeout? number seconds per try (1)
 ---@field retries? integer tries (3): a dead BMC costs timeout x retries
@@ -39,7 +40,7 @@ local PRIVILEGES = { user = 2, operator = 3, admin = 4 }
 local OPTS = {
   host = "string", port = "port", user = "string", password_env = "string", password_file = "string",
   credentials = "any", prompt = "boolean", kg_env = "string", kg_file = "string", cipher = "integer",
-  interface = { "lanplus", "lan" }, privilege = { "admin", "operator", "user" }, timeout = "number", retries = "integer",
+  interface = { "lanplus", "lan" }, auth = { "md5", "straight" }, privilege = { "admin", "operator", "user" }, timeout = "number", retries = "integer",
 }
 
 local function spec_of(fname, opts)
@@ -47,10 +48,9 @@ local function spec_of(fname, opts)
   if opts.cipher and not ({ [0] = 1, 1, 1, 1, [17] = 1 })[opts.cipher] then
     check.bad(fname, "cipher", "suite %d is not supported (17, 3; 0-2 by number only)", opts.cipher)
   end
-  if opts.interface == "lan" then
-    require("ctys.err").env("%s: IPMI 1.5 (interface = \"lan\") is not available yet; use lanplus", fname)
-  end
-  local spec = check.without(opts, "interface")
+  if opts.interface == "lan" and opts.cipher then check.bad(fname, "cipher", "IPMI 1.5 (interface = \"lan\") has no cipher suites") end
+  if opts.auth and opts.interface ~= "lan" then check.bad(fname, "auth", "only for IPMI 1.5 (interface = \"lan\")") end
+  local spec = check.without(opts)
   spec.privilege = PRIVILEGES[opts.privilege or "admin"]
   return spec
 end

@@ -1,6 +1,6 @@
 --- ctys-ipmi: chassis control of one or many BMCs over IPMI 2.0 (RMCP+).
 ---
----     ctys-ipmi [-U user] [-E] [-f password-file] [-C suite] [-I lanplus|lan] [-L privilege]
+---     ctys-ipmi [-U user] [-E] [-f password-file] [-C suite] [-I lanplus|lan] [-A MD5|PASSWORD] [-L privilege]
 ---               [-N timeout] [-R retries] [-X] [-j] <host[:port]>... <command>
 ---     commands: power status|on|off|cycle|reset|soft | chassis status | identify [seconds]
 ---               | bootdev <none|pxe|disk|cdrom|bios> [persistent] [efi] | mc info
@@ -25,6 +25,7 @@ options:
   -f FILE      password from FILE (must be readable by its owner only)
   -C SUITE     cipher suite: 17 or 3 (default: 17, then 3); 0-2 by number only
   -I IF        lanplus (IPMI 2.0, default) or lan (IPMI 1.5)
+  -A AUTH      IPMI 1.5 authentication: MD5 (default when offered) or PASSWORD (straight)
   -N SECONDS   timeout per try (1)         -R N      tries (3)
   -X           terse records host;result;error       -j  JSON lines
   -h           this help
@@ -91,7 +92,7 @@ end
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
-  local opts, rest = require("ctys.getopt").parse(argv, "U:Ef:C:I:L:N:R:Xjh")
+  local opts, rest = require("ctys.getopt").parse(argv, "U:Ef:C:I:A:L:N:R:Xjh")
   if opts.h then io.write(M.USAGE) return 0 end
   local hosts, i = {}, 1
   while rest[i] and not COMMANDS[rest[i]] do hosts[#hosts + 1] = rest[i]; i = i + 1 end
@@ -102,6 +103,8 @@ function M.main(argv)
   check_command(cmd, args)
   local open = {
     user = opts.U or nil, password_file = opts.f or nil, interface = opts.I or nil, privilege = opts.L or nil,
+    auth = opts.A and ({ MD5 = "md5", PASSWORD = "straight", md5 = "md5", straight = "straight" })[opts.A]
+      or (opts.A and err.usage("-A takes MD5 or PASSWORD, not '%s'", opts.A)) or nil,
     cipher = opts.C and math.tointeger(number(opts.C, "cipher suite")) or nil,
     timeout = opts.N and number(opts.N, "timeout") or nil,
     retries = opts.R and math.tointeger(number(opts.R, "retries")) or nil,

@@ -128,6 +128,24 @@ pub fn session_keys(suite: &Suite, sik: &[u8]) -> (Zeroizing<Vec<u8>>, Zeroizing
     (hmac(suite, sik, &[&[1u8; 20]]), hmac(suite, sik, &[&[2u8; 20]]))
 }
 
+/// The 16-byte IPMI 1.5 auth code: the password itself (straight), or MD5 over password,
+/// session ID, message, sequence number, password.
+pub fn v15_code(authtype: u8, password16: &[u8; 16], sid: [u8; 4], msg: &[u8], seq: u32) -> [u8; 16] {
+    use md5::{Digest, Md5};
+    match authtype {
+        2 => {
+            let mut h = Md5::new();
+            h.update(password16);
+            h.update(sid);
+            h.update(msg);
+            h.update(seq.to_le_bytes());
+            h.update(password16);
+            h.finalize().into()
+        }
+        _ => *password16,
+    }
+}
+
 type Enc = cbc::Encryptor<aes::Aes128>;
 type Dec = cbc::Decryptor<aes::Aes128>;
 

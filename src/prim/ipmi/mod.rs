@@ -30,6 +30,10 @@ pub struct Config {
     pub privilege: u8,
     /// A cipher suite by number, or None for 17 then 3.
     pub cipher: Option<u8>,
+    /// IPMI 1.5 (`-I lan`: MD5, else straight password) instead of RMCP+.
+    pub lan15: bool,
+    /// IPMI 1.5 authentication type to insist on (2 MD5, 4 straight password).
+    pub v15_auth: Option<u8>,
     /// Per try; with the default 1 s and 3 tries a dead BMC is reported after ~3 s.
     pub timeout: Duration,
     pub tries: u32,
@@ -125,6 +129,8 @@ pub struct Session {
     timeout: Duration,
     tries: u32,
     open: bool,
+    /// Set for an IPMI 1.5 session: its auth type and the password padded to 16 bytes.
+    v15: Option<(u8, Zeroizing<[u8; 16]>)>,
 }
 
 /// Sends `packet` and waits for a reply `accept` takes, resending the same bytes on timeout.
@@ -169,6 +175,9 @@ impl Session {
         let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().expect("addr") } else { "[::]:0".parse().expect("addr") };
         let sock = UdpSocket::bind(bind).await.map_err(|e| fail("network", &label, e))?;
         sock.connect(addr).await.map_err(|e| fail("network", &label, e))?;
+        if cfg.lan15 {
+            return Session::v15_open(cfg, &label, sock).await;
+        }
         let candidates: Vec<u8> = match (cfg.cipher, SUITES.with(|s| s.borrow().get(&label).copied())) {
             (Some(c), _) => vec![c],
             (None, Some(c)) => vec![c],
@@ -303,7 +312,7 @@ impl Session {
             }
         }
         let (k1, k2) = crypto::session_keys(&suite, &sik);
-        let mut s = Session { sock, label: label.to_string(), suite, k1, k2, bmc_sid, console_sid, out_seq: 0, rq_seq: 0, timeout, tries, open: true };
+        let mut s = Session { sock, label: label.to_string(), suite, k1, k2, bmc_sid, console_sid, out_seq: 0, rq_seq: 0, timeout, tries, open: true, v15: None };
         // The session starts below the privilege it was opened for; ask for it (a reply of 0 is
         // tolerated, as some BMCs echo 0 in Open Session).
         if let Err(e) = s.cmd(0x06, 0x3b, &[cfg.privilege]).await {
@@ -314,15 +323,108 @@ impl Session {
         Ok(s)
     }
 
-    /// The cipher suite in use.
-    pub fn suite(&self) -> u8 {
-        self.suite.id
+    /// An IPMI 1.5 session: Get Channel Authentication Capabilities, Get Session Challenge,
+    /// Activate Session (MD5 if the BMC offers it, else straight password; never "none").
+    async fn v15_open(cfg: &Config, label: &str, sock: UdpSocket) -> Result<Session, IpmiError> {
+        let (timeout, tries) = (cfg.timeout, cfg.tries);
+        let pre = |cmd: u8, data: &[u8]| wire::v15_packet(&wire::request(0x06, cmd, 0, data));
+        let reply = |cmd: u8| move |p: &[u8]| wire::v15_message(p).and_then(wire::response).filter(|r| r.cmd == cmd);
+        let caps = exchange(&sock, label, &pre(0x38, &[0x0e, cfg.privilege]), timeout, tries, reply(0x38)).await?;
+        if caps.code != 0 || caps.data.len() < 2 {
+            return Err(fail("bmc", label, format!("Get Channel Authentication Capabilities: {}", completion(caps.code))));
+        }
+        let offered = |t: u8| caps.data[1] & (1 << t) != 0;
+        let authtype = if let Some(t) = cfg.v15_auth {
+            if !offered(t) {
+                return Err(fail("refused", label, format!("the BMC does not offer IPMI 1.5 authentication type {t}")));
+            }
+            t
+        } else if caps.data[1] & 0x04 != 0 {
+            wire::AUTH_MD5
+        } else if caps.data[1] & 0x10 != 0 {
+            wire::AUTH_STRAIGHT
+        } else {
+            return Err(fail("refused", label, "the BMC offers neither MD5 nor straight password authentication for IPMI 1.5 (authentication none is never chosen)"));
+        };
+        let mut user16 = [0u8; 16];
+        if cfg.user.len() > 16 {
+            return Err(fail("auth", label, "the user name is longer than 16 bytes"));
+        }
+        user16[..cfg.user.len()].copy_from_slice(cfg.user.as_bytes());
+        let mut data = vec![authtype];
+        data.extend_from_slice(&user16);
+        let ch = exchange(&sock, label, &pre(0x39, &data), timeout, tries, reply(0x39)).await?;
+        match ch.code {
+            0 if ch.data.len() >= 20 => {}
+            0x81 => return Err(fail("auth", label, format!("invalid user name {}", cfg.user))),
+            c => return Err(fail("bmc", label, format!("Get Session Challenge: {}", completion(c)))),
+        }
+        let temp_sid: [u8; 4] = ch.data[..4].try_into().expect("4 bytes");
+        let mut pw = Zeroizing::new([0u8; 16]);
+        let n = cfg.password.len().min(16);
+        pw[..n].copy_from_slice(&cfg.password[..n]);
+        let mut s = Session {
+            sock,
+            label: label.to_string(),
+            suite: Suite::by_id(0).expect("suite 0"),
+            k1: Zeroizing::new(Vec::new()),
+            k2: Zeroizing::new(Vec::new()),
+            bmc_sid: temp_sid,
+            console_sid: temp_sid,
+            out_seq: 0,
+            rq_seq: 0,
+            timeout,
+            tries,
+            open: false,
+            v15: Some((authtype, pw)),
+        };
+        let mut init_seq = [0u8; 4];
+        while init_seq == [0; 4] {
+            rand::rng().fill_bytes(&mut init_seq);
+        }
+        let mut act = vec![authtype, cfg.privilege];
+        act.extend_from_slice(&ch.data[4..20]);
+        act.extend_from_slice(&init_seq);
+        // Activate Session goes with sequence number 0 in the temporary session.
+        s.out_seq = u32::MAX;
+        let r = match s.cmd(0x06, 0x3a, &act).await {
+            Ok(r) if r.len() >= 10 => r,
+            Ok(_) => return Err(fail("protocol", label, "short Activate Session response")),
+            // A BMC that does not like the auth code stays silent or says so: the password.
+            Err(e) if e.kind == "timeout" || e.message.contains("0x86") => {
+                return Err(fail("auth", label, format!("password invalid for user {} (Activate Session: {})", cfg.user, e.message.rsplit(": ").next().unwrap_or(""))));
+            }
+            Err(e) => return Err(e),
+        };
+        s.bmc_sid = r[1..5].try_into().expect("4 bytes");
+        s.console_sid = s.bmc_sid;
+        // From here on the console numbers its messages from the BMC's "initial inbound
+        // sequence number" (ours, init_seq, is what the BMC counts from).
+        s.out_seq = u32::from_le_bytes(r[5..9].try_into().expect("4 bytes")).wrapping_sub(1);
+        s.open = true;
+        if let Err(e) = s.cmd(0x06, 0x3b, &[cfg.privilege]).await {
+            s.close().await;
+            return Err(e);
+        }
+        Ok(s)
+    }
+
+    /// The cipher suite in use (None for an IPMI 1.5 session).
+    pub fn suite(&self) -> Option<u8> {
+        self.v15.is_none().then_some(self.suite.id)
     }
 
     fn seal(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> (Vec<u8>, u8) {
-        self.out_seq = self.out_seq.wrapping_add(1).max(1);
+        self.out_seq = self.out_seq.wrapping_add(1);
+        if self.v15.is_none() {
+            self.out_seq = self.out_seq.max(1);
+        }
         self.rq_seq = (self.rq_seq + 1) & 0x3f;
         let msg = wire::request(netfn, cmd, self.rq_seq, data);
+        if let Some((authtype, pw)) = &self.v15 {
+            let code = crypto::v15_code(*authtype, pw, self.bmc_sid, &msg, self.out_seq);
+            return (wire::v15_session_packet(*authtype, self.out_seq, self.bmc_sid, Some(&code), &msg), self.rq_seq);
+        }
         let mut ptype = wire::PT_IPMI;
         let payload = if self.suite.confidentiality == 1 {
             ptype |= 0x80;
@@ -340,6 +442,21 @@ impl Session {
     }
 
     fn open_reply(&self, p: &[u8], netfn: u8, cmd: u8, seq: u8) -> Option<wire::Response> {
+        if let Some((authtype, pw)) = &self.v15 {
+            let v = wire::v15_parse(p)?;
+            if v.sid != self.bmc_sid && v.sid != [0; 4] {
+                return None;
+            }
+            // An MD5 reply must carry the right code; straight ones carry the password back.
+            if v.authtype == wire::AUTH_MD5 && *authtype == wire::AUTH_MD5 {
+                let want = crypto::v15_code(wire::AUTH_MD5, pw, v.sid, &v.msg, v.seq);
+                if !crypto::equal(&want, &v.code?) {
+                    return None;
+                }
+            }
+            let r = wire::response(&v.msg)?;
+            return (r.seq == seq && r.cmd == cmd && r.netfn == netfn + 1).then_some(r);
+        }
         let integrity = (self.suite.integrity != 0).then_some((&self.suite, &self.k1[..]));
         let v = wire::v2_parse(p, integrity).ok()?;
         if v.ptype != wire::PT_IPMI || v.sid != self.console_sid {

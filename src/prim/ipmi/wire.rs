@@ -70,6 +70,52 @@ pub fn v15_message(p: &[u8]) -> Option<&[u8]> {
     p.get(at + 1..at + 1 + len)
 }
 
+/// IPMI 1.5 authentication types.
+pub const AUTH_NONE: u8 = 0;
+pub const AUTH_MD5: u8 = 2;
+pub const AUTH_STRAIGHT: u8 = 4;
+
+/// An IPMI 1.5 session packet: auth type, sequence, session ID, the 16-byte auth code (absent
+/// for type none), the message.
+pub fn v15_session_packet(authtype: u8, seq: u32, sid: [u8; 4], code: Option<&[u8; 16]>, msg: &[u8]) -> Vec<u8> {
+    let mut p = RMCP.to_vec();
+    p.push(authtype);
+    p.extend_from_slice(&seq.to_le_bytes());
+    p.extend_from_slice(&sid);
+    if let Some(c) = code {
+        p.extend_from_slice(c);
+    }
+    p.push(msg.len() as u8);
+    p.extend_from_slice(msg);
+    p
+}
+
+/// An IPMI 1.5 session packet as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V15 {
+    pub authtype: u8,
+    pub seq: u32,
+    pub sid: [u8; 4],
+    pub code: Option<[u8; 16]>,
+    pub msg: Vec<u8>,
+}
+
+pub fn v15_parse(p: &[u8]) -> Option<V15> {
+    if p.len() < 14 || p[..4] != RMCP || p[4] == 0x06 {
+        return None;
+    }
+    let code = if p[4] == AUTH_NONE { None } else { Some(p.get(13..29)?.try_into().ok()?) };
+    let at = if code.is_some() { 29 } else { 13 };
+    let len = *p.get(at)? as usize;
+    Some(V15 {
+        authtype: p[4],
+        seq: u32::from_le_bytes(p[5..9].try_into().ok()?),
+        sid: p[9..13].try_into().ok()?,
+        code,
+        msg: p.get(at + 1..at + 1 + len)?.to_vec(),
+    })
+}
+
 /// An RMCP+ packet; with `integrity` the trailer and auth code are appended.
 pub fn v2_packet(ptype: u8, sid: [u8; 4], seq: u32, payload: &[u8], integrity: Option<(&Suite, &[u8])>) -> Vec<u8> {
     let mut p = RMCP.to_vec();
