@@ -229,3 +229,29 @@ fn ipmi_15_md5_and_straight_password() {
     assert_eq!(code, 3);
     assert!(out.starts_with(&format!("{t}: password invalid for user admin (Activate Session")), "{out}");
 }
+
+#[test]
+fn pm_create_powers_on_through_the_bmc() {
+    let b = Bmc::start("127.0.0.34");
+    std::fs::write(b.path("power"), "0\n").unwrap();
+    let home = TempDir::new("ipmi");
+    let db = home.write("machines", &format!("lab09 bmc={} bmc_user=admin\nnobmc ip=10.99.0.9\n", b.target()));
+    let run = |sub: &str| split(bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).env("CTYS_MACHINES", &db).args(["-t", "pm", "-a", sub]).output().unwrap());
+    let (code, out, err) = run("create=ipmi,l:lab09,ping:off,sshping:off");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, format!("CREATE lab09: ipmi: powered on through the BMC {}\nCREATE lab09: up\n", b.target()));
+    assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is on");
+    // The BMC named in the suboption.
+    let (code, out, _) = run(&format!("create=ipmi:{},l:other,ping:off,sshping:off", b.target()));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("CREATE other: ipmi: powered on"), "{out}");
+    for (sub, code, msg) in [
+        ("create=ipmi,l:nobmc,ping:off,sshping:off", 2, "no BMC: give ipmi:<bmc>"),
+        ("create=ipmi,wol,l:lab09", 1, "IPMI and WOL exclude each other"),
+        ("create=ipmi,l:lab09,broadcast:10.0.0.255", 1, "BROADCAST, IF, PORT and BMAC are for WOL"),
+    ] {
+        let (c, _, err) = run(sub);
+        assert_eq!(c, code, "{sub}: {err}");
+        assert!(err.contains(msg), "{sub}: {err}");
+    }
+}

@@ -11,7 +11,7 @@ local subopts = require "ctys.subopts"
 
 -- CREATE's suboptions and what each takes: "flag", "value", or "optional" (flag or value).
 local CREATE_KEYS = {
-  WOL = "optional", RESUME = "flag", REUSE = "flag", CONNECT = "flag", RECONNECT = "flag",
+  WOL = "optional", IPMI = "optional", RESUME = "flag", REUSE = "flag", CONNECT = "flag", RECONNECT = "flag",
   TCP = "value", MAC = "value", LABEL = "value", ID = "value", BASEPATH = "value", FILENAME = "value",
   UUID = "value", DBRECORD = "value", BROADCAST = "value", PORT = "value", BMAC = "value", IF = "value",
   CONSOLE = "value", USER = "value", PING = "value", SSHPING = "value", WAITC = "value", WAITS = "value",
@@ -62,9 +62,14 @@ function M.create_plan(action)
   for _, k in ipairs { "ID", "BASEPATH", "FILENAME", "UUID", "DBRECORD" } do
     if by[k] then err.usage("CREATE: the PM plugin addresses machines by t:, m: or l:, not '%s'", by[k].given) end
   end
-  if not (by.WOL or by.RESUME) then err.usage("CREATE: nothing to do: give WOL (or RESUME)") end
+  if not (by.WOL or by.RESUME or by.IPMI) then err.usage("CREATE: nothing to do: give WOL (or RESUME) or IPMI") end
+  if by.IPMI and (by.WOL or by.RESUME) then err.usage("CREATE: IPMI and WOL exclude each other") end
+  if by.IPMI and (by.BROADCAST or by.IF or by.PORT or by.BMAC) then
+    err.usage("CREATE: IPMI powers on through the BMC; BROADCAST, IF, PORT and BMAC are for WOL")
+  end
   local plan = {
     name = (by.LABEL or by.TCP or by.MAC).value,
+    ipmi = by.IPMI and (by.IPMI.value or true) or nil,
     tcp = by.TCP and by.TCP.value, mac = by.MAC and by.MAC.value, label = by.LABEL and by.LABEL.value,
     delay = by.WOL and by.WOL.value and number(by.WOL.value, "WOL delay") or 0,
     broadcast = by.BROADCAST and by.BROADCAST.value, iface = by.IF and by.IF.value,
@@ -99,7 +104,27 @@ local function wait_for(plan, what, probe, opts, spec)
   err.failed("CREATE %s: %s: no answer after %d tries, %g s apart (%s)", plan.name, what, spec[1], spec[2], e)
 end
 
----CREATE on a PM: wake a machine with Wake-on-LAN and wait until it answers ping, then SSH.
+-- Powers the machine on through its BMC: `ipmi:<bmc[:port]>`, else the database's `bmc`
+-- (and `bmc_user`); the password from IPMI_PASSWORD, ~/.ctys/ipmi/credentials or the terminal.
+local function ipmi_power_on(plan, known)
+  local bmc = plan.ipmi ~= true and plan.ipmi or known.bmc
+  if not bmc then
+    err.env("CREATE %s: no BMC: give ipmi:<bmc> or add bmc= to the machine database", plan.name)
+  end
+  local host, port = bmc:match("^([^:]+):(%d+)$")
+  local b, e, kind = require("ctys.ipmi").open { host = host or bmc, port = port and math.tointeger(tonumber(port)) or nil, user = known.bmc_user }
+  if not b then
+    if kind == "secret" then err.env("CREATE %s: %s", plan.name, e) end
+    err.failed("CREATE %s: %s", plan.name, e)
+  end
+  local ok, pe = b:power("on")
+  b:close()
+  if not ok then err.failed("CREATE %s: %s", plan.name, pe) end
+  return bmc
+end
+
+---CREATE on a PM: wake a machine with Wake-on-LAN (or power it on through its BMC with
+---`ipmi[:<bmc>]`) and wait until it answers ping, then SSH.
 ---`create=wol[:<delay>],t:<host>|m:<mac>|l:<label>,broadcast:<addr>,port:<n>,bmac:<mac>,if:<iface>,
 ---reuse|resume,ping:off|<n>%<sleep>,sshping:off|on|<n>%<sleep>`. Exit 0 when the machine is up,
 ---1 for bad suboptions, 2 when the machine has no MAC (or no IP to wait for), 3 when it was
@@ -112,7 +137,7 @@ function M.create(req)
   local db = machines.load()
   local known = machines.lookup(plan.label or plan.tcp or plan.mac, db) or {}
   local mac = plan.mac or known.mac
-  if not mac then
+  if not mac and not plan.ipmi then
     err.env("CREATE %s: no MAC address: give m:<mac> or add it to the machine database (%s)", plan.name,
       table.concat(machines.files(), ", "))
   end
@@ -124,17 +149,23 @@ function M.create(req)
     end
   end
   local send = { mac = mac, port = plan.port, bmac = plan.bmac, iface = plan.iface or known.iface }
-  if plan.broadcast then
-    local b, e = machines.address(plan.broadcast, db)
-    if not b then err.env("CREATE %s: BROADCAST %s: %s", plan.name, plan.broadcast, e) end
-    send.broadcast = b
+  local what
+  if plan.ipmi then
+    what = "power on through the BMC " .. tostring(plan.ipmi ~= true and plan.ipmi or known.bmc or "(none known)")
   else
-    send.raw = true
+    if plan.broadcast then
+      local b, e = machines.address(plan.broadcast, db)
+      if not b then err.env("CREATE %s: BROADCAST %s: %s", plan.name, plan.broadcast, e) end
+      send.broadcast = b
+    else
+      send.raw = true
+    end
+    local hex
+    what, hex = require("ctys.wol").describe(send)
+    if not what then err.env("CREATE %s: %s", plan.name, hex) end
   end
-  local what, hex = require("ctys.wol").describe(send)
-  if not what then err.env("CREATE %s: %s", plan.name, hex) end
   if req.dry_run then
-    say(plan, "would send %s", what)
+    say(plan, plan.ipmi and "would %s" or "would send %s", what)
     if plan.ping then say(plan, "would wait %g s, then ping %s up to %d times, %g s apart", plan.delay, ip, plan.ping[1], plan.ping[2]) end
     if plan.sshping then say(plan, "would wait for SSH on %s:22 up to %d times, %g s apart", ip, plan.sshping[1], plan.sshping[2]) end
     return 0
@@ -143,6 +174,8 @@ function M.create(req)
   if ip and probe.ping { host = ip, timeout = 1 } then
     if not plan.reuse then err.failed("CREATE %s: %s already answers ping (use REUSE to accept a running machine)", plan.name, ip) end
     say(plan, "%s already answers ping: reused", ip)
+  elseif plan.ipmi then
+    say(plan, "ipmi: powered on through the BMC %s", ipmi_power_on(plan, known))
   else
     local ok, e = require("ctys.wol").send(send)
     if not ok then err.env("CREATE %s: wol: %s", plan.name, e) end
