@@ -255,3 +255,26 @@ fn pm_create_powers_on_through_the_bmc() {
         assert!(err.contains(msg), "{sub}: {err}");
     }
 }
+
+#[test]
+fn presence_ping_and_suite_discovery() {
+    let b = Bmc::start("127.0.0.35");
+    let home = TempDir::new("ipmi");
+    let chunk = format!(
+        "print(ctys.ipmi.ping{{ host = '{a}', port = {p} }})
+         print(ctys.ipmi.ping{{ host = '{a}', port = {q}, timeout = 0.2, retries = 1 }})
+         local bmc = assert(ctys.ipmi.open{{ host = '{a}', port = {p}, prompt = false }})
+         print(bmc:suite())
+         bmc:close()",
+        a = b.addr,
+        p = b.port,
+        q = common::sshd::free_port()
+    );
+    let (code, out, err) = split(bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).args(["-e", &chunk]).output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "true\ttrue", "a pong that says IPMI");
+    assert!(lines[1].starts_with("nil\tipmi 127.0.0.35:") && lines[1].ends_with("no answer after 1 tries (0.2 s)\ttimeout"), "{out}");
+    // ipmi_sim ignores Get Channel Cipher Suites and refuses 17: the session ends up on 3.
+    assert_eq!(lines[2], "3");
+}

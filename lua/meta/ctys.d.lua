@@ -351,3 +351,12 @@ function ctys.core.vde_remove(spec) end
 ---@return string? err
 ---@return string? kind timeout, auth, kg, privilege, refused, bmc, protocol, network, secret
 function ctys.core.ipmi_open(spec) end
+
+---RMCP presence ping (ASF) to host:port (async).
+---@param host string
+---@param port? integer (623)
+---@param timeout? number seconds per try (1)
+---@param tries? integer (3)
+---@return boolean|nil answered
+---@return boolean|string ipmi_or_err whether IPMI is supported, or the error
+function ctys.core.ipmi_ping(host, port, timeout, tries) end

@@ -193,5 +193,15 @@ async fn open(lua: Lua, t: Table) -> mlua::Result<MultiValue> {
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set("ipmi_open", lua.create_async_function(open)?)?;
+    core.set(
+        "ipmi_ping",
+        lua.create_async_function(|lua, (host, port, timeout, tries): (String, Option<u16>, Option<f64>, Option<u32>)| async move {
+            let t = Duration::try_from_secs_f64(timeout.unwrap_or(1.0)).unwrap_or(Duration::from_secs(1));
+            match ipmi::presence_ping(&host, port.unwrap_or(623), t, tries.unwrap_or(3)).await {
+                Ok(ipmi) => (true, ipmi).into_lua_multi(&lua),
+                Err(e) => err(&lua, e),
+            }
+        })?,
+    )?;
     Ok(())
 }

@@ -67,6 +67,15 @@ function M.open(opts)
   return core.ipmi_open(spec_of("ctys.ipmi.open", opts))
 end
 
+---RMCP presence ping (ASF): is a BMC at host[:port]? Needs no account.
+---@param opts {host: string, port?: integer, timeout?: number, retries?: integer}
+---@return boolean|nil answered true when a presence pong came back
+---@return boolean|string ipmi whether it says it speaks IPMI, or the error
+function M.ping(opts)
+  check.opts("ctys.ipmi.ping", opts, { host = "string", port = "port", timeout = "number", retries = "integer" }, { "host" })
+  return core.ipmi_ping(opts.host, opts.port, opts.timeout, opts.retries)
+end
+
 ---@class ctys.ipmi.Result
 ---@field host string as given
 ---@field result? string "on"/"off" for status, "ok" for the other actions

@@ -56,6 +56,26 @@ impl Suite {
     }
 }
 
+/// The suite IDs in Get Channel Cipher Suites records (`0xC0 id ...` standard, `0xC1 id OEM...`).
+pub fn suites_listed(records: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < records.len() {
+        match records[i] {
+            0xc0 => {
+                out.push(records[i + 1]);
+                i += 2;
+            }
+            0xc1 => {
+                out.push(records[i + 1]);
+                i += 5;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
 /// HMAC with the suite's hash (SHA-1 or SHA-256) over the concatenated parts.
 pub fn hmac(suite: &Suite, key: &[u8], parts: &[&[u8]]) -> Zeroizing<Vec<u8>> {
     if suite.sha256() {
@@ -234,6 +254,14 @@ mod tests {
         ct[last] ^= 1;
         assert_eq!(decrypt(&k2, &ct), None, "a garbled pad is refused");
         assert_eq!(decrypt(&k2, &[0u8; 20]), None);
+    }
+
+    #[test]
+    fn suite_records() {
+        // Suites 3 and 17 with their algorithm bytes, then an OEM record.
+        let r = [0xc0, 3, 0x01, 0x41, 0x81, 0xc0, 17, 0x03, 0x44, 0x81, 0xc1, 0x80, 1, 2, 3, 0x01];
+        assert_eq!(suites_listed(&r), vec![3, 17, 0x80]);
+        assert_eq!(suites_listed(&[0xc0]), Vec::<u8>::new());
     }
 
     #[test]

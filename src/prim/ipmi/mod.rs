@@ -115,6 +115,46 @@ pub fn completion(code: u8) -> String {
     format!("{s} (0x{code:02x})")
 }
 
+/// Get Channel Cipher Suites (pre-session, one quick try): the suite IDs the BMC lists, or None
+/// when it does not answer within 250 ms.
+async fn channel_suites(sock: &UdpSocket, label: &str) -> Option<Vec<u8>> {
+    let mut records = Vec::new();
+    for index in 0..8u8 {
+        let pkt = wire::v15_packet(&wire::request(0x06, 0x54, index, &[0x0e, 0x00, 0x80 | index]));
+        let r = exchange(sock, label, &pkt, Duration::from_millis(250), 1, |p| {
+            wire::v15_message(p).and_then(wire::response).filter(|r| r.cmd == 0x54 && r.seq == index)
+        })
+        .await
+        .ok()?;
+        if r.code != 0 || r.data.is_empty() {
+            return None;
+        }
+        records.extend_from_slice(&r.data[1..]);
+        // A list comes in pieces of 16 bytes; a shorter piece is the last.
+        if r.data.len() < 17 {
+            break;
+        }
+    }
+    Some(crypto::suites_listed(&records))
+}
+
+/// Whether something answers an RMCP presence ping (ASF) at `host:port`, and whether it says
+/// it speaks IPMI. Needs no account: a quick "is a BMC there" before any session.
+pub async fn presence_ping(host: &str, port: u16, timeout: Duration, tries: u32) -> Result<bool, IpmiError> {
+    let label = format!("{host}:{port}");
+    let addr = crate::prim::resolve::socket_addrs(host, port).map_err(|e| fail("network", &label, e))?[0];
+    let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().expect("addr") } else { "[::]:0".parse().expect("addr") };
+    let sock = UdpSocket::bind(bind).await.map_err(|e| fail("network", &label, e))?;
+    sock.connect(addr).await.map_err(|e| fail("network", &label, e))?;
+    let tag = (rand::rng().next_u32() & 0xfe) as u8;
+    let ping = [0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, tag, 0x00, 0x00];
+    exchange(&sock, &label, &ping, timeout, tries, |p| {
+        // Presence Pong: ASF class, IANA 4542, type 0x40, our tag; byte 8 of its data: IPMI.
+        (p.len() >= 21 && p[3] == 0x06 && p[4..8] == [0x00, 0x00, 0x11, 0xbe] && p[8] == 0x40 && p[9] == tag).then(|| p[20] & 0x80 != 0)
+    })
+    .await
+}
+
 /// An open RMCP+ session with one BMC.
 pub struct Session {
     sock: UdpSocket,
@@ -181,7 +221,12 @@ impl Session {
         let candidates: Vec<u8> = match (cfg.cipher, SUITES.with(|s| s.borrow().get(&label).copied())) {
             (Some(c), _) => vec![c],
             (None, Some(c)) => vec![c],
-            (None, None) => vec![17, 3],
+            (None, None) => match channel_suites(&sock, &label).await {
+                // What the BMC says it has, best first; a BMC that ignores the question (as
+                // ipmi_sim does) gets 17, then 3, by trying.
+                Some(list) if list.contains(&17) || list.contains(&3) => [17, 3].into_iter().filter(|s| list.contains(s)).collect(),
+                _ => vec![17, 3],
+            },
         };
         let mut sock = Some(sock);
         let mut last = None;
