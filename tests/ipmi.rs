@@ -145,34 +145,54 @@ fn udp_payloads(path: &str) -> Vec<(u16, Vec<u8>)> {
     out
 }
 
+/// The session-setup messages of a captured RMCP+ session.
+struct Captured {
+    packets: Vec<(u16, Vec<u8>)>,
+    open: Vec<u8>,
+    r1: Vec<u8>,
+    r2: Vec<u8>,
+    r3: Vec<u8>,
+    r4: Vec<u8>,
+}
+
+impl Captured {
+    fn read(file: &str) -> Captured {
+        let packets = udp_payloads(&format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR")));
+        let find = |pt: u8| packets.iter().map(|(_, p)| wire::v2_parse(p, None)).find_map(|v| v.ok().filter(|v| v.ptype == pt)).unwrap().payload;
+        let (open, r1, r2, r3, r4) = (find(wire::PT_OPEN_RESP), find(wire::PT_RAKP1), find(wire::PT_RAKP2), find(wire::PT_RAKP3), find(wire::PT_RAKP4));
+        Captured { packets, open, r1, r2, r3, r4 }
+    }
+
+    fn exchange(&self, suite: crypto::Suite) -> crypto::Exchange<'_> {
+        crypto::Exchange {
+            suite,
+            console_sid: self.open[4..8].try_into().unwrap(),
+            bmc_sid: self.open[8..12].try_into().unwrap(),
+            console_rand: self.r1[8..24].try_into().unwrap(),
+            bmc_rand: self.r2[8..24].try_into().unwrap(),
+            guid: self.r2[24..40].try_into().unwrap(),
+            role: self.r1[24],
+            user: &self.r1[28..28 + usize::from(self.r1[27])],
+        }
+    }
+}
+
 #[test]
 fn suite_17_known_answers_from_a_captured_session() {
-    let pk = udp_payloads(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lanplus-c17.pcap"));
-    let find = |pt: u8| pk.iter().map(|(_, p)| wire::v2_parse(p, None)).find_map(|v| v.ok().filter(|v| v.ptype == pt)).unwrap();
-    let open = find(wire::PT_OPEN_RESP);
-    let (r1, r2, r3, r4) = (find(wire::PT_RAKP1).payload, find(wire::PT_RAKP2).payload, find(wire::PT_RAKP3).payload, find(wire::PT_RAKP4).payload);
+    let c = Captured::read("lanplus-c17.pcap");
     let suite = crypto::Suite::by_id(17).unwrap();
-    assert_eq!(&open.payload[16..17], &[suite.auth], "the capture is a suite 17 session");
-    let x = crypto::Exchange {
-        suite,
-        console_sid: open.payload[4..8].try_into().unwrap(),
-        bmc_sid: open.payload[8..12].try_into().unwrap(),
-        console_rand: r1[8..24].try_into().unwrap(),
-        bmc_rand: r2[8..24].try_into().unwrap(),
-        guid: r2[24..40].try_into().unwrap(),
-        role: r1[24],
-        user: &r1[28..28 + usize::from(r1[27])],
-    };
+    assert_eq!(&c.open[16..17], &[suite.auth], "the capture is a suite 17 session");
+    let x = c.exchange(suite);
     assert_eq!(x.user, b"admin");
     let kuid = crypto::kuid(b"password");
-    assert_eq!(*x.rakp2(&kuid), r2[40..72].to_vec(), "RAKP 2 HMAC-SHA256");
-    assert_eq!(*x.rakp3(&kuid), r3[8..40].to_vec(), "RAKP 3");
+    assert_eq!(*x.rakp2(&kuid), c.r2[40..72].to_vec(), "RAKP 2 HMAC-SHA256");
+    assert_eq!(*x.rakp3(&kuid), c.r3[8..40].to_vec(), "RAKP 3");
     let sik = x.sik(&kuid);
-    assert_eq!(*x.rakp4(&sik), r4[8..24].to_vec(), "RAKP 4 check value (16 bytes)");
+    assert_eq!(*x.rakp4(&sik), c.r4[8..24].to_vec(), "RAKP 4 check value (16 bytes)");
     let (k1, k2) = crypto::session_keys(&suite, &sik);
     // Every session packet passes its HMAC-SHA256-128 trailer and decrypts to a valid message.
     let mut n = 0;
-    for (_, p) in &pk {
+    for (_, p) in &c.packets {
         let Ok(v) = wire::v2_parse(p, None) else { continue };
         if v.ptype != wire::PT_IPMI || !v.authenticated {
             continue;
@@ -189,45 +209,13 @@ fn suite_17_known_answers_from_a_captured_session() {
 #[test]
 fn kg_session_capture_checks_what_does_not_need_the_key() {
     // kg-fake.pcap: suite 17 with an unknown K_g. RAKP 2 and 3 use the password alone.
-    let pk = udp_payloads(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/kg-fake.pcap"));
-    let find = |pt: u8| pk.iter().map(|(_, p)| wire::v2_parse(p, None)).find_map(|v| v.ok().filter(|v| v.ptype == pt)).unwrap();
-    let open = find(wire::PT_OPEN_RESP);
-    let (r1, r2, r3) = (find(wire::PT_RAKP1).payload, find(wire::PT_RAKP2).payload, find(wire::PT_RAKP3).payload);
-    let x = crypto::Exchange {
-        suite: crypto::Suite::by_id(17).unwrap(),
-        console_sid: open.payload[4..8].try_into().unwrap(),
-        bmc_sid: open.payload[8..12].try_into().unwrap(),
-        console_rand: r1[8..24].try_into().unwrap(),
-        bmc_rand: r2[8..24].try_into().unwrap(),
-        guid: r2[24..40].try_into().unwrap(),
-        role: r1[24],
-        user: &r1[28..28 + usize::from(r1[27])],
-    };
+    let c = Captured::read("kg-fake.pcap");
+    let x = c.exchange(crypto::Suite::by_id(17).unwrap());
     let kuid = crypto::kuid(b"password");
-    assert_eq!(*x.rakp2(&kuid), r2[40..72].to_vec());
-    assert_eq!(*x.rakp3(&kuid), r3[8..40].to_vec());
+    assert_eq!(*x.rakp2(&kuid), c.r2[40..72].to_vec());
+    assert_eq!(*x.rakp3(&kuid), c.r3[8..40].to_vec());
     // With the password as key (no K_g) RAKP 4 does not match: the BMC used a K_g.
-    let r4 = find(wire::PT_RAKP4).payload;
-    assert_ne!(*x.rakp4(&x.sik(&kuid)), r4[8..24].to_vec());
-}
-
-#[test]
-fn ipmi_15_md5_and_straight_password() {
-    let b = Bmc::start("127.0.0.33");
-    let home = TempDir::new("ipmi");
-    let t = b.target();
-    for auth in ["MD5", "PASSWORD"] {
-        assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "off"]).1, format!("{t}: ok\n"), "{auth}");
-        assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is off", "{auth}");
-        assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "on"]).1, format!("{t}: ok\n"));
-        assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "status"]).1, format!("{t}: on\n"));
-    }
-    // IPMI 1.5 BMCs drop a wrong auth code silently: the error still says why.
-    let (code, out, _) = split(
-        bin("ctys-ipmi", home.path()).env("IPMI_PASSWORD", "wrong").args(["-I", "lan", "-N", "0.2", "-R", "1", &t, "power", "status"]).output().unwrap(),
-    );
-    assert_eq!(code, 3);
-    assert!(out.starts_with(&format!("{t}: password invalid for user admin (Activate Session")), "{out}");
+    assert_ne!(*x.rakp4(&x.sik(&kuid)), c.r4[8..24].to_vec());
 }
 
 #[test]
@@ -277,4 +265,23 @@ fn presence_ping_and_suite_discovery() {
     assert!(lines[1].starts_with("nil\tipmi 127.0.0.35:") && lines[1].ends_with("no answer after 1 tries (0.2 s)\ttimeout"), "{out}");
     // ipmi_sim ignores Get Channel Cipher Suites and refuses 17: the session ends up on 3.
     assert_eq!(lines[2], "3");
+}
+
+#[test]
+fn ipmi_15_md5_and_straight_password() {
+    let b = Bmc::start("127.0.0.33");
+    let home = TempDir::new("ipmi");
+    let t = b.target();
+    for auth in ["MD5", "PASSWORD"] {
+        assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "off"]).1, format!("{t}: ok\n"), "{auth}");
+        assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is off", "{auth}");
+        assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "on"]).1, format!("{t}: ok\n"));
+        assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "status"]).1, format!("{t}: on\n"));
+    }
+    // IPMI 1.5 BMCs drop a wrong auth code silently: the error still says why.
+    let (code, out, _) = split(
+        bin("ctys-ipmi", home.path()).env("IPMI_PASSWORD", "wrong").args(["-I", "lan", "-N", "0.2", "-R", "1", &t, "power", "status"]).output().unwrap(),
+    );
+    assert_eq!(code, 3);
+    assert!(out.starts_with(&format!("{t}: password invalid for user admin (Activate Session")), "{out}");
 }

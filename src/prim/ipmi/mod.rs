@@ -155,6 +155,12 @@ pub async fn presence_ping(host: &str, port: u16, timeout: Duration, tries: u32)
     .await
 }
 
+/// The payload of a session-setup reply (Open Session, RAKP 2, RAKP 4) with our message tag.
+fn session_setup_reply(p: &[u8], ptype: u8, tag: u8) -> Option<Vec<u8>> {
+    let v = wire::v2_parse(p, None).ok()?;
+    (v.ptype == ptype && v.payload.len() >= 2 && v.payload[0] == tag).then_some(v.payload)
+}
+
 /// An open RMCP+ session with one BMC.
 pub struct Session {
     sock: UdpSocket,
@@ -264,10 +270,7 @@ impl Session {
         req.extend_from_slice(&console_sid);
         req.extend_from_slice(&[0, 0, 0, 8, suite.auth, 0, 0, 0, 1, 0, 0, 8, suite.integrity, 0, 0, 0, 2, 0, 0, 8, suite.confidentiality, 0, 0, 0]);
         let pkt = wire::v2_packet(wire::PT_OPEN_REQ, [0; 4], 0, &req, None);
-        let open = exchange(&sock, label, &pkt, timeout, tries, |p| {
-            let v = wire::v2_parse(p, None).ok()?;
-            (v.ptype == wire::PT_OPEN_RESP && v.payload.len() >= 2 && v.payload[0] == tag).then_some(v.payload)
-        })
+        let open = exchange(&sock, label, &pkt, timeout, tries, |p| session_setup_reply(p, wire::PT_OPEN_RESP, tag))
         .await;
         let open = match open {
             Ok(o) => o,
@@ -296,10 +299,7 @@ impl Session {
         r1.extend_from_slice(&[role, 0, 0, user.len() as u8]);
         r1.extend_from_slice(user);
         let pkt = wire::v2_packet(wire::PT_RAKP1, [0; 4], 0, &r1, None);
-        let r2 = exchange(&sock, label, &pkt, timeout, tries, |p| {
-            let v = wire::v2_parse(p, None).ok()?;
-            (v.ptype == wire::PT_RAKP2 && v.payload.len() >= 2 && v.payload[0] == tag).then_some(v.payload)
-        })
+        let r2 = exchange(&sock, label, &pkt, timeout, tries, |p| session_setup_reply(p, wire::PT_RAKP2, tag))
         .await
         .map_err(|e| (e, None))?;
         if r2[1] != 0 {
@@ -338,10 +338,7 @@ impl Session {
             r3.extend_from_slice(&x.rakp3(&kuid));
         }
         let pkt = wire::v2_packet(wire::PT_RAKP3, [0; 4], 0, &r3, None);
-        let r4 = exchange(&sock, label, &pkt, timeout, tries, |p| {
-            let v = wire::v2_parse(p, None).ok()?;
-            (v.ptype == wire::PT_RAKP4 && v.payload.len() >= 2 && v.payload[0] == tag).then_some(v.payload)
-        })
+        let r4 = exchange(&sock, label, &pkt, timeout, tries, |p| session_setup_reply(p, wire::PT_RAKP4, tag))
         .await
         .map_err(|e| (e, None))?;
         if r4[1] != 0 {
