@@ -171,7 +171,14 @@ function M.parse(argv)
       local text
       text, i = gather(argv, i)
       if text:sub(1, 1) ~= "(" then
-        last = targets.parse(text)
+        -- A group expression (@lab,@desk!lab03, lab[01-04]) stays whole until ctys.groups
+        -- resolves it; any other word is one target.
+        if require("ctys.groups").is_expression(text) then
+          local addr, ctx_raw = text:match("^([^(]*)%((.*)%)$")
+          last = { expr = addr or text, ctx_raw = ctx_raw, raw = text }
+        else
+          last = targets.parse(text)
+        end
         last.ctx = last.ctx_raw and parse_context(last.ctx_raw)
         req.targets[#req.targets + 1] = last
       elseif last and not last.ctx_raw then
@@ -252,10 +259,13 @@ local function action_function(type_name, action)
   return fn
 end
 
----Run a grammar command line: parse, handle -h/-V/-d, dispatch the action.
+---Run a grammar command line: expand MACROS, parse, handle -h/-V/-d, resolve GROUPS, dispatch
+---the action (here, or on each target).
 ---@param argv string[] the words after the program name
 ---@return integer exit value (the action's result, or 0)
 function M.main(argv)
+  local macros = require "ctys.macros"
+  if macros.used(argv) then argv = macros.expand_argv(argv) end
   local req = M.parse(argv)
   if req.help then
     io.write(M.usage())
@@ -270,7 +280,10 @@ function M.main(argv)
   -- Checked here first, so a missing plugin fails fast, before any target is contacted.
   action_function(req.type, req.action.action)
   local function run_here(r) return action_function(r.type, r.action.action)(r) or 0 end
-  if #req.targets > 0 then return require("ctys.relay").run(req, run_here) end
+  if #req.targets > 0 then
+    req.targets = require("ctys.groups").resolve(req.targets)
+    return require("ctys.relay").run(req, run_here)
+  end
   return run_here(req)
 end
 

@@ -38,20 +38,18 @@ local OPTS = {
 local LUA_OPTS = check.without(OPTS, "cmd", "stdin")
 LUA_OPTS.chunk, LUA_OPTS.remote_cmd = "string", "string"
 
--- Hosts as target tables; strings go through the ctys target grammar (which names bad tokens).
+-- Hosts as target tables: strings go through the ctys target grammar (which names bad
+-- tokens), group names and expressions (@lab,@desk!lab03) through ctys.groups.
 local function hosts_of(fname, hosts)
   if type(hosts) == "string" then hosts = { hosts } end
   if type(hosts) ~= "table" or #hosts == 0 then check.bad(fname, "hosts", "expected a non-empty list of hosts") end
-  local out = {}
   for i, h in ipairs(hosts) do
-    if type(h) == "string" then
-      out[i] = require("ctys.targets").parse(h)
-    elseif type(h) == "table" and type(h.host) == "string" then
-      out[i] = { user = h.user, host = h.host, port = h.port }
-    else
+    if type(h) ~= "string" and not (type(h) == "table" and type(h.host) == "string") then
       check.bad(fname, "hosts[" .. i .. "]", "expected a host string or a target table, got %s", type(h))
     end
   end
+  local out = {}
+  for i, t in ipairs(require("ctys.groups").hosts(hosts)) do out[i] = { user = t.user, host = t.host, port = t.port } end
   return out
 end
 

@@ -501,8 +501,8 @@ local function remote(opts, argv)
   end
   local cmd = (os.getenv("CTYS_REMOTE_VNETCTL") or "ctys-vnetctl") .. " " .. table.concat(words, " ")
   if opts.Z then cmd = ESCALATE[opts.Z:upper()] .. " " .. cmd end
-  local hosts = {}
-  for h in opts.r:gmatch("[^,]+") do hosts[#hosts + 1] = h end
+  -- `-r a,root@b` is a list, and @groups and ranges work too (a list is a union).
+  local hosts = require("ctys.groups").hosts { opts.r }
   local output = require "ctys.output"
   local res, e = require("ctys.remote").exec { hosts = hosts, cmd = cmd, user = opts.l or nil,
     on_line = output.line_printer(#hosts > 1), progress = not opts.X }
@@ -515,6 +515,8 @@ end
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
+  local macros = require "ctys.macros"
+  if macros.used(argv) then argv = macros.expand_argv(argv) end
   local opts, rest = require("ctys.getopt").parse(argv, "b:d:fg:hH:i:l:r:s:S:u:nVXZ:")
   if opts.h or opts.H then io.write(M.USAGE) return 0 end
   if opts.V then print("ctys-vnetctl " .. core.version) return 0 end

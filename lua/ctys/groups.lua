@@ -1,0 +1,276 @@
+--- GROUPS: named sets of targets, in the original ctys's files, plus ClusterShell-style ranges
+--- and set expressions.
+---
+--- Files: the group name is a path (`lab`, `desktops/tst/ctys-lab`) under the first directory of
+--- `CTYS_GROUPS_PATH` (colon-separated), `~/.ctys/groups`, `/etc/ctys/groups` that has it.
+--- Format: entries `[user@]host[:port]['(ctx opts)']` separated by white space or commas, hosts
+--- may carry ranges (`lab[01-20,33]`); `#include a,b` includes groups; `CONTEXT'(opts)'` gives
+--- options to every member of the group (on every line, unlike the original, which gave them to
+--- the last host of its line); other `#` lines are comments. Contexts superpose, the last
+--- winning: an including group's CONTEXT, the included group's, the entry's own. The result is
+--- a set in first-seen order. An include cycle is named (`a -> b -> a`); a missing include is a
+--- missing environment element (exit 2) naming the file and line.
+---
+--- Expressions (command line, remote.exec hosts, ctys-vnetctl -r): `@group`, hosts and ranges
+--- joined by `,` (union), `!` (minus), `&` (intersection), `^` (symmetric difference),
+--- evaluated strictly left to right as ClusterShell does — `@a,@b&@c` is `(@a,@b)&@c`, where
+--- Ansible's fixed precedence would read `@a,(@b&@c)`.
+---@class ctys.groups
+local M = {}
+
+local err = require "ctys.err"
+local targets = require "ctys.targets"
+local hostlist = require "ctys.hostlist"
+
+---Directories to search instead of the environment's (a script or a test sets it).
+---@type string[]|nil
+M.dirs = nil
+
+---The directories searched, in order.
+---@return string[]
+function M.path()
+  if M.dirs then return M.dirs end
+  local env = os.getenv("CTYS_GROUPS_PATH")
+  if env then
+    local dirs = {}
+    for d in env:gmatch("[^:]+") do dirs[#dirs + 1] = d end
+    return dirs
+  end
+  local home = os.getenv("HOME") or ""
+  return { home .. "/.ctys/groups", "/etc/ctys/groups" }
+end
+
+---The file of a group and its text, or nil and the places looked at.
+---@param name string
+---@return string|nil path
+---@return string text_or_looked the file's text, or where it was looked for
+function M.find(name)
+  if name == "" or name:find("%.%.") or name:find("^/") then return nil, "bad group name '" .. name .. "'" end
+  local tried = {}
+  for _, dir in ipairs(M.path()) do
+    local path = dir .. "/" .. name
+    local f = io.open(path, "r")
+    -- A directory opens too, but does not read.
+    local text = f and f:read("a")
+    if f then f:close() end
+    if text then return path, text end
+    tried[#tried + 1] = path
+  end
+  return nil, table.concat(tried, ", ")
+end
+
+---@class ctys.GroupMember : ctys.Target
+---@field ctx_raw string|nil the superposed context options (group's, then the entry's)
+
+-- The entries of a line: words separated by white space or commas, except inside (...);
+-- the shell quotes of host'(opts)' are dropped.
+local function entries(line, where)
+  local out, cur, depth = {}, {}, 0
+  for c in line:gmatch(".") do
+    if c == "(" then depth = depth + 1 end
+    if c == ")" then
+      depth = depth - 1
+      if depth < 0 then err.usage("%s: stray ')'", where) end
+    end
+    if depth == 0 and (c == "," or c:find("%s")) then
+      if #cur > 0 then out[#out + 1] = table.concat(cur); cur = {} end
+    elseif not (c == "'" and depth == 0) then
+      cur[#cur + 1] = c
+    end
+  end
+  if depth ~= 0 then err.usage("%s: unbalanced '('", where) end
+  if #cur > 0 then out[#out + 1] = table.concat(cur) end
+  return out
+end
+
+local function join_ctx(a, b)
+  if not a or a == "" then return b end
+  if not b or b == "" then return a end
+  return a .. " " .. b
+end
+
+local function key(t)
+  return targets.format(t)
+end
+
+-- Adds the members of a group file to `set` (keyed, ordered), under the context `outer`.
+local function read_group(name, outer, set, stack, from)
+  for i, s in ipairs(stack) do
+    if s == name then
+      local cycle = { table.unpack(stack, i) }
+      cycle[#cycle + 1] = name
+      err.usage("group include cycle: %s", table.concat(cycle, " -> "))
+    end
+  end
+  local path, text = M.find(name)
+  if not path then
+    if from then err.env("%s: #include %s: no such group (looked at %s)", from, name, text) end
+    err.env("no group %s (looked at %s)", name, text)
+  end
+  stack[#stack + 1] = name
+  -- CONTEXT applies to every member of the group, wherever it stands in the file.
+  local ctx = outer
+  local lines = {}
+  local n = 0
+  for line in (text .. "\n"):gmatch("(.-)\r?\n") do
+    n = n + 1
+    lines[n] = line
+    local c = line:match("^%s*CONTEXT'?%((.*)%)'?%s*$")
+    if c then ctx = join_ctx(ctx, c) end
+  end
+  for ln, line in ipairs(lines) do
+    local where = path .. ":" .. ln
+    local inc = line:match("^%s*#include%s+(.-)%s*$")
+    if inc then
+      for g in inc:gmatch("[^,%s]+") do read_group(g, ctx, set, stack, where) end
+    elseif not line:match("^%s*#") and not line:match("^%s*CONTEXT") then
+      for _, e in ipairs(entries(line, where)) do
+        local ok, t = pcall(targets.parse, e)
+        if not ok then err.usage("%s: %s", where, select(2, err.describe(t))) end
+        local hosts = ok and t.host:find("[", 1, true) and hostlist.expand(t.host) or { t.host }
+        for _, h in ipairs(hosts) do
+          local m = { user = t.user, host = h, port = t.port, ctx_raw = join_ctx(ctx, t.ctx_raw) }
+          m.raw = key(m)
+          local k = m.raw
+          if not set[k] then set[k] = m; set[#set + 1] = m end
+        end
+      end
+    end
+  end
+  stack[#stack] = nil
+end
+
+---The members of a group, in first-seen order, each with its superposed context.
+---@param name string
+---@param ctx? string context options given with the group (applied last: they win)
+---@return ctys.GroupMember[]
+function M.members(name, ctx)
+  local set = {}
+  read_group(name, nil, set, {}, nil)
+  local out = {}
+  for i, m in ipairs(set) do
+    out[i] = { user = m.user, host = m.host, port = m.port, raw = m.raw, ctx_raw = join_ctx(m.ctx_raw, ctx) }
+  end
+  return out
+end
+
+-- The operands and operators of an expression: `@a,@b!lab[1-3]&x` → operands and ops.
+local function tokens(expr)
+  local parts, ops, cur, depth = {}, {}, {}, 0
+  for c in expr:gmatch(".") do
+    if c == "[" then depth = depth + 1 elseif c == "]" then depth = depth - 1 end
+    if depth == 0 and (c == "," or c == "!" or c == "&" or c == "^") then
+      parts[#parts + 1] = table.concat(cur)
+      ops[#ops + 1] = c
+      cur = {}
+    else
+      cur[#cur + 1] = c
+    end
+  end
+  parts[#parts + 1] = table.concat(cur)
+  return parts, ops
+end
+
+---Whether a target word is a group expression rather than one host.
+---@param word string
+---@return boolean
+function M.is_expression(word)
+  local addr = word:match("^([^(]*)") or word
+  if addr:sub(1, 1) == "@" then return true end
+  local outside = addr:gsub("%b[]", "")
+  return outside:find("[,!&^]") ~= nil or addr:find("[", 1, true) ~= nil and not addr:find("^%[")
+end
+
+local function operand(word, where)
+  if word == "" then err.usage("empty operand in the group expression '%s'", where) end
+  if word:sub(1, 1) == "@" then return M.members(word:sub(2)) end
+  local t = targets.parse(word)
+  local out = {}
+  for _, h in ipairs(t.host:find("[", 1, true) and hostlist.expand(t.host) or { t.host }) do
+    local m = { user = t.user, host = h, port = t.port }
+    m.raw = key(m)
+    out[#out + 1] = m
+  end
+  return out
+end
+
+---Evaluate a group expression strictly left to right; members keep their contexts, and `ctx`
+---(options given with the whole expression) is applied last.
+---@param expr string e.g. "@lab,@desk!lab03&lab[01-10]"
+---@param ctx? string
+---@return ctys.GroupMember[]
+function M.expand(expr, ctx)
+  local parts, ops = tokens(expr)
+  local result = operand(parts[1], expr)
+  for i, op in ipairs(ops) do
+    local right = operand(parts[i + 1], expr)
+    local rset = {}
+    for _, m in ipairs(right) do rset[m.raw] = m end
+    local lset = {}
+    for _, m in ipairs(result) do lset[m.raw] = true end
+    local out = {}
+    if op == "," or op == "^" then
+      for _, m in ipairs(result) do if op == "," or not rset[m.raw] then out[#out + 1] = m end end
+      for _, m in ipairs(right) do if not lset[m.raw] then out[#out + 1] = m; lset[m.raw] = true end end
+    elseif op == "!" then
+      for _, m in ipairs(result) do if not rset[m.raw] then out[#out + 1] = m end end
+    else
+      for _, m in ipairs(result) do if rset[m.raw] then out[#out + 1] = m end end
+    end
+    result = out
+  end
+  local out = {}
+  for i, m in ipairs(result) do
+    out[i] = { user = m.user, host = m.host, port = m.port, raw = m.raw, ctx_raw = join_ctx(m.ctx_raw, ctx) }
+  end
+  return out
+end
+
+---Resolve command-line targets: expressions and words that name a group become their members;
+---other targets stay. Each member's context: the group's, then the one given on the command
+---line (`@lab'(-d 1)'`), parsed with the ctys option grammar.
+---@param list ctys.RequestTarget[]
+---@return ctys.RequestTarget[]
+function M.resolve(list)
+  local out, seen = {}, {}
+  local cli = require "ctys.cli"
+  for _, t in ipairs(list) do
+    local members
+    local word = t.expr or t.host
+    if t.expr or (not t.user and not t.port and M.find(word)) then
+      members = t.expr and M.expand(word, t.ctx_raw) or M.members(word, t.ctx_raw)
+    end
+    for _, m in ipairs(members or { t }) do
+      local k = m.raw and key(m) or t.raw
+      if not seen[k] then
+        seen[k] = true
+        if members then
+          m.ctx = m.ctx_raw and cli.parse_options(targets.split_words(m.ctx_raw)) or nil
+        end
+        out[#out + 1] = m
+      end
+    end
+  end
+  return out
+end
+
+---Hosts for remote execution: strings (hosts, group names, expressions, with an optional
+---`(ctx)`) or target tables, with groups and expressions expanded.
+---@param list (string|ctys.Target)[]
+---@return ctys.GroupMember[]
+function M.hosts(list)
+  local ts = {}
+  for i, h in ipairs(list) do
+    if type(h) == "table" then
+      ts[i] = h
+    elseif M.is_expression(h) then
+      local addr, ctx = h:match("^([^(]*)%((.*)%)$")
+      ts[i] = { expr = addr or h, ctx_raw = ctx, raw = h }
+    else
+      ts[i] = targets.parse(h)
+    end
+  end
+  return M.resolve(ts)
+end
+
+return M
