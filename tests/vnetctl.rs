@@ -263,7 +263,7 @@ fn remote_hosts_run_the_same_command() {
             .unwrap(),
     );
     assert_eq!(code, 2, "the remote exit value comes back: {err}");
-    assert!(err.contains("no VDE switch answers on") && err.contains(&format!("ctys-vnetctl: 127.0.0.60: exit 2")), "{err}");
+    assert!(err.contains("no VDE switch answers on") && err.contains(&format!("ctys-vnetctl: {}: exit 2", sshd.target(0))), "{err}");
 }
 
 #[test]

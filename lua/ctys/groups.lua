@@ -241,7 +241,7 @@ function M.resolve(list)
       members = t.expr and M.expand(word, t.ctx_raw) or M.members(word, t.ctx_raw)
     end
     for _, m in ipairs(members or { t }) do
-      local k = m.raw and key(m) or t.raw
+      local k = m.host and key(m) or m.raw or m.expr
       if not seen[k] then
         seen[k] = true
         if members then

@@ -44,10 +44,12 @@ function M.expand(word)
   return out
 end
 
--- prefix, number text, suffix of a name, split at its last run of digits.
+-- prefix, number text, suffix of a name, split at the last run of digits of its host part
+-- (a `:port` stays in the suffix, so 127.0.0.50:2222 and 127.0.0.51:2222 fold).
 local function split_name(name)
-  local pre, num, suf = name:match("^(.-)(%d+)(%D*)$")
-  return pre, num, suf
+  local host, port = name:match("^(.-)(:%d+)$")
+  local pre, num, suf = (host or name):match("^(.-)(%d+)(%D*)$")
+  if pre then return pre, num, suf .. (port or "") end
 end
 
 ---Fold host names into the shortest ClusterShell form: `lab01,lab02,lab03,lab07` →

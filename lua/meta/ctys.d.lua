@@ -360,3 +360,8 @@ function ctys.core.ipmi_open(spec) end
 ---@return boolean|nil answered
 ---@return boolean|string ipmi_or_err whether IPMI is supported, or the error
 function ctys.core.ipmi_ping(host, port, timeout, tries) end
+
+---Regular files under a directory, as sorted relative paths (a missing directory gives none).
+---@param dir string
+---@return string[]
+function ctys.core.list_files(dir) end

@@ -85,7 +85,9 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
         },
         None => SshConfig::default(),
     };
-    let labels: Vec<String> = targets.iter().map(|t| t.host.clone()).collect();
+    // Results name a host as it was given, user and port included, so two hosts on one
+    // address stay apart.
+    let labels: Vec<String> = targets.iter().map(Target::label).collect();
     let hosts: Vec<_> = targets.iter().map(|t| resolve(t, &overrides, &cfg, &penv)).collect();
     let n = hosts.len();
 

@@ -54,6 +54,8 @@ pub fn bin_in(netns: Option<&str>, name: &str, home: &Path) -> Command {
         "ctys-vnetctl" => env!("CARGO_BIN_EXE_ctys-vnetctl"),
         "ctys-wakeup" => env!("CARGO_BIN_EXE_ctys-wakeup"),
         "ctys-ipmi" => env!("CARGO_BIN_EXE_ctys-ipmi"),
+        "ctys-macros" => env!("CARGO_BIN_EXE_ctys-macros"),
+        "ctys-groups" => env!("CARGO_BIN_EXE_ctys-groups"),
         other => panic!("no binary {other}"),
     };
     let mut c = match netns {

@@ -159,6 +159,17 @@ pub struct Target {
     pub port: Option<u16>,
 }
 
+impl Target {
+    /// The target as it was given (`root@lab01:2222`, `[::1]:22`): how results and messages
+    /// name it, so two hosts on one address stay apart.
+    pub fn label(&self) -> String {
+        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        let user = self.user.as_ref().map(|u| format!("{u}@")).unwrap_or_default();
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        format!("{user}{host}{port}")
+    }
+}
+
 /// The environment resolution reads: home directory, local user, agent socket.
 #[derive(Debug, Clone)]
 pub struct Env {
@@ -210,7 +221,7 @@ pub fn resolve(t: &Target, o: &Overrides, cfg: &config::SshConfig, env: &Env) ->
     };
     let use_agent = env.agent && hc.identity_agent.as_deref() != Some("none") && hc.identities_only != Some(true);
     Ok(Settings {
-        label: t.host.clone(),
+        label: t.label(),
         user,
         host,
         port,
