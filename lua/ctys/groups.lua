@@ -90,6 +90,7 @@ local function join_ctx(a, b)
 end
 
 local function key(t)
+  if not t.user and not t.port and not t.host:find(":", 1, true) then return t.host end
   return targets.format(t)
 end
 
@@ -128,8 +129,9 @@ local function read_group(name, outer, set, stack, from)
         local ok, t = pcall(targets.parse, e)
         if not ok then err.usage("%s: %s", where, select(2, err.describe(t))) end
         local hosts = ok and t.host:find("[", 1, true) and hostlist.expand(t.host) or { t.host }
+        local member_ctx = join_ctx(ctx, t.ctx_raw)
         for _, h in ipairs(hosts) do
-          local m = { user = t.user, host = h, port = t.port, ctx_raw = join_ctx(ctx, t.ctx_raw) }
+          local m = { user = t.user, host = h, port = t.port, ctx_raw = member_ctx }
           m.raw = key(m)
           local k = m.raw
           if not set[k] then set[k] = m; set[#set + 1] = m end
@@ -149,7 +151,8 @@ function M.members(name, ctx)
   read_group(name, nil, set, {}, nil)
   local out = {}
   for i, m in ipairs(set) do
-    out[i] = { user = m.user, host = m.host, port = m.port, raw = m.raw, ctx_raw = join_ctx(m.ctx_raw, ctx) }
+    if ctx then m.ctx_raw = join_ctx(m.ctx_raw, ctx) end
+    out[i] = m
   end
   return out
 end
