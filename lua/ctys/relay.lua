@@ -48,7 +48,10 @@ function M.local_request(req, t)
   return r
 end
 
-local function quote(w)
+---A word quoted for a POSIX shell (left bare when it is safe as it is).
+---@param w string
+---@return string
+function M.quote(w)
   if w:match("^[%w%-_.,:=/@%%+]+$") then return w end
   return "'" .. w:gsub("'", "'\\''") .. "'"
 end
@@ -70,7 +73,7 @@ function M.run(req, run_local)
       end
     else
       local words = M.remote_argv(req, t)
-      for i, w in ipairs(words) do words[i] = quote(w) end
+      for i, w in ipairs(words) do words[i] = M.quote(w) end
       local cmd = remote_cmd .. " " .. table.concat(words, " ")
       if not by_cmd[cmd] then
         local group = { hosts = {} }

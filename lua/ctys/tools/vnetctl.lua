@@ -479,10 +479,7 @@ local RUN = { create = create, cancel = cancel, info = info, ports = ports, chec
 
 local ESCALATE = { SUDO = "sudo -n", KSU = "ksu -q -e" }
 
-local function quote(w)
-  if w:match("^[%w%-_.,:=/@%%+]+$") then return w end
-  return "'" .. w:gsub("'", "'\\''") .. "'"
-end
+local quote = require("ctys.relay").quote
 
 -- -r: the same command line, minus -r, -l and -Z, on each host.
 local function remote(opts, argv)
