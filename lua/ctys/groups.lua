@@ -29,15 +29,7 @@ M.dirs = nil
 ---The directories searched, in order.
 ---@return string[]
 function M.path()
-  if M.dirs then return M.dirs end
-  local env = os.getenv("CTYS_GROUPS_PATH")
-  if env then
-    local dirs = {}
-    for d in env:gmatch("[^:]+") do dirs[#dirs + 1] = d end
-    return dirs
-  end
-  local home = os.getenv("HOME") or ""
-  return { home .. "/.ctys/groups", "/etc/ctys/groups" }
+  return M.dirs or require("ctys.paths").search("CTYS_GROUPS_PATH", { "~/.ctys/groups", "/etc/ctys/groups" })
 end
 
 ---The file of a group and its text, or nil and the places looked at.

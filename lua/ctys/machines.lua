@@ -32,14 +32,7 @@ end
 ---The files read, in order.
 ---@return string[]
 function M.files()
-  local env = os.getenv("CTYS_MACHINES")
-  if env then
-    local list = {}
-    for f in env:gmatch("[^:]+") do list[#list + 1] = f end
-    return list
-  end
-  local home = os.getenv("HOME") or ""
-  return { home .. "/.ctys/machines", home .. "/.ctys/machines.lua", "/etc/ctys/machines", "/etc/ethers" }
+  return require("ctys.paths").search("CTYS_MACHINES", { "~/.ctys/machines", "~/.ctys/machines.lua", "/etc/ctys/machines", "/etc/ethers" })
 end
 
 local function add(db, name, fields, where)

@@ -26,15 +26,7 @@ M.dirs = nil
 ---The directories searched, in order.
 ---@return string[]
 function M.path()
-  if M.dirs then return M.dirs end
-  local env = os.getenv("CTYS_MACRO_PATH")
-  if env then
-    local dirs = {}
-    for d in env:gmatch("[^:]+") do dirs[#dirs + 1] = d end
-    return dirs
-  end
-  local home = os.getenv("HOME") or ""
-  return { home .. "/.ctys/macros", "/etc/ctys/macros" }
+  return M.dirs or require("ctys.paths").search("CTYS_MACRO_PATH", { "~/.ctys/macros", "/etc/ctys/macros" })
 end
 
 local cache = {}

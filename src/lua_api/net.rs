@@ -105,10 +105,7 @@ fn gid_of(group: &str) -> mlua::Result<u32> {
 }
 
 async fn links(lua: Lua) -> mlua::Result<MultiValue> {
-    let r = match net() {
-        Ok(n) => n.links().await,
-        Err(e) => Err(e),
-    };
+    let r = async { net()?.links().await }.await;
     let list = match r {
         Ok(l) => l,
         Err(e) => return ret::<()>(&lua, Err(e)),
@@ -152,30 +149,21 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "net_bridge_add",
         lua.create_async_function(|lua, name: String| async move {
-            let r = match net() {
-                Ok(n) => n.bridge_add(&name).await,
-                Err(e) => Err(e),
-            };
+            let r = async { net()?.bridge_add(&name).await }.await;
             ret(&lua, r.map(|()| true))
         })?,
     )?;
     core.set(
         "net_link_del",
         lua.create_async_function(|lua, name: String| async move {
-            let r = match net() {
-                Ok(n) => n.link_del(&name).await,
-                Err(e) => Err(e),
-            };
+            let r = async { net()?.link_del(&name).await }.await;
             ret(&lua, r.map(|()| true))
         })?,
     )?;
     core.set(
         "net_links_del",
         lua.create_async_function(|lua, names: Vec<String>| async move {
-            let r = match net() {
-                Ok(n) => n.links_del(&names).await,
-                Err(e) => Err(e),
-            };
+            let r = async { net()?.links_del(&names).await }.await;
             ret(&lua, r.map(|()| true))
         })?,
     )?;
@@ -189,10 +177,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
                 other => return Err(mlua::Error::runtime(format!("link_set: master must be a name or false, not {}", other.type_name()))),
             };
             let c = LinkChange { up: t.get("up")?, mtu: t.get("mtu")?, master };
-            let r = match net() {
-                Ok(n) => n.link_set(&name, &c).await,
-                Err(e) => Err(e),
-            };
+            let r = async { net()?.link_set(&name, &c).await }.await;
             ret(&lua, r.map(|()| true))
         })?,
     )?;
@@ -201,11 +186,11 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
             fname,
             lua.create_async_function(move |lua, (name, a): (String, String)| async move {
                 let a = addr(&a)?;
-                let r = match net() {
-                    Ok(n) if add => n.addr_add(&name, &a).await,
-                    Ok(n) => n.addr_del(&name, &a).await,
-                    Err(e) => Err(e),
-                };
+                let r = async {
+                    let n = net()?;
+                    if add { n.addr_add(&name, &a).await } else { n.addr_del(&name, &a).await }
+                }
+                .await;
                 ret(&lua, r.map(|()| true))
             })?,
         )?;
@@ -215,11 +200,11 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
             fname,
             lua.create_async_function(move |lua, (t, dev): (Table, String)| async move {
                 let r = route_of(&t)?;
-                let res = match net() {
-                    Ok(n) if add => n.route_add(&r, &dev).await,
-                    Ok(n) => n.route_del(&r, &dev).await,
-                    Err(e) => Err(e),
-                };
+                let res = async {
+                    let n = net()?;
+                    if add { n.route_add(&r, &dev).await } else { n.route_del(&r, &dev).await }
+                }
+                .await;
                 ret(&lua, res.map(|()| true))
             })?,
         )?;

@@ -97,6 +97,27 @@ end
 
 local assert_mt = { __call = function(_, v, msg, ...) if not v then error(msg or "assertion failed!", 2) end return v, msg, ... end }
 
+---A fresh directory for a spec's fixture files; `dir:write("a/b", text)` makes the parents.
+---The directory is left for the system's /tmp cleaning.
+---@return {path: string, write: fun(self, rel: string, text: string): string}
+function M.tempdir()
+  local root = os.tmpname()
+  os.remove(root)
+  assert(os.execute("mkdir -p '" .. root .. "'"))
+  return {
+    path = root,
+    write = function(self, rel, text)
+      local path = self.path .. "/" .. rel
+      local dir = path:match("^(.*)/")
+      assert(os.execute("mkdir -p '" .. dir .. "'"))
+      local f = assert(io.open(path, "w"))
+      f:write(text)
+      f:close()
+      return path
+    end,
+  }
+end
+
 ---Run spec files and print one line a test plus a closing `N passed, N failed, N skipped` line.
 ---A skipped test counts as failed when CTYS_REQUIRE_PRIVILEGED=1.
 ---@param files string[] paths of spec files

@@ -1,15 +1,9 @@
 -- GROUPS in the original ctys's file format, ranges and set expressions.
 local groups = require "ctys.groups"
 
-local root = os.tmpname()
-os.remove(root)
-local function write(rel, text)
-  local path = root .. "/" .. rel
-  os.execute("mkdir -p '" .. path:match("^(.*)/") .. "'")
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local fixtures = require("ctys.test").tempdir()
+local root = fixtures.path
+local function write(rel, text) fixtures:write(rel, text) end
 
 write("g/lab", [[
 # the lab, with the original's real line

@@ -1,15 +1,9 @@
 -- MACROS in the original ctys's file format, in fixture trees this spec writes.
 local macros = require "ctys.macros"
 
-local root = os.tmpname()
-os.remove(root)
-local function write(rel, text)
-  local path = root .. "/" .. rel
-  os.execute("mkdir -p '" .. path:match("^(.*)/") .. "'")
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local fixtures = require("ctys.test").tempdir()
+local root = fixtures.path
+local function write(rel, text) fixtures:write(rel, text) end
 
 write("site/default", [[
 # the original's lines

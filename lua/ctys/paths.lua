@@ -1,0 +1,22 @@
+--- Where ctys looks for its files: a colon-separated list in an environment variable replaces
+--- the defaults, which are the user's `~/.ctys/...` then the site's `/etc/ctys/...`.
+---@class ctys.paths
+local M = {}
+
+---The list in `env` (colon-separated) if it is set, else the defaults (`~` is $HOME).
+---@param env string environment variable, e.g. "CTYS_GROUPS_PATH"
+---@param defaults string[] e.g. { "~/.ctys/groups", "/etc/ctys/groups" }
+---@return string[]
+function M.search(env, defaults)
+  local v = os.getenv(env)
+  local out = {}
+  if v then
+    for p in v:gmatch("[^:]+") do out[#out + 1] = p end
+    return out
+  end
+  local home = os.getenv("HOME") or ""
+  for i, d in ipairs(defaults) do out[i] = (d:gsub("^~", home)) end
+  return out
+end
+
+return M
