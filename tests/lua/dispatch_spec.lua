@@ -29,8 +29,8 @@ describe("ctys.cli.main", function()
 
   it("ends with 'action not available' (exit 2) before contacting any target", function()
     local seeds = {
-      { "-t", "pm", "-a", "cancel=1:tst100,POWEROFF:0", "lab01" },
-      { "-t", "pm", "-a", "cancel=1:tst001,REBOOT,SELF", "lab01" },
+      { "-t", "pm", "-a", "enumerate=machine", "lab01" },
+      { "-t", "pm", "-a", "list", "lab01" },
     }
     for _, argv in ipairs(seeds) do
       assert.fails(2, "action not available", cli.main, argv)

@@ -2,7 +2,7 @@
 ---
 --- Each action is `M.<action>(req)`, taking the parsed command line (ctys.cli) and returning an
 --- exit value. A site may replace this module (`~/.ctys/lua/ctys/actions/pm.lua`) and reach
---- this one as `builtin.ctys.actions.pm`. CANCEL is not built yet ("action not available").
+--- this one as `builtin.ctys.actions.pm`.
 ---@class ctys.actions.pm
 local M = {}
 
@@ -188,6 +188,99 @@ function M.create(req)
   if plan.ping then wait_for(plan, "ping " .. ip, probe.ping, { host = ip, timeout = math.min(1, math.max(plan.ping[2], 0.1)) }, plan.ping) end
   if plan.sshping then wait_for(plan, "ssh " .. ip .. ":22", probe.tcp, { host = ip, port = 22, ssh = true, timeout = 2 }, plan.sshping) end
   say(plan, "up")
+  return 0
+end
+
+-- CANCEL's suboptions: the methods, and the rest with what each takes.
+local METHODS = { RESET = "reboot", REBOOT = "reboot", INIT = "init", PAUSE = "poweroff", S3 = "poweroff",
+  SUSPEND = "poweroff", S4 = "poweroff", POWEROFF = "poweroff", S5 = "poweroff" }
+local CANCEL_KEYS = { ALL = "flag", FORCE = "flag", STACK = "flag", SELF = "flag", TIMEOUT = "value",
+  WOL = "flag", IF = "value", BROADCAST = "value", IPMI = "optional" }
+for _, k in ipairs(ADDRESS_KEYS) do CANCEL_KEYS[k] = "value" end
+
+---Check CANCEL's suboptions the way the original does; returns the plan. Misuse raises (exit 1)
+---naming the clash.
+---@param action ctys.Action parsed `-a cancel=...`
+---@return table plan
+function M.cancel_plan(action)
+  local by = action.by_key
+  local method, delay
+  for _, e in ipairs(action.list) do
+    if METHODS[e.key] then
+      if method then err.usage("CANCEL: %s and %s exclude each other", method, e.key) end
+      method = e.key
+      if e.key == "INIT" and not (e.value and e.value:match("^[0-6]$")) then
+        err.usage("CANCEL: INIT needs a runlevel 0-6 (INIT:<n>), got '%s'", e.given .. (e.value and (":" .. e.value) or ""))
+      end
+      if e.key ~= "INIT" and e.value then delay = number(e.value, e.given .. " delay") end
+    elseif not CANCEL_KEYS[e.key] then
+      err.usage("CANCEL: unknown suboption '%s'", e.given)
+    elseif CANCEL_KEYS[e.key] == "flag" and e.value then
+      err.usage("CANCEL: suboption '%s' takes no value", e.given)
+    elseif CANCEL_KEYS[e.key] == "value" and not e.value then
+      err.usage("CANCEL: suboption '%s' needs a value", e.given)
+    end
+  end
+  method = method or "POWEROFF"
+  if by.FORCE and by.STACK then err.usage("CANCEL: FORCE and STACK exclude each other") end
+  local runlevel = by.INIT and by.INIT.value
+  if by.WOL and (method == "REBOOT" or method == "RESET" or (method == "INIT" and runlevel ~= "0")) then
+    err.usage("CANCEL: WOL does not combine with %s", method == "INIT" and ("INIT:" .. runlevel) or method)
+  end
+  if by.IF and not by.WOL then err.usage("CANCEL: IF needs WOL") end
+  if by.WOL then err.env("CANCEL: WOL (arming the interface for wake-up) is not available yet") end
+  if by.IPMI then err.env("CANCEL: IPMI power-off is not available yet") end
+  if by.TIMEOUT then delay = delay or number(by.TIMEOUT.value, "TIMEOUT") end
+  local address
+  for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end
+  return {
+    name = address and address.value or (by.ALL and "ALL") or require("ctys.core").hostname() or "this machine",
+    method = method, runlevel = runlevel, self = by.SELF ~= nil, force = by.FORCE ~= nil,
+    delay = delay or tonumber(os.getenv("CTYS_CANCEL_TIMEOUT") or "") or 20,
+  }
+end
+
+---CANCEL on a PM: announce (logger, wall), wait TIMEOUT (default 20 s), and with SELF take
+---the machine itself down: `poweroff`, `reboot`, or `init <n>` from the command table (PAUSE,
+---S3, SUSPEND, S4 are mapped to POWEROFF with a warning, as the manual says). Without SELF only
+---the stack on top would go down; no hypervisor handler exists yet, so that part says so.
+---@param req ctys.Request
+---@return integer
+function M.cancel(req)
+  local plan = M.cancel_plan(req.action)
+  local commands = require "ctys.commands"
+  local final
+  if plan.self then
+    final = plan.method == "INIT" and { "init", plan.runlevel } or { METHODS[plan.method] }
+  end
+  local msg = string.format("ctys: CANCEL %s (%s%s) in %g s", plan.name, plan.method,
+    plan.method == "INIT" and (":" .. plan.runlevel) or "", plan.delay)
+  local steps = {
+    { "logger", msg }, { "wall", msg },
+  }
+  local function show(fmt, ...) print(string.format("CANCEL %s: " .. fmt, plan.name, ...)) end
+  if req.dry_run then
+    for _, st in ipairs(steps) do show("would run %s", commands.describe(table.unpack(st))) end
+    show("would wait %g s", plan.delay)
+    if final then show("would run %s", commands.describe(table.unpack(final))) end
+    return 0
+  end
+  if METHODS[plan.method] == "poweroff" and plan.method ~= "POWEROFF" and plan.method ~= "S5" then
+    io.stderr:write(string.format("ctys: CANCEL %s: %s is mapped to POWEROFF\n", plan.name, plan.method))
+  end
+  for _, st in ipairs(steps) do
+    local ok, e = commands.run(table.unpack(st))
+    if not ok then io.stderr:write("ctys: CANCEL ", plan.name, ": ", e, "\n") end
+  end
+  if plan.delay > 0 then ctys.sleep(plan.delay) end
+  if not plan.force then show("stack: no hypervisor handler is registered; nothing runs on top") end
+  if not final then
+    show("done (without SELF the machine itself stays up)")
+    return 0
+  end
+  show("running %s", commands.describe(table.unpack(final)))
+  local ok, e = commands.run(table.unpack(final))
+  if not ok then err.failed("CANCEL %s: %s", plan.name, e) end
   return 0
 end
 

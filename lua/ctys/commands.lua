@@ -1,0 +1,85 @@
+--- The system commands ctys actions run (poweroff, reboot, init, halt, logger, wall, terminals,
+--- vncviewer), in one table a site can change: a Lua file returning `{ name = { argv... } }`
+--- read from CTYS_COMMANDS, else ~/.ctys/commands.lua, else /etc/ctys/commands.lua, replaces
+--- the entries it names. Tests point every entry at a recorder; nothing destructive runs there.
+---@class ctys.commands
+local M = {}
+
+local err = require "ctys.err"
+
+---The built-in table: command name → argv prefix.
+M.defaults = {
+  poweroff = { "poweroff" },
+  reboot = { "reboot" },
+  init = { "init" },
+  halt = { "halt", "-p" },
+  logger = { "logger", "-t", "ctys" },
+  wall = { "wall" },
+  xterm = { "xterm", "-e" },
+  gterm = { "gnome-terminal", "--" },
+  emacs = { "emacs" },
+  vncviewer = { "vncviewer" },
+}
+
+local loaded
+
+---The table in force: the defaults with the site's file laid over them.
+---@return table<string, string[]>
+function M.table()
+  if loaded then return loaded end
+  loaded = {}
+  for k, v in pairs(M.defaults) do loaded[k] = v end
+  for _, path in ipairs(require("ctys.paths").search("CTYS_COMMANDS", { "~/.ctys/commands.lua", "/etc/ctys/commands.lua" })) do
+    local f = io.open(path, "r")
+    if f then
+      local text = f:read("a")
+      f:close()
+      local chunk, e = load(text, "@" .. path, "t", {})
+      if not chunk then err.env("%s", e) end
+      local ok, t = pcall(chunk)
+      if not ok or type(t) ~= "table" then err.env("%s: must return a table of commands (%s)", path, tostring(t)) end
+      for k, v in pairs(t) do
+        if type(v) ~= "table" or type(v[1]) ~= "string" then err.env("%s: command %s is not a list of words", path, tostring(k)) end
+        loaded[k] = v
+      end
+      break
+    end
+  end
+  return loaded
+end
+
+---The full argv of a command with its arguments.
+---@param name string
+---@param ... string arguments
+---@return string[]
+function M.argv(name, ...)
+  local base = M.table()[name] or err.env("no command '%s' in the command table", name)
+  local argv = table.move(base, 1, #base, 1, {})
+  for i = 1, select("#", ...) do argv[#argv + 1] = tostring((select(i, ...))) end
+  return argv
+end
+
+---The command as a shell would read it (for plans and messages).
+---@param name string
+---@param ... string
+---@return string
+function M.describe(name, ...)
+  local quote = require("ctys.relay").quote
+  local words = {}
+  for i, w in ipairs(M.argv(name, ...)) do words[i] = quote(w) end
+  return table.concat(words, " ")
+end
+
+---Run a command of the table; true, or nil and how it ended.
+---@param name string
+---@param ... string
+---@return true|nil ok
+---@return string? err
+function M.run(name, ...)
+  local line = M.describe(name, ...)
+  local ok, how, code = os.execute(line)
+  if ok then return true end
+  return nil, string.format("%s: %s %s", line, tostring(how), tostring(code))
+end
+
+return M
