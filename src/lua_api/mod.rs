@@ -2,7 +2,7 @@
 //! `ctys.core` table (`package.loaded["ctys.core"]`); `stdlib/ctys/*` wraps them for users.
 use std::path::PathBuf;
 
-use mlua::{Lua, Table};
+use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 mod host;
 mod ipmi;
@@ -26,4 +26,9 @@ pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     ipmi::register(lua, &core)?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("ctys.core", core)
+}
+
+/// An expected failure as Lua sees it: `nil, message`.
+pub(crate) fn nil_err(lua: &Lua, msg: impl Into<String>) -> mlua::Result<MultiValue> {
+    (Value::Nil, msg.into()).into_lua_multi(lua)
 }

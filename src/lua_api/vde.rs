@@ -3,13 +3,11 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+use mlua::{IntoLuaMulti, Lua, Table, UserData, UserDataMethods};
 
 use crate::prim::vde::{self, Mgmt, SwitchSpec};
 
-fn fail(lua: &Lua, e: String) -> mlua::Result<MultiValue> {
-    (Value::Nil, e).into_lua_multi(lua)
-}
+use super::nil_err as fail;
 
 /// An open management session.
 struct Session(RefCell<Option<Mgmt>>);
@@ -18,7 +16,7 @@ impl UserData for Session {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         m.add_method("cmd", |lua, this, line: String| {
             let mut g = this.0.borrow_mut();
-            let Some(s) = g.as_mut() else { return fail(lua, "the management session is closed".into()) };
+            let Some(s) = g.as_mut() else { return fail(lua, "the management session is closed") };
             match s.cmd(&line) {
                 Ok(r) => {
                     let t = lua.create_table()?;

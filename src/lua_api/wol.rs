@@ -6,9 +6,7 @@ use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 use crate::prim::wol::{self, Mac, Password, RawSender, BROADCAST};
 
-fn fail(lua: &Lua, msg: String) -> mlua::Result<MultiValue> {
-    (Value::Nil, msg).into_lua_multi(lua)
-}
+use super::nil_err as fail;
 
 fn mac(s: &str) -> mlua::Result<Mac> {
     Mac::parse(s).map_err(mlua::Error::runtime)

@@ -138,14 +138,24 @@ async fn channel_suites(sock: &UdpSocket, label: &str) -> Option<Vec<u8>> {
     Some(crypto::suites_listed(&records))
 }
 
+/// A UDP socket connected to the BMC (so only its replies arrive).
+async fn connect_udp(host: &str, port: u16, label: &str) -> Result<UdpSocket, IpmiError> {
+    let addr = crate::prim::resolve::socket_addrs(host, port)
+        .map_err(|e| fail("network", label, e))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| fail("network", label, "no address"))?;
+    let any: SocketAddr = if addr.is_ipv4() { (std::net::Ipv4Addr::UNSPECIFIED, 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
+    let sock = UdpSocket::bind(any).await.map_err(|e| fail("network", label, e))?;
+    sock.connect(addr).await.map_err(|e| fail("network", label, e))?;
+    Ok(sock)
+}
+
 /// Whether something answers an RMCP presence ping (ASF) at `host:port`, and whether it says
 /// it speaks IPMI. Needs no account: a quick "is a BMC there" before any session.
 pub async fn presence_ping(host: &str, port: u16, timeout: Duration, tries: u32) -> Result<bool, IpmiError> {
     let label = format!("{host}:{port}");
-    let addr = crate::prim::resolve::socket_addrs(host, port).map_err(|e| fail("network", &label, e))?[0];
-    let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().expect("addr") } else { "[::]:0".parse().expect("addr") };
-    let sock = UdpSocket::bind(bind).await.map_err(|e| fail("network", &label, e))?;
-    sock.connect(addr).await.map_err(|e| fail("network", &label, e))?;
+    let sock = connect_udp(host, port, &label).await?;
     let tag = (rand::rng().next_u32() & 0xfe) as u8;
     let ping = [0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, tag, 0x00, 0x00];
     exchange(&sock, &label, &ping, timeout, tries, |p| {
@@ -213,14 +223,7 @@ impl Session {
     /// Opens a session: Open Session, RAKP 1-4, Set Session Privilege Level.
     pub async fn open(cfg: &Config) -> Result<Session, IpmiError> {
         let label = format!("{}:{}", cfg.host, cfg.port);
-        let addr: SocketAddr = crate::prim::resolve::socket_addrs(&cfg.host, cfg.port)
-            .map_err(|e| fail("network", &label, e))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| fail("network", &label, "no address"))?;
-        let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().expect("addr") } else { "[::]:0".parse().expect("addr") };
-        let sock = UdpSocket::bind(bind).await.map_err(|e| fail("network", &label, e))?;
-        sock.connect(addr).await.map_err(|e| fail("network", &label, e))?;
+        let sock = connect_udp(&cfg.host, cfg.port, &label).await?;
         if cfg.lan15 {
             return Session::v15_open(cfg, &label, sock).await;
         }
