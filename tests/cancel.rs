@@ -2,6 +2,7 @@
 //! recorder: what would have run, in order, on which host. Nothing is ever powered off.
 mod common;
 
+use common::bmc::{Bmc, PASSWORD};
 use common::sshd::Sshd;
 use common::{bin, split, TempDir};
 
@@ -16,7 +17,15 @@ impl Setup {
         let sshd = Sshd::start(90, 2);
         let rec = TempDir::new("rec");
         let log = rec.path().join("log");
-        let script = rec.write("rec.sh", &format!("#!/bin/sh\necho \"$(echo $SSH_CONNECTION | cut -d' ' -f3) $*\" >> {}\n", log.display()));
+        // A test may add `hook`, run with the recorded command's words (a "machine" going down).
+        let script = rec.write(
+            "rec.sh",
+            &format!(
+                "#!/bin/sh\necho \"$(echo $SSH_CONNECTION | cut -d' ' -f3) $*\" >> {}\n[ -x {hook} ] && {hook} \"$@\"\nexit 0\n",
+                log.display(),
+                hook = rec.path().join("hook").display()
+            ),
+        );
         std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let entries: String = ["poweroff", "reboot", "init", "halt", "logger", "wall"]
             .iter()
@@ -29,8 +38,28 @@ impl Setup {
     }
 
     fn run(&self, line: &str) -> (i32, String, String) {
+        self.run_env(line, &[])
+    }
+
+    fn run_env(&self, line: &str, env: &[(&str, &str)]) -> (i32, String, String) {
         let _ = std::fs::remove_file(self.rec.path().join("log"));
-        split(bin("ctys", self.sshd.home.path()).env("CTYS_REMOTE_CMD", &self.remote).args(line.split(' ')).output().unwrap())
+        let mut cmd = bin("ctys", self.sshd.home.path());
+        cmd.env("CTYS_REMOTE_CMD", &self.remote).envs(env.iter().copied()).args(line.split(' '));
+        split(cmd.output().unwrap())
+    }
+
+    /// What the recorded command does besides recording: a shell script, or nothing.
+    fn hook(&self, script: Option<&str>) {
+        let p = self.rec.path().join("hook");
+        match script {
+            Some(s) => {
+                std::fs::write(&p, format!("#!/bin/sh\n{s}\n")).unwrap();
+                std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            }
+            None => {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
     }
 
     fn recorded(&self) -> Vec<String> {
@@ -84,4 +113,69 @@ fn dry_run_records_nothing_and_clashes_exit_1() {
         assert!(err.contains(msg), "{line}: {err}");
     }
     assert!(s.recorded().is_empty());
+}
+
+#[test]
+fn ipmi_powers_off_through_the_bmc_after_the_os_or_at_once_with_force() {
+    let s = Setup::new();
+    let b = Bmc::start("127.0.0.92");
+    let db = s.rec.write("machines", &format!("lab01 bmc={}\nlab02 ip=127.0.0.91\n", b.target()));
+    let db = db.to_str().unwrap();
+    let env = [("IPMI_PASSWORD", PASSWORD), ("CTYS_MACHINES", db)];
+    let power = || b.ipmitool(&["chassis", "power", "status"]);
+    let power_on = || std::fs::write(b.path("power"), "1\n").unwrap();
+    let off = "Chassis Power is off";
+
+    // FORCE,IPMI: the BMC at once; the OS is not asked.
+    let (code, out, err) = s.run_env("-t pm -a cancel=1:tst100,FORCE,IPMI lab01", &env);
+    assert_eq!((code, power()), (0, off.into()), "{out}{err}");
+    assert!(out.contains(&format!("CANCEL lab01: ipmi: powered off through the BMC {} (FORCE)", b.target())), "{out}");
+    assert!(s.recorded().is_empty(), "{:?}", s.recorded());
+
+    // IPMI: the OS goes down first (SELF implied), and powers itself off.
+    power_on();
+    s.hook(Some(&format!("[ \"$1\" = poweroff ] && echo 0 > {}", b.path("power").display())));
+    let (code, out, err) = s.run_env("-t pm -a cancel=1:tst100,POWEROFF:0,IPMI lab01", &env);
+    assert_eq!((code, power()), (0, off.into()), "{out}{err}");
+    assert_eq!(s.recorded().last().map(String::as_str), Some("127.0.0.90 poweroff"));
+    assert!(out.contains(&format!("CANCEL lab01: ipmi: the BMC {} reports power off after 0 s", b.target())), "{out}");
+
+    // The OS stays up: the BMC switches it off after TIMEOUT.
+    power_on();
+    s.hook(None);
+    let (code, out, err) = s.run_env("-t pm -a cancel=1:tst100,POWEROFF:0,TIMEOUT:2,IPMI lab01", &env);
+    assert_eq!((code, power()), (0, off.into()), "{out}{err}");
+    assert!(err.contains("CANCEL lab01: the OS did not go down within 2 s"), "{err}");
+    assert!(out.contains("(fallback after 2 s)"), "{out}");
+
+    // Refusals: nothing relayed, the BMC untouched.
+    power_on();
+    for (line, env, code, msg) in [
+        ("-t pm -a cancel=1:tst100,IPMI lab02", &env[..], 2, "CANCEL lab02: no BMC: give ipmi:<bmc> or add bmc= to the machine database"),
+        ("-t pm -a cancel=1:tst100,IPMI lab01", &[("IPMI_PASSWORD", "wrong"), ("CTYS_MACHINES", db)][..], 3, "password invalid"),
+        ("-t pm -a cancel=1:tst100,IPMI:127.0.0.92 lab01 lab02", &env[..], 1, "IPMI:127.0.0.92 names one BMC for 2 targets"),
+        ("-t pm -a cancel=1:tst100,IPMI", &env[..], 1, "IPMI without FORCE powers a machine off from another one"),
+        ("-t pm -a cancel=FORCE,IPMI", &env[..], 1, "FORCE,IPMI needs the machine"),
+    ] {
+        let (c, out, err) = s.run_env(line, env);
+        assert_eq!(c, code, "{line}: {out}{err}");
+        assert!(err.contains(msg), "{line}: {err}");
+        assert!(!err.contains("wrong"), "the password shows: {err}");
+    }
+    let (code, out, _) = s.run_env("-t pm -a cancel=1:tst100,IPMI --dry-run lab01", &env);
+    assert_eq!(code, 0);
+    assert!(out.contains("would wait up to 60 s for its OS to go down, then power off through the BMC"), "{out}");
+    assert!(out.contains("would run ") && out.ends_with(&format!("BMC {}\n", b.target())), "{out}");
+    assert!(s.recorded().is_empty() && power() == "Chassis Power is on", "a dry run changes nothing");
+    // FORCE,IPMI from here, on a machine named in the suboptions.
+    let (code, out, err) = s.run_env("-t pm -a cancel=t:lab01,FORCE,IPMI", &env);
+    assert_eq!((code, power()), (0, off.into()), "{out}{err}");
+
+    // Last: the OS halts with the power on; its sshd goes away, and 5 s later the BMC switches off.
+    power_on();
+    s.hook(Some(&format!("[ \"$1\" = poweroff ] && kill $(cat {})", s.sshd.dir.path().join("sshd.0.pid").display())));
+    let (code, out, err) = s.run_env("-t pm -a cancel=1:tst100,POWEROFF:0,TIMEOUT:30,IPMI lab01", &env);
+    assert_eq!((code, power()), (0, off.into()), "{out}{err}");
+    assert!(out.contains("CANCEL lab01: its OS stopped answering SSH after"), "{out}");
+    assert!(out.contains("(its OS went down 5 s before)"), "{out}");
 }

@@ -2,22 +2,11 @@
 //! reader of what ctys changed; suite 17 (which ipmi_sim lacks) against captured sessions.
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::bmc::{Bmc, PASSWORD, USER};
+use common::bmc::{Bmc, PASSWORD};
 use common::{bin, split, TempDir};
 use ctys::prim::ipmi::{crypto, wire};
-
-fn ipmitool(b: &Bmc, args: &[&str]) -> String {
-    let o = Command::new("ipmitool")
-        .args(["-I", "lanplus", "-C", "3", "-H", &b.addr, "-p", &b.port.to_string(), "-U", USER, "-E", "-N", "1", "-R", "3"])
-        .args(args)
-        .env("IPMI_PASSWORD", PASSWORD)
-        .output()
-        .expect("ipmitool is needed (package ipmitool)");
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
 
 fn ctys_ipmi(home: &TempDir, args: &[&str]) -> (i32, String, String) {
     split(bin("ctys-ipmi", home.path()).env("IPMI_PASSWORD", PASSWORD).args(args).output().unwrap())
@@ -30,11 +19,11 @@ fn chassis_commands_change_what_ipmitool_reads() {
     let t = b.target();
     assert_eq!(ctys_ipmi(&home, &[&t, "power", "status"]), (0, format!("{t}: on\n"), String::new()));
     assert_eq!(ctys_ipmi(&home, &[&t, "power", "off"]).1, format!("{t}: ok\n"));
-    assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is off");
+    assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is off");
     assert_eq!(ctys_ipmi(&home, &[&t, "power", "on"]).1, format!("{t}: ok\n"));
-    assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is on");
+    assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is on");
     assert_eq!(ctys_ipmi(&home, &[&t, "power", "soft"]).1, format!("{t}: ok\n"));
-    assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is off");
+    assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is off");
     assert_eq!(ctys_ipmi(&home, &["-C", "3", &t, "bootdev", "pxe"]).1, format!("{t}: ok\n"));
     assert_eq!(b.state("boot"), "pxe");
     assert_eq!(ctys_ipmi(&home, &[&t, "identify", "7"]).1, format!("{t}: ok\n"));
@@ -98,7 +87,7 @@ fn a_thousand_sessions_leak_nothing() {
     let (code, out, err) = split(bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).args(["-e", &chunk]).output().unwrap());
     assert_eq!((code, out.as_str()), (0, "1000\n"), "{err}");
     // The BMC still takes new sessions (ipmi_sim allows a handful at once).
-    assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is on");
+    assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is on");
 }
 
 #[test]
@@ -228,7 +217,7 @@ fn pm_create_powers_on_through_the_bmc() {
     let (code, out, err) = run("create=ipmi,l:lab09,ping:off,sshping:off");
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out, format!("CREATE lab09: ipmi: powered on through the BMC {}\nCREATE lab09: up\n", b.target()));
-    assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is on");
+    assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is on");
     // The BMC named in the suboption.
     let (code, out, _) = run(&format!("create=ipmi:{},l:other,ping:off,sshping:off", b.target()));
     assert_eq!(code, 0);
@@ -274,7 +263,7 @@ fn ipmi_15_md5_and_straight_password() {
     let t = b.target();
     for auth in ["MD5", "PASSWORD"] {
         assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "off"]).1, format!("{t}: ok\n"), "{auth}");
-        assert_eq!(ipmitool(&b, &["chassis", "power", "status"]), "Chassis Power is off", "{auth}");
+        assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is off", "{auth}");
         assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "on"]).1, format!("{t}: ok\n"));
         assert_eq!(ctys_ipmi(&home, &["-I", "lan", "-A", auth, &t, "power", "status"]).1, format!("{t}: on\n"));
     }

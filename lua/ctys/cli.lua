@@ -256,7 +256,7 @@ local function action_function(type_name, action)
   if type(fn) ~= "function" then
     err.env("action not available: %s for plugin type %s", action, type_name)
   end
-  return fn
+  return fn, type(mod.caller) == "table" and mod.caller[action:lower()] or nil
 end
 
 ---Run a grammar command line: expand MACROS, parse, handle -h/-V/-d, resolve GROUPS, dispatch
@@ -278,11 +278,14 @@ function M.main(argv)
   if req.debug then require("ctys.log").set_level(req.debug) end
   if not req.action then err.usage("no action given (-a ACTION)") end
   -- Checked here first, so a missing plugin fails fast, before any target is contacted.
-  action_function(req.type, req.action.action)
+  local _, around = action_function(req.type, req.action.action)
   local function run_here(r) return action_function(r.type, r.action.action)(r) or 0 end
   if #req.targets > 0 then
     req.targets = require("ctys.groups").resolve(req.targets)
-    return require("ctys.relay").run(req, run_here)
+    local function relay(r) return require("ctys.relay").run(r, run_here) end
+    -- An action may do part of its work here, around the relay (PM CANCEL with IPMI).
+    if around then return around(req, relay) end
+    return relay(req)
   end
   return run_here(req)
 end

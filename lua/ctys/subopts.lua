@@ -106,6 +106,21 @@ function M.parse(token)
   return parsed
 end
 
+---The `-a` argument of a parsed action with the suboptions of the given keys left out (the
+---others exactly as written): what a caller relays when it does part of the work itself.
+---@param parsed ctys.Action
+---@param drop string[] canonical keys
+---@return string
+function M.without(parsed, drop)
+  local skip, kept = {}, {}
+  for _, k in ipairs(drop) do skip[k] = true end
+  local name, rest = parsed.raw:match("^([^=]*)=(.*)$")
+  for _, sub in ipairs(rest and split(rest, ",", COMMA_ESCAPES) or {}) do
+    if not skip[parse_subopt(sub).key] then kept[#kept + 1] = (sub:gsub(",", ",,")) end
+  end
+  return #kept > 0 and (name .. "=" .. table.concat(kept, ",")) or (name or parsed.raw)
+end
+
 ---The suboption of a parsed action by key (any alias, any case), or nil.
 ---@param parsed ctys.Action
 ---@param key string e.g. `"TCP"`, `"t"`, `"LABEL"`, `"1"`

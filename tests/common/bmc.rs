@@ -86,6 +86,17 @@ impl Bmc {
         self.dir.path().join(name)
     }
 
+    /// What ipmitool (RMCP+, suite 3) prints for a command: the independent reader.
+    pub fn ipmitool(&self, args: &[&str]) -> String {
+        let o = Command::new("ipmitool")
+            .args(["-I", "lanplus", "-C", "3", "-H", &self.addr, "-p", &self.port.to_string(), "-U", USER, "-E", "-N", "1", "-R", "3"])
+            .args(args)
+            .env("IPMI_PASSWORD", PASSWORD)
+            .output()
+            .expect("ipmitool is needed (package ipmitool)");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
     pub fn target(&self) -> String {
         format!("{}:{}", self.addr, self.port)
     }

@@ -104,23 +104,28 @@ local function wait_for(plan, what, probe, opts, spec)
   err.failed("CREATE %s: %s: no answer after %d tries, %g s apart (%s)", plan.name, what, spec[1], spec[2], e)
 end
 
--- Powers the machine on through its BMC: `ipmi:<bmc[:port]>`, else the database's `bmc`
--- (and `bmc_user`); the password from IPMI_PASSWORD, ~/.ctys/ipmi/credentials or the terminal.
-local function ipmi_power_on(plan, known)
-  local bmc = plan.ipmi ~= true and plan.ipmi or known.bmc
-  if not bmc then
-    err.env("CREATE %s: no BMC: give ipmi:<bmc> or add bmc= to the machine database", plan.name)
-  end
+-- A machine's BMC: `ipmi:<bmc[:port]>` as given, else the database's `bmc` (and `bmc_user`).
+local function bmc_of(what, given, known)
+  local bmc = given or known.bmc
+  if not bmc then err.env("%s: no BMC: give ipmi:<bmc> or add bmc= to the machine database", what) end
   local host, port = bmc:match("^([^:]+):(%d+)$")
-  local b, e, kind = require("ctys.ipmi").open { host = host or bmc, port = port and math.tointeger(tonumber(port)) or nil, user = known.bmc_user }
-  if not b then
-    if kind == "secret" then err.env("CREATE %s: %s", plan.name, e) end
-    err.failed("CREATE %s: %s", plan.name, e)
-  end
-  local ok, pe = b:power("on")
+  return { name = bmc, host = host or bmc, port = port and math.tointeger(tonumber(port)) or nil, user = known.bmc_user }
+end
+
+-- One power action through a BMC (password from IPMI_PASSWORD, ~/.ctys/ipmi/credentials or the
+-- terminal): its result ("on"/"off", or true), or nil, err, kind. The session is always closed.
+local function bmc_power(bmc, action)
+  local b, e, kind = require("ctys.ipmi").open { host = bmc.host, port = bmc.port, user = bmc.user }
+  if not b then return nil, e, kind end
+  local r, pe, pkind = b:power(action)
   b:close()
-  if not ok then err.failed("CREATE %s: %s", plan.name, pe) end
-  return bmc
+  return r, pe, pkind
+end
+
+-- The exit value for a BMC failure: 2 when the secret is missing, else 3.
+local function bmc_failed(what, e, kind)
+  if kind == "secret" then err.env("%s: %s", what, e) end
+  err.failed("%s: %s", what, e)
 end
 
 ---CREATE on a PM: wake a machine with Wake-on-LAN (or power it on through its BMC with
@@ -175,7 +180,10 @@ function M.create(req)
     if not plan.reuse then err.failed("CREATE %s: %s already answers ping (use REUSE to accept a running machine)", plan.name, ip) end
     say(plan, "%s already answers ping: reused", ip)
   elseif plan.ipmi then
-    say(plan, "ipmi: powered on through the BMC %s", ipmi_power_on(plan, known))
+    local bmc = bmc_of("CREATE " .. plan.name, plan.ipmi ~= true and plan.ipmi or nil, known)
+    local ok, e, kind = bmc_power(bmc, "on")
+    if not ok then bmc_failed("CREATE " .. plan.name, e, kind) end
+    say(plan, "ipmi: powered on through the BMC %s", bmc.name)
   else
     local ok, e = require("ctys.wol").send(send)
     if not ok then err.env("CREATE %s: wol: %s", plan.name, e) end
@@ -229,16 +237,124 @@ function M.cancel_plan(action)
   end
   if by.IF and not by.WOL then err.usage("CANCEL: IF needs WOL") end
   if by.WOL then err.env("CANCEL: WOL (arming the interface for wake-up) is not available yet") end
-  if by.IPMI then err.env("CANCEL: IPMI power-off is not available yet") end
-  if by.TIMEOUT then delay = delay or number(by.TIMEOUT.value, "TIMEOUT") end
+  local timeout = by.TIMEOUT and number(by.TIMEOUT.value, "TIMEOUT")
   local address
   for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end
   return {
     name = address and address.value or (by.ALL and "ALL") or require("ctys.core").hostname() or "this machine",
+    address = address and address.value,
     method = method, runlevel = runlevel, self = by.SELF ~= nil, force = by.FORCE ~= nil,
-    delay = delay or tonumber(os.getenv("CTYS_CANCEL_TIMEOUT") or "") or 20,
+    delay = delay or timeout or tonumber(os.getenv("CTYS_CANCEL_TIMEOUT") or "") or 20,
+    ipmi = by.IPMI and (by.IPMI.value or true) or nil,
+    -- How long the OS gets to go down before its BMC powers it off anyway.
+    grace = timeout or 60,
   }
 end
+
+-- CANCEL's lines: `CANCEL <name>: ...`.
+local function shout(name, fmt, ...) print(string.format("CANCEL %s: " .. fmt, name, ...)) end
+
+-- Powers a machine off through its BMC now; the exit value (0, or 3 with the reason on stderr).
+local function bmc_off(name, bmc, why)
+  local r, e, kind = bmc_power(bmc, "off")
+  if r == nil then
+    io.stderr:write(string.format("ctys: CANCEL %s: BMC %s: %s\n", name, bmc.name, e))
+    return kind == "secret" and err.ENV or err.FAILED
+  end
+  shout(name, "ipmi: powered off through the BMC %s (%s)", bmc.name, why)
+  return 0
+end
+
+-- Seconds between SSH going away and the BMC switching off: sshd stops early in a shutdown,
+-- before the disks are synced and unmounted.
+local QUIET = 5
+
+-- Waits up to `grace` seconds for a target to go down after its OS was told to. The BMC
+-- reporting power off means the OS powered itself off: done. SSH no longer connecting means the
+-- OS is on its way down: QUIET seconds later the BMC switches it off (a halt that leaves the
+-- power on). Nothing of the two within `grace`: the BMC switches it off anyway. The exit value.
+local function settle(t, bmc, grace)
+  local name, gone = t.host, nil
+  for waited = 0, math.ceil(grace) do
+    if bmc_power(bmc, "status") == "off" then
+      shout(name, "ipmi: the BMC %s reports power off after %d s", bmc.name, waited)
+      return 0
+    end
+    if not gone then
+      local r = require("ctys.remote").exec { hosts = { t }, cmd = "true", connect_timeout = 1, timeout = 2, progress = false }
+      local kind = r and r[1].kind
+      if kind == "connect" or kind == "timeout" or kind == "ssh" then
+        gone = waited
+        shout(name, "its OS stopped answering SSH after %d s", waited)
+      end
+    end
+    if gone and waited - gone >= math.min(QUIET, grace - gone) then
+      return bmc_off(name, bmc, string.format("its OS went down %d s before", waited - gone))
+    end
+    if waited < grace then ctys.sleep(math.min(1, grace - waited)) end
+  end
+  io.stderr:write(string.format("ctys: CANCEL %s: the OS did not go down within %g s\n", name, grace))
+  return bmc_off(name, bmc, string.format("fallback after %g s", grace))
+end
+
+---CANCEL with IPMI on targets, run by the caller around the relay: the BMCs are checked first
+---(nothing is relayed when one cannot be reached or the password is missing); with FORCE each
+---target is powered off through its BMC at once and its OS is not asked; without FORCE the
+---target's ctys takes the machine down (`SELF` implied), then each BMC switches its machine off
+---once the OS went down, or after TIMEOUT (default 60 s) as the fallback.
+---@param req ctys.Request
+---@param relay fun(req: ctys.Request): integer runs a request on its targets
+---@return integer
+local function cancel_on_targets(req, relay)
+  local plan = M.cancel_plan(req.action)
+  if not plan.ipmi then return relay(req) end
+  if plan.ipmi ~= true and #req.targets > 1 then
+    err.usage("CANCEL: IPMI:%s names one BMC for %d targets; give each its bmc= in the machine database", plan.ipmi, #req.targets)
+  end
+  local machines = require "ctys.machines"
+  local db = machines.load()
+  local bmcs = {}
+  for i, t in ipairs(req.targets) do
+    bmcs[i] = bmc_of("CANCEL " .. t.host, plan.ipmi ~= true and plan.ipmi or nil, machines.lookup(t.host, db) or {})
+  end
+  local stripped
+  if not plan.force then
+    stripped = {}
+    for k, v in pairs(req) do stripped[k] = v end
+    stripped.action = subopts.parse(subopts.without(req.action, { "IPMI" }) .. (plan.self and "" or ",SELF"))
+  end
+  if req.dry_run then
+    if stripped then relay(stripped) end
+    for i, t in ipairs(req.targets) do
+      if plan.force then
+        shout(t.host, "would power off through the BMC %s", bmcs[i].name)
+      else
+        shout(t.host, "would wait up to %g s for its OS to go down, then power off through the BMC %s", plan.grace, bmcs[i].name)
+      end
+    end
+    return 0
+  end
+  local checks = {}
+  for i, b in ipairs(bmcs) do checks[i] = function() return { bmc_power(b, "status") } end end
+  for i, r in ipairs(ctys.all(checks)) do
+    if r[1] == nil then bmc_failed(string.format("CANCEL %s: BMC %s", req.targets[i].host, bmcs[i].name), r[2], r[3]) end
+  end
+  local status = stripped and relay(stripped) or 0
+  local jobs = {}
+  for i, t in ipairs(req.targets) do
+    jobs[i] = function()
+      if plan.force then return bmc_off(t.host, bmcs[i], "FORCE") end
+      return settle(t, bmcs[i], plan.grace)
+    end
+  end
+  for _, s in ipairs(ctys.all(jobs)) do status = math.max(status, s) end
+  return status
+end
+
+---What the caller does around the relay, per action (ctys.cli runs it instead of the plain
+---relay when the command line has targets).
+---@type table<string, fun(req: ctys.Request, relay: fun(req: ctys.Request): integer): integer>
+M.caller = { cancel = cancel_on_targets }
 
 ---CANCEL on a PM: announce (logger, wall), wait TIMEOUT (default 20 s), and with SELF take
 ---the machine itself down: `poweroff`, `reboot`, or `init <n>` from the command table (PAUSE,
@@ -248,6 +364,18 @@ end
 ---@return integer
 function M.cancel(req)
   local plan = M.cancel_plan(req.action)
+  if plan.ipmi then
+    if not plan.force then
+      err.usage("CANCEL: IPMI without FORCE powers a machine off from another one once its OS went down: give the machine as a target (ctys -t pm -a %s <host>)", req.action.raw)
+    end
+    if not plan.address then err.usage("CANCEL: FORCE,IPMI needs the machine: t:<host>, l:<label>, or a target") end
+    local bmc = bmc_of("CANCEL " .. plan.name, plan.ipmi ~= true and plan.ipmi or nil, require("ctys.machines").lookup(plan.address) or {})
+    if req.dry_run then
+      shout(plan.name, "would power off through the BMC %s", bmc.name)
+      return 0
+    end
+    return bmc_off(plan.name, bmc, "FORCE")
+  end
   local commands = require "ctys.commands"
   local final
   if plan.self then
@@ -258,7 +386,7 @@ function M.cancel(req)
   local steps = {
     { "logger", msg }, { "wall", msg },
   }
-  local function show(fmt, ...) print(string.format("CANCEL %s: " .. fmt, plan.name, ...)) end
+  local function show(fmt, ...) shout(plan.name, fmt, ...) end
   if req.dry_run then
     for _, st in ipairs(steps) do show("would run %s", commands.describe(table.unpack(st))) end
     show("would wait %g s", plan.delay)
