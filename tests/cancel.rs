@@ -27,9 +27,28 @@ impl Setup {
             ),
         );
         std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        // Fake virsh and xl: the machines they run are lines of vms.<tool>; shutdown and destroy
+        // are recorded and take the machine off the list (a machine named "stuck" stays).
+        let hv = rec.write(
+            "hv.sh",
+            &format!(
+                "#!/bin/sh\ntool=$1; shift; st={d}/vms.$tool\ncase \"$1\" in\n\
+                 list) if [ $tool = xl ]; then echo 'Name ID Mem VCPUs State Time(s)'; echo 'Domain-0 0 1024 2 r----- 9.0'; \
+                 awk '{{print $1, NR, 512, 1, \"-b----\", 1.0}}' $st; else cat $st; fi ;;\n\
+                 shutdown|destroy) echo \"$(echo $SSH_CONNECTION | cut -d' ' -f3) $tool $1 $2\" >> {log}; \
+                 [ \"$2\" = stuck ] || {{ grep -vx \"$2\" $st > $st.new; mv $st.new $st; }} ;;\n\
+                 *) exit 1 ;;\nesac\n",
+                d = rec.path().display(),
+                log = log.display()
+            ),
+        );
+        std::fs::set_permissions(&hv, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        rec.write("vms.virsh", "");
+        rec.write("vms.xl", "");
         let entries: String = ["poweroff", "reboot", "init", "halt", "logger", "wall"]
             .iter()
             .map(|c| format!("{c} = {{ {:?}, {c:?} }}, ", script.display().to_string()))
+            .chain(["virsh", "xl"].iter().map(|c| format!("{c} = {{ {:?}, {c:?} }}, ", hv.display().to_string())))
             .collect();
         let table = rec.write("commands.lua", &format!("return {{ {entries} }}"));
         sshd.home.write(".ssh/config", &format!("Host lab01\n  HostName 127.0.0.90\n  Port {p}\nHost lab02\n  HostName 127.0.0.91\n  Port {p}\n", p = sshd.port));
@@ -60,6 +79,11 @@ impl Setup {
                 let _ = std::fs::remove_file(&p);
             }
         }
+    }
+
+    /// The machines a fake hypervisor runs.
+    fn vms(&self, tool: &str, names: &[&str]) {
+        self.rec.write(&format!("vms.{tool}"), &names.iter().map(|n| format!("{n}\n")).collect::<String>());
     }
 
     fn recorded(&self) -> Vec<String> {
@@ -178,4 +202,52 @@ fn ipmi_powers_off_through_the_bmc_after_the_os_or_at_once_with_force() {
     assert_eq!((code, power()), (0, off.into()), "{out}{err}");
     assert!(out.contains("CANCEL lab01: its OS stopped answering SSH after"), "{out}");
     assert!(out.contains("(its OS went down 5 s before)"), "{out}");
+}
+
+#[test]
+fn the_stack_goes_down_first_and_force_skips_it() {
+    let s = Setup::new();
+    let announce = |what: &str| vec![format!("127.0.0.90 logger ctys: CANCEL {what} in 0 s"), format!("127.0.0.90 wall ctys: CANCEL {what} in 0 s")];
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    // §3.1: every hypervisor's machines get INIT:0 (a shutdown), the PM stays up.
+    s.vms("virsh", &["web", "db"]);
+    s.vms("xl", &["dom1"]);
+    let (code, out, err) = s.run("-t pm -a cancel=1:tst100,POWEROFF:0 lab01");
+    assert_eq!(code, 0, "{out}{err}");
+    let rec = s.recorded();
+    assert_eq!(rec[..2], announce("tst100 (POWEROFF)")[..]);
+    assert_eq!(sorted(rec[2..].to_vec()), ["127.0.0.90 virsh shutdown db", "127.0.0.90 virsh shutdown web", "127.0.0.90 xl shutdown dom1"]);
+    assert!(out.contains("stack: all down"), "{out}");
+    // §3.2 with SELF: the stack first, then the PM reboots.
+    s.vms("virsh", &["web"]);
+    s.run("-t pm -a cancel=1:tst001,REBOOT,SELF lab01");
+    assert_eq!(s.recorded()[2..], ["127.0.0.90 virsh shutdown web", "127.0.0.90 reboot"]);
+    // FORCE on a PM skips the stack.
+    s.vms("virsh", &["web"]);
+    let (_, out, _) = s.run("-t pm -a cancel=1:tst100,FORCE,POWEROFF:0,SELF lab01");
+    assert_eq!(s.recorded()[2..], ["127.0.0.90 poweroff"]);
+    assert!(out.contains("FORCE: the machines on top are not asked"), "{out}");
+    // §3.1 -t xen with force: the Xen domains are destroyed at once, libvirt's left alone.
+    s.vms("xl", &["dom1", "dom2"]);
+    let (code, _, err) = s.run("-t xen -a cancel=1:tst100,force,POWEROFF:0 lab01");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sorted(s.recorded()[2..].to_vec()), ["127.0.0.90 xl destroy dom1", "127.0.0.90 xl destroy dom2"]);
+    // §3.2 -t xen REBOOT,FORCE: no stack propagation, the domains' plugs pulled.
+    s.vms("xl", &["dom3"]);
+    s.run("-t xen -a cancel=1:tst100,REBOOT,FORCE lab01");
+    assert_eq!(s.recorded()[2..], ["127.0.0.90 xl destroy dom3"]);
+    // A machine that does not go down: named after TIMEOUT, exit 3 without SELF.
+    s.vms("virsh", &["stuck"]);
+    let (code, _, err) = s.run("-t pm -a cancel=1:tst100,POWEROFF:0,TIMEOUT:1 lab01");
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("stack: still running after 1 s: libvirt:stuck"), "{err}");
+    // A dry run lists the stack and runs nothing.
+    s.vms("virsh", &["web"]);
+    let (code, out, _) = s.run("-t pm -a cancel=1:tst100,INIT:0,SELF --dry-run lab01");
+    assert_eq!(code, 0);
+    assert!(out.contains("CANCEL tst100: would shutdown libvirt:web, then wait up to 60 s for them\n"), "{out}");
+    assert!(s.recorded().is_empty());
 }

@@ -1,5 +1,5 @@
 --- The system commands ctys actions run (poweroff, reboot, init, halt, logger, wall, terminals,
---- vncviewer), in one table a site can change: a Lua file returning `{ name = { argv... } }`
+--- vncviewer, the hypervisors' virsh and xl), in one table a site can change: a Lua file returning `{ name = { argv... } }`
 --- read from CTYS_COMMANDS, else ~/.ctys/commands.lua, else /etc/ctys/commands.lua, replaces
 --- the entries it names. Tests point every entry at a recorder; nothing destructive runs there.
 ---@class ctys.commands
@@ -19,6 +19,8 @@ M.defaults = {
   gterm = { "gnome-terminal", "--" },
   emacs = { "emacs" },
   vncviewer = { "vncviewer" },
+  virsh = { "virsh" },
+  xl = { "xl" },
 }
 
 local loaded
@@ -68,6 +70,30 @@ function M.describe(name, ...)
   local words = {}
   for i, w in ipairs(M.argv(name, ...)) do words[i] = quote(w) end
   return table.concat(words, " ")
+end
+
+---Whether a command of the table can run here: its program is an executable path or found on
+---PATH.
+---@param name string
+---@return boolean
+function M.available(name)
+  local prog = M.table()[name] and M.table()[name][1]
+  if not prog then return false end
+  return (os.execute("command -v " .. require("ctys.relay").quote(prog) .. " >/dev/null 2>&1")) == true
+end
+
+---Run a command of the table and read its output; the output, or nil and how it ended.
+---@param name string
+---@param ... string
+---@return string|nil out
+---@return string? err
+function M.read(name, ...)
+  local line = M.describe(name, ...)
+  local f = assert(io.popen(line, "r"))
+  local out = f:read("a")
+  local ok, how, code = f:close()
+  if ok then return out end
+  return nil, string.format("%s: %s %s", line, tostring(how), tostring(code))
 end
 
 ---Run a command of the table; true, or nil and how it ended.

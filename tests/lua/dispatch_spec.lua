@@ -38,8 +38,8 @@ describe("ctys.cli.main", function()
   end)
 
   it("says which plugin type has no module (exit 2)", function()
-    assert.fails(2, "plugin type XEN has no module ctys.actions.xen", cli.main,
-      { "-t", "xen", "-a", "cancel=1:tst100,POWEROFF,wol,broadcast:192.168.3.255", "lab01" })
+    assert.fails(2, "plugin type VMW has no module ctys.actions.vmw", cli.main,
+      { "-t", "vmw", "-a", "cancel=1:tst100,POWEROFF", "lab01" })
   end)
 
   it("refuses a command line without an action (exit 1)", function()

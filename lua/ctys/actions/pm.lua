@@ -356,13 +356,49 @@ end
 ---@type table<string, fun(req: ctys.Request, relay: fun(req: ctys.Request): integer): integer>
 M.caller = { cancel = cancel_on_targets }
 
----CANCEL on a PM: announce (logger, wall), wait TIMEOUT (default 20 s), and with SELF take
----the machine itself down: `poweroff`, `reboot`, or `init <n>` from the command table (PAUSE,
----S3, SUSPEND, S4 are mapped to POWEROFF with a warning, as the manual says). Without SELF only
----the stack on top would go down; no hypervisor handler exists yet, so that part says so.
+-- The stack step of CANCEL: the machines on top go down first, all at once. `stack.only` limits
+-- it to one handler; with FORCE the stack is skipped, unless `stack.force_destroys` (a
+-- hypervisor's own CANCEL pulls its machines' plugs). False when some machine stayed up.
+local function cancel_stack(plan, stack_opts, dry_run)
+  local function show(fmt, ...) shout(plan.name, fmt, ...) end
+  if plan.force and not stack_opts.force_destroys then
+    show("FORCE: the machines on top are not asked")
+    return true
+  end
+  local stack = require "ctys.stack"
+  local machines, errs = stack.running(stack_opts.only)
+  for _, e in ipairs(errs) do io.stderr:write("ctys: CANCEL ", plan.name, ": stack: ", e, "\n") end
+  -- Whatever the PM's method, the machines on top get INIT:0, as in the original.
+  local how = plan.force and "destroy" or "shutdown"
+  local names = {}
+  for i, m in ipairs(machines) do names[i] = m.handler .. ":" .. m.vm end
+  if #machines == 0 then
+    show("stack: nothing runs on top%s", stack_opts.only and (" (" .. stack_opts.only .. ")") or "")
+    return #errs == 0
+  end
+  if dry_run then
+    show("would %s %s, then wait up to %g s for them", how, table.concat(names, ", "), plan.grace)
+    return true
+  end
+  show("stack: %s %s", how, table.concat(names, ", "))
+  local left, cerrs = stack.cancel(machines, how, plan.grace)
+  for _, e in ipairs(cerrs) do io.stderr:write("ctys: CANCEL ", plan.name, ": stack: ", e, "\n") end
+  if #left > 0 then
+    local l = {}
+    for i, m in ipairs(left) do l[i] = m.handler .. ":" .. m.vm end
+    io.stderr:write(string.format("ctys: CANCEL %s: stack: still running after %g s: %s\n", plan.name, plan.grace, table.concat(l, ", ")))
+  else
+    show("stack: all down")
+  end
+  return #left == 0 and #cerrs == 0 and #errs == 0
+end
+
+---CANCEL here, for a PM or (with `stack.only`) one hypervisor's machines: announce (logger,
+---wall), wait TIMEOUT, take the stack down, and with SELF take the machine itself down.
 ---@param req ctys.Request
+---@param stack_opts {only?: string, force_destroys?: boolean}
 ---@return integer
-function M.cancel(req)
+function M.cancel_here(req, stack_opts)
   local plan = M.cancel_plan(req.action)
   if plan.ipmi then
     if not plan.force then
@@ -390,6 +426,7 @@ function M.cancel(req)
   if req.dry_run then
     for _, st in ipairs(steps) do show("would run %s", commands.describe(table.unpack(st))) end
     show("would wait %g s", plan.delay)
+    cancel_stack(plan, stack_opts, true)
     if final then show("would run %s", commands.describe(table.unpack(final))) end
     return 0
   end
@@ -401,8 +438,9 @@ function M.cancel(req)
     if not ok then io.stderr:write("ctys: CANCEL ", plan.name, ": ", e, "\n") end
   end
   if plan.delay > 0 then ctys.sleep(plan.delay) end
-  if not plan.force then show("stack: no hypervisor handler is registered; nothing runs on top") end
+  local stack_down = cancel_stack(plan, stack_opts, false)
   if not final then
+    if not stack_down then err.failed("CANCEL %s: the stack did not go down", plan.name) end
     show("done (without SELF the machine itself stays up)")
     return 0
   end
@@ -410,6 +448,16 @@ function M.cancel(req)
   local ok, e = commands.run(table.unpack(final))
   if not ok then err.failed("CANCEL %s: %s", plan.name, e) end
   return 0
+end
+
+---CANCEL on a PM: announce (logger, wall), wait TIMEOUT (default 20 s), shut down the machines
+---on top (every stack handler that is here, in parallel; FORCE skips them), and with SELF take
+---the machine itself down: `poweroff`, `reboot`, or `init <n>` from the command table (PAUSE,
+---S3, SUSPEND, S4 are mapped to POWEROFF with a warning, as the manual says).
+---@param req ctys.Request
+---@return integer
+function M.cancel(req)
+  return M.cancel_here(req, {})
 end
 
 return M
