@@ -4,6 +4,7 @@ mod common;
 
 use common::bmc::{Bmc, PASSWORD};
 use common::sshd::Sshd;
+use common::tmux::Tmux;
 use common::{bin, split, TempDir};
 
 struct Setup {
@@ -250,4 +251,29 @@ fn the_stack_goes_down_first_and_force_skips_it() {
     assert_eq!(code, 0);
     assert!(out.contains("CANCEL tst100: would shutdown libvirt:web, then wait up to 60 s for them\n"), "{out}");
     assert!(s.recorded().is_empty());
+}
+
+#[test]
+fn cancel_on_several_targets_asks_on_a_terminal_unless_yes() {
+    let s = Setup::new();
+    let _ = std::fs::remove_file(s.rec.path().join("log"));
+    let env = format!("CTYS_REMOTE_CMD='{}'", s.remote);
+    let t = Tmux::start_env(s.sshd.home.path(), &env, "-t pm -a cancel=1:tst100,POWEROFF:0,SELF lab01 lab02; echo exit=$?; sleep 60");
+    t.wait("the question", |sc| sc.contains("ctys: cancel=1:tst100,POWEROFF:0,SELF on 2 targets (lab[01-02])? [y/N]"));
+    t.keys(&["n", "Enter"]);
+    let sc = t.wait("the exit", |sc| sc.contains("exit="));
+    assert!(sc.contains("not confirmed, nothing done (-y skips the question)") && sc.contains("exit=1"), "{sc}");
+    assert!(s.recorded().is_empty());
+    let t = Tmux::start_env(s.sshd.home.path(), &env, "-t pm -a cancel=1:tst100,POWEROFF:0,SELF lab01 lab02; echo exit=$?; sleep 60");
+    t.wait("the question", |sc| sc.contains("[y/N]"));
+    t.keys(&["y", "Enter"]);
+    t.wait("the exit", |sc| sc.contains("exit=0"));
+    let mut rec = s.recorded();
+    rec.retain(|l| l.ends_with("poweroff"));
+    rec.sort();
+    assert_eq!(rec, ["127.0.0.90 poweroff", "127.0.0.91 poweroff"]);
+    // -y, and any run off a terminal, asks nothing.
+    let t = Tmux::start_env(s.sshd.home.path(), &env, "-y -t pm -a cancel=1:tst100,POWEROFF:0 lab01 lab02; echo exit=$?; sleep 60");
+    let sc = t.wait("the exit", |sc| sc.contains("exit="));
+    assert!(sc.contains("exit=0") && !sc.contains("[y/N]"), "{sc}");
 }

@@ -20,6 +20,7 @@ local targets = require("ctys.targets")
 ---@field version boolean|nil `-V`
 ---@field help boolean|nil `-h`
 ---@field dry_run boolean|nil `--dry-run`
+---@field yes boolean|nil `-y`/`--yes`: no question before a destructive action on several targets
 ---@field user string|nil default remote user (`-l`)
 ---@field b string|nil `-b` execution mode, e.g. `sync,seq`
 ---@field c string|nil `-c`
@@ -83,6 +84,8 @@ local OPTIONS = {
   ["-V"] = { field = "version" },
   ["-h"] = { field = "help" },
   ["--dry-run"] = { field = "dry_run" },
+  ["-y"] = { field = "yes" },
+  ["--yes"] = { field = "yes" },
   ["--gather"] = { field = "gather" },
   ["--json"] = { field = "json" },
 }
@@ -216,6 +219,8 @@ usage: ctys [-t TYPE] [-T TYPE,...|all] -a ACTION[=SUBOPTS] [options] [--] ['(GL
   -V               print the version and exit
   -h               print this help and exit
   --dry-run        show what would be done, do nothing
+  -y, --yes        do not ask before a destructive action (CANCEL) on several targets;
+                   the question comes only when stdin and stderr are a terminal
   --gather         results from several targets: identical outputs once, under
                    their folded host list (clush -b)
   --json           results from several targets: one JSON object a target
@@ -256,7 +261,21 @@ local function action_function(type_name, action)
   if type(fn) ~= "function" then
     err.env("action not available: %s for plugin type %s", action, type_name)
   end
-  return fn, type(mod.caller) == "table" and mod.caller[action:lower()] or nil
+  return fn, type(mod.caller) == "table" and mod.caller[action:lower()] or nil,
+    type(mod.destructive) == "table" and mod.destructive[action:lower()] or false
+end
+
+-- A destructive action on several targets asks first, on a terminal only (scripts and -y
+-- do not); anything but y or yes ends it with nothing done.
+local function confirm(req)
+  local core = require "ctys.core"
+  if req.yes or req.dry_run or #req.targets < 2 or not (core.isatty("stdin") and core.isatty("stderr")) then return end
+  local hosts = {}
+  for i, t in ipairs(req.targets) do hosts[i] = t.host end
+  io.stderr:write(string.format("ctys: %s on %d targets (%s)? [y/N] ", req.action.raw, #req.targets,
+    require("ctys.hostlist").fold(hosts)))
+  local answer = (io.read("l") or ""):lower()
+  if answer ~= "y" and answer ~= "yes" then err.usage("%s: not confirmed, nothing done (-y skips the question)", req.action.raw) end
 end
 
 ---Run a grammar command line: expand MACROS, parse, handle -h/-V/-d, resolve GROUPS, dispatch
@@ -278,10 +297,11 @@ function M.main(argv)
   if req.debug then require("ctys.log").set_level(req.debug) end
   if not req.action then err.usage("no action given (-a ACTION)") end
   -- Checked here first, so a missing plugin fails fast, before any target is contacted.
-  local _, around = action_function(req.type, req.action.action)
+  local _, around, destructive = action_function(req.type, req.action.action)
   local function run_here(r) return action_function(r.type, r.action.action)(r) or 0 end
   if #req.targets > 0 then
     req.targets = require("ctys.groups").resolve(req.targets)
+    if destructive then confirm(req) end
     local function relay(r) return require("ctys.relay").run(r, run_here) end
     -- An action may do part of its work here, around the relay (PM CANCEL with IPMI).
     if around then return around(req, relay) end

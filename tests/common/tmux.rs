@@ -14,11 +14,16 @@ pub struct Tmux {
 impl Tmux {
     /// Runs `ctys ARGS` (ARGS as shell words) in a 100x50 terminal with HOME set to `home`.
     pub fn start(home: &std::path::Path, args: &str) -> Tmux {
+        Tmux::start_env(home, "", args)
+    }
+
+    /// Like `start`, with `NAME=value` words added to ctys's environment.
+    pub fn start_env(home: &std::path::Path, env: &str, args: &str) -> Tmux {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let t = Tmux { socket: format!("ctys-test-{}-{n}", std::process::id()) };
         let cmd = format!(
-            "env -u CTYS_LUA_PATH -u RUST_LOG -u SSH_AUTH_SOCK CTYS_NO_DNS=1 HOME={} {} {args}",
+            "env -u CTYS_LUA_PATH -u RUST_LOG -u SSH_AUTH_SOCK CTYS_NO_DNS=1 HOME={} {env} {} {args}",
             home.display(),
             env!("CARGO_BIN_EXE_ctys")
         );

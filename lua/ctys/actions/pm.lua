@@ -356,6 +356,10 @@ end
 ---@type table<string, fun(req: ctys.Request, relay: fun(req: ctys.Request): integer): integer>
 M.caller = { cancel = cancel_on_targets }
 
+---The actions that take machines down: on several targets ctys asks first (see `-y`).
+---@type table<string, boolean>
+M.destructive = { cancel = true }
+
 -- The stack step of CANCEL: the machines on top go down first, all at once. `stack.only` limits
 -- it to one handler; with FORCE the stack is skipped, unless `stack.force_destroys` (a
 -- hypervisor's own CANCEL pulls its machines' plugs). False when some machine stayed up.

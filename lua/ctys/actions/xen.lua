@@ -14,6 +14,6 @@ function M.cancel(req)
   return pm.cancel_here(req, { only = "xen", force_destroys = true })
 end
 
-M.caller = pm.caller
+M.caller, M.destructive = pm.caller, pm.destructive
 
 return M
