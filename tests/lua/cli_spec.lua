@@ -23,7 +23,7 @@ end
 
 -- An expected request: the given fields plus the flags a plain command line leaves off.
 local function request(t)
-  t.terse, t.version, t.help, t.dry_run, t.gather, t.json = false, false, false, false, false, false
+  t.terse, t.version, t.help, t.dry_run, t.gather, t.json, t.yes = false, false, false, false, false, false, false
   t.targets = t.targets or {}
   return t
 end
@@ -111,13 +111,13 @@ describe("ctys.cli.parse", function()
   it("reads every option, separate or joined to its value", function()
     local want = {
       type = "XEN", types = { "PM", "XEN" }, action = action("CREATE", "create=wol", { entry("WOL", "wol") }),
-      debug = 3, terse = true, version = true, help = true, dry_run = true, gather = true, json = true,
+      debug = 3, terse = true, version = true, help = true, dry_run = true, gather = true, json = true, yes = true,
       user = "root", b = "async,par", c = "local", Z = "SUDO", targets = {},
     }
     assert.same(want, cli.parse({ "-t", "xen", "-T", "pm,Xen", "-a", "create=wol", "-d", "3", "-X", "-V",
-      "-h", "--dry-run", "--gather", "--json", "-l", "root", "-b", "async,par", "-c", "local", "-Z", "SUDO" }))
+      "-h", "--dry-run", "--gather", "--json", "-y", "-l", "root", "-b", "async,par", "-c", "local", "-Z", "SUDO" }))
     assert.same(want, cli.parse({ "-txen", "-Tpm,Xen", "-acreate=wol", "-d3", "-X", "-V", "-h",
-      "--dry-run", "--gather", "--json", "-lroot", "-basync,par", "-clocal", "-ZSUDO" }))
+      "--dry-run", "--gather", "--json", "--yes", "-lroot", "-basync,par", "-clocal", "-ZSUDO" }))
   end)
 
   it("reads -T all", function()
