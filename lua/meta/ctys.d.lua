@@ -117,6 +117,26 @@ function ctys.core.isatty(stream) end
 ---@return string? err when the ssh_config cannot be read
 function ctys.core.remote_exec(spec) end
 
+---@class ctys.core.ConsoleSpec
+---@field target ctys.core.RemoteTarget
+---@field cmd? string command for the remote shell (default: the login shell)
+---@field pty? boolean request a pty (default: when stdin is a terminal)
+---@field connect_timeout? number seconds for TCP, handshake and authentication (default 10)
+---@field user? string default user (the target's own user wins)
+---@field port? integer default port (the target's own port wins)
+---@field identity? string identity file tried first
+---@field known_hosts? string known_hosts file (default ~/.ssh/known_hosts)
+---@field strict? "strict"|"accept-new"|"off" host key mode (default strict)
+---@field config? string ssh_config file, or "none" (default ~/.ssh/config)
+
+---An interactive SSH session on one host; blocks until it ends, owning the terminal (raw mode
+---while a pty is used; restored on every way out). Window size changes are forwarded.
+---@param spec ctys.core.ConsoleSpec
+---@return integer|nil status remote exit status; 128 + N when signal N ended it
+---@return string? signal_or_err the signal's name when one ended it; else why it failed
+---@return string? kind on failure: "resolve"|"connect"|"hostkey"|"auth"|"timeout"|"cancelled"|"ssh"
+function ctys.core.remote_console(spec) end
+
 ---The MAC in canonical form, or nil and why not.
 ---@param s string aa:bb:cc:dd:ee:ff, aa-bb-.., aabb.ccdd.eeff or 12 hex digits
 ---@return string|nil mac
@@ -270,6 +290,21 @@ function ctys.core.net_tap_add(spec) end
 ---@return string? err
 ---@return string? kind
 function ctys.core.net_tap_del(name) end
+
+---A NIC's Wake-on-LAN modes as ethtool's letters (SIOCETHTOOL ETHTOOL_GWOL): {supported="pumbg", enabled="g"}; "d" is none.
+---@param iface string
+---@return {supported: string, enabled: string}|nil
+---@return string? err
+---@return string? kind unsupported (no Wake-on-LAN in the driver), nodevice, permission, other
+function ctys.core.ethtool_wol_get(iface) end
+
+---Set a NIC's Wake-on-LAN modes (ETHTOOL_SWOL), e.g. "g", or "d" for none; modes it does not support are refused first.
+---@param iface string
+---@param modes string letters of "pumbagsf", or "d"
+---@return true|nil ok
+---@return string? err
+---@return string? kind unsupported, mode (a mode the NIC lacks), nodevice, permission, other
+function ctys.core.ethtool_wol_set(iface, modes) end
 
 ---The path of vde_switch on PATH.
 ---@return string|nil path

@@ -1,10 +1,13 @@
-//! `ctys.core.net_*`: links, bridges, addresses, routes (rtnetlink) and TAP devices.
-//! Failures return `nil, message, kind` (kind: permission, exists, nodevice, other).
+//! `ctys.core.net_*`: links, bridges, addresses, routes (rtnetlink) and TAP devices;
+//! `ctys.core.ethtool_wol_*`: a NIC's Wake-on-LAN settings (SIOCETHTOOL).
+//! Failures return `nil, message, kind` (kind: permission, exists, nodevice, other; for
+//! ethtool also unsupported — no Wake-on-LAN in the driver — and mode — a mode it lacks).
 use std::cell::OnceCell;
 use std::net::IpAddr;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
+use crate::prim::ethtool::{self, EthtoolError, Modes};
 use crate::prim::net::tap::{self, TapSpec};
 use crate::prim::net::{Addr, ErrorKind, LinkChange, Net, NetError, Route};
 
@@ -38,6 +41,24 @@ fn ret<T: mlua::IntoLuaMulti>(lua: &Lua, r: Result<T, NetError>) -> mlua::Result
     match r {
         Ok(v) => v.into_lua_multi(lua),
         Err(e) => (Value::Nil, e.message, kind(e.kind)).into_lua_multi(lua),
+    }
+}
+
+/// `ok` as Lua values, or `nil, message, kind` for an ethtool failure.
+fn ethtool_ret<T: IntoLuaMulti>(lua: &Lua, r: Result<T, EthtoolError>) -> mlua::Result<MultiValue> {
+    use ethtool::ErrorKind as K;
+    match r {
+        Ok(v) => v.into_lua_multi(lua),
+        Err(e) => {
+            let kind = match e.kind {
+                K::NotSupported => "unsupported",
+                K::UnsupportedMode => "mode",
+                K::NoDevice => "nodevice",
+                K::Permission => "permission",
+                K::Other => "other",
+            };
+            (Value::Nil, e.message, kind).into_lua_multi(lua)
+        }
     }
 }
 
@@ -222,5 +243,19 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         })?,
     )?;
     core.set("net_tap_del", lua.create_function(|lua, name: String| ret(lua, tap::del(&name).map(|()| true)))?)?;
+    core.set(
+        "ethtool_wol_get",
+        lua.create_function(|lua, iface: String| match ethtool::wol_get(&iface) {
+            Ok(w) => lua.create_table_from([("supported", w.supported.to_string()), ("enabled", w.enabled.to_string())])?.into_lua_multi(lua),
+            Err(e) => ethtool_ret::<()>(lua, Err(e)),
+        })?,
+    )?;
+    core.set(
+        "ethtool_wol_set",
+        lua.create_function(|lua, (iface, modes): (String, String)| {
+            let modes: Modes = modes.parse().map_err(|e| mlua::Error::runtime(format!("ctys.core.ethtool_wol_set: bad argument 'modes': {e}")))?;
+            ethtool_ret(lua, ethtool::wol_set(&iface, modes).map(|()| true))
+        })?,
+    )?;
     Ok(())
 }

@@ -1,4 +1,5 @@
 //! The primitives: pure Rust, no Lua. Each is usable and tested on its own.
+pub mod ethtool;
 pub mod ipmi;
 pub mod net;
 pub mod probe;

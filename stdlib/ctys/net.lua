@@ -7,7 +7,8 @@
 --- for _, l in ipairs(ctys.net.links()) do print(l.name, l.kind, l.master, table.concat(l.addrs, " ")) end
 --- ```
 --- Misuse raises; a kernel refusal returns `nil, message, kind` (kind: "permission" — needs
---- CAP_NET_ADMIN —, "exists", "nodevice", "other").
+--- CAP_NET_ADMIN —, "exists", "nodevice", "other"; for Wake-on-LAN also "unsupported" — the
+--- driver has none, as a veth — and "mode" — the NIC lacks a requested mode).
 ---@class ctys.net
 local M = {}
 
@@ -175,6 +176,36 @@ end
 ---@return string? kind
 function M.tap_del(name)
   return core.net_tap_del(name_arg("ctys.net.tap_del", name))
+end
+
+---@class ctys.net.Wol
+---@field supported string wake-up modes the NIC can do, as ethtool's letters: "pumbg" ("d": none)
+---@field enabled string the modes it is armed for ("d": none)
+
+---A NIC's Wake-on-LAN settings (`ethtool IF`). Modes: p PHY activity, u unicast, m multicast,
+---b broadcast, a ARP, g magic packet, s magic packet with SecureOn password, f filters.
+---@param iface string
+---@return ctys.net.Wol|nil
+---@return string? err
+---@return string? kind "unsupported", "nodevice", "permission", "other"
+function M.wol_get(iface)
+  return core.ethtool_wol_get(name_arg("ctys.net.wol_get", iface))
+end
+
+---Arm a NIC for Wake-on-LAN (`ethtool -s IF wol g`): exactly these modes, "d" to disarm.
+---Modes the NIC does not support are refused before anything changes (kind "mode").
+---@param iface string
+---@param modes? string letters of "pumbagsf", or "d" (default "g": magic packet)
+---@return true|nil ok
+---@return string? err
+---@return string? kind "unsupported", "mode", "nodevice", "permission", "other"
+function M.wol_arm(iface, modes)
+  name_arg("ctys.net.wol_arm", iface)
+  modes = modes == nil and "g" or modes
+  if type(modes) ~= "string" or not (modes == "d" or modes:match("^[pumbagsf]+$")) then
+    check.bad("ctys.net.wol_arm", "modes", "%s is not a set of wake-up modes (letters of pumbagsf, or d)", type(modes) == "string" and string.format("%q", modes) or tostring(modes))
+  end
+  return core.ethtool_wol_set(iface, modes)
 end
 
 return M
