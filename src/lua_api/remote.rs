@@ -1,6 +1,8 @@
 //! `ctys.core.remote_exec`: a fan-out run from Lua. The fan-out runs on its own threads; this
 //! side relays its line and progress events to Lua callbacks as they come, so a script stays
 //! responsive, and cancels the fan-out (remote commands killed) if the script is interrupted.
+//! `ctys.core.remote_console`: an interactive session on one host, on a thread of its own for
+//! the same reason.
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use std::time::{Duration, Instant};
 use mlua::{Function, IntoLuaMulti, Lua, Table, Value};
 
 use crate::prim::remote::config::SshConfig;
+use crate::prim::remote::console::{self, ConsoleRequest, Exit};
 use crate::prim::remote::fanout::{self, Event};
 use crate::prim::remote::{resolve, Env, ExecRequest, HostKeyMode, HostResult, Overrides, Stream, Target};
 
@@ -35,8 +38,8 @@ impl Drop for CancelGuard {
     }
 }
 
-fn secs(v: Option<f64>, what: &str) -> mlua::Result<Option<Duration>> {
-    v.map(|s| Duration::try_from_secs_f64(s).map_err(|_| mlua::Error::runtime(format!("remote_exec: bad {what} {s}"))))
+fn secs(fname: &str, v: Option<f64>, what: &str) -> mlua::Result<Option<Duration>> {
+    v.map(|s| Duration::try_from_secs_f64(s).map_err(|_| mlua::Error::runtime(format!("{fname}: bad {what} {s}"))))
         .transpose()
 }
 
@@ -44,20 +47,35 @@ fn target(t: Table) -> mlua::Result<Target> {
     Ok(Target { user: t.get("user")?, host: t.get("host")?, port: t.get("port")? })
 }
 
-async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
-    let targets: Vec<Target> = spec.get::<Vec<Table>>("targets")?.into_iter().map(target).collect::<mlua::Result<_>>()?;
+/// The spec's SSH options (user, port, identity, known_hosts, strict, connect_timeout).
+fn overrides(fname: &str, spec: &Table) -> mlua::Result<Overrides> {
     let mode = match spec.get::<Option<String>>("strict")? {
-        Some(m) => Some(HostKeyMode::parse(&m).ok_or_else(|| mlua::Error::runtime(format!("remote_exec: bad host key mode {m:?}")))?),
+        Some(m) => Some(HostKeyMode::parse(&m).ok_or_else(|| mlua::Error::runtime(format!("{fname}: bad host key mode {m:?}")))?),
         None => None,
     };
-    let overrides = Overrides {
+    Ok(Overrides {
         user: spec.get("user")?,
         port: spec.get("port")?,
         identity: spec.get::<Option<String>>("identity")?.map(PathBuf::from),
         known_hosts: spec.get::<Option<String>>("known_hosts")?.map(PathBuf::from),
         host_key_mode: mode,
-        connect_timeout: secs(spec.get("connect_timeout")?, "connect_timeout")?,
+        connect_timeout: secs(fname, spec.get("connect_timeout")?, "connect_timeout")?,
+    })
+}
+
+/// The spec's `config` file (default ~/.ssh/config; "none" for none); the inner error is an
+/// unreadable file, which the caller returns as `nil, err`.
+fn ssh_config(spec: &Table, penv: &Env) -> mlua::Result<Result<SshConfig, String>> {
+    let path = match spec.get::<Option<String>>("config")? {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(&penv.home).join(".ssh/config"),
     };
+    Ok(if path.as_os_str() == "none" { Ok(SshConfig::default()) } else { SshConfig::load(&path) })
+}
+
+async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
+    let targets: Vec<Target> = spec.get::<Vec<Table>>("targets")?.into_iter().map(target).collect::<mlua::Result<_>>()?;
+    let overrides = overrides("remote_exec", &spec)?;
     let env: Vec<(String, String)> = match spec.get::<Option<Table>>("env")? {
         Some(t) => t.pairs::<String, String>().collect::<mlua::Result<_>>()?,
         None => Vec::new(),
@@ -67,23 +85,16 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
         stdin: spec.get::<Option<mlua::LuaString>>("stdin")?.map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
         env,
         pty: spec.get::<Option<bool>>("pty")?.unwrap_or(false),
-        timeout: secs(spec.get("timeout")?, "timeout")?,
+        timeout: secs("remote_exec", spec.get("timeout")?, "timeout")?,
     };
     let fanout: usize = spec.get::<Option<usize>>("fanout")?.unwrap_or(64);
     let on_line: Option<Function> = spec.get("on_line")?;
     let on_progress: Option<Function> = spec.get("on_progress")?;
 
     let penv = Env::from_process();
-    let config_path = match spec.get::<Option<String>>("config")? {
-        Some(p) => Some(PathBuf::from(p)),
-        None => Some(PathBuf::from(&penv.home).join(".ssh/config")),
-    };
-    let cfg = match config_path.filter(|p| p.as_os_str() != "none") {
-        Some(p) => match SshConfig::load(&p) {
-            Ok(c) => c,
-            Err(e) => return (Value::Nil, e).into_lua_multi(&lua),
-        },
-        None => SshConfig::default(),
+    let cfg = match ssh_config(&spec, &penv)? {
+        Ok(c) => c,
+        Err(e) => return (Value::Nil, e).into_lua_multi(&lua),
     };
     // Results name a host as it was given, user and port included, so two hosts on one
     // address stay apart.
@@ -151,7 +162,48 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
     list.into_lua_multi(&lua)
 }
 
+/// One interactive session: `status` (128 + N when signal N ended it, and the signal's name),
+/// or `nil, err, kind`. The session runs on its own thread so Ctrl-C (when the terminal is not
+/// in raw mode) can cancel it; the guard waits for that thread to give the terminal back.
+async fn remote_console(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
+    let t = target(spec.get("target")?)?;
+    let overrides = overrides("remote_console", &spec)?;
+    let req = ConsoleRequest { cmd: spec.get("cmd")?, pty: spec.get("pty")? };
+    let penv = Env::from_process();
+    let cfg = match ssh_config(&spec, &penv)? {
+        Ok(c) => c,
+        Err(e) => return (Value::Nil, e, "resolve").into_lua_multi(&lua),
+    };
+    let settings = match resolve(&t, &overrides, &cfg, &penv) {
+        Ok(s) => s,
+        Err(e) => return (Value::Nil, e.message, e.kind.name()).into_lua_multi(&lua),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut guard = CancelGuard { cancel: cancel.clone(), done: done_rx, finished: false };
+    std::thread::Builder::new()
+        .name("ctys-console".into())
+        .spawn(move || {
+            let _ = tx.send(console::console(&settings, &req, &cancel));
+            let _ = done_tx.send(());
+        })
+        .map_err(|e| mlua::Error::runtime(format!("remote_console: cannot start the console thread: {e}")))?;
+    let res = rx.await.map_err(|_| mlua::Error::runtime("remote_console: the console thread ended without a result"))?;
+    guard.finished = true;
+    match res {
+        Ok(Exit::Status(n)) => n.into_lua_multi(&lua),
+        Ok(Exit::Signal(name)) => {
+            // As a shell reports it; 255 (as ssh) for a signal this system does not know.
+            let status = format!("SIG{name}").parse::<nix::sys::signal::Signal>().map_or(255, |s| 128 + s as i32);
+            (status, name).into_lua_multi(&lua)
+        }
+        Err(e) => (Value::Nil, e.message, e.kind.name()).into_lua_multi(&lua),
+    }
+}
+
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set("remote_exec", lua.create_async_function(exec)?)?;
+    core.set("remote_console", lua.create_async_function(remote_console)?)?;
     Ok(())
 }

@@ -81,6 +81,47 @@ function M.exec(opts)
   return res, e
 end
 
+---@class ctys.remote.ConsoleOpts
+---@field host string|table `[user@]host[:port]`, a group of one host, or a ctys.targets table
+---@field cmd? string command for the remote shell (default: the login shell)
+---@field pty? boolean request a pty (default: when stdin is a terminal, as ssh does)
+---@field user? string default user (the host's own `user@` wins)
+---@field port? integer default port (the host's own `:port` wins)
+---@field identity? string identity file, tried before ~/.ssh/config's and the defaults
+---@field known_hosts? string known_hosts file (default from ~/.ssh/config, else ~/.ssh/known_hosts)
+---@field strict? "strict"|"accept-new"|"off" host key mode (default strict, or ssh_config's)
+---@field config? string ssh_config file or "none" (default ~/.ssh/config)
+---@field connect_timeout? number seconds for TCP connect, SSH handshake and authentication (10)
+
+local CONSOLE_OPTS = {
+  host = "any", cmd = "string", pty = "boolean", user = "string", port = "port", identity = "string",
+  known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string", connect_timeout = "number",
+}
+
+---An interactive session on one host (like `ssh host`, or `ssh -t host cmd`): it owns the
+---terminal (raw mode, restored afterwards) until the remote side ends, and forwards window
+---size changes. Misuse raises; a host that cannot be reached returns nil, err, kind.
+---@param opts ctys.remote.ConsoleOpts
+---@return integer|nil status the remote exit status; 128 + N when signal N ended it
+---@return string? signal_or_err the signal's name (`TERM`) when one ended it; else why it failed
+---@return string? kind on failure: "resolve"|"connect"|"hostkey"|"auth"|"timeout"|"cancelled"|"ssh"
+function M.console(opts)
+  check.opts("ctys.remote.console", opts, CONSOLE_OPTS, { "host" })
+  local h = opts.host
+  if type(h) ~= "string" and not (type(h) == "table" and type(h.host) == "string") then
+    check.bad("ctys.remote.console", "host", "expected a host string or a target table, got %s", type(h))
+  end
+  local targets = hosts_of("ctys.remote.console", { opts.host })
+  if #targets ~= 1 then
+    check.bad("ctys.remote.console", "host", "expected one host, got %d", #targets)
+  end
+  local spec = check.without(opts, "host")
+  spec.target = targets[1]
+  -- What the script wrote so far must appear before the session's output.
+  io.stdout:flush()
+  return core.remote_console(spec)
+end
+
 -- What a run_lua result line starts with; the serialized results follow it.
 local MARK = "\n--ctys-run-lua-results--\n"
 

@@ -3,6 +3,7 @@
 //! prompt, a timeout on every wait, and fan-out over many hosts with one session per host per
 //! thread (a libssh2 session is one lock).
 pub mod config;
+pub mod console;
 pub mod fanout;
 pub mod known_hosts;
 mod session;

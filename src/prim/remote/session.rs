@@ -23,7 +23,7 @@ static KNOWN_HOSTS_WRITE: Mutex<()> = Mutex::new(());
 const PID_TAG: &[u8] = b"ctys-pid:";
 
 /// libssh2's "would block".
-const EAGAIN: ErrorCode = ErrorCode::Session(-37);
+pub(super) const EAGAIN: ErrorCode = ErrorCode::Session(-37);
 
 /// A connected, authenticated session.
 pub struct Conn {
@@ -33,7 +33,7 @@ pub struct Conn {
     keepalive: Option<Duration>,
 }
 
-fn err(kind: ErrorKind, label: &str, msg: impl std::fmt::Display) -> RemoteError {
+pub(super) fn err(kind: ErrorKind, label: &str, msg: impl std::fmt::Display) -> RemoteError {
     RemoteError::new(kind, format!("{label}: {msg}"))
 }
 
@@ -226,12 +226,12 @@ impl PidLine {
     }
 }
 
-fn would_block(e: &std::io::Error) -> bool {
+pub(super) fn would_block(e: &std::io::Error) -> bool {
     e.kind() == IoKind::WouldBlock
 }
 
 /// Retries a non-blocking libssh2 call until it stops saying EAGAIN or the deadline passes.
-fn retry<T>(conn: &Conn, deadline: Instant, mut f: impl FnMut() -> Result<T, ssh2::Error>) -> Result<T, ssh2::Error> {
+pub(super) fn retry<T>(conn: &Conn, deadline: Instant, mut f: impl FnMut() -> Result<T, ssh2::Error>) -> Result<T, ssh2::Error> {
     loop {
         match f() {
             Err(e) if e.code() == EAGAIN && Instant::now() < deadline => conn.wait_socket(Duration::from_millis(50)),
@@ -241,6 +241,11 @@ fn retry<T>(conn: &Conn, deadline: Instant, mut f: impl FnMut() -> Result<T, ssh
 }
 
 impl Conn {
+    /// The session and its socket, for the console's own I/O loop (it also polls stdin).
+    pub(super) fn parts(&self) -> (&Session, &TcpStream) {
+        (&self.sess, &self.tcp)
+    }
+
     /// Waits until the socket is ready in the direction libssh2 is blocked on, at most `d`.
     fn wait_socket(&self, d: Duration) {
         let dirs = self.sess.block_directions();
