@@ -133,4 +133,30 @@ function M.exit_value(results)
   return code
 end
 
+---Print rows of text cells as aligned columns under a header; `rule` adds a line of dashes
+---under the header. Trailing blanks are cut.
+---@param head string[]
+---@param rows string[][]
+---@param sep string between columns, e.g. "  " or " | "
+---@param rule? boolean
+function M.columns(head, rows, sep, rule)
+  local w = {}
+  for i, h in ipairs(head) do
+    w[i] = #h
+    for _, r in ipairs(rows) do w[i] = math.max(w[i], #r[i]) end
+  end
+  local function line(r)
+    local cells = {}
+    for i, c in ipairs(r) do cells[i] = c .. string.rep(" ", w[i] - #c) end
+    print((table.concat(cells, sep):gsub("%s+$", "")))
+  end
+  line(head)
+  if rule then
+    local dashes = {}
+    for i = 1, #head do dashes[i] = string.rep("-", w[i]) end
+    line(dashes)
+  end
+  for _, r in ipairs(rows) do line(r) end
+end
+
 return M

@@ -56,6 +56,7 @@ pub fn bin_in(netns: Option<&str>, name: &str, home: &Path) -> Command {
         "ctys-ipmi" => env!("CARGO_BIN_EXE_ctys-ipmi"),
         "ctys-macros" => env!("CARGO_BIN_EXE_ctys-macros"),
         "ctys-groups" => env!("CARGO_BIN_EXE_ctys-groups"),
+        "ctys-plugins" => env!("CARGO_BIN_EXE_ctys-plugins"),
         other => panic!("no binary {other}"),
     };
     let mut c = match netns {
@@ -78,9 +79,5 @@ pub fn ctys(home: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 pub fn split(o: Output) -> (i32, String, String) {
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }

@@ -457,20 +457,7 @@ local function list(ctx, all)
     for _, r in ipairs(rows) do print(table.concat(r, ";")) end
     return 0
   end
-  local head = { "switch", "UID", "GID", "access", "machine-address" }
-  local w = {}
-  for i, h in ipairs(head) do
-    w[i] = #h
-    for _, r in ipairs(rows) do w[i] = math.max(w[i], #r[i]) end
-  end
-  local function line(r)
-    local cells = {}
-    for i, c in ipairs(r) do cells[i] = c .. string.rep(" ", w[i] - #c) end
-    print((table.concat(cells, " | "):gsub("%s+$", "")))
-  end
-  line(head)
-  line { string.rep("-", w[1]), string.rep("-", w[2]), string.rep("-", w[3]), string.rep("-", w[4]), string.rep("-", w[5]) }
-  for _, r in ipairs(rows) do line(r) end
+  require("ctys.output").columns({ "switch", "UID", "GID", "access", "machine-address" }, rows, " | ", true)
   return 0
 end
 
