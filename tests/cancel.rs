@@ -5,17 +5,26 @@ mod common;
 use common::bmc::{Bmc, PASSWORD};
 use common::sshd::Sshd;
 use common::tmux::Tmux;
-use common::{bin, split, TempDir};
+use common::netns::{privileged, Pair};
+use common::{bin_in, split, TempDir};
 
 struct Setup {
     sshd: Sshd,
     rec: TempDir,
     remote: String,
+    netns: Option<String>,
 }
 
 impl Setup {
+    /// lab01 and lab02 on 127.0.0.90 and .91.
     fn new() -> Setup {
         let sshd = Sshd::start(90, 2);
+        sshd.home.write(".ssh/config", &format!("Host lab01\n  HostName 127.0.0.90\n  Port {p}\nHost lab02\n  HostName 127.0.0.91\n  Port {p}\n", p = sshd.port));
+        Setup::on(sshd, None)
+    }
+
+    /// Targets served by `sshd`, ctys run inside `netns` if given.
+    fn on(sshd: Sshd, netns: Option<&str>) -> Setup {
         let rec = TempDir::new("rec");
         let log = rec.path().join("log");
         // A test may add `hook`, run with the recorded command's words (a "machine" going down).
@@ -52,9 +61,8 @@ impl Setup {
             .chain(["virsh", "xl"].iter().map(|c| format!("{c} = {{ {:?}, {c:?} }}, ", hv.display().to_string())))
             .collect();
         let table = rec.write("commands.lua", &format!("return {{ {entries} }}"));
-        sshd.home.write(".ssh/config", &format!("Host lab01\n  HostName 127.0.0.90\n  Port {p}\nHost lab02\n  HostName 127.0.0.91\n  Port {p}\n", p = sshd.port));
         let remote = format!("env CTYS_COMMANDS={} CTYS_CANCEL_TIMEOUT=0 CTYS_NO_DNS=1 {}", table.display(), env!("CARGO_BIN_EXE_ctys"));
-        Setup { sshd, rec, remote }
+        Setup { sshd, rec, remote, netns: netns.map(String::from) }
     }
 
     fn run(&self, line: &str) -> (i32, String, String) {
@@ -63,7 +71,7 @@ impl Setup {
 
     fn run_env(&self, line: &str, env: &[(&str, &str)]) -> (i32, String, String) {
         let _ = std::fs::remove_file(self.rec.path().join("log"));
-        let mut cmd = bin("ctys", self.sshd.home.path());
+        let mut cmd = bin_in(self.netns.as_deref(), "ctys", self.sshd.home.path());
         cmd.env("CTYS_REMOTE_CMD", &self.remote).envs(env.iter().copied()).args(line.split(' '));
         split(cmd.output().unwrap())
     }
@@ -276,4 +284,30 @@ fn cancel_on_several_targets_asks_on_a_terminal_unless_yes() {
     let t = Tmux::start_env(s.sshd.home.path(), &env, "-y -t pm -a cancel=1:tst100,POWEROFF:0 lab01 lab02; echo exit=$?; sleep 60");
     let sc = t.wait("the exit", |sc| sc.contains("exit="));
     assert!(sc.contains("exit=0") && !sc.contains("[y/N]"), "{sc}");
+}
+
+#[test]
+fn wol_arms_the_first_interface_and_a_veth_says_it_cannot() {
+    if !privileged("wol_arms_the_first_interface_and_a_veth_says_it_cannot") {
+        return;
+    }
+    // lab01 is an sshd in a namespace whose only interface besides lo is the veth va.
+    let pair = Pair::new(None);
+    let sshd = Sshd::start_at(vec!["10.99.0.1".into()], 22, Some(&pair.a));
+    sshd.home.write(".ssh/config", "Host lab01\n  HostName 10.99.0.1\n");
+    let s = Setup::on(sshd, Some(&pair.a));
+    // §3.1's -t xen lines with wol: nothing announced, nothing run, exit 2.
+    for line in ["-t xen -a cancel=1:tst100,POWEROFF,wol lab01", "-t xen -a cancel=1:tst100,POWEROFF,wol,broadcast:192.168.3.255 lab01"] {
+        let (code, out, err) = s.run(line);
+        assert_eq!(code, 2, "{line}: {out}{err}");
+        assert!(err.contains("CANCEL tst100: WOL: va: the driver does not support Wake-on-LAN"), "{line}: {err}");
+        assert!(s.recorded().is_empty(), "{line}: {:?}", s.recorded());
+    }
+    let (code, out, _) = s.run("-t pm -a cancel=1:tst100,POWEROFF,wol,if:va,SELF --dry-run lab01");
+    assert_eq!(code, 0);
+    assert!(out.starts_with("CANCEL tst100: would arm va for Wake-on-LAN (wol g); wake it later with: ctys -t pm -a create=wol,t:tst100\n"), "{out}");
+    let (code, _, err) = s.run("-t pm -a cancel=1:tst100,POWEROFF,wol,if:nosuch0,SELF lab01");
+    assert_eq!(code, 2);
+    assert!(err.contains("nosuch0: no such interface"), "{err}");
+    assert!(s.recorded().is_empty());
 }

@@ -19,6 +19,9 @@ M.defaults = {
   gterm = { "gnome-terminal", "--" },
   emacs = { "emacs" },
   vncviewer = { "vncviewer" },
+  ssh = { "ssh" },
+  -- CONSOLE:CLI on this machine: the user's shell.
+  shell = { "/bin/sh", "-c", 'exec "${SHELL:-/bin/sh}"' },
   virsh = { "virsh" },
   xl = { "xl" },
 }
@@ -94,6 +97,18 @@ function M.read(name, ...)
   local ok, how, code = f:close()
   if ok then return out end
   return nil, string.format("%s: %s %s", line, tostring(how), tostring(code))
+end
+
+---Start a command of the table in the background, detached from this terminal (consoles that
+---open their own window); true, or nil and why the shell could not start it.
+---@param name string
+---@param ... string
+---@return true|nil ok
+---@return string? err
+function M.spawn(name, ...)
+  local line = M.describe(name, ...)
+  if os.execute("(" .. line .. ") </dev/null >/dev/null 2>&1 &") then return true end
+  return nil, line .. ": could not be started"
 end
 
 ---Run a command of the table; true, or nil and how it ended.

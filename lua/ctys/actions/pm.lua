@@ -16,6 +16,9 @@ local CREATE_KEYS = {
   UUID = "value", DBRECORD = "value", BROADCAST = "value", PORT = "value", BMAC = "value", IF = "value",
   CONSOLE = "value", USER = "value", PING = "value", SSHPING = "value", WAITC = "value", WAITS = "value",
 }
+-- CONSOLE kinds: CLI is an SSH session with a terminal (a login shell here when the machine is
+-- this one); the others start the command table's program.
+local CONSOLES = { CLI = true, XTERM = "xterm", GTERM = "gterm", EMACS = "emacs", VNC = "vncviewer" }
 local ADDRESS_KEYS = { "TCP", "MAC", "LABEL", "ID", "BASEPATH", "FILENAME", "UUID", "DBRECORD" }
 local DEFAULT_PING, DEFAULT_SSHPING = { 40, 3 }, { 20, 3 }
 
@@ -55,9 +58,17 @@ function M.create_plan(action)
   if #modes > 1 then err.usage("CREATE: %s exclude each other", table.concat(modes, " and ")) end
   if by.BROADCAST and by.IF then err.usage("CREATE: BROADCAST and IF exclude each other") end
   if by.PORT and not by.BROADCAST then err.usage("CREATE: PORT needs BROADCAST") end
-  if by.CONSOLE then err.env("CREATE: CONSOLE:%s is not available yet", by.CONSOLE.value) end
+  local console = by.CONSOLE and by.CONSOLE.value:upper()
+  if console and not CONSOLES[console] then
+    err.usage("CREATE: unknown CONSOLE '%s' (CLI, XTERM, GTERM, EMACS or VNC)", by.CONSOLE.value)
+  end
   local address
   for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end
+  if console and not (by.WOL or by.RESUME or by.IPMI) then
+    -- A console to a running machine: the one named by t:, else the target, else this one.
+    if by.MAC then err.usage("CREATE: CONSOLE reaches a machine by t:<host>, not by MAC") end
+    return { console = console, console_only = true, tcp = by.TCP and by.TCP.value, name = address and address.value or "this machine" }
+  end
   if not address then err.usage("CREATE: no machine address (t:<host>, m:<mac> or l:<label>)") end
   for _, k in ipairs { "ID", "BASEPATH", "FILENAME", "UUID", "DBRECORD" } do
     if by[k] then err.usage("CREATE: the PM plugin addresses machines by t:, m: or l:, not '%s'", by[k].given) end
@@ -68,7 +79,7 @@ function M.create_plan(action)
     err.usage("CREATE: IPMI powers on through the BMC; BROADCAST, IF, PORT and BMAC are for WOL")
   end
   local plan = {
-    name = (by.LABEL or by.TCP or by.MAC).value,
+    name = (by.LABEL or by.TCP or by.MAC).value, console = console,
     ipmi = by.IPMI and (by.IPMI.value or true) or nil,
     tcp = by.TCP and by.TCP.value, mac = by.MAC and by.MAC.value, label = by.LABEL and by.LABEL.value,
     delay = by.WOL and by.WOL.value and number(by.WOL.value, "WOL delay") or 0,
@@ -128,16 +139,76 @@ local function bmc_failed(what, e, kind)
   err.failed("%s: %s", what, e)
 end
 
+-- The machine a console goes to: t:<[user@]host[:port]> (read as a target, so nothing reaches
+-- ssh as an option), else the address a wake-up waited for.
+local function console_target(plan, ip)
+  if plan.tcp then return require("ctys.targets").parse(plan.tcp) end
+  return ip and { host = ip } or nil
+end
+
+-- Opens a console to a target (nil or a target naming this machine: here) and returns its exit
+-- value: CLI waits for the session to end and returns its exit status; the window consoles
+-- start their program in the background.
+local function open_console(kind, t, name, dry_run)
+  local commands = require "ctys.commands"
+  local function say_console(fmt, ...) print(string.format("CREATE %s: " .. fmt, name, ...)) end
+  if t and require("ctys.relay").is_local(t) then t = nil end
+  local dest = t and ((t.user and (t.user .. "@") or "") .. t.host)
+  if kind == "CLI" and t then
+    if dry_run then
+      say_console("would open an SSH session with a terminal to %s%s", dest, t.port and (":" .. t.port) or "")
+      return 0
+    end
+    local status, e, ekind = require("ctys.remote").console { host = t }
+    if not status then
+      if ekind == "hostkey" or ekind == "auth" then err.env("CREATE %s: CONSOLE:CLI: %s", name, e) end
+      err.failed("CREATE %s: CONSOLE:CLI: %s", name, e)
+    end
+    return status
+  end
+  local argv
+  if kind == "CLI" then
+    argv = { "shell" }
+  elseif kind == "VNC" then
+    argv = { "vncviewer", t and t.host or "localhost" }
+  elseif kind == "EMACS" then
+    -- A shell buffer on the machine through TRAMP's ssh method.
+    argv = { "emacs", "--eval", t and string.format('(let ((default-directory "/ssh:%s%s:")) (shell))', dest, t.port and ("#" .. t.port) or "") or "(shell)" }
+  else
+    local inner = commands.argv("shell")
+    if t then inner = t.port and commands.argv("ssh", "-t", "-p", t.port, dest) or commands.argv("ssh", "-t", dest) end
+    argv = { CONSOLES[kind], table.unpack(inner) }
+  end
+  local line = commands.describe(table.unpack(argv))
+  if dry_run then
+    say_console("would run %s", line)
+    return 0
+  end
+  if kind == "CLI" then
+    local _, how, code = os.execute(line)
+    return how == "exit" and code or 128 + code
+  end
+  if not (os.getenv("DISPLAY") or os.getenv("WAYLAND_DISPLAY")) then
+    err.env("CREATE %s: CONSOLE:%s opens a window and needs a display (DISPLAY is not set)", name, kind)
+  end
+  local ok, e = commands.spawn(table.unpack(argv))
+  if not ok then err.failed("CREATE %s: %s", name, e) end
+  say_console("CONSOLE:%s started: %s", kind, line)
+  return 0
+end
+
 ---CREATE on a PM: wake a machine with Wake-on-LAN (or power it on through its BMC with
----`ipmi[:<bmc>]`) and wait until it answers ping, then SSH.
+---`ipmi[:<bmc>]`) and wait until it answers ping, then SSH; and/or open a console to it.
 ---`create=wol[:<delay>],t:<host>|m:<mac>|l:<label>,broadcast:<addr>,port:<n>,bmac:<mac>,if:<iface>,
----reuse|resume,ping:off|<n>%<sleep>,sshping:off|on|<n>%<sleep>`. Exit 0 when the machine is up,
----1 for bad suboptions, 2 when the machine has no MAC (or no IP to wait for), 3 when it was
----already up (without REUSE) or did not come up.
+---reuse|resume,ping:off|<n>%<sleep>,sshping:off|on|<n>%<sleep>,console:cli|xterm|gterm|emacs|vnc`.
+---Exit 0 when the machine is up (CONSOLE:CLI: the session's exit status), 1 for bad
+---suboptions, 2 when the machine has no MAC (or no IP to wait for, or no display for a window
+---console), 3 when it was already up (without REUSE) or did not come up.
 ---@param req ctys.Request
 ---@return integer
 function M.create(req)
   local plan = M.create_plan(req.action)
+  if plan.console_only then return open_console(plan.console, console_target(plan), plan.name, req.dry_run) end
   local machines = require "ctys.machines"
   local db = machines.load()
   local known = machines.lookup(plan.label or plan.tcp or plan.mac, db) or {}
@@ -173,6 +244,7 @@ function M.create(req)
     say(plan, plan.ipmi and "would %s" or "would send %s", what)
     if plan.ping then say(plan, "would wait %g s, then ping %s up to %d times, %g s apart", plan.delay, ip, plan.ping[1], plan.ping[2]) end
     if plan.sshping then say(plan, "would wait for SSH on %s:22 up to %d times, %g s apart", ip, plan.sshping[1], plan.sshping[2]) end
+    if plan.console then return open_console(plan.console, console_target(plan, ip), plan.name, true) end
     return 0
   end
   local probe = require "ctys.probe"
@@ -196,7 +268,32 @@ function M.create(req)
   if plan.ping then wait_for(plan, "ping " .. ip, probe.ping, { host = ip, timeout = math.min(1, math.max(plan.ping[2], 0.1)) }, plan.ping) end
   if plan.sshping then wait_for(plan, "ssh " .. ip .. ":22", probe.tcp, { host = ip, port = 22, ssh = true, timeout = 2 }, plan.sshping) end
   say(plan, "up")
+  if plan.console then return open_console(plan.console, console_target(plan, ip), plan.name, false) end
   return 0
+end
+
+---CREATE with CONSOLE on targets, run by the caller: a console opens here, not on the target.
+---A wake-up (WOL, IPMI) is relayed first without the CONSOLE; then each target (or the
+---machine t: names) gets its console, one after another.
+---@param req ctys.Request
+---@param relay fun(req: ctys.Request): integer
+---@return integer
+local function create_on_targets(req, relay)
+  local plan = M.create_plan(req.action)
+  if not plan.console then return relay(req) end
+  local status = 0
+  if not plan.console_only then
+    local wake = {}
+    for k, v in pairs(req) do wake[k] = v end
+    wake.action = subopts.parse(subopts.without(req.action, { "CONSOLE" }))
+    status = relay(wake)
+    if status ~= 0 then return status end
+  end
+  for _, t in ipairs(req.targets) do
+    local c = open_console(plan.console, console_target(plan) or t, plan.tcp or t.host, req.dry_run)
+    status = math.max(status, c)
+  end
+  return status
 end
 
 -- CANCEL's suboptions: the methods, and the rest with what each takes.
@@ -236,7 +333,6 @@ function M.cancel_plan(action)
     err.usage("CANCEL: WOL does not combine with %s", method == "INIT" and ("INIT:" .. runlevel) or method)
   end
   if by.IF and not by.WOL then err.usage("CANCEL: IF needs WOL") end
-  if by.WOL then err.env("CANCEL: WOL (arming the interface for wake-up) is not available yet") end
   local timeout = by.TIMEOUT and number(by.TIMEOUT.value, "TIMEOUT")
   local address
   for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end
@@ -246,6 +342,7 @@ function M.cancel_plan(action)
     method = method, runlevel = runlevel, self = by.SELF ~= nil, force = by.FORCE ~= nil,
     delay = delay or timeout or tonumber(os.getenv("CTYS_CANCEL_TIMEOUT") or "") or 20,
     ipmi = by.IPMI and (by.IPMI.value or true) or nil,
+    wol = by.WOL ~= nil, iface = by.IF and by.IF.value, broadcast = by.BROADCAST and by.BROADCAST.value,
     -- How long the OS gets to go down before its BMC powers it off anyway.
     grace = timeout or 60,
   }
@@ -354,11 +451,40 @@ end
 ---What the caller does around the relay, per action (ctys.cli runs it instead of the plain
 ---relay when the command line has targets).
 ---@type table<string, fun(req: ctys.Request, relay: fun(req: ctys.Request): integer): integer>
-M.caller = { cancel = cancel_on_targets }
+M.caller = { cancel = cancel_on_targets, create = create_on_targets }
 
 ---The actions that take machines down: on several targets ctys asks first (see `-y`).
 ---@type table<string, boolean>
 M.destructive = { cancel = true }
+
+-- The interface WOL arms without IF: the first one that is up and could carry the packet
+-- (not the loopback, a bridge or a TUN/TAP; a bond is fine), as the original took the first.
+local function first_interface()
+  local links, e = require("ctys.net").links()
+  if not links then err.env("CANCEL: WOL: cannot list interfaces: %s", e) end
+  table.sort(links, function(a, b) return a.index < b.index end)
+  for _, l in ipairs(links) do
+    if l.name ~= "lo" and l.up and l.kind ~= "bridge" and l.kind ~= "tun" and not l.master then return l.name end
+  end
+  err.env("CANCEL: WOL: no interface is up; give IF:<if>")
+end
+
+-- WOL: arm the NIC for magic packets before anything else, so that a NIC that cannot wake
+-- stops the CANCEL with nothing done (exit 2). Says how to wake the machine later.
+local function arm_wol(plan, dry_run)
+  local iface = plan.iface or first_interface()
+  local wake = "ctys -t pm -a create=wol,t:" .. plan.name .. (plan.broadcast and (",broadcast:" .. plan.broadcast) or "")
+  if dry_run then
+    shout(plan.name, "would arm %s for Wake-on-LAN (wol g); wake it later with: %s", iface, wake)
+    return
+  end
+  local ok, e, kind = require("ctys.net").wol_arm(iface, "g")
+  if not ok then
+    if kind == "other" then err.failed("CANCEL %s: WOL: %s", plan.name, e) end
+    err.env("CANCEL %s: WOL: %s", plan.name, e)
+  end
+  shout(plan.name, "wol: %s armed (g); wake it later with: %s", iface, wake)
+end
 
 -- The stack step of CANCEL: the machines on top go down first, all at once. `stack.only` limits
 -- it to one handler; with FORCE the stack is skipped, unless `stack.force_destroys` (a
@@ -427,6 +553,7 @@ function M.cancel_here(req, stack_opts)
     { "logger", msg }, { "wall", msg },
   }
   local function show(fmt, ...) shout(plan.name, fmt, ...) end
+  if plan.wol then arm_wol(plan, req.dry_run) end
   if req.dry_run then
     for _, st in ipairs(steps) do show("would run %s", commands.describe(table.unpack(st))) end
     show("would wait %g s", plan.delay)
