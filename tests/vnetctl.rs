@@ -162,7 +162,7 @@ fn cancel_after_kill_9_and_a_foreign_bridge_is_never_deleted() {
     assert_eq!(meta.mode() & 0o7777, 0o2700);
     let (_, out, _) = lab.vnet(&["-X", "list"]);
     assert!(out.contains(";rwx--S---;"), "{out}");
-    assert!(lab.ip(&["link", "show", "va"]).contains("master") == false, "va stays out of a foreign bridge");
+    assert!(!lab.ip(&["link", "show", "va"]).contains("master"), "va stays out of a foreign bridge");
     let pids = lab.switch_pids();
     assert_eq!(pids.len(), 1);
     sh(&["kill", "-9", &pids[0]]);

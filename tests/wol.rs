@@ -62,7 +62,7 @@ fn raw_frames_equal_etherwakes() {
         (
             "pw6",
             &["-i", "va", "-p", "01:02:03:04:05:06", TARGET],
-            format!("ctys.wol.send{{ mac = 'aabb.ccdd.eeff', iface = 'va', raw = true, unicast = true, password = '01:02:03:04:05:06' }}"),
+            "ctys.wol.send{ mac = 'aabb.ccdd.eeff', iface = 'va', raw = true, unicast = true, password = '01:02:03:04:05:06' }".to_string(),
         ),
     ];
     for (tag, ew_args, chunk) in &cases {

@@ -42,10 +42,7 @@ impl Bmc {
                  \x20 user 3 true \"oper\" \"operpass\" operator 10 md5 straight\n"
             ),
         );
-        dir.write(
-            "sim.emu",
-            "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n",
-        );
+        dir.write("sim.emu", "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n");
         dir.write("power", "1\n");
         let child = Command::new("ipmi_sim")
             .args(["-c", &format!("{d}/lan.conf"), "-f", &format!("{d}/sim.emu"), "-s", &d, "-n"])

@@ -101,9 +101,7 @@ impl Sshd {
     }
 
     pub fn log(&self) -> String {
-        (0..self.children.len())
-            .map(|k| std::fs::read_to_string(self.dir.path().join(format!("sshd.{k}.log"))).unwrap_or_default())
-            .collect()
+        (0..self.children.len()).map(|k| std::fs::read_to_string(self.dir.path().join(format!("sshd.{k}.log"))).unwrap_or_default()).collect()
     }
 
     /// `type base64` of the host key.

@@ -22,11 +22,8 @@ impl Tmux {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let t = Tmux { socket: format!("ctys-test-{}-{n}", std::process::id()) };
-        let cmd = format!(
-            "env -u CTYS_LUA_PATH -u RUST_LOG -u SSH_AUTH_SOCK CTYS_NO_DNS=1 HOME={} {env} {} {args}",
-            home.display(),
-            env!("CARGO_BIN_EXE_ctys")
-        );
+        let cmd =
+            format!("env -u CTYS_LUA_PATH -u RUST_LOG -u SSH_AUTH_SOCK CTYS_NO_DNS=1 HOME={} {env} {} {args}", home.display(), env!("CARGO_BIN_EXE_ctys"));
         let ok = t.tmux(&["new-session", "-d", "-s", "repl", "-x", "100", "-y", "50", &cmd]).success();
         assert!(ok, "tmux could not start (is tmux installed? .ci/run installs it)");
         t

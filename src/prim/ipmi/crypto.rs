@@ -185,7 +185,7 @@ pub fn encrypt(k2: &[u8], iv: [u8; 16], data: &[u8]) -> Vec<u8> {
 
 /// The inverse of `encrypt`; None when the length or the pad pattern is wrong.
 pub fn decrypt(k2: &[u8], payload: &[u8]) -> Option<Vec<u8>> {
-    if payload.len() < 32 || payload.len() % 16 != 0 {
+    if payload.len() < 32 || !payload.len().is_multiple_of(16) {
         return None;
     }
     let iv: [u8; 16] = payload[..16].try_into().ok()?;
@@ -211,8 +211,11 @@ mod tests {
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
+    /// One RAKP exchange: the user key, both session ids, both randoms and the BMC GUID.
+    type Captured = (Vec<u8>, [u8; 4], [u8; 4], [u8; 16], [u8; 16], [u8; 16]);
+
     /// reference/ipmi/lanplus.pcap: ipmitool -C 3 against ipmi_sim, user admin, password "password".
-    fn captured() -> (Vec<u8>, [u8; 4], [u8; 4], [u8; 16], [u8; 16], [u8; 16]) {
+    fn captured() -> Captured {
         (
             kuid(b"password").to_vec(),
             hex("a4a3a2a0").try_into().unwrap(),
