@@ -16,10 +16,11 @@ struct Setup {
 }
 
 impl Setup {
-    /// lab01 and lab02 on 127.0.0.90 and .91.
+    /// lab01 .. lab04 on 127.0.0.90 .. .93.
     fn new() -> Setup {
-        let sshd = Sshd::start(90, 2);
-        sshd.home.write(".ssh/config", &format!("Host lab01\n  HostName 127.0.0.90\n  Port {p}\nHost lab02\n  HostName 127.0.0.91\n  Port {p}\n", p = sshd.port));
+        let sshd = Sshd::start(90, 4);
+        let config: String = (0..4).map(|i| format!("Host lab0{}\n  HostName 127.0.0.{}\n  Port {}\n", i + 1, 90 + i, sshd.port)).collect();
+        sshd.home.write(".ssh/config", &config);
         Setup::on(sshd, None)
     }
 
@@ -125,6 +126,33 @@ fn the_manuals_cancel_lines_run_what_they_should_where_they_should() {
     let (_, _, err) = s.run("-t pm -a cancel=1:tst100,PAUSE,SELF lab02");
     assert!(err.contains("PAUSE is mapped to POWEROFF"), "{err}");
     assert_eq!(s.recorded().last().map(String::as_str), Some("127.0.0.91 poweroff"));
+}
+
+#[test]
+fn four_hosts_at_once_each_runs_its_own_sequence() {
+    let s = Setup::new();
+    // §3.4 verbatim on two hosts (no SELF: the stack only), SELF on the two others.
+    let (code, out, err) = s.run("-y -t PM -a cancel=1:tst100,INIT:0 lab01 lab02");
+    assert_eq!(code, 0, "{out}{err}");
+    let mut rec = s.recorded();
+    rec.sort();
+    assert_eq!(rec.len(), 4, "{rec:?}");
+    assert!(rec[..2].iter().all(|l| l.starts_with("127.0.0.90 ")) && rec[2..].iter().all(|l| l.starts_with("127.0.0.91 ")), "{rec:?}");
+    assert!(!rec.iter().any(|l| l.ends_with("init 0")), "no SELF: the hosts stay up");
+    let (code, out, err) = s.run("-y -t pm -a cancel=1:tst100,INIT:0,SELF lab03 lab04");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("lab03: CANCEL tst100: running ") && out.contains("lab04: CANCEL tst100: running "), "{out}");
+    let mut rec = s.recorded();
+    rec.sort();
+    let mut want: Vec<String> = ["92", "93"]
+        .iter()
+        .flat_map(|h| {
+            let a = format!("127.0.0.{h} ");
+            vec![format!("{a}init 0"), format!("{a}logger ctys: CANCEL tst100 (INIT:0) in 0 s"), format!("{a}wall ctys: CANCEL tst100 (INIT:0) in 0 s")]
+        })
+        .collect();
+    want.sort();
+    assert_eq!(rec, want);
 }
 
 #[test]
