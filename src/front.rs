@@ -27,7 +27,7 @@ fn command() -> Command {
         .override_usage(
             "ctys [HOST OPTIONS] FILE.lua [ARGS...]\n       ctys [HOST OPTIONS] -e CHUNK\n       \
              ctys [HOST OPTIONS] [--repl]\n       ctys [HOST OPTIONS] --test PATH...\n       \
-             ctys --dump-lua DIR\n       ctys [-t TYPE] -a ACTION[=SUBOPTS] [OPTIONS] [--] [TARGETS...]",
+             ctys --dump-lua DIR\n       ctys lab up|down|status|exec|tour ...\n       ctys [-t TYPE] -a ACTION[=SUBOPTS] [OPTIONS] [--] [TARGETS...]",
         )
         .disable_help_flag(true)
         .disable_version_flag(true)
@@ -97,6 +97,10 @@ pub fn main() -> i32 {
     let prog = argv.first().map(|a| base_name(a)).unwrap_or("ctys").to_string();
     if let Some(tool) = prog.strip_prefix("ctys-") {
         return tool_main(tool, argv.into_iter().skip(1).collect());
+    }
+    // `ctys lab ...`: the sandbox lab is a tool too (ctys.tools.lab).
+    if argv.get(1).is_some_and(|a| a == "lab") {
+        return tool_main("lab", argv.into_iter().skip(2).collect());
     }
     init_logging();
     let m = match command().try_get_matches_from(&argv) {

@@ -1,0 +1,71 @@
+-- The main job on the sandbox lab: wake a machine, drive another through its BMC, build a
+-- VDE network on a third, run a command on the group, cancel the first. Each step is the ctys
+-- command line a user would type, printed before it runs, then checked.
+--   sudo cargo run --release -- lab tour          (lab up, this script, lab down)
+--   ctys lab up; ctys lab exec ctys examples/lab-tour.lua; ctys lab down
+local n = 0
+
+local function step(title)
+  n = n + 1
+  print(string.format("\n== %d. %s", n, title))
+end
+
+-- Runs a command line as a shell would, echoing it; raises when it fails.
+local function run(line)
+  print("$ " .. line)
+  io.stdout:flush()
+  local ok, how, code = os.execute(line)
+  if not ok then error(string.format("step %d failed (%s %d): %s", n, how, code, line), 0) end
+end
+
+-- Polls `probe` every 0.2 s for up to `secs`; true once it says yes.
+local function within(secs, probe)
+  for _ = 1, math.ceil(secs / 0.2) do
+    if probe() then return true end
+    ctys.sleep(0.2)
+  end
+  return false
+end
+
+local function ssh_up(ip) return ctys.probe.tcp { host = ip, port = 22, timeout = 0.5 } ~= nil end
+
+local function bmc_power(bmc)
+  local b = assert(ctys.ipmi.open { host = bmc, user = "admin" })
+  local p = assert(b:power("status"))
+  b:close()
+  return p
+end
+
+if not os.getenv("CTYS_LAB_DIR") then
+  error("run me in the lab: ctys lab tour, or ctys lab exec ctys examples/lab-tour.lua", 0)
+end
+
+step("Wake lab01 with a magic packet and wait for ping, then SSH")
+run("ctys -t pm -a create=wol,t:lab01,ping:50%0.2,sshping:50%0.2")
+
+step("lab02 through its BMC: read the power, power on and wait (PM CREATE), cycle it")
+run("ctys-ipmi 10.77.0.102 power status")
+run("ctys -t pm -a create=ipmi,t:lab02,ping:50%0.2,sshping:50%0.2")
+run("ctys-ipmi 10.77.0.102 power cycle")
+assert(within(10, function() return ssh_up("10.77.0.2") end), "lab02 did not come back after the cycle")
+print("lab02 answers SSH again; its BMC reads " .. bmc_power("10.77.0.102"))
+
+step("lab03 on, then its VDE network (bridge, TAP, vde_switch), built remotely")
+run("ctys -t pm -a create=ipmi,t:lab03,ping:50%0.2,sshping:50%0.2")
+run("ctys-vnetctl -r lab03 -f create")
+run("ctys-vnetctl -r lab03 check")
+
+step("One command on the group @lab")
+local results = assert(ctys.remote.exec { hosts = { "@lab" }, cmd = "echo $(ip -4 -o addr show scope global | awk '{print $2, $4}')" })
+for _, r in ipairs(results) do
+  print(string.format("%s: %s", r.host, r.status == 0 and r.stdout:gsub("%s+$", "") or (r.err or ("exit " .. tostring(r.status)))))
+end
+
+step("Cancel lab01 with POWEROFF: announce, stack, then the machine itself")
+run("ctys -t pm -a cancel=l:lab01,POWEROFF:0,SELF lab01")
+assert(within(10, function() return not ssh_up("10.77.0.1") end), "lab01's sshd is still there")
+print("lab01 no longer answers SSH; its BMC reads " .. bmc_power("10.77.0.101"))
+
+step("The lab now")
+run("ctys lab status")
+print("\ntour done.")

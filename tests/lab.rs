@@ -1,0 +1,152 @@
+//! The sandbox lab and its tour as the integration test of everything: each step's effect is
+//! read back independently (the magic packet on the wire, the BMCs through ipmitool, the TAP on
+//! lab03's bridge, the group command's output, lab01's processes gone), and `lab down` leaves no
+//! namespace, process or file, also after `up` failed half-way. Needs root.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::netns::{privileged, Capture};
+use common::{bin, split, TempDir};
+
+struct Lab {
+    name: String,
+    dir: PathBuf,
+    home: TempDir,
+    _keep: TempDir,
+}
+
+impl Lab {
+    fn new(tag: &str) -> Lab {
+        let keep = TempDir::new("lab");
+        Lab { name: format!("{tag}{}", std::process::id() % 100_000), dir: keep.path().join("lab"), home: TempDir::new("labhome"), _keep: keep }
+    }
+
+    fn ctys(&self, args: &[&str]) -> (i32, String, String) {
+        self.ctys_path(args, None)
+    }
+
+    fn ctys_path(&self, args: &[&str], path: Option<&str>) -> (i32, String, String) {
+        let mut c = bin("ctys", self.home.path());
+        c.env("CTYS_LAB_NAME", &self.name).env("CTYS_LAB_DIR", &self.dir).arg("lab").args(args);
+        if let Some(p) = path {
+            c.env("PATH", p);
+        }
+        split(c.output().unwrap())
+    }
+
+    fn ns(&self, i: u32) -> String {
+        format!("{}{i}", self.name)
+    }
+
+    fn file(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.dir.join(rel)).unwrap_or_default()
+    }
+
+    /// No namespace, process or file of this lab is left.
+    fn assert_gone(&self) {
+        let ns = String::from_utf8(Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).unwrap();
+        assert!(!ns.lines().any(|l| l.starts_with(&self.name)), "namespaces left: {ns}");
+        assert!(!self.dir.exists(), "{} is left", self.dir.display());
+        let ps = Command::new("pgrep").args(["-af", self.dir.to_str().unwrap()]).output().unwrap();
+        assert!(ps.stdout.is_empty(), "processes left: {}", String::from_utf8_lossy(&ps.stdout));
+    }
+}
+
+fn ipmitool_power(lab: &Lab, bmc: &str) -> String {
+    let creds = lab.file("home/.ctys/ipmi/credentials");
+    let password = creds.lines().find(|l| l.starts_with(&format!("{bmc} "))).and_then(|l| l.split(' ').nth(2)).unwrap().to_string();
+    let o = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(0), "ipmitool", "-I", "lanplus", "-C", "3", "-H", bmc, "-U", "admin", "-E", "chassis", "power", "status"])
+        .env("IPMI_PASSWORD", password)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
+    if !privileged("the_tour_does_what_each_step_says_and_down_leaves_nothing") {
+        return;
+    }
+    let lab = Lab::new("lt");
+    let (code, out, err) = lab.ctys(&["up", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, status, _) = lab.ctys(&["status"]);
+    assert_eq!(status.lines().filter(|l| l.contains(" off ") && l.contains(" up 10.77.0.1")).count(), 3, "{status}");
+    let pcap = lab._keep.path().join("wol.pcap");
+    let capture = Capture::start(&lab.ns(0), "labbr0", &pcap, "ether proto 0x0842");
+    let tour = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lab-tour.lua");
+    let (code, out, err) = lab.ctys(&["exec", "ctys", tour]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // 1. The magic packet for lab01 on the wire, and lab01 answered.
+    let frames = capture.frames(1);
+    assert_eq!(frames.len(), 1);
+    let f = &frames[0];
+    assert_eq!((&f[..6], &f[12..14]), (&[0xff; 6][..], &[0x08, 0x42][..]));
+    let mac = [0x02, 0x77, 0, 0, 0, 1];
+    assert_eq!(&f[14..20], &[0xff; 6]);
+    assert!((0..16).all(|k| f[20 + 6 * k..26 + 6 * k] == mac), "16 copies of lab01's MAC");
+    assert!(out.contains("CREATE lab01: up\n"), "{out}");
+    // 2. lab02: powered on, cycled (off, then on), on now; lab01's BMC says off after CANCEL.
+    let chassis: Vec<String> = lab.file("m2/bmc/chassis.log").lines().map(|l| l.split_once(' ').unwrap().1.to_string()).collect();
+    assert_eq!(chassis, ["power 1", "power 0", "power 1"]);
+    assert_eq!(ipmitool_power(&lab, "10.77.0.102"), "Chassis Power is on");
+    assert_eq!(ipmitool_power(&lab, "10.77.0.101"), "Chassis Power is off");
+    // 3. lab03: the TAP on the bridge ctys made, with a vde_switch running there.
+    let links = String::from_utf8(Command::new("ip").args(["-n", &lab.ns(3), "-o", "link", "show", "master", "ctysbr0"]).output().unwrap().stdout).unwrap();
+    assert!(links.contains(" tap0:") && links.contains(" eth0@"), "{links}");
+    let pids = String::from_utf8(Command::new("ip").args(["netns", "pids", &lab.ns(3)]).output().unwrap().stdout).unwrap();
+    assert!(pids.lines().any(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim() == "vde_switch"), "no vde_switch on lab03");
+    // 4. The group command's output, per host.
+    for line in ["lab01: eth0 10.77.0.1/24", "lab02: eth0 10.77.0.2/24", "lab03: ctysbr0 10.77.0.3/24"] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    // 5. lab01 cancelled: announced, and nothing runs there any more (its sshd is gone).
+    let messages = lab.file("log/messages");
+    assert!(messages.contains(&format!("{} logger ctys: CANCEL lab01 (POWEROFF) in 0 s", lab.ns(1))), "{messages}");
+    assert!(messages.contains(&format!("{} wall ctys: CANCEL lab01 (POWEROFF) in 0 s", lab.ns(1))), "{messages}");
+    let left = Command::new("ip").args(["netns", "pids", &lab.ns(1)]).output().unwrap().stdout;
+    assert!(left.is_empty(), "lab01 still runs {}", String::from_utf8_lossy(&left));
+    assert!(!Path::new(&lab.dir.join("m1/sshd.pid")).exists());
+
+    let (code, _, err) = lab.ctys(&["down"]);
+    assert_eq!(code, 0, "{err}");
+    lab.assert_gone();
+}
+
+#[test]
+fn up_failing_half_way_takes_itself_down_and_refusals() {
+    if !privileged("up_failing_half_way_takes_itself_down_and_refusals") {
+        return;
+    }
+    let lab = Lab::new("lf");
+    // A BMC that cannot start: an ipmi_sim that exits at once, found first on PATH.
+    let fake = lab.home.write("bin/ipmi_sim", "#!/bin/sh\nexit 1\n");
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", fake.parent().unwrap().display(), std::env::var("PATH").unwrap());
+    let (code, out, err) = lab.ctys_path(&["up", "2"], Some(&path));
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("BMC 1"), "{err}");
+    lab.assert_gone();
+
+    for (args, code, msg) in [
+        (&["up", "0"][..], 1, "bad machine count '0' (1 to 50)"),
+        (&["up", "x"][..], 1, "bad machine count 'x'"),
+        (&["frob"][..], 1, "unknown command 'frob'"),
+        (&["exec"][..], 1, "give a command"),
+    ] {
+        let (c, _, e) = lab.ctys(args);
+        assert_eq!(c, code, "{args:?}: {e}");
+        assert!(e.contains(msg), "{args:?}: {e}");
+    }
+    // A second `up` refuses to touch a lab that is there.
+    assert_eq!(lab.ctys(&["up", "1"]).0, 0);
+    let (c, _, e) = lab.ctys(&["up", "1"]);
+    assert_eq!(c, 3);
+    assert!(e.contains("is up already (or left over): ctys lab down first"), "{e}");
+    assert_eq!(lab.ctys(&["down"]).0, 0);
+    lab.assert_gone();
+}
