@@ -1,8 +1,8 @@
 -- A tour of the scripting host, runnable on any machine (no lab needed):
 --   cargo run --release -- examples/tour.lua
 -- It parses the manuals' ctys command lines, runs waits concurrently, and shows how errors
--- carry ctys exit values. The sandbox-lab tour (WoL, IPMI, VDE, SSH) replaces it once the
--- primitives exist.
+-- carry ctys exit values. The main job, with WoL, IPMI, VDE and SSH on real parts, is
+-- examples/lab-tour.lua in the sandbox lab: cargo run --release -- lab tour
 local cli = require "ctys.cli"
 local err = require "ctys.err"
 

@@ -30,7 +30,7 @@ usage: ctys lab up [--install] [N] | down | status | exec CMD [ARGS...] | tour [
   status    each machine: power, address, sshd, BMC, listener
   exec      run CMD in the lab's control namespace with the lab's HOME and PATH, where
             `ctys -t pm -a create=wol,t:lab01`, `ctys-ipmi 10.77.0.102 power status` and
-            `ctys @lab ...` reach the machines
+            `ctys -t pm -a cancel=POWEROFF,SELF @lab` reach the machines
   tour      up, run FILE (default examples/lab-tour.lua) there, then down whatever happened
   --install install missing packages with apt-get (without it: exit 2 naming the apt-get line)
 needs root; CTYS_LAB_NAME (ctyslab) names the namespaces, CTYS_LAB_DIR (/run/NAME) holds files
