@@ -1,5 +1,5 @@
--- The main job on the sandbox lab: wake a machine, drive another through its BMC, build a
--- VDE network on a third, run a command on the group, cancel the first. Each step is the ctys
+-- The main job on the sandbox lab: wake a machine, drive another through its BMC and build
+-- its VDE network, run a command on the group, cancel the first. Each step is the ctys
 -- command line a user would type, printed before it runs, then checked.
 --   sudo cargo run --release -- lab tour          (lab up, this script, lab down)
 --   ctys lab up; ctys lab exec ctys examples/lab-tour.lua; ctys lab down
@@ -50,12 +50,12 @@ run("ctys-ipmi 10.77.0.102 power cycle")
 assert(within(10, function() return ssh_up("10.77.0.2") end), "lab02 did not come back after the cycle")
 print("lab02 answers SSH again; its BMC reads " .. bmc_power("10.77.0.102"))
 
-step("lab03 on, then its VDE network (bridge, TAP, vde_switch), built remotely")
-run("ctys -t pm -a create=ipmi,t:lab03,ping:50%0.2,sshping:50%0.2")
-run("ctys-vnetctl -r lab03 -f create")
-run("ctys-vnetctl -r lab03 check")
+step("lab02's VDE network (bridge, TAP, vde_switch), built remotely")
+run("ctys-vnetctl -r lab02 -f create")
+run("ctys-vnetctl -r lab02 check")
 
-step("One command on the group @lab")
+step("lab03 on through its BMC, then one command on the group @lab")
+run("ctys -t pm -a create=ipmi,t:lab03,ping:50%0.2,sshping:50%0.2")
 local results = assert(ctys.remote.exec { hosts = { "@lab" }, cmd = "echo $(ip -4 -o addr show scope global | awk '{print $2, $4}')" })
 for _, r in ipairs(results) do
   print(string.format("%s: %s", r.host, r.status == 0 and r.stdout:gsub("%s+$", "") or (r.err or ("exit " .. tostring(r.status)))))

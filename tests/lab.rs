@@ -1,6 +1,6 @@
 //! The sandbox lab and its tour as the integration test of everything: each step's effect is
 //! read back independently (the magic packet on the wire, the BMCs through ipmitool, the TAP on
-//! lab03's bridge, the group command's output, lab01's processes gone), and `lab down` leaves no
+//! lab02's bridge, the group command's output, lab01's processes gone), and `lab down` leaves no
 //! namespace, process or file, also after `up` failed half-way. Needs root.
 mod common;
 
@@ -95,13 +95,13 @@ fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
     assert_eq!(chassis, ["power 1", "power 0", "power 1"]);
     assert_eq!(ipmitool_power(&lab, "10.77.0.102"), "Chassis Power is on");
     assert_eq!(ipmitool_power(&lab, "10.77.0.101"), "Chassis Power is off");
-    // 3. lab03: the TAP on the bridge ctys made, with a vde_switch running there.
-    let links = String::from_utf8(Command::new("ip").args(["-n", &lab.ns(3), "-o", "link", "show", "master", "ctysbr0"]).output().unwrap().stdout).unwrap();
+    // 3. lab02: the TAP on the bridge ctys made, with a vde_switch running there.
+    let links = String::from_utf8(Command::new("ip").args(["-n", &lab.ns(2), "-o", "link", "show", "master", "ctysbr0"]).output().unwrap().stdout).unwrap();
     assert!(links.contains(" tap0:") && links.contains(" eth0@"), "{links}");
-    let pids = String::from_utf8(Command::new("ip").args(["netns", "pids", &lab.ns(3)]).output().unwrap().stdout).unwrap();
-    assert!(pids.lines().any(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim() == "vde_switch"), "no vde_switch on lab03");
+    let pids = String::from_utf8(Command::new("ip").args(["netns", "pids", &lab.ns(2)]).output().unwrap().stdout).unwrap();
+    assert!(pids.lines().any(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim() == "vde_switch"), "no vde_switch on lab02");
     // 4. The group command's output, per host.
-    for line in ["lab01: eth0 10.77.0.1/24", "lab02: eth0 10.77.0.2/24", "lab03: ctysbr0 10.77.0.3/24"] {
+    for line in ["lab01: eth0 10.77.0.1/24", "lab02: ctysbr0 10.77.0.2/24", "lab03: eth0 10.77.0.3/24"] {
         assert!(out.contains(line), "{line}: {out}");
     }
     // 5. lab01 cancelled: announced, and nothing runs there any more (its sshd is gone).
