@@ -190,22 +190,26 @@ fn pm_create_wakes_a_machine_and_waits_for_ping_and_ssh() {
     }
     let pair = Pair::new(None);
     let home = TempDir::new("pmcreate");
-    let db = home.write("machines", "hostX mac=02:00:00:00:00:0b ip=10.99.0.2\nhostXDirectedCast ip=10.99.0.255\n");
+    let db = home.write("machines", "hostX mac=02:00:00:00:00:0b ip=10.99.0.2\n");
+    // The directed broadcast a CANCEL with WOL,BROADCAST left for hostX (no BROADCAST given here).
+    let remembered = home.write("wol-broadcast", "other 10.1.1.255\nhostX 10.99.0.255\n");
     let woken = power_on_when_woken(&pair, &home);
     let (code, out, err) = split(
         bin_in(Some(&pair.a), "ctys", home.path())
             .env("CTYS_MACHINES", &db)
-            .args(["-t", "pm", "-a", "create=wol,t:hostX,broadcast:hostXDirectedCast,ping:30%0.2,sshping:30%0.2"])
+            .env("CTYS_WOL_REMEMBER", &remembered)
+            .args(["-t", "pm", "-a", "create=wol,t:hostX,ping:30%0.2,sshping:30%0.2"])
             .output()
             .unwrap(),
     );
     assert!(woken.join().unwrap(), "the machine never saw its packet");
     assert_eq!(code, 0, "{out}{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "CREATE hostX: wol: sent UDP 102 bytes to 10.99.0.255:9 for 02:00:00:00:00:0b");
-    assert!(lines[1].starts_with("CREATE hostX: ping 10.99.0.2: answered at try "), "{out}");
-    assert!(lines[2].starts_with("CREATE hostX: ssh 10.99.0.2:22: answered at try "), "{out}");
-    assert_eq!(lines[3], "CREATE hostX: up");
+    assert_eq!(lines[0], format!("CREATE hostX: broadcast 10.99.0.255, as its CANCEL with WOL asked ({})", remembered.display()));
+    assert_eq!(lines[1], "CREATE hostX: wol: sent UDP 102 bytes to 10.99.0.255:9 for 02:00:00:00:00:0b");
+    assert!(lines[2].starts_with("CREATE hostX: ping 10.99.0.2: answered at try "), "{out}");
+    assert!(lines[3].starts_with("CREATE hostX: ssh 10.99.0.2:22: answered at try "), "{out}");
+    assert_eq!(lines[4], "CREATE hostX: up");
     // Now it answers: a second CREATE refuses (exit 3) unless REUSE.
     let again = |extra: &str| {
         split(

@@ -22,6 +22,60 @@ local CONSOLES = { CLI = true, XTERM = "xterm", GTERM = "gterm", EMACS = "emacs"
 local ADDRESS_KEYS = { "TCP", "MAC", "LABEL", "ID", "BASEPATH", "FILENAME", "UUID", "DBRECORD" }
 local DEFAULT_PING, DEFAULT_SSHPING = { 40, 3 }, { 20, 3 }
 
+-- CANCEL ...,WOL,BROADCAST:<addr> leaves the address a machine is to be woken through in a
+-- file of `<machine> <addr>` lines (CTYS_WOL_REMEMBER, else ~/.ctys/wol-broadcast); a later
+-- CREATE without BROADCAST or IF sends its magic packet there.
+local function remember_file()
+  return os.getenv("CTYS_WOL_REMEMBER") or ((os.getenv("HOME") or ".") .. "/.ctys/wol-broadcast")
+end
+
+local function remembered_lines(path)
+  local lines = {}
+  local f = io.open(path, "r")
+  if f then
+    for l in f:lines() do
+      local name, addr = l:match("^(%S+)%s+(%S+)")
+      if name then lines[#lines + 1] = { name, addr } end
+    end
+    f:close()
+  end
+  return lines
+end
+
+---The directed broadcast a CANCEL with WOL,BROADCAST remembered for a machine, or nil.
+---@param name string the machine as CREATE names it (t: or l:)
+---@param path? string the file (default: CTYS_WOL_REMEMBER, else ~/.ctys/wol-broadcast)
+---@return string|nil
+function M.remembered_broadcast(name, path)
+  for _, l in ipairs(remembered_lines(path or remember_file())) do
+    if l[1] == name then return l[2] end
+  end
+end
+
+---Remember the directed broadcast to wake machines through (replacing what was remembered for
+---them); true, or nil and why the file could not be written.
+---@param names string[]
+---@param addr string
+---@param path? string the file (default: CTYS_WOL_REMEMBER, else ~/.ctys/wol-broadcast)
+---@return true|nil ok
+---@return string? err
+function M.remember_broadcast(names, addr, path)
+  path = path or remember_file()
+  local drop = {}
+  for _, n in ipairs(names) do drop[n] = true end
+  local out = {}
+  for _, l in ipairs(remembered_lines(path)) do
+    if not drop[l[1]] then out[#out + 1] = l[1] .. " " .. l[2] .. "\n" end
+  end
+  for _, n in ipairs(names) do out[#out + 1] = n .. " " .. addr .. "\n" end
+  os.execute("mkdir -p " .. require("ctys.relay").quote(path:match("^(.*)/") or ".") .. " 2>/dev/null")
+  local f, e = io.open(path, "w")
+  if not f then return nil, e end
+  f:write(table.concat(out))
+  f:close()
+  return true
+end
+
 local function number(v, what)
   local n = tonumber(v)
   if not n or n < 0 or n ~= n then err.usage("CREATE: bad %s '%s': not a non-negative number", what, v) end
@@ -229,9 +283,14 @@ function M.create(req)
   if plan.ipmi then
     what = "power on through the BMC " .. tostring(plan.ipmi ~= true and plan.ipmi or known.bmc or "(none known)")
   else
-    if plan.broadcast then
-      local b, e = machines.address(plan.broadcast, db)
-      if not b then err.env("CREATE %s: BROADCAST %s: %s", plan.name, plan.broadcast, e) end
+    local broadcast = plan.broadcast
+    if not broadcast and not plan.iface then
+      broadcast = M.remembered_broadcast(plan.name)
+      if broadcast then say(plan, "broadcast %s, as its CANCEL with WOL asked (%s)", broadcast, remember_file()) end
+    end
+    if broadcast then
+      local b, e = machines.address(broadcast, db)
+      if not b then err.env("CREATE %s: BROADCAST %s: %s", plan.name, broadcast, e) end
       send.broadcast = b
     else
       send.raw = true
@@ -404,7 +463,17 @@ end
 ---@return integer
 local function cancel_on_targets(req, relay)
   local plan = M.cancel_plan(req.action)
-  if not plan.ipmi then return relay(req) end
+  if not plan.ipmi then
+    local status = relay(req)
+    if status == 0 and plan.wol and plan.broadcast and not req.dry_run then
+      local names = {}
+      for i, t in ipairs(req.targets) do names[i] = t.host end
+      local ok, e = M.remember_broadcast(names, plan.broadcast)
+      if not ok then err.env("CANCEL: cannot remember the wake-up broadcast: %s", e) end
+      shout(table.concat(names, ","), "a CREATE with WOL wakes it through %s from now on (%s)", plan.broadcast, remember_file())
+    end
+    return status
+  end
   if plan.ipmi ~= true and #req.targets > 1 then
     err.usage("CANCEL: IPMI:%s names one BMC for %d targets; give each its bmc= in the machine database", plan.ipmi, #req.targets)
   end
