@@ -75,14 +75,37 @@ function M.describe(name, ...)
   return table.concat(words, " ")
 end
 
+---Where each program word resolves the way os.execute would run it (one shell for all): an
+---executable path as given, or the executable file `command -v` finds on PATH.
+---@param words string[]
+---@return table<string, string> found word → path (words that do not resolve are absent)
+function M.which(words)
+  local quote = require("ctys.relay").quote
+  local script = [[for n do case $n in
+  */*) [ -f "$n" ] && [ -x "$n" ] && printf '%s\t%s\n' "$n" "$n" ;;
+  *) p=$(command -v "$n") && { case $p in /*) [ -f "$p" ] && [ -x "$p" ] ;; esac; } && printf '%s\t%s\n' "$n" "$p" ;;
+esac; done]]
+  local q = {}
+  for i, w in ipairs(words) do q[i] = quote(w) end
+  local found = {}
+  local p = io.popen("sh -c " .. quote(script) .. " sh " .. table.concat(q, " "))
+  if p then
+    for line in p:lines() do
+      local n, path = line:match("^(.-)\t(.*)$")
+      if n then found[n] = path end
+    end
+    p:close()
+  end
+  return found
+end
+
 ---Whether a command of the table can run here: its program is an executable path or found on
 ---PATH.
 ---@param name string
 ---@return boolean
 function M.available(name)
   local prog = M.table()[name] and M.table()[name][1]
-  if not prog then return false end
-  return (os.execute("command -v " .. require("ctys.relay").quote(prog) .. " >/dev/null 2>&1")) == true
+  return prog ~= nil and M.which({ prog })[prog] ~= nil
 end
 
 ---Run a command of the table and read its output; the output, or nil and how it ended.

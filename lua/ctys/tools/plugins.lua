@@ -51,28 +51,6 @@ local function read(path)
   return s
 end
 
--- Where each word resolves the way os.execute would run it: name → path (or the word itself
--- for a shell builtin). One shell for all words; `command -v` alone accepts files without x.
-local function resolve(words)
-  local quote = require("ctys.relay").quote
-  local script = [[for n do case $n in
-  */*) [ -f "$n" ] && [ -x "$n" ] && printf '%s\t%s\n' "$n" "$n" ;;
-  *) p=$(command -v "$n") && { case $p in /*) [ -f "$p" ] && [ -x "$p" ] ;; esac; } && printf '%s\t%s\n' "$n" "$p" ;;
-esac; done]]
-  local q = {}
-  for i, w in ipairs(words) do q[i] = quote(w) end
-  local found = {}
-  local p = io.popen("sh -c " .. quote(script) .. " sh " .. table.concat(q, " "))
-  if p then
-    for line in p:lines() do
-      local n, path = line:match("^(.-)\t(.*)$")
-      if n then found[n] = path end
-    end
-    p:close()
-  end
-  return found
-end
-
 local function exists(path)
   local f = io.open(path, "r")
   if f then f:close() end
@@ -236,7 +214,7 @@ function M.report()
   local words = {}
   for _, t in ipairs(TOOLS) do words[#words + 1] = t[1] end
   for _, c in ipairs(COMMANDS) do if cmds[c] then words[#words + 1] = cmds[c][1] end end
-  local found = resolve(words)
+  local found = require("ctys.commands").which(words)
   local rows = { { check = "ctys", status = "ok", detail = core.version .. " " .. core.exe } }
   for _, t in ipairs(TOOLS) do rows[#rows + 1] = tool_row("tool " .. t[1], t[1], found, t[2]) end
   for _, c in ipairs(COMMANDS) do
