@@ -48,7 +48,7 @@ impl Setup {
                  awk '{{print $1, NR, 512, 1, \"-b----\", 1.0}}' $st; else cat $st; fi ;;\n\
                  shutdown|destroy) echo \"$(echo $SSH_CONNECTION | cut -d' ' -f3) $tool $1 $2\" >> {log}; \
                  [ \"$2\" = stuck ] || {{ grep -vx \"$2\" $st > $st.new; mv $st.new $st; }} ;;\n\
-                 *) exit 1 ;;\nesac\n",
+                 uri|info) echo here ;;\n*) exit 1 ;;\nesac\n",
                 d = rec.path().display(),
                 log = log.display()
             ),
@@ -62,6 +62,7 @@ impl Setup {
             .chain(["virsh", "xl"].iter().map(|c| format!("{c} = {{ {:?}, {c:?} }}, ", hv.display().to_string())))
             .collect();
         let table = rec.write("commands.lua", &format!("return {{ {entries} }}"));
+        rec.write("entries", &entries);
         let remote = format!("env CTYS_COMMANDS={} CTYS_CANCEL_TIMEOUT=0 CTYS_NO_DNS=1 {}", table.display(), env!("CARGO_BIN_EXE_ctys"));
         Setup { sshd, rec, remote, netns: netns.map(String::from) }
     }
@@ -89,6 +90,13 @@ impl Setup {
                 let _ = std::fs::remove_file(&p);
             }
         }
+    }
+
+    /// One entry of the command table replaced (the others stay recorders).
+    fn command(&self, name: &str, argv: &[&str]) {
+        let entries = std::fs::read_to_string(self.rec.path().join("entries")).unwrap();
+        let words: Vec<String> = argv.iter().map(|w| format!("{w:?}")).collect();
+        self.rec.write("commands.lua", &format!("local t = {{ {entries} }}\nt.{name} = {{ {} }}\nreturn t\n", words.join(", ")));
     }
 
     /// The machines a fake hypervisor runs.
@@ -338,4 +346,22 @@ fn wol_arms_the_first_interface_and_a_veth_says_it_cannot() {
     assert_eq!(code, 2);
     assert!(err.contains("nosuch0: no such interface"), "{err}");
     assert!(s.recorded().is_empty());
+}
+
+#[test]
+fn the_libvirt_handler_speaks_to_a_real_virsh() {
+    let s = Setup::new();
+    // libvirt's test driver: a fresh connection has one running domain, "test", every time, so a
+    // shutdown is accepted and the domain is listed again by the next connection.
+    s.command("virsh", &["virsh", "-c", "test:///default"]);
+    s.vms("xl", &[]);
+    let (code, out, err) = s.run("-t pm -a cancel=1:tst100,POWEROFF:0,TIMEOUT:0 lab01");
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(out.contains("CANCEL tst100: stack: shutdown libvirt:test\n"), "{out}");
+    assert!(err.contains("stack: still running after 0 s: libvirt:test"), "{err}");
+    // A virsh with no daemon behind it: the handler is not here, nothing is asked.
+    s.command("virsh", &["virsh", "-c", "qemu+unix:///system?socket=/nonexistent/libvirt-sock"]);
+    let (code, out, err) = s.run("-t pm -a cancel=1:tst100,POWEROFF:0 lab01");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("CANCEL tst100: stack: nothing runs on top\n") && !err.contains("virsh"), "{out}{err}");
 }

@@ -108,18 +108,25 @@ function M.available(name)
   return prog ~= nil and M.which({ prog })[prog] ~= nil
 end
 
----Run a command of the table and read its output; the output, or nil and how it ended.
+---Run a command of the table and read its output; the output, or nil and how it ended with
+---what it said on stderr (which never reaches the terminal).
 ---@param name string
 ---@param ... string
 ---@return string|nil out
 ---@return string? err
 function M.read(name, ...)
   local line = M.describe(name, ...)
-  local f = assert(io.popen(line, "r"))
+  local errfile = os.tmpname()
+  local f = assert(io.popen(line .. " 2>" .. require("ctys.relay").quote(errfile), "r"))
   local out = f:read("a")
   local ok, how, code = f:close()
+  local ef = io.open(errfile, "r")
+  local said = ef and ef:read("a") or ""
+  if ef then ef:close() end
+  os.remove(errfile)
   if ok then return out end
-  return nil, string.format("%s: %s %s", line, tostring(how), tostring(code))
+  said = said:gsub("%s+$", ""):gsub("\n", "; ")
+  return nil, string.format("%s: %s %s%s", line, tostring(how), tostring(code), said ~= "" and (": " .. said) or "")
 end
 
 ---Start a command of the table in the background, detached from this terminal (consoles that
