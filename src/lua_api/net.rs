@@ -27,37 +27,44 @@ fn net() -> Result<Net, NetError> {
     })
 }
 
-fn kind(k: ErrorKind) -> &'static str {
-    match k {
-        ErrorKind::Permission => "permission",
-        ErrorKind::Exists => "exists",
-        ErrorKind::NoDevice => "nodevice",
-        ErrorKind::Other => "other",
+/// A primitive's failure as Lua sees it: its message and its kind.
+trait Failure {
+    fn parts(self) -> (String, &'static str);
+}
+
+impl Failure for NetError {
+    fn parts(self) -> (String, &'static str) {
+        let kind = match self.kind {
+            ErrorKind::Permission => "permission",
+            ErrorKind::Exists => "exists",
+            ErrorKind::NoDevice => "nodevice",
+            ErrorKind::Other => "other",
+        };
+        (self.message, kind)
+    }
+}
+
+impl Failure for EthtoolError {
+    fn parts(self) -> (String, &'static str) {
+        use ethtool::ErrorKind as K;
+        let kind = match self.kind {
+            K::NotSupported => "unsupported",
+            K::UnsupportedMode => "mode",
+            K::NoDevice => "nodevice",
+            K::Permission => "permission",
+            K::Other => "other",
+        };
+        (self.message, kind)
     }
 }
 
 /// `ok` as Lua values, or `nil, message, kind`.
-fn ret<T: mlua::IntoLuaMulti>(lua: &Lua, r: Result<T, NetError>) -> mlua::Result<MultiValue> {
-    match r {
-        Ok(v) => v.into_lua_multi(lua),
-        Err(e) => (Value::Nil, e.message, kind(e.kind)).into_lua_multi(lua),
-    }
-}
-
-/// `ok` as Lua values, or `nil, message, kind` for an ethtool failure.
-fn ethtool_ret<T: IntoLuaMulti>(lua: &Lua, r: Result<T, EthtoolError>) -> mlua::Result<MultiValue> {
-    use ethtool::ErrorKind as K;
+fn ret<T: IntoLuaMulti, E: Failure>(lua: &Lua, r: Result<T, E>) -> mlua::Result<MultiValue> {
     match r {
         Ok(v) => v.into_lua_multi(lua),
         Err(e) => {
-            let kind = match e.kind {
-                K::NotSupported => "unsupported",
-                K::UnsupportedMode => "mode",
-                K::NoDevice => "nodevice",
-                K::Permission => "permission",
-                K::Other => "other",
-            };
-            (Value::Nil, e.message, kind).into_lua_multi(lua)
+            let (message, kind) = e.parts();
+            (Value::Nil, message, kind).into_lua_multi(lua)
         }
     }
 }
@@ -129,7 +136,7 @@ async fn links(lua: Lua) -> mlua::Result<MultiValue> {
     let r = async { net()?.links().await }.await;
     let list = match r {
         Ok(l) => l,
-        Err(e) => return ret::<()>(&lua, Err(e)),
+        Err(e) => return ret::<(), _>(&lua, Err(e)),
     };
     let out = lua.create_table()?;
     for l in &list {
@@ -150,11 +157,11 @@ async fn links(lua: Lua) -> mlua::Result<MultiValue> {
 async fn routes(lua: Lua) -> mlua::Result<MultiValue> {
     let n = match net() {
         Ok(n) => n,
-        Err(e) => return ret::<()>(&lua, Err(e)),
+        Err(e) => return ret::<(), _>(&lua, Err(e)),
     };
     let (rs, ls) = match (n.routes().await, n.links().await) {
         (Ok(r), Ok(l)) => (r, l),
-        (Err(e), _) | (_, Err(e)) => return ret::<()>(&lua, Err(e)),
+        (Err(e), _) | (_, Err(e)) => return ret::<(), _>(&lua, Err(e)),
     };
     let out = lua.create_table()?;
     for r in &rs {
@@ -247,14 +254,14 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         "ethtool_wol_get",
         lua.create_function(|lua, iface: String| match ethtool::wol_get(&iface) {
             Ok(w) => lua.create_table_from([("supported", w.supported.to_string()), ("enabled", w.enabled.to_string())])?.into_lua_multi(lua),
-            Err(e) => ethtool_ret::<()>(lua, Err(e)),
+            Err(e) => ret::<(), _>(lua, Err(e)),
         })?,
     )?;
     core.set(
         "ethtool_wol_set",
         lua.create_function(|lua, (iface, modes): (String, String)| {
             let modes: Modes = modes.parse().map_err(|e| mlua::Error::runtime(format!("ctys.core.ethtool_wol_set: bad argument 'modes': {e}")))?;
-            ethtool_ret(lua, ethtool::wol_set(&iface, modes).map(|()| true))
+            ret(lua, ethtool::wol_set(&iface, modes).map(|()| true))
         })?,
     )?;
     Ok(())
