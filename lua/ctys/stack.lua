@@ -83,10 +83,15 @@ function M.cancel(machines, how, wait)
   for i, r in ipairs(ctys.all(jobs)) do
     if r[1] then left[#left + 1] = machines[i] else errs[#errs + 1] = string.format("%s:%s: %s", machines[i].handler, machines[i].vm, tostring(r[2])) end
   end
+  -- Only the handlers of these machines are asked again (no availability probe each second).
+  local asked = {}
+  for _, m in ipairs(machines) do asked[m.handler] = true end
   for waited = 0, math.ceil(wait) do
     local still = {}
     local now = {}
-    for _, m in ipairs(M.running()) do now[m.handler .. "\0" .. m.vm] = true end
+    for name in pairs(asked) do
+      for _, vm in ipairs(registered[name].list() or {}) do now[name .. "\0" .. vm] = true end
+    end
     for _, m in ipairs(left) do
       if now[m.handler .. "\0" .. m.vm] then still[#still + 1] = m end
     end

@@ -169,9 +169,10 @@ local function wait_for(plan, what, probe, opts, spec)
   err.failed("CREATE %s: %s: no answer after %d tries, %g s apart (%s)", plan.name, what, spec[1], spec[2], e)
 end
 
--- A machine's BMC: `ipmi:<bmc[:port]>` as given, else the database's `bmc` (and `bmc_user`).
-local function bmc_of(what, given, known)
-  local bmc = given or known.bmc
+-- A machine's BMC: `ipmi:<bmc[:port]>` as given (plan.ipmi, true without a value), else the
+-- database's `bmc` (and `bmc_user`).
+local function bmc_of(what, ipmi, known)
+  local bmc = (ipmi ~= true and ipmi) or known.bmc
   if not bmc then err.env("%s: no BMC: give ipmi:<bmc> or add bmc= to the machine database", what) end
   local host, port = bmc:match("^([^:]+):(%d+)$")
   return { name = bmc, host = host or bmc, port = port and math.tointeger(tonumber(port)) or nil, user = known.bmc_user }
@@ -191,6 +192,14 @@ end
 local function bmc_failed(what, e, kind)
   if kind == "secret" then err.env("%s: %s", what, e) end
   err.failed("%s: %s", what, e)
+end
+
+-- The request with another `-a` argument (what a caller relays when it does part of the work).
+local function with_action(req, raw)
+  local r = {}
+  for k, v in pairs(req) do r[k] = v end
+  r.action = subopts.parse(raw)
+  return r
 end
 
 -- The machine a console goes to: t:<[user@]host[:port]> (read as a target, so nothing reaches
@@ -311,7 +320,7 @@ function M.create(req)
     if not plan.reuse then err.failed("CREATE %s: %s already answers ping (use REUSE to accept a running machine)", plan.name, ip) end
     say(plan, "%s already answers ping: reused", ip)
   elseif plan.ipmi then
-    local bmc = bmc_of("CREATE " .. plan.name, plan.ipmi ~= true and plan.ipmi or nil, known)
+    local bmc = bmc_of("CREATE " .. plan.name, plan.ipmi, known)
     local ok, e, kind = bmc_power(bmc, "on")
     if not ok then bmc_failed("CREATE " .. plan.name, e, kind) end
     say(plan, "ipmi: powered on through the BMC %s", bmc.name)
@@ -342,10 +351,7 @@ local function create_on_targets(req, relay)
   if not plan.console then return relay(req) end
   local status = 0
   if not plan.console_only then
-    local wake = {}
-    for k, v in pairs(req) do wake[k] = v end
-    wake.action = subopts.parse(subopts.without(req.action, { "CONSOLE" }))
-    status = relay(wake)
+    status = relay(with_action(req, subopts.without(req.action, { "CONSOLE" })))
     if status ~= 0 then return status end
   end
   for _, t in ipairs(req.targets) do
@@ -481,14 +487,9 @@ local function cancel_on_targets(req, relay)
   local db = machines.load()
   local bmcs = {}
   for i, t in ipairs(req.targets) do
-    bmcs[i] = bmc_of("CANCEL " .. t.host, plan.ipmi ~= true and plan.ipmi or nil, machines.lookup(t.host, db) or {})
+    bmcs[i] = bmc_of("CANCEL " .. t.host, plan.ipmi, machines.lookup(t.host, db) or {})
   end
-  local stripped
-  if not plan.force then
-    stripped = {}
-    for k, v in pairs(req) do stripped[k] = v end
-    stripped.action = subopts.parse(subopts.without(req.action, { "IPMI" }) .. (plan.self and "" or ",SELF"))
-  end
+  local stripped = not plan.force and with_action(req, subopts.without(req.action, { "IPMI" }) .. (plan.self and "" or ",SELF"))
   if req.dry_run then
     if stripped then relay(stripped) end
     for i, t in ipairs(req.targets) do
@@ -569,23 +570,24 @@ local function cancel_stack(plan, stack_opts, dry_run)
   for _, e in ipairs(errs) do io.stderr:write("ctys: CANCEL ", plan.name, ": stack: ", e, "\n") end
   -- Whatever the PM's method, the machines on top get INIT:0, as in the original.
   local how = plan.force and "destroy" or "shutdown"
-  local names = {}
-  for i, m in ipairs(machines) do names[i] = m.handler .. ":" .. m.vm end
+  local function labels(list)
+    local out = {}
+    for i, m in ipairs(list) do out[i] = m.handler .. ":" .. m.vm end
+    return table.concat(out, ", ")
+  end
   if #machines == 0 then
     show("stack: nothing runs on top%s", stack_opts.only and (" (" .. stack_opts.only .. ")") or "")
     return #errs == 0
   end
   if dry_run then
-    show("would %s %s, then wait up to %g s for them", how, table.concat(names, ", "), plan.grace)
+    show("would %s %s, then wait up to %g s for them", how, labels(machines), plan.grace)
     return true
   end
-  show("stack: %s %s", how, table.concat(names, ", "))
+  show("stack: %s %s", how, labels(machines))
   local left, cerrs = stack.cancel(machines, how, plan.grace)
   for _, e in ipairs(cerrs) do io.stderr:write("ctys: CANCEL ", plan.name, ": stack: ", e, "\n") end
   if #left > 0 then
-    local l = {}
-    for i, m in ipairs(left) do l[i] = m.handler .. ":" .. m.vm end
-    io.stderr:write(string.format("ctys: CANCEL %s: stack: still running after %g s: %s\n", plan.name, plan.grace, table.concat(l, ", ")))
+    io.stderr:write(string.format("ctys: CANCEL %s: stack: still running after %g s: %s\n", plan.name, plan.grace, labels(left)))
   else
     show("stack: all down")
   end
@@ -604,7 +606,7 @@ function M.cancel_here(req, stack_opts)
       err.usage("CANCEL: IPMI without FORCE powers a machine off from another one once its OS went down: give the machine as a target (ctys -t pm -a %s <host>)", req.action.raw)
     end
     if not plan.address then err.usage("CANCEL: FORCE,IPMI needs the machine: t:<host>, l:<label>, or a target") end
-    local bmc = bmc_of("CANCEL " .. plan.name, plan.ipmi ~= true and plan.ipmi or nil, require("ctys.machines").lookup(plan.address) or {})
+    local bmc = bmc_of("CANCEL " .. plan.name, plan.ipmi, require("ctys.machines").lookup(plan.address) or {})
     if req.dry_run then
       shout(plan.name, "would power off through the BMC %s", bmc.name)
       return 0
