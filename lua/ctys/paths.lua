@@ -19,4 +19,13 @@ function M.search(env, defaults)
   return out
 end
 
+---Whether a file (or directory) can be opened for reading.
+---@param path string
+---@return boolean
+function M.exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
 return M

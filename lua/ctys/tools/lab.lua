@@ -86,11 +86,7 @@ local function namespaces(cfg)
   return list
 end
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = require("ctys.paths").exists
 
 local function need_root()
   if core.uid() ~= 0 then err.env("ctys lab needs root: it builds network namespaces") end

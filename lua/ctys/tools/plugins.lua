@@ -51,11 +51,7 @@ local function read(path)
   return s
 end
 
-local function exists(path)
-  local f = io.open(path, "r")
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = require("ctys.paths").exists
 
 local function tool_row(check, word, found, why)
   if found[word] then return { check = check, status = "ok", detail = found[word] } end
