@@ -74,7 +74,8 @@ impl Setup {
     fn run_env(&self, line: &str, env: &[(&str, &str)]) -> (i32, String, String) {
         let _ = std::fs::remove_file(self.rec.path().join("log"));
         let mut cmd = bin_in(self.netns.as_deref(), "ctys", self.sshd.home.path());
-        cmd.env("CTYS_REMOTE_CMD", &self.remote).envs(env.iter().copied()).args(line.split(' '));
+        // The caller gets the recorders too: a line that runs here must not reach a real poweroff.
+        cmd.env("CTYS_REMOTE_CMD", &self.remote).env("CTYS_COMMANDS", self.rec.path().join("commands.lua")).envs(env.iter().copied()).args(line.split(' '));
         split(cmd.output().unwrap())
     }
 
@@ -301,7 +302,7 @@ fn the_stack_goes_down_first_and_force_skips_it() {
 fn cancel_on_several_targets_asks_on_a_terminal_unless_yes() {
     let s = Setup::new();
     let _ = std::fs::remove_file(s.rec.path().join("log"));
-    let env = format!("CTYS_REMOTE_CMD='{}'", s.remote);
+    let env = format!("CTYS_REMOTE_CMD='{}' CTYS_COMMANDS={}", s.remote, s.rec.path().join("commands.lua").display());
     let t = Tmux::start_env(s.sshd.home.path(), &env, "-t pm -a cancel=1:tst100,POWEROFF:0,SELF lab01 lab02; echo exit=$?; sleep 60");
     t.wait("the question", |sc| sc.contains("ctys: cancel=1:tst100,POWEROFF:0,SELF on 2 targets (lab[01-02])? [y/N]"));
     t.keys(&["n", "Enter"]);
