@@ -366,3 +366,26 @@ fn the_libvirt_handler_speaks_to_a_real_virsh() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("CANCEL tst100: stack: nothing runs on top\n") && !err.contains("virsh"), "{out}{err}");
 }
+
+#[test]
+fn ipmi_leaves_a_machine_on_when_its_shutdown_did_not_start() {
+    let s = Setup::new();
+    let b = Bmc::start("127.0.0.93");
+    let db = s.rec.write("machines", &format!("lab01 bmc={}\n", b.target()));
+    let env = [("IPMI_PASSWORD", PASSWORD), ("CTYS_MACHINES", db.to_str().unwrap())];
+    let on = "Chassis Power is on";
+    // No remote ctys: the relay exits 127 and the BMC is not touched.
+    let (code, out, err) = s.run_env("-t pm -a cancel=POWEROFF,IPMI,TIMEOUT:2 lab01", &[env[0], env[1], ("CTYS_REMOTE_CMD", "/nonexistent/ctys")]);
+    assert_eq!((code, b.ipmitool(&["chassis", "power", "status"]).as_str()), (127, on), "{out}{err}");
+    assert!(err.contains("CANCEL lab01: its OS shutdown did not start (exit 127)"), "{err}");
+    assert!(!out.contains("powered off"), "{out}");
+    // A refused host key: nothing ran there, exit 255, the power stays on.
+    s.sshd.write_known_hosts("");
+    let (code, out, err) = s.run_env("-t pm -a cancel=POWEROFF,IPMI,TIMEOUT:2 lab01", &env);
+    assert_eq!((code, b.ipmitool(&["chassis", "power", "status"]).as_str()), (255, on), "{out}{err}");
+    assert!(err.contains("not known") && err.contains("its OS shutdown did not start"), "{err}");
+    assert!(s.recorded().is_empty(), "{:?}", s.recorded());
+    // FORCE needs no shutdown: the BMC powers it off.
+    let (code, out, err) = s.run_env("-t pm -a cancel=FORCE,IPMI lab01", &env);
+    assert_eq!((code, b.ipmitool(&["chassis", "power", "status"]).as_str()), (0, "Chassis Power is off"), "{out}{err}");
+}

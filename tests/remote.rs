@@ -122,14 +122,19 @@ fn statuses_signals_stdin_env_and_10_mb_byte_exact() {
                local function file(p) local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s end
                print("bytes", #r.stdout, #r.stderr, r.stdout == file("{d}/a"), r.stderr == file("{d}/b"), r.status)
                r = one{{ cmd = "wc -c; printf %s \"$GREETING\"", stdin = string.rep("x", 300000), env = {{ GREETING = "it's ok" }} }}
-               print("stdin", (r.stdout:gsub("%s+", " ")))"#,
-            target = sshd.target(0)
+               print("stdin", (r.stdout:gsub("%s+", " ")))
+               local res = assert(ctys.remote.exec{{ hosts = {{ "{target}", "{target}", {{ host = "{host}", port = {port} }} }}, cmd = "echo x", progress = false }})
+               print("duplicates", #res, res[1].host, res[2].host, res[3].host, res[3].stdout)"#,
+            target = sshd.target(0),
+            host = sshd.addrs[0],
+            port = sshd.port
         ),
     );
     assert_eq!(code, 0, "{err}");
+    let t = sshd.target(0);
     assert_eq!(
         out,
-        "exit\t7\tnil\tnil\nsignal\tnil\tKILL\tnil\nbytes\t10000000\t10000000\ttrue\ttrue\t0\nstdin\t300000 it's ok\n"
+        format!("exit\t7\tnil\tnil\nsignal\tnil\tKILL\tnil\nbytes\t10000000\t10000000\ttrue\ttrue\t0\nstdin\t300000 it's ok\nduplicates\t3\t{t}\t{t}\t{t}\tx\n\n")
     );
 }
 

@@ -56,40 +56,45 @@ function M.quote(w)
   return "'" .. w:gsub("'", "'\\''") .. "'"
 end
 
----Run the request on every target and return the exit value (see ctys.output.exit_value).
+---Run the request on every target and return the exit value (see ctys.output.exit_value) and
+---the results, one per target in the order of `req.targets`.
 ---@param req ctys.Request
 ---@param run_local fun(req: ctys.Request): integer the action, run here
 ---@return integer
+---@return ctys.core.RemoteResult[] results
 function M.run(req, run_local)
   local mode = req.terse and "terse" or req.json and "json" or req.gather and "gather" or "prefix"
   local sequential = req.b and req.b:lower():find("seq") ~= nil
   local remote_cmd = os.getenv("CTYS_REMOTE_CMD") or "ctys"
   local stream = mode == "prefix" and output.line_printer(#req.targets > 1) or nil
   local units, by_cmd = {}, {}
-  for _, t in ipairs(req.targets) do
+  for i, t in ipairs(req.targets) do
     if M.is_local(t) then
       units[#units + 1] = function()
-        return { { host = t.host, status = run_local(M.local_request(req, t)), stdout = "", stderr = "" } }
+        return { { index = i, host = t.host, status = run_local(M.local_request(req, t)), stdout = "", stderr = "" } }
       end
     else
       local words = M.remote_argv(req, t)
-      for i, w in ipairs(words) do words[i] = M.quote(w) end
+      for w = 1, #words do words[w] = M.quote(words[w]) end
       local cmd = remote_cmd .. " " .. table.concat(words, " ")
       if not by_cmd[cmd] then
-        local group = { hosts = {} }
+        local group = { hosts = {}, index = {} }
         by_cmd[cmd] = group
         units[#units + 1] = function()
           local res, e = require("ctys.remote").exec { hosts = group.hosts, cmd = cmd, user = req.user,
             fanout = sequential and 1 or 64, on_line = stream, progress = mode == "prefix" or mode == "gather" }
           if not res then require("ctys.err").env("%s", e) end
+          for k, r in ipairs(res) do r.index = group.index[k] end
           return res
         end
       end
-      table.insert(by_cmd[cmd].hosts, { user = t.user, host = t.host, port = t.port })
+      local group = by_cmd[cmd]
+      group.hosts[#group.hosts + 1] = { user = t.user, host = t.host, port = t.port }
+      group.index[#group.hosts] = i
     end
   end
   local results = {}
-  local function collect(list) for _, r in ipairs(list) do results[#results + 1] = r end end
+  local function collect(list) for _, r in ipairs(list) do results[r.index] = r end end
   if sequential then
     for _, u in ipairs(units) do collect(u()) end
   else
@@ -97,7 +102,7 @@ function M.run(req, run_local)
   end
   if mode ~= "prefix" then output.print(results, mode) end
   output.report_failures(results)
-  return output.exit_value(results)
+  return output.exit_value(results), results
 end
 
 return M

@@ -48,8 +48,14 @@ local function hosts_of(fname, hosts)
       check.bad(fname, "hosts[" .. i .. "]", "expected a host string or a target table, got %s", type(h))
     end
   end
-  local out = {}
-  for i, t in ipairs(require("ctys.groups").hosts(hosts)) do out[i] = { user = t.user, host = t.host, port = t.port } end
+  -- One result per host given, in order (duplicates too); only group names and expressions
+  -- grow into their members.
+  local groups, out = require("ctys.groups"), {}
+  for _, h in ipairs(hosts) do
+    for _, t in ipairs(type(h) == "table" and { h } or groups.hosts { h }) do
+      out[#out + 1] = { user = t.user, host = t.host, port = t.port }
+    end
+  end
   return out
 end
 

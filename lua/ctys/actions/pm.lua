@@ -463,9 +463,11 @@ end
 ---(nothing is relayed when one cannot be reached or the password is missing); with FORCE each
 ---target is powered off through its BMC at once and its OS is not asked; without FORCE the
 ---target's ctys takes the machine down (`SELF` implied), then each BMC switches its machine off
----once the OS went down, or after TIMEOUT (default 60 s) as the fallback.
+---once the OS went down, or after TIMEOUT (default 60 s) as the fallback; a target whose
+---relayed CANCEL failed (unreachable, host key refused, no remote ctys, non-zero exit) is left
+---on, and the relay's failure is the result.
 ---@param req ctys.Request
----@param relay fun(req: ctys.Request): integer runs a request on its targets
+---@param relay fun(req: ctys.Request): integer, ctys.core.RemoteResult[] runs a request on its targets
 ---@return integer
 local function cancel_on_targets(req, relay)
   local plan = M.cancel_plan(req.action)
@@ -506,11 +508,20 @@ local function cancel_on_targets(req, relay)
   for i, r in ipairs(ctys.all(checks)) do
     if r[1] == nil then bmc_failed(string.format("CANCEL %s: BMC %s", req.targets[i].host, bmcs[i].name), r[2], r[3]) end
   end
-  local status = stripped and relay(stripped) or 0
+  local status, relayed = 0, nil
+  if stripped then status, relayed = relay(stripped) end
   local jobs = {}
   for i, t in ipairs(req.targets) do
     jobs[i] = function()
       if plan.force then return bmc_off(t.host, bmcs[i], "FORCE") end
+      -- The BMC may cut the power only once the OS shutdown is known to have started: the
+      -- relayed CANCEL ran its final command and exited 0. Anything else is the result.
+      local r = relayed and relayed[i]
+      if not (r and r.err == nil and r.status == 0) then
+        io.stderr:write(string.format("ctys: CANCEL %s: its OS shutdown did not start (%s); the BMC %s leaves it on (FORCE,IPMI powers it off)\n",
+          t.host, r and require("ctys.output").why(r) or "not relayed", bmcs[i].name))
+        return 0
+      end
       return settle(t, bmcs[i], plan.grace)
     end
   end
