@@ -149,4 +149,22 @@ fn up_failing_half_way_takes_itself_down_and_refusals() {
     assert!(e.contains("is up already (or left over): ctys lab down first"), "{e}");
     assert_eq!(lab.ctys(&["down"]).0, 0);
     lab.assert_gone();
+    // `down` removes only a directory `up` made: one without the marker, or whose marker
+    // names another lab or is not root's, stays with everything in it.
+    let precious = lab.dir.join("precious");
+    std::fs::create_dir_all(&lab.dir).unwrap();
+    std::fs::write(&precious, "keep me").unwrap();
+    for marker in [None, Some("otherlab\n"), Some("mine")] {
+        if let Some(m) = marker {
+            let text = if m == "mine" { format!("{}\n", lab.name) } else { m.to_string() };
+            std::fs::write(lab.dir.join(".ctys-lab"), text).unwrap();
+            if m == "mine" {
+                std::os::unix::fs::chown(lab.dir.join(".ctys-lab"), Some(65534), Some(65534)).unwrap();
+            }
+        }
+        let (c, _, e) = lab.ctys(&["down"]);
+        assert_eq!(c, 0, "{e}");
+        assert!(e.contains("was not made by ctys lab up") && e.contains("left alone"), "{marker:?}: {e}");
+        assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me", "{marker:?}");
+    }
 }

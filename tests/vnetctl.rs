@@ -275,6 +275,8 @@ fn net_primitives_in_a_namespace() {
     let home = TempDir::new("net");
     let chunk = r#"
         local net = ctys.net
+        -- A name the kernel would refuse never reaches netlink, which keeps working.
+        print("huge", select(3, ctys.core.net_bridge_add(string.rep("x", 100000))), select(3, ctys.core.net_link_del("a/b")))
         assert(net.bridge_add("br7"))
         print("again", select(3, net.bridge_add("br7")))
         local taps = {}
@@ -301,10 +303,152 @@ fn net_primitives_in_a_namespace() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         out,
-        "again\texists\ntaps\ttap0 tap1 tap2 tap3 tap4\ntap3\ttun\tbr7\t1400\ttrue\nbr7\t10.7.0.1/24\n\
+        "huge\tinvalid\tinvalid\nagain\texists\ntaps\ttap0 tap1 tap2 tap3 tap4\ntap3\ttun\tbr7\t1400\ttrue\nbr7\t10.7.0.1/24\n\
          route\t10.7.0.254\tbr7\t7\tstatic\nmissing\tnodevice\tnodevice\nleft\tlo\n"
     );
     let (code, _, err) = split(bin_in(Some(&ns.0), "ctys", home.path()).args(["-e", "ctys.net.addr_add('lo', '10.0.0.1')"]).output().unwrap());
     assert_eq!(code, 1);
     assert!(err.contains("bad argument 'addr': 10.0.0.1 is not an address with a prefix"), "{err}");
+    let (code, _, err) = split(bin_in(Some(&ns.0), "ctys", home.path()).args(["-e", "ctys.net.bridge_add(string.rep('x', 100000))"]).output().unwrap());
+    assert_eq!(code, 1);
+    assert!(err.contains("bad argument 'name': bad interface name") && err.len() < 400, "{err}");
+}
+
+/// The state file root's vnetctl keeps for a switch directory (under /run/ctys/vnetctl).
+fn root_state(sock: &Path) -> std::path::PathBuf {
+    let name = sock.display().to_string().replace('%', "%25").replace('/', "%2F");
+    Path::new("/run/ctys/vnetctl").join(format!("{name}.state"))
+}
+
+fn chown_nobody(p: &Path) {
+    std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
+}
+
+#[test]
+fn planted_state_pid_files_and_sockets_are_not_obeyed() {
+    if !privileged("planted_state_pid_files_and_sockets_are_not_obeyed") {
+        return;
+    }
+    let lab = Lab::new();
+    // A production bridge with its uplink and address: what a planted state file names.
+    sh(&["ip", "-n", &lab.pair.a, "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink0p"]);
+    sh(&["ip", "-n", &lab.pair.a, "link", "add", "prodbr0", "type", "bridge"]);
+    sh(&["ip", "-n", &lab.pair.a, "link", "set", "uplink0", "master", "prodbr0", "up"]);
+    sh(&["ip", "-n", &lab.pair.a, "link", "set", "prodbr0", "up"]);
+    sh(&["ip", "-n", &lab.pair.a, "addr", "add", "10.42.0.1/24", "dev", "prodbr0"]);
+    let plant = "{bridge=\"prodbr0\",created_bridge=true,iface=\"uplink0\",tap=\"uplink0\"}";
+    let beside = lab.socks.path().join("vde_switch0.root.ctys");
+    std::fs::write(&beside, plant).unwrap();
+    chown_nobody(&beside);
+    // Root's state lives in /run/ctys: the planted file beside the sockets is never read.
+    let (code, out, err) = lab.vnet(&["cancel"]);
+    assert_eq!((code, out.as_str()), (0, "nothing to cancel for USER=\"root\"\n"), "{err}");
+    let keep = |what: &str| {
+        assert!(lab.ip(&["-br", "addr"]).lines().any(|l| l.starts_with("prodbr0") && l.contains("10.42.0.1/24")), "{what}");
+        assert!(lab.ip(&["link", "show", "uplink0"]).contains("master prodbr0"), "{what}");
+    };
+    keep("a planted state file beside the sockets");
+    // One in root's own place that root does not own (or that others may write): refused, exit 2.
+    let st = root_state(&lab.sock("root"));
+    std::fs::create_dir_all(st.parent().unwrap()).unwrap();
+    std::fs::write(&st, plant).unwrap();
+    chown_nobody(&st);
+    let (code, _, err) = lab.vnet(&["cancel"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is owned by uid 65534, not by you or root; not trusted") && err.contains("nothing done"), "{err}");
+    std::os::unix::fs::chown(&st, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&st, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let (code, _, err) = lab.vnet(&["cancel"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("writable by others (mode 0666)"), "{err}");
+    std::fs::remove_file(&st).unwrap();
+    keep("a planted state file in /run/ctys");
+    // A pid file that is not root's names nothing to kill; a management socket that is not
+    // root's (nor the -u user's) is not talked to.
+    let victim = Command::new("sleep").arg("30").spawn().unwrap();
+    let pidfile = lab.socks.path().join("vde_switch0.root.pid");
+    std::fs::write(&pidfile, format!("{}\n", victim.id())).unwrap();
+    chown_nobody(&pidfile);
+    let (code, _, err) = lab.vnet(&["cancel"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("vde_switch0.root.pid is owned by uid 65534"), "{err}");
+    assert!(Path::new(&format!("/proc/{}", victim.id())).exists(), "nothing killed");
+    std::fs::remove_file(&pidfile).unwrap();
+    let mgmt = lab.socks.path().join("vde_mgmt0.root");
+    let _listener = std::os::unix::net::UnixListener::bind(&mgmt).unwrap();
+    chown_nobody(&mgmt);
+    let (code, _, err) = lab.vnet(&["info"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("vde_mgmt0.root is owned by uid 65534"), "{err}");
+    // create stops at a leftover that is not root's, before anything is made.
+    let (code, _, err) = lab.vnet(&["create"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is owned by uid 65534"), "{err}");
+    assert!(!lab.ip(&["-br", "link"]).contains("ctysbr0") && !lab.ip(&["-br", "link"]).contains("tap0"), "nothing made");
+    keep("the end");
+    let mut victim = victim;
+    let _ = victim.kill();
+    let _ = victim.wait();
+}
+
+/// A fake management socket: it prints a banner, then feeds each connection `feed`.
+fn fake_switch(path: &Path, feed: fn(&mut std::os::unix::net::UnixStream)) {
+    let l = std::os::unix::net::UnixListener::bind(path).unwrap();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = s.write_all(b"VDE switch V.2.3.2\n(C) Virtual Square Team\n\nvde$ ");
+                feed(&mut s);
+            });
+        }
+    });
+}
+
+#[test]
+fn a_hostile_management_socket_is_read_with_bounds() {
+    let dir = TempDir::new("fakevde");
+    let flood = dir.path().join("flood");
+    fake_switch(&flood, |s| {
+        use std::io::Write;
+        let chunk = vec![b'x'; 65536];
+        while s.write_all(&chunk).is_ok() {}
+    });
+    let slow = dir.path().join("slow");
+    fake_switch(&slow, |s| {
+        use std::io::Write;
+        while s.write_all(b"y").is_ok() {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    for (mgmt, msg) in [(&flood, "a reply of more than 1048576 bytes"), (&slow, "no prompt within 1 s")] {
+        let t0 = Instant::now();
+        let o = common::bin("ctys-vnetctl", dir.path()).env("CTYS_SOCKBASE", dir.path()).arg("-S").arg(mgmt).arg("info").output().unwrap();
+        let (code, _, err) = split(o);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(msg), "{err}");
+        assert!(t0.elapsed() < Duration::from_secs(10), "bounded: {:?}", t0.elapsed());
+    }
+}
+
+#[test]
+fn bad_socket_paths_are_refused_before_anything_is_made() {
+    if !privileged("bad_socket_paths_are_refused_before_anything_is_made") {
+        return;
+    }
+    let lab = Lab::new();
+    let long = lab.socks.path().join("d".repeat(150));
+    for (args, code, msg) in [
+        (vec!["-S", "/nonexistent/dir/mgmt", "create"], 2, "/nonexistent/dir/mgmt: no directory /nonexistent/dir"),
+        (vec!["-s", long.to_str().unwrap(), "create"], 1, "longer than a unix socket path allows"),
+        (vec!["-S", long.to_str().unwrap(), "create"], 1, "longer than a unix socket path allows"),
+    ] {
+        let (c, out, err) = lab.vnet(&args);
+        assert_eq!(c, code, "{args:?}: {out}{err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+        let links = lab.ip(&["-br", "link"]);
+        assert!(!links.contains("ctysbr0") && !links.contains("tap0"), "{args:?}: {links}");
+        assert!(lab.switch_pids().is_empty(), "{args:?}: a switch runs");
+        assert_eq!(std::fs::read_dir(lab.socks.path()).unwrap().count(), 0, "{args:?}: files left");
+    }
 }

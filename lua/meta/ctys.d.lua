@@ -317,12 +317,23 @@ function ctys.core.vde_find() end
 ---@return string? err
 function ctys.core.vde_start(spec) end
 
----A management session: `s:cmd(line)` → {code, text, data, notes} | nil, err; `s:banner()`; `s:close()`.
+---A management session: `s:cmd(line)` → {code, text, data, notes} | nil, err, kind; `s:banner()`;
+---`s:close()`. The socket must be the caller's, root's or one of `owners`' (kind untrusted);
+---each reply must come within `timeout` and hold at most 1 MiB (kinds timeout, toolarge).
 ---@param path string the management socket
 ---@param timeout? number seconds (default 2)
+---@param owners? integer[] more uids trusted to own the socket
 ---@return userdata|nil session
 ---@return string? err
-function ctys.core.vde_connect(path, timeout) end
+---@return string? kind
+function ctys.core.vde_connect(path, timeout, owners) end
+
+---Check a switch's paths: {sock, mgmt, pidfile}; their directories exist, the sockets fit.
+---@param spec table
+---@return true|nil ok
+---@return string? err
+---@return string? kind "toolarge"|"notfound"
+function ctys.core.vde_check_paths(spec) end
 
 ---Ports from `port/print` data lines.
 ---@param data string[]
@@ -373,10 +384,12 @@ function ctys.core.pid_alive(pid) end
 ---@return boolean sent
 function ctys.core.kill(pid, signal) end
 
----Remove a dead switch's files: {sock, mgmt, pidfile}; returns the removed paths.
+---Remove a dead switch's files: {sock, mgmt, pidfile, owners?}; each must be trusted (the
+---caller's, root's or one of `owners`'), else nothing is removed. Returns the removed paths.
 ---@param spec table
 ---@return string[]|nil removed
 ---@return string? err
+---@return string? kind
 function ctys.core.vde_remove(spec) end
 
 ---Open an RMCP+ session with a BMC (async). The spec names where the password comes from
@@ -400,3 +413,54 @@ function ctys.core.ipmi_ping(host, port, timeout, tries) end
 ---@param dir string
 ---@return string[]
 function ctys.core.list_files(dir) end
+
+---A regular file's bytes, at most `max` of them; with `owners` (a list, possibly empty) the file
+---must be owned by the caller, root or one of them, writable by nobody else, and no link.
+---@param path string
+---@param max integer
+---@param owners? integer[]
+---@return string|nil data
+---@return string? err
+---@return string? kind "notfound"|"untrusted"|"toolarge"|"permission"|"io"
+function ctys.core.fs_read(path, max, owners) end
+
+---Replace a file atomically; a file there that is not trusted is refused.
+---@param path string
+---@param data string
+---@param mode integer
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.fs_write(path, data, mode) end
+
+---Remove a trusted file or directory tree; false when nothing was there.
+---@param path string
+---@param owners? integer[]
+---@return boolean|nil removed
+---@return string? err
+---@return string? kind
+function ctys.core.fs_remove(path, owners) end
+
+---Make (or check) a directory only the caller may write.
+---@param path string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.fs_private_dir(path) end
+
+---lstat: type, uid, gid, mode, size.
+---@param path string
+---@return {type: string, uid: integer, gid: integer, mode: integer, size: integer}|nil
+---@return string? err
+---@return string? kind
+function ctys.core.fs_stat(path) end
+
+---Whether the kernel would accept an interface name; else nil and why (the name shortened).
+---@param name string
+---@return true|nil ok
+---@return string? why
+function ctys.core.net_check_name(name) end
+
+---The effective uid of this process.
+---@return integer
+function ctys.core.euid() end

@@ -60,6 +60,7 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
             Ok(found.map(|x| (x.uid.as_raw(), x.gid.as_raw())).unzip())
         })?,
     )?;
+    core.set("euid", lua.create_function(|_, ()| Ok(crate::prim::fs::euid()))?)?;
     core.set(
         "gid",
         lua.create_function(|_, group: Option<String>| {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
+mod fs;
 mod host;
 mod ipmi;
 mod net;
@@ -17,6 +18,7 @@ mod wol;
 pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     let core = lua.create_table()?;
     host::register(lua, &core, search_dirs)?;
+    fs::register(lua, &core)?;
     task::register(lua, &core)?;
     remote::register(lua, &core)?;
     wol::register(lua, &core)?;
@@ -26,6 +28,28 @@ pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     ipmi::register(lua, &core)?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("ctys.core", core)
+}
+
+/// A primitive's failure as Lua sees it: its message and its kind.
+pub(crate) trait Failure {
+    fn parts(self) -> (String, &'static str);
+}
+
+impl Failure for crate::prim::failure::Failure {
+    fn parts(self) -> (String, &'static str) {
+        (self.message, self.kind.name())
+    }
+}
+
+/// `ok` as Lua values, or `nil, message, kind`.
+pub(crate) fn ret<T: IntoLuaMulti, E: Failure>(lua: &Lua, r: Result<T, E>) -> mlua::Result<MultiValue> {
+    match r {
+        Ok(v) => v.into_lua_multi(lua),
+        Err(e) => {
+            let (message, kind) = e.parts();
+            (Value::Nil, message, kind).into_lua_multi(lua)
+        }
+    }
 }
 
 /// An expected failure as Lua sees it: `nil, message`.

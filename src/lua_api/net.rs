@@ -7,6 +7,8 @@ use std::net::IpAddr;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
+use super::{ret, Failure};
+
 use crate::prim::ethtool::{self, EthtoolError, Modes};
 use crate::prim::net::tap::{self, TapSpec};
 use crate::prim::net::{Addr, ErrorKind, LinkChange, Net, NetError, Route};
@@ -27,17 +29,13 @@ fn net() -> Result<Net, NetError> {
     })
 }
 
-/// A primitive's failure as Lua sees it: its message and its kind.
-trait Failure {
-    fn parts(self) -> (String, &'static str);
-}
-
 impl Failure for NetError {
     fn parts(self) -> (String, &'static str) {
         let kind = match self.kind {
             ErrorKind::Permission => "permission",
             ErrorKind::Exists => "exists",
             ErrorKind::NoDevice => "nodevice",
+            ErrorKind::Invalid => "invalid",
             ErrorKind::Other => "other",
         };
         (self.message, kind)
@@ -55,17 +53,6 @@ impl Failure for EthtoolError {
             K::Other => "other",
         };
         (self.message, kind)
-    }
-}
-
-/// `ok` as Lua values, or `nil, message, kind`.
-fn ret<T: IntoLuaMulti, E: Failure>(lua: &Lua, r: Result<T, E>) -> mlua::Result<MultiValue> {
-    match r {
-        Ok(v) => v.into_lua_multi(lua),
-        Err(e) => {
-            let (message, kind) = e.parts();
-            (Value::Nil, message, kind).into_lua_multi(lua)
-        }
     }
 }
 
@@ -172,6 +159,17 @@ async fn routes(lua: Lua) -> mlua::Result<MultiValue> {
 }
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    core.set(
+        "net_check_name",
+        lua.create_function(|lua, name: mlua::LuaString| {
+            let name = name.to_string_lossy();
+            if crate::prim::net::ifname::valid(&name) {
+                true.into_lua_multi(lua)
+            } else {
+                (Value::Nil, crate::prim::net::ifname::refusal(&name)).into_lua_multi(lua)
+            }
+        })?,
+    )?;
     core.set("net_links", lua.create_async_function(|lua, ()| links(lua))?)?;
     core.set("net_routes", lua.create_async_function(|lua, ()| routes(lua))?)?;
     core.set(

@@ -7,7 +7,7 @@ use mlua::{IntoLuaMulti, Lua, Table, UserData, UserDataMethods};
 
 use crate::prim::vde::{self, Mgmt, SwitchSpec};
 
-use super::nil_err as fail;
+use super::{nil_err as fail, ret};
 
 /// An open management session.
 struct Session(RefCell<Option<Mgmt>>);
@@ -31,7 +31,7 @@ impl UserData for Session {
                 }
                 Err(e) => {
                     *g = None;
-                    fail(lua, e)
+                    ret::<(), _>(lua, Err(e))
                 }
             }
         });
@@ -86,11 +86,14 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
             };
             let timeout = secs(t.get("timeout")?, 5.0);
             match tokio::task::spawn_blocking(move || vde::start(&exe, &spec, timeout)).await {
-                Ok(Ok(pid)) => pid.into_lua_multi(&lua),
-                Ok(Err(e)) => fail(&lua, e),
+                Ok(r) => ret(&lua, r),
                 Err(e) => fail(&lua, format!("vde_start: {e}")),
             }
         })?,
+    )?;
+    core.set(
+        "vde_check_paths",
+        lua.create_function(|lua, t: Table| ret(lua, vde::check_paths(&files(&t)?).map(|()| true)))?,
     )?;
     core.set(
         "vde_own",
@@ -103,16 +106,17 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     )?;
     core.set(
         "vde_remove",
-        lua.create_function(|lua, t: Table| match vde::remove_files(&files(&t)?) {
-            Ok(gone) => gone.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().into_lua_multi(lua),
-            Err(e) => fail(lua, e),
+        lua.create_function(|lua, t: Table| {
+            let owners = t.get::<Option<Vec<u32>>>("owners")?.unwrap_or_default();
+            let gone = vde::remove_files(&files(&t)?, &owners);
+            ret(lua, gone.map(|g| g.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()))
         })?,
     )?;
     core.set(
         "vde_connect",
-        lua.create_function(|lua, (path, timeout): (String, Option<f64>)| match Mgmt::connect(std::path::Path::new(&path), secs(timeout, 2.0)) {
-            Ok(m) => Session(RefCell::new(Some(m))).into_lua_multi(lua),
-            Err(e) => fail(lua, e),
+        lua.create_function(|lua, (path, timeout, owners): (mlua::LuaString, Option<f64>, Option<Vec<u32>>)| {
+            let m = Mgmt::connect(&super::fs::path(&path), secs(timeout, 2.0), &owners.unwrap_or_default());
+            ret(lua, m.map(|m| Session(RefCell::new(Some(m)))))
         })?,
     )?;
     core.set(

@@ -117,16 +117,8 @@ fn err(kind: ErrorKind, message: String) -> EthtoolError {
 }
 
 fn ifreq(iface: &str) -> Result<libc::ifreq, EthtoolError> {
-    // SAFETY: ifreq is plain old data; all-zero is a valid value.
-    let mut r: libc::ifreq = unsafe { std::mem::zeroed() };
-    // One byte stays for the terminating NUL.
-    if iface.is_empty() || iface.len() >= r.ifr_name.len() || iface.chars().any(|c| c == '/' || c == '\0' || c.is_whitespace()) {
-        return Err(err(ErrorKind::Other, format!("bad interface name {iface:?} (1 to 15 bytes, no '/', whitespace or NUL)")));
-    }
-    for (d, s) in r.ifr_name.iter_mut().zip(iface.bytes()) {
-        *d = s as libc::c_char;
-    }
-    Ok(r)
+    use super::net::ifname;
+    ifname::ifreq(iface).ok_or_else(|| err(ErrorKind::Other, ifname::refusal(iface)))
 }
 
 /// One SIOCETHTOOL WOL call; `info.cmd` says which.

@@ -1,5 +1,7 @@
 //! The primitives: pure Rust, no Lua. Each is usable and tested on its own.
 pub mod ethtool;
+pub mod failure;
+pub mod fs;
 pub mod ipmi;
 pub mod net;
 pub mod probe;

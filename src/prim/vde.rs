@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::failure::{Failure, Kind};
+use super::fs;
+
 /// The first `vde_switch` on PATH.
 pub fn find_switch() -> Result<PathBuf, String> {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -38,8 +41,39 @@ pub struct SwitchSpec {
     pub mgmt_mode: Option<u32>,
 }
 
+/// A unix socket path holds at most 107 bytes (sun_path, with its NUL); vde_switch cuts longer
+/// ones short without a word.
+const SUN_PATH_MAX: usize = 107;
+/// What vde_switch and its clients add to the switch directory: `/.PID-NNNNN` (a pid of up to
+/// 7 digits).
+const CLIENT_SUFFIX: usize = "/.4194304-00000".len();
+
+/// Checks a switch's paths before anything is started: each directory they go in exists, and
+/// each socket path fits a unix socket address (the switch directory leaves room for its
+/// clients' sockets). Kinds: toolarge (a path too long), notfound (no such directory).
+pub fn check_paths(spec: &SwitchSpec) -> Result<(), Failure> {
+    let len = |p: &Path| p.as_os_str().len();
+    for (p, room, what) in [(&spec.sock, CLIENT_SUFFIX, "switch directory"), (&spec.mgmt, 0, "management socket")] {
+        if len(p) + room > SUN_PATH_MAX {
+            return Err(Failure::new(
+                Kind::TooLarge,
+                format!("{what} {}: {} bytes, longer than a unix socket path allows ({} at most)", p.display(), len(p), SUN_PATH_MAX - room),
+            ));
+        }
+    }
+    for p in [&spec.sock, &spec.mgmt, &spec.pidfile] {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            return Err(Failure::new(Kind::NotFound, format!("{}: no directory {}", p.display(), dir.display())));
+        }
+    }
+    Ok(())
+}
+
 /// Starts `vde_switch -d ...`, waits for its management socket, and returns the daemon's pid.
-pub fn start(exe: &Path, spec: &SwitchSpec, timeout: Duration) -> Result<u32, String> {
+/// A switch that started but never opened its management socket is stopped again.
+pub fn start(exe: &Path, spec: &SwitchSpec, timeout: Duration) -> Result<u32, Failure> {
+    check_paths(spec)?;
     let mut c = Command::new(exe);
     c.arg("-d").arg("-s").arg(&spec.sock).arg("-M").arg(&spec.mgmt).arg("-p").arg(&spec.pidfile);
     if let Some(t) = &spec.tap {
@@ -54,10 +88,10 @@ pub fn start(exe: &Path, spec: &SwitchSpec, timeout: Duration) -> Result<u32, St
     if let Some(m) = spec.mgmt_mode {
         c.arg("--mgmtmode").arg(format!("{m:o}"));
     }
-    let out = c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| format!("{}: {e}", exe.display()))?;
+    let out = c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| Failure::io(exe.display(), &e))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("vde_switch failed ({}): {}", out.status, err.trim()));
+        return Err(Failure::new(Kind::Io, format!("vde_switch failed ({}): {}", out.status, err.trim())));
     }
     let deadline = Instant::now() + timeout;
     loop {
@@ -66,7 +100,13 @@ pub fn start(exe: &Path, spec: &SwitchSpec, timeout: Duration) -> Result<u32, St
             return Ok(pid);
         }
         if Instant::now() >= deadline {
-            return Err(format!("vde_switch started but {} did not appear within {} s", spec.mgmt.display(), timeout.as_secs_f64()));
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+            }
+            return Err(Failure::new(
+                Kind::Timeout,
+                format!("vde_switch started but {} did not appear within {} s; stopped it", spec.mgmt.display(), timeout.as_secs_f64()),
+            ));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -77,8 +117,8 @@ fn is_socket(p: &Path) -> bool {
 }
 
 /// Gives a switch's sockets to a user and group: the control directory (mode 0700, or 02700
-/// with `setgid`, as ctys-vnetctl -g does), the sockets in it, the management socket and the
-/// pid file.
+/// with `setgid`, as ctys-vnetctl -g does), the sockets in it and the management socket. The
+/// pid file stays the caller's: whoever may write it chooses what a later cancel kills.
 pub fn own(spec: &SwitchSpec, uid: u32, gid: u32, setgid: bool) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     let chown = |p: &Path| std::os::unix::fs::chown(p, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", p.display()));
@@ -88,24 +128,23 @@ pub fn own(spec: &SwitchSpec, uid: u32, gid: u32, setgid: bool) -> Result<(), St
     }
     let mode = if setgid { 0o2700 } else { 0o700 };
     std::fs::set_permissions(&spec.sock, std::fs::Permissions::from_mode(mode)).map_err(|e| format!("chmod {}: {e}", spec.sock.display()))?;
-    chown(&spec.mgmt)?;
-    if spec.pidfile.exists() {
-        chown(&spec.pidfile)?;
-    }
-    Ok(())
+    chown(&spec.mgmt)
 }
 
 /// Removes what a switch leaves behind when it dies without `shutdown`: its control directory
 /// with the sockets in it, the management socket and the pid file. Returns what it removed.
-pub fn remove_files(spec: &SwitchSpec) -> Result<Vec<PathBuf>, String> {
-    let mut gone = Vec::new();
-    if spec.sock.is_dir() {
-        std::fs::remove_dir_all(&spec.sock).map_err(|e| format!("remove {}: {e}", spec.sock.display()))?;
-        gone.push(spec.sock.clone());
+/// Each must be trusted (prim::fs: the caller's, root's or one of `owners`'); nothing is
+/// removed when one is not.
+pub fn remove_files(spec: &SwitchSpec, owners: &[u32]) -> Result<Vec<PathBuf>, Failure> {
+    let paths = [&spec.sock, &spec.mgmt, &spec.pidfile];
+    for p in paths {
+        if let Ok(m) = std::fs::symlink_metadata(p) {
+            fs::check_trusted(p, &m, owners)?;
+        }
     }
-    for p in [&spec.mgmt, &spec.pidfile] {
-        if std::fs::symlink_metadata(p).is_ok() {
-            std::fs::remove_file(p).map_err(|e| format!("remove {}: {e}", p.display()))?;
+    let mut gone = Vec::new();
+    for p in paths {
+        if fs::remove(p, owners)? {
             gone.push(p.clone());
         }
     }
@@ -129,34 +168,63 @@ pub struct Reply {
 pub struct Mgmt {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
+    /// How long one command (or the banner) may take, all its reads together.
+    timeout: Duration,
     pub banner: Vec<String>,
 }
 
 const PROMPT: &[u8] = b"vde$ ";
 
+/// The most a reply may hold: `port/print` of a full switch is a few KiB; a socket that sends
+/// more is not a vde_switch.
+pub const MAX_REPLY: usize = 1 << 20;
+
+fn io_fail(e: std::io::Error) -> Failure {
+    Failure::io("vde management socket", &e)
+}
+
 impl Mgmt {
-    /// Connects and reads the banner up to the first prompt.
-    pub fn connect(path: &Path, timeout: Duration) -> Result<Mgmt, String> {
+    /// Connects and reads the banner up to the first prompt. The socket must be trusted (the
+    /// caller's, root's or one of `owners`'; see prim::fs); every command then gets `timeout`
+    /// for its whole reply and at most MAX_REPLY bytes.
+    pub fn connect(path: &Path, timeout: Duration, owners: &[u32]) -> Result<Mgmt, Failure> {
         let shown = path.display();
-        let s = UnixStream::connect(path).map_err(|e| format!("{shown}: {e}"))?;
-        s.set_read_timeout(Some(timeout)).map_err(|e| format!("{shown}: {e}"))?;
-        s.set_write_timeout(Some(timeout)).map_err(|e| format!("{shown}: {e}"))?;
-        let writer = s.try_clone().map_err(|e| format!("{shown}: {e}"))?;
-        let mut m = Mgmt { reader: BufReader::new(s), writer, banner: Vec::new() };
+        let meta = std::fs::symlink_metadata(path).map_err(|e| Failure::io(&shown, &e))?;
+        if !meta.file_type().is_socket() {
+            return Err(Failure::new(Kind::Untrusted, format!("{shown}: not a socket")));
+        }
+        fs::check_trusted(path, &meta, owners)?;
+        let s = UnixStream::connect(path).map_err(|e| Failure::io(&shown, &e))?;
+        s.set_write_timeout(Some(timeout)).map_err(|e| Failure::io(&shown, &e))?;
+        let writer = s.try_clone().map_err(|e| Failure::io(&shown, &e))?;
+        let mut m = Mgmt { reader: BufReader::new(s), writer, timeout, banner: Vec::new() };
         let (lines, _) = m.read_until_prompt()?;
         m.banner = lines.into_iter().filter(|l| !l.is_empty()).collect();
         if !m.banner.first().is_some_and(|l| l.starts_with("VDE switch")) {
-            return Err(format!("{shown}: not a vde_switch management socket"));
+            return Err(Failure::new(Kind::Untrusted, format!("{shown}: not a vde_switch management socket")));
         }
         Ok(m)
     }
 
-    /// Reads lines until the prompt; returns them and whether the session ended.
-    fn read_until_prompt(&mut self) -> Result<(Vec<String>, bool), String> {
+    /// Reads lines until the prompt, within the timeout and MAX_REPLY; returns them and whether
+    /// the session ended.
+    fn read_until_prompt(&mut self) -> Result<(Vec<String>, bool), Failure> {
+        let deadline = Instant::now() + self.timeout;
         let mut lines = Vec::new();
         let mut cur = Vec::new();
+        let mut total = 0usize;
         loop {
-            let buf = self.reader.fill_buf().map_err(|e| format!("vde management socket: {e}"))?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Failure::new(Kind::Timeout, format!("vde management socket: no prompt within {} s", self.timeout.as_secs_f64())));
+            }
+            self.reader.get_ref().set_read_timeout(Some(left)).map_err(io_fail)?;
+            let buf = self.reader.fill_buf().map_err(|e| match e.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                    Failure::new(Kind::Timeout, format!("vde management socket: no prompt within {} s", self.timeout.as_secs_f64()))
+                }
+                _ => io_fail(e),
+            })?;
             if buf.is_empty() {
                 if !cur.is_empty() {
                     lines.push(String::from_utf8_lossy(&cur).into_owned());
@@ -164,6 +232,10 @@ impl Mgmt {
                 return Ok((lines, true));
             }
             let n = buf.len();
+            total += n;
+            if total > MAX_REPLY {
+                return Err(Failure::new(Kind::TooLarge, format!("vde management socket: a reply of more than {MAX_REPLY} bytes")));
+            }
             let mut used = 0;
             for &b in buf {
                 used += 1;
@@ -189,13 +261,13 @@ impl Mgmt {
     }
 
     /// Sends one command and returns the switch's reply.
-    pub fn cmd(&mut self, line: &str) -> Result<Reply, String> {
+    pub fn cmd(&mut self, line: &str) -> Result<Reply, Failure> {
         if line.contains('\n') {
-            return Err(format!("a vde command is one line: {line:?}"));
+            return Err(Failure::new(Kind::Io, format!("a vde command is one line: {line:?}")));
         }
-        self.writer.write_all(format!("{line}\n").as_bytes()).map_err(|e| format!("vde management socket: {e}"))?;
+        self.writer.write_all(format!("{line}\n").as_bytes()).map_err(io_fail)?;
         let (lines, ended) = self.read_until_prompt()?;
-        parse_reply(&lines, ended).ok_or_else(|| format!("vde_switch gave no status for {line:?}: {lines:?}"))
+        parse_reply(&lines, ended).ok_or_else(|| Failure::new(Kind::Io, format!("vde_switch gave no status for {line:?}: {lines:?}")))
     }
 }
 

@@ -27,9 +27,11 @@ local KINDS = {
   number = function(v) return type(v) == "number" and v > 0 and v == v end,
   ["number>=0"] = function(v) return type(v) == "number" and v >= 0 and v == v end,
   integer = function(v) return math.type(v) == "integer" and v > 0 end,
+  ["integer>=0"] = function(v) return math.type(v) == "integer" and v >= 0 end,
   port = function(v) return math.type(v) == "integer" and v > 0 and v < 65536 end,
 }
-local WHAT = { number = "a positive number", ["number>=0"] = "a non-negative number", integer = "a positive integer", port = "a port number (1-65535)" }
+local WHAT = { number = "a positive number", ["number>=0"] = "a non-negative number", integer = "a positive integer",
+  ["integer>=0"] = "a non-negative integer", port = "a port number (1-65535)" }
 
 ---Check an options table against a spec `{ name = kind }` (kinds: string, boolean, function,
 ---table, number (> 0), "number>=0", integer (> 0), port, or a list of allowed strings); unknown

@@ -16,10 +16,18 @@ local core = require "ctys.core"
 local check = require "ctys.check"
 
 local function name_arg(fname, v)
-  if type(v) ~= "string" or v == "" or #v > 15 or v:find("[%s/]") then
-    check.bad(fname, "name", "%s is not an interface name", type(v) == "string" and string.format("%q", v) or tostring(v))
-  end
+  if type(v) ~= "string" then check.bad(fname, "name", "expected an interface name, got %s", type(v)) end
+  local ok, why = core.net_check_name(v)
+  if not ok then check.bad(fname, "name", "%s", why) end
   return v
+end
+
+---Whether the kernel would accept `name` as an interface name (1 to 15 bytes, not `.` or `..`,
+---no `/`, `:`, white space or NUL).
+---@param name any
+---@return boolean
+function M.valid_name(name)
+  return type(name) == "string" and core.net_check_name(name) == true
 end
 
 local function addr_arg(fname, v)

@@ -17,15 +17,17 @@ local check = require "ctys.check"
 local Switch = {}
 Switch.__index = Switch
 
----Send one command; its data lines on success (status 1000), else nil and "10xx text".
+---Send one command; its data lines on success (status 1000), else nil, "10xx text" and the
+---kind "refused" (the switch said no), or why the session failed (kinds timeout, toolarge, io).
 ---@param line string e.g. "port/print"
 ---@return string[]|nil data
 ---@return string? err
+---@return string? kind
 function Switch:cmd(line)
-  if type(line) ~= "string" then check.bad("switch:cmd", "line", "expected a string") end
-  local r, e = self.session:cmd(line)
-  if not r then return nil, e end
-  if r.code ~= 1000 then return nil, string.format("%s: %04d %s", line, r.code, r.text) end
+  if type(line) ~= "string" then check.bad("ctys.vde.Switch:cmd", "line", "expected a string") end
+  local r, e, kind = self.session:cmd(line)
+  if not r then return nil, e, kind end
+  if r.code ~= 1000 then return nil, string.format("%s: %04d %s", line, r.code, r.text), "refused" end
   return r.data
 end
 
@@ -72,15 +74,54 @@ function Switch:close()
   self.session:close()
 end
 
----Connect to a running switch's management socket.
----@param opts {mgmt: string, timeout?: number}
+---Connect to a running switch's management socket. The socket must be trusted: owned by the
+---caller, root or one of `owners`, and not writable by others (kind untrusted otherwise);
+---each command then gets `timeout` seconds (2) for its whole reply, of at most 1 MiB.
+---@param opts {mgmt: string, timeout?: number, owners?: integer[]}
 ---@return ctys.vde.Switch|nil
 ---@return string? err
+---@return string? kind "notfound"|"untrusted"|"permission"|"timeout"|"toolarge"|"io"
 function M.connect(opts)
-  check.opts("ctys.vde.connect", opts, { mgmt = "string", timeout = "number" }, { "mgmt" })
-  local s, e = core.vde_connect(opts.mgmt, opts.timeout)
-  if not s then return nil, e end
+  check.opts("ctys.vde.connect", opts, { mgmt = "string", timeout = "number", owners = "table" }, { "mgmt" })
+  local s, e, kind = core.vde_connect(opts.mgmt, opts.timeout, opts.owners)
+  if not s then return nil, e, kind end
   return setmetatable({ mgmt = opts.mgmt, session = s }, Switch)
+end
+
+local FILES = { sock = "string", mgmt = "string", pidfile = "string" }
+
+---Check a switch's paths before anything starts: their directories exist (kind notfound) and
+---the sockets fit a unix socket address (kind toolarge).
+---@param opts {sock: string, mgmt: string, pidfile: string}
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.check_paths(opts)
+  check.opts("ctys.vde.check_paths", opts, FILES, { "sock", "mgmt", "pidfile" })
+  return core.vde_check_paths(opts)
+end
+
+---Remove what a dead switch left: its directory, management socket and pid file. Each must be
+---trusted (the caller's, root's or one of `owners`'); when one is not, nothing is removed.
+---@param opts {sock: string, mgmt: string, pidfile: string, owners?: integer[]}
+---@return string[]|nil removed the paths removed
+---@return string? err
+---@return string? kind
+function M.remove_files(opts)
+  check.opts("ctys.vde.remove_files", opts, { sock = "string", mgmt = "string", pidfile = "string", owners = "table" },
+    { "sock", "mgmt", "pidfile" })
+  return core.vde_remove(opts)
+end
+
+---Give a running switch's sockets to a user and group (directory mode 0700, or 02700 with
+---`setgid`); the pid file stays the caller's.
+---@param opts {sock: string, mgmt: string, pidfile: string, uid: integer, gid: integer, setgid?: boolean}
+---@return true|nil ok
+---@return string? err
+function M.own(opts)
+  check.opts("ctys.vde.own", opts, { sock = "string", mgmt = "string", pidfile = "string", uid = "integer>=0",
+    gid = "integer>=0", setgid = "boolean" }, { "sock", "mgmt", "pidfile", "uid", "gid" })
+  return core.vde_own(opts)
 end
 
 ---Start `vde_switch -d` and connect to it. `pidfile` defaults to `sock .. ".pid"`.

@@ -20,6 +20,7 @@ local M = {}
 
 local err = require "ctys.err"
 local core = require "ctys.core"
+local fs = require "ctys.fs"
 local quote = require("ctys.relay").quote
 
 M.USAGE = [[
@@ -45,6 +46,16 @@ local TOOLS = {
 }
 
 local SUBNET = "10.77.0."
+
+-- The file `up` writes first into the lab's directory: `down` removes only a directory that
+-- holds it, owned by root and naming this lab, so CTYS_LAB_DIR=/home can never be wiped.
+local MARKER = "/.ctys-lab"
+
+local function marked(cfg)
+  local text = fs.read(cfg.dir .. MARKER, { trusted = true, max = 64 })
+  local st = fs.stat(cfg.dir)
+  return text == cfg.name .. "\n" and st and st.type == "dir" and st.uid == 0
+end
 
 ---The lab's names and paths.
 ---@return {name: string, dir: string, ctl: string, home: string}
@@ -182,8 +193,11 @@ end
 
 local function build(cfg, n)
   local d = cfg.dir
+  local ok, e = fs.private_dir(d)
+  if not ok then err.env("lab: %s", e) end
+  ok, e = fs.write(d .. MARKER, cfg.name .. "\n")
+  if not ok then err.env("lab: %s", e) end
   for _, sub in ipairs { "bin", "log", "vde", "home/.ssh", "home/.ctys/groups", "home/.ctys/ipmi" } do sh("mkdir -p " .. quote(d .. "/" .. sub)) end
-  sh("chmod 700 " .. quote(d))
   for _, tool in ipairs { "ctys", "ctys-vnetctl", "ctys-ipmi", "ctys-wakeup", "ctys-groups", "ctys-macros", "ctys-plugins" } do
     sh(string.format("ln -sf %s %s", quote(core.exe), quote(d .. "/bin/" .. tool)))
   end
@@ -264,9 +278,10 @@ end
 ---@return string[] `NAME=value` words
 function M.env(cfg)
   local path = cfg.dir .. "/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-  -- VDE sockets under the lab's directory, not the host's /var/tmp, so `down` removes them.
+  -- VDE sockets and vnetctl's state under the lab's directory, not the host's /var/tmp and
+  -- /run/ctys, so `down` removes them.
   local base = { "HOME=" .. cfg.home, "PATH=" .. path, "CTYS_NO_DNS=1", "CTYS_LAB_DIR=" .. cfg.dir, "CTYS_LAB_NAME=" .. cfg.name,
-    "CTYS_SOCKBASE=" .. cfg.dir .. "/vde" }
+    "CTYS_SOCKBASE=" .. cfg.dir .. "/vde", "CTYS_STATE_DIR=" .. cfg.dir .. "/state" }
   local remote = "env " .. table.concat(base, " ")
   local env = { table.unpack(base) }
   env[#env + 1] = "CTYS_REMOTE_CMD=" .. remote .. " ctys"
@@ -275,7 +290,7 @@ function M.env(cfg)
 end
 
 ---Remove every trace of the lab: processes in its namespaces, the namespaces, its files.
----Works on whatever part exists.
+---Works on whatever part exists; the directory only when `up` made it (its marker file).
 ---@param cfg table from M.config()
 function M.down(cfg)
   for _, ns in ipairs(namespaces(cfg)) do
@@ -283,7 +298,12 @@ function M.down(cfg)
   end
   -- The namespaces go once nothing holds them; killed processes may take a moment.
   for _, ns in ipairs(namespaces(cfg)) do sh("ip netns del " .. ns) end
-  if cfg.dir:match("^/.+/.+") or cfg.dir:match("^/run/%w+$") then os.execute("rm -rf " .. quote(cfg.dir)) end
+  if marked(cfg) then
+    local ok, e = fs.remove(cfg.dir)
+    if not ok and ok ~= false then err.failed("lab: %s", e) end
+  elseif exists(cfg.dir) then
+    io.stderr:write(string.format("ctys: lab: %s was not made by ctys lab up (no %s naming %s); left alone\n", cfg.dir, MARKER:sub(2), cfg.name))
+  end
 end
 
 ---Build the lab; on a failure it is taken down again before the error goes on.

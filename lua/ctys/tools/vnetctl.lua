@@ -9,6 +9,10 @@
 --- /var/tmp/vde_mgmt0.$USER (the directory is CTYS_SOCKBASE when set), pid file beside them;
 --- the first bridge (alphabetically), else a new `ctysbr0` holding the interface (-i, else the
 --- first with an IPv4 address) with its addresses and routes moved onto the bridge.
+--- What create made goes into a state file that cancel acts on: beside the sockets
+--- (`SOCK.ctys`), or for root (and wherever CTYS_STATE_DIR names) in /run/ctys/vnetctl, where
+--- nobody else can write. State, pid files and management sockets are obeyed only when the
+--- caller (or root; for sockets also the -u user) owns them and nobody else may write them.
 --- Exit values: 0 ok, 1 erroneous parameters (or check found a fault), 2 a missing environment
 --- element (vde_switch, a permission, a switch that does not answer).
 ---@class ctys.tools.vnetctl
@@ -16,8 +20,12 @@ local M = {}
 
 local core = require "ctys.core"
 local err = require "ctys.err"
+local fs = require "ctys.fs"
 local net = require "ctys.net"
 local vde = require "ctys.vde"
+
+-- Where root keeps its state files (unless CTYS_STATE_DIR says otherwise).
+local ROOT_STATE = "/run/ctys/vnetctl"
 
 M.USAGE = [[
 usage: ctys-vnetctl [options] [cancel|check|create|info|ports|list|listall]   (default: info)
@@ -41,6 +49,12 @@ options:
   -d LEVEL      say each step (1) and more (2)        -X  terse output (';' records)
   -V            version      -h  this help      -H OPT  the same help
 exit values: 0 ok, 1 erroneous parameters or check failed, 2 missing environment element
+(also a state file, pid file or socket that is not yours or root's, or that others may write)
+environment:
+  CTYS_SOCKBASE        directory of the default sockets (/var/tmp)
+  CTYS_STATE_DIR       where create's state is kept (root: /run/ctys/vnetctl; others: beside
+                       the sockets)
+  CTYS_REMOTE_VNETCTL  the command -r runs on each host (ctys-vnetctl)
 ]]
 
 local COMMANDS = { cancel = true, check = true, create = true, info = true, ports = true, list = true, listall = true }
@@ -75,10 +89,18 @@ local function context(opts, command)
   if opts.d then
     debug = math.tointeger(tonumber(opts.d)) or err.usage("bad debug level '%s' (-d)", opts.d)
   end
+  -- Root keeps what cancel will act on where nobody else can write (sockbase is shared), as
+  -- does anyone who names a state directory; the file is named after the switch directory,
+  -- so several sockbases never meet.
+  local statefile = sock .. ".ctys"
+  local statedir = os.getenv("CTYS_STATE_DIR") or (fs.euid() == 0 and ROOT_STATE) or nil
+  if statedir then
+    statefile = statedir .. "/" .. sock:gsub("%%", "%%25"):gsub("/", "%%2F") .. ".state"
+  end
   return {
     command = command, user = user, group = group, uid = uid, gid = gid or primary_gid,
     setgid_group = sg, sock = sock, mgmt = opts.S or (sockbase .. "/vde_mgmt0." .. user),
-    pidfile = sock .. ".pid", statefile = sock .. ".ctys", sockbase = sockbase,
+    pidfile = sock .. ".pid", statefile = statefile, statedir = statedir, sockbase = sockbase,
     bridge = opts.b or nil, iface = opts.i or nil, force = opts.f == true, dry = opts.n == true,
     terse = opts.X == true, debug = debug,
   }
@@ -88,23 +110,47 @@ local function files(ctx)
   return { sock = ctx.sock, mgmt = ctx.mgmt, pidfile = ctx.pidfile }
 end
 
-local function open_switch(ctx)
-  return vde.connect { mgmt = ctx.mgmt, timeout = 1 }
+-- The switch's sockets belong to the -u user (create gives them away): that user's are
+-- trusted too, besides the caller's and root's.
+-- The files a dead switch leaves, for removal: the -u user's count as ours (create gave
+-- them away).
+local function stale(ctx)
+  local f = files(ctx)
+  f.owners = { ctx.uid }
+  return f
 end
 
+local function open_switch(ctx)
+  return vde.connect { mgmt = ctx.mgmt, timeout = 1, owners = { ctx.uid } }
+end
+
+-- What create made (tap, bridge, created_bridge, iface): cancel acts on it, so it is read only
+-- from a file the caller (or root) owns and nobody else may write, and each field is checked.
+local STATE_FIELDS = { tap = "string", bridge = "string", iface = "string", created_bridge = "boolean" }
+
 local function read_state(ctx)
-  local f = io.open(ctx.statefile, "r")
-  if not f then return {} end
-  local text = f:read("a")
-  f:close()
-  return require("ctys.serial").decode(text) or {}
+  local text, e, kind = fs.read(ctx.statefile, { trusted = true, max = 65536 })
+  if not text then
+    if kind == "notfound" then return {} end
+    err.env("%s; nothing done", e)
+  end
+  local ok, state = pcall(require("ctys.serial").decode, text)
+  if not ok or type(state) ~= "table" then err.env("%s: not a state file of ctys-vnetctl; nothing done", ctx.statefile) end
+  for k, v in pairs(state) do
+    if STATE_FIELDS[k] ~= type(v) or (type(v) == "string" and not net.valid_name(v)) then
+      err.env("%s: bad field '%s'; nothing done", ctx.statefile, tostring(k))
+    end
+  end
+  return state
 end
 
 local function write_state(ctx, state)
-  local f = io.open(ctx.statefile, "w")
-  if not f then err.env("cannot write %s", ctx.statefile) end
-  f:write(require("ctys.serial").encode(state))
-  f:close()
+  if ctx.statedir then
+    local ok, e = fs.private_dir(ctx.statedir)
+    if not ok then err.env("%s", e) end
+  end
+  local ok, e = fs.write(ctx.statefile, require("ctys.serial").encode(state))
+  if not ok then err.env("cannot write %s", e) end
 end
 
 local function by_name(links)
@@ -239,9 +285,15 @@ local function create(ctx)
   local exe = vde.find()
   if not exe then err.env("vde_switch is not on PATH (Debian: apt-get install vde2)") end
   local links = must(net.links())
+  local ok, pe, pkind = vde.check_paths(files(ctx))
+  if not ok then
+    if pkind == "toolarge" then err.usage("%s (-s, -S, CTYS_SOCKBASE)", pe) end
+    err.env("%s", pe)
+  end
   return transaction(ctx, function(undo)
-    -- Leftovers of a switch that died: cleared first, so the new one can start.
-    for _, p in ipairs(core.vde_remove(files(ctx)) or {}) do step(ctx, "remove stale %s", p) end
+    -- Leftovers of a switch that died: cleared first, so the new one can start; files that
+    -- are not ours stop the create before anything is made.
+    for _, p in ipairs(must(vde.remove_files(stale(ctx)))) do step(ctx, "remove stale %s", p) end
     local bridge, made, iface = ensure_bridge(ctx, links, undo)
     if ctx.dry then
       print(string.format("would create a TAP owned by %s%s on %s, and start %s -d -t TAP -s %s -M %s -p %s",
@@ -257,7 +309,7 @@ local function create(ctx)
     if not started then err.env("%s", e) end
     step(ctx, "start vde_switch pid %d on %s (management %s)", started.pid, ctx.sock, ctx.mgmt)
     undo[#undo + 1] = function() started:shutdown() end
-    local ok, oe = core.vde_own { sock = ctx.sock, mgmt = ctx.mgmt, pidfile = ctx.pidfile, uid = ctx.uid,
+    local ok, oe = vde.own { sock = ctx.sock, mgmt = ctx.mgmt, pidfile = ctx.pidfile, uid = ctx.uid,
       gid = ctx.setgid_group and core.gid(ctx.setgid_group) or ctx.gid, setgid = ctx.setgid_group ~= nil }
     if not ok then err.env("%s", oe) end
     step(ctx, "sockets owned by %s, switch directory mode %s", ctx.user, ctx.setgid_group and "2700" or "0700")
@@ -277,10 +329,11 @@ local function switch_tap(sw)
   end
 end
 
+-- The pid file names what gets killed: only the caller's (or root's) own is read.
 local function stop_by_pidfile(ctx)
-  local f = io.open(ctx.pidfile, "r")
-  local pid = f and math.tointeger(tonumber(f:read("l") or ""))
-  if f then f:close() end
+  local text, e, kind = fs.read(ctx.pidfile, { trusted = true, max = 64 })
+  if not text and kind ~= "notfound" then err.env("%s; nothing killed", e) end
+  local pid = text and math.tointeger(tonumber(text:match("^%s*(%d+)%s*$") or ""))
   if not pid or not core.pid_alive(pid) then return nil end
   local comm = io.open("/proc/" .. pid .. "/comm", "r")
   local name = comm and comm:read("l")
@@ -300,12 +353,16 @@ local function cancel(ctx)
   local done = {}
   local sw = open_switch(ctx)
   local tap = state.tap
+  -- Which TAP to delete is taken from the switch only when its socket is the caller's (or
+  -- root's): another user's switch could name any interface.
+  local mst = fs.stat(ctx.mgmt)
+  local own_switch = sw and mst and (mst.uid == fs.euid() or mst.uid == 0)
   if ctx.dry then
-    print(string.format("would stop the switch on %s, delete TAP %s, remove %s %s %s", ctx.mgmt, tostring(tap or (sw and switch_tap(sw))), ctx.sock, ctx.mgmt, ctx.pidfile))
+    print(string.format("would stop the switch on %s, delete TAP %s, remove %s %s %s", ctx.mgmt, tostring(tap or (own_switch and switch_tap(sw))), ctx.sock, ctx.mgmt, ctx.pidfile))
     return 0
   end
   if sw then
-    tap = switch_tap(sw) or tap
+    if own_switch then tap = switch_tap(sw) or tap end
     local pid = (sw:info() or {}).pid
     local ok, e = sw:shutdown()
     if not ok then err.env("the switch on %s did not shut down: %s", ctx.mgmt, e) end
@@ -322,7 +379,7 @@ local function cancel(ctx)
       done[#done + 1] = "vde_switch pid " .. pid .. " (killed)"
     end
   end
-  local gone = must(core.vde_remove(files(ctx)))
+  local gone = must(vde.remove_files(stale(ctx)))
   for _, p in ipairs(gone) do step(ctx, "remove %s", p) end
   if #gone > 0 then done[#done + 1] = #gone .. " leftover file(s)" end
   local links = by_name(must(net.links()))
@@ -355,7 +412,7 @@ local function cancel(ctx)
       done[#done + 1] = "bridge " .. bridge .. (iface and (" (addresses back on " .. iface .. ")") or "")
     end
   end
-  os.remove(ctx.statefile)
+  must(fs.remove(ctx.statefile))
   print(#done == 0 and string.format("nothing to cancel for USER=%q", ctx.user) or ("cancelled: " .. table.concat(done, ", ")))
   return 0
 end

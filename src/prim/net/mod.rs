@@ -1,6 +1,7 @@
 //! Links, bridges, addresses and routes over rtnetlink; TAP devices through the TUN ioctls
 //! (`tap.rs`), which netlink cannot create. Kernel errors become messages that say what to do:
 //! EPERM → "needs CAP_NET_ADMIN", EEXIST and ENODEV name the device.
+pub mod ifname;
 pub mod tap;
 
 use std::net::IpAddr;
@@ -19,6 +20,8 @@ pub enum ErrorKind {
     Permission,
     Exists,
     NoDevice,
+    /// A bad interface name (refused before the kernel sees it).
+    Invalid,
     Other,
 }
 
@@ -43,6 +46,15 @@ pub fn errno_error(what: &str, errno: i32) -> NetError {
         e => (ErrorKind::Other, nix::Error::from_raw(e).desc().to_string()),
     };
     NetError { kind, message: format!("{what}: {why}") }
+}
+
+/// Refuses a name the kernel would not accept, before it reaches netlink.
+fn check_name(name: &str) -> Result<(), NetError> {
+    if ifname::valid(name) {
+        Ok(())
+    } else {
+        Err(NetError { kind: ErrorKind::Invalid, message: ifname::refusal(name) })
+    }
 }
 
 fn nl_error(what: &str, e: rtnetlink::Error) -> NetError {
@@ -218,6 +230,7 @@ impl Net {
     }
 
     async fn index(&self, name: &str, what: &str) -> Result<u32, NetError> {
+        check_name(name)?;
         let mut s = self.handle.link().get().match_name(name.to_string()).execute();
         match s.try_next().await {
             Ok(Some(m)) => Ok(m.header.index),
@@ -227,6 +240,7 @@ impl Net {
     }
 
     pub async fn bridge_add(&self, name: &str) -> Result<(), NetError> {
+        check_name(name)?;
         self.handle.link().add(LinkBridge::new(name).build()).execute().await.map_err(|e| nl_error(&format!("add bridge {name}"), e))
     }
 
@@ -241,6 +255,9 @@ impl Net {
     pub async fn links_del(&self, names: &[String]) -> Result<(), NetError> {
         if names.is_empty() {
             return Ok(());
+        }
+        for n in names {
+            check_name(n)?;
         }
         // One dump gives the indexes and the groups in use.
         let mut used = Vec::new();

@@ -33,14 +33,8 @@ fn open_tun(what: &str) -> Result<std::fs::File, NetError> {
 }
 
 fn ifreq(name: &str, what: &str) -> Result<libc::ifreq, NetError> {
-    // SAFETY: ifreq is plain old data; all-zero is a valid value.
-    let mut r: libc::ifreq = unsafe { std::mem::zeroed() };
-    if name.len() >= r.ifr_name.len() || name.bytes().any(|b| b == 0 || b == b'/' || b.is_ascii_whitespace()) {
-        return Err(NetError { kind: ErrorKind::Other, message: format!("{what}: bad interface name {name:?}") });
-    }
-    for (d, s) in r.ifr_name.iter_mut().zip(name.bytes()) {
-        *d = s as libc::c_char;
-    }
+    let mut r = super::ifname::ifreq(name)
+        .ok_or_else(|| NetError { kind: ErrorKind::Invalid, message: format!("{what}: {}", super::ifname::refusal(name)) })?;
     r.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI;
     Ok(r)
 }

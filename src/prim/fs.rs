@@ -1,0 +1,250 @@
+//! Files whose owner matters. ctys keeps state, pid files and sockets in shared directories
+//! (/var/tmp by default), where anyone may plant a file under a name ctys uses: such a file is
+//! trusted only when the caller (or root) owns it, nobody else may write it, and it is no
+//! symbolic link. Reads are bounded; writes replace a file atomically and never follow a link.
+use std::fs::Metadata;
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::failure::{Failure, Kind};
+
+/// The caller's effective uid.
+pub fn euid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+/// Whether an entry may be trusted: owned by the caller, root or one of `owners`, no symbolic
+/// link, and not writable by others (a regular file or directory: not by its group either; a
+/// socket may be the group's, as `vde_switch -g` makes it).
+pub fn check_trusted(path: &Path, meta: &Metadata, owners: &[u32]) -> Result<(), Failure> {
+    let shown = path.display();
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        return Err(Failure::new(Kind::Untrusted, format!("{shown} is a symbolic link; not trusted")));
+    }
+    let uid = meta.uid();
+    if uid != euid() && uid != 0 && !owners.contains(&uid) {
+        return Err(Failure::new(Kind::Untrusted, format!("{shown} is owned by uid {uid}, not by you or root; not trusted")));
+    }
+    let others = if ft.is_socket() { 0o002 } else { 0o022 };
+    if meta.mode() & others != 0 {
+        return Err(Failure::new(
+            Kind::Untrusted,
+            format!("{shown} is writable by others (mode {:04o}); not trusted", meta.mode() & 0o7777),
+        ));
+    }
+    Ok(())
+}
+
+/// What `lstat` says of an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    /// "file", "dir", "link", "socket", "fifo", "char", "block".
+    pub kind: &'static str,
+    pub uid: u32,
+    pub gid: u32,
+    /// Permission bits, setuid/setgid/sticky included.
+    pub mode: u32,
+    pub size: u64,
+}
+
+fn kind_of(m: &Metadata) -> &'static str {
+    let t = m.file_type();
+    if t.is_symlink() {
+        "link"
+    } else if t.is_dir() {
+        "dir"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_fifo() {
+        "fifo"
+    } else if t.is_char_device() {
+        "char"
+    } else if t.is_block_device() {
+        "block"
+    } else {
+        "file"
+    }
+}
+
+/// `lstat`: None when nothing is there.
+pub fn stat(path: &Path) -> Result<Option<Stat>, Failure> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => Ok(Some(Stat { kind: kind_of(&m), uid: m.uid(), gid: m.gid(), mode: m.mode() & 0o7777, size: m.len() })),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Failure::io(path.display(), &e)),
+    }
+}
+
+/// Reads a regular file of at most `max` bytes; None when it does not exist. With `trust`, the
+/// file must pass `check_trusted` with those extra owners (a symbolic link is refused, not
+/// followed).
+pub fn read(path: &Path, max: u64, trust: Option<&[u32]>) -> Result<Option<Vec<u8>>, Failure> {
+    let shown = path.display();
+    let mut opts = std::fs::OpenOptions::new();
+    // O_NONBLOCK: a FIFO planted under the name must not block the open.
+    let mut flags = nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC;
+    if trust.is_some() {
+        flags |= nix::libc::O_NOFOLLOW;
+    }
+    opts.read(true).custom_flags(flags);
+    let mut f = match opts.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) && trust.is_some() => {
+            return Err(Failure::new(Kind::Untrusted, format!("{shown} is a symbolic link; not trusted")));
+        }
+        Err(e) => return Err(Failure::io(shown, &e)),
+    };
+    let meta = f.metadata().map_err(|e| Failure::io(&shown, &e))?;
+    if !meta.is_file() {
+        return Err(Failure::new(Kind::Untrusted, format!("{shown} is not a regular file")));
+    }
+    if let Some(owners) = trust {
+        check_trusted(path, &meta, owners)?;
+    }
+    let mut buf = Vec::new();
+    (&mut f).take(max.saturating_add(1)).read_to_end(&mut buf).map_err(|e| Failure::io(&shown, &e))?;
+    if buf.len() as u64 > max {
+        return Err(Failure::new(Kind::TooLarge, format!("{shown} is larger than {max} bytes")));
+    }
+    Ok(Some(buf))
+}
+
+/// Replaces `path` with `data` atomically (a new file beside it, renamed over it), with `mode`.
+/// A file already there must be trusted (it is replaced, never written through; a symbolic
+/// link there is refused).
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), Failure> {
+    let shown = path.display();
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        check_trusted(path, &m, &[])?;
+    }
+    let name = path.file_name().ok_or_else(|| Failure::new(Kind::Io, format!("{shown}: not a file name")))?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".ctys-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+    let tmp: PathBuf = dir.join(tmp_name);
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&tmp)?;
+        // The umask may have taken bits away from `mode`; the caller asked for exactly it.
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Failure::io(&shown, &e)
+    })
+}
+
+/// Removes a trusted entry (a directory with everything in it); false when nothing is there.
+/// An entry that is not trusted is left alone and named in the error.
+pub fn remove(path: &Path, owners: &[u32]) -> Result<bool, Failure> {
+    let m = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Failure::io(path.display(), &e)),
+    };
+    check_trusted(path, &m, owners)?;
+    let r = if m.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
+    r.map(|()| true).map_err(|e| Failure::io(path.display(), &e))
+}
+
+/// Makes a directory only the caller may write (mode 0700; missing parents 0755), or checks
+/// that the one there is trusted.
+pub fn private_dir(path: &Path) -> Result<(), Failure> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o755).create(parent).map_err(|e| Failure::io(parent.display(), &e))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Failure::io(path.display(), &e)),
+    }
+    let m = std::fs::symlink_metadata(path).map_err(|e| Failure::io(path.display(), &e))?;
+    if !m.is_dir() {
+        return Err(Failure::new(Kind::Untrusted, format!("{} is not a directory", path.display())));
+    }
+    if m.uid() != euid() {
+        return Err(Failure::new(Kind::Untrusted, format!("{} is owned by uid {}, not by you; not trusted", path.display(), m.uid())));
+    }
+    check_trusted(path, &m, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ctys-fs-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn write_then_read_and_bounds() {
+        let d = scratch("rw");
+        let f = d.join("state");
+        write_atomic(&f, b"caf\xe9\n", 0o600).unwrap();
+        assert_eq!(read(&f, 100, Some(&[])).unwrap().unwrap(), b"caf\xe9\n");
+        assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(read(&f, 3, Some(&[])).unwrap_err().kind, Kind::TooLarge);
+        assert_eq!(read(&d.join("none"), 3, Some(&[])).unwrap(), None);
+        // Leftover temporary files: none.
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn links_and_writable_files_are_not_trusted() {
+        let d = scratch("trust");
+        let target = d.join("target");
+        std::fs::write(&target, "x").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = d.join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_eq!(read(&link, 10, Some(&[])).unwrap_err().kind, Kind::Untrusted);
+        assert_eq!(read(&link, 10, None).unwrap().unwrap(), b"x", "untrusted reads follow links");
+        // A link where the file should be is refused, not written through.
+        assert_eq!(write_atomic(&link, b"new", 0o600).unwrap_err().kind, Kind::Untrusted);
+        assert_eq!(std::fs::read(&target).unwrap(), b"x");
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = read(&target, 10, Some(&[])).unwrap_err();
+        assert_eq!(e.kind, Kind::Untrusted);
+        assert!(e.message.contains("writable by others (mode 0666)"), "{e}");
+        assert_eq!(remove(&target, &[]).unwrap_err().kind, Kind::Untrusted);
+        assert!(target.exists(), "an untrusted file is left alone");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_does_not_block_a_read() {
+        let d = scratch("fifo");
+        let p = d.join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&p).status().unwrap().success());
+        assert!(read(&p, 10, Some(&[])).unwrap_err().message.contains("not a regular file"));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn private_dirs() {
+        let d = scratch("priv");
+        let p = d.join("a/b/state");
+        private_dir(&p).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o777, 0o700);
+        private_dir(&p).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert_eq!(private_dir(&p).unwrap_err().kind, Kind::Untrusted);
+        assert!(remove(&d.join("a/b/none"), &[]).is_ok_and(|gone| !gone));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
