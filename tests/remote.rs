@@ -99,6 +99,35 @@ fn host_keys_unknown_changed_revoked_hashed_and_accept_new() {
     assert!(st.success());
     assert!(std::fs::read_to_string(&kh).unwrap().starts_with("|1|"));
     assert_eq!(run("strict"), "ok\tok\n\n");
+    // One Latin-1 byte in a comment spoils only its own line.
+    let latin1 = |body: &str| {
+        let mut b = b"# caf\xe9\n".to_vec();
+        b.extend_from_slice(body.as_bytes());
+        std::fs::write(&kh, b).unwrap();
+    };
+    latin1(&sshd.known_line(&sshd.addrs[0]));
+    assert_eq!(run("strict"), "ok\tok\n\n", "a known host stays known");
+    latin1(&format!("@revoked * {}\n", sshd.host_key()));
+    let out = run("accept-new");
+    assert!(out.contains("REVOKED") && out.contains(":2;"), "accept-new never adds a revoked key: {out}");
+    latin1(&format!("[{}]:{} {okey_line}", sshd.addrs[0], sshd.port));
+    assert!(run("accept-new").contains("HOST KEY CHANGED"));
+    let mut want = b"# caf\xe9\n".to_vec();
+    want.extend_from_slice(format!("[{}]:{} {okey_line}", sshd.addrs[0], sshd.port).as_bytes());
+    assert_eq!(std::fs::read(&kh).unwrap(), want, "nothing appended");
+    // A file without its last newline: accept-new adds one before the new line.
+    latin1("# the end, no newline");
+    assert_eq!(run("accept-new"), "ok\tok\n\n");
+    let text = std::fs::read(&kh).unwrap();
+    assert!(text.ends_with(format!("# the end, no newline\n{}", sshd.known_line(&sshd.addrs[0])).as_bytes()), "{}", String::from_utf8_lossy(&text));
+    // An ssh_config with a Latin-1 comment still works; a known_hosts that cannot be read is an error.
+    sshd.home.write(".ssh/config", "");
+    std::fs::write(sshd.home.path().join(".ssh/config"), b"# d\xe9j\xe0 vu\nHost *\n  ConnectTimeout 5\n").unwrap();
+    assert_eq!(run("strict"), "ok\tok\n\n");
+    std::fs::remove_file(&kh).unwrap();
+    std::fs::create_dir(&kh).unwrap();
+    let out = run("strict");
+    assert!(out.starts_with("hostkey\t") && out.contains("cannot read"), "{out}");
 }
 
 #[test]

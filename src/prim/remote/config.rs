@@ -32,15 +32,33 @@ pub struct HostConfig {
     pub server_alive_interval: Option<u32>,
 }
 
-/// `*` and `?` glob matching, as ssh_config patterns use it.
+/// `*` and `?` glob matching (ASCII case-insensitive), as ssh_config patterns use it.
+/// Iterative: on a mismatch it goes back to just after the last `*` and lets that star take
+/// one more character, so a pattern of any length costs no stack.
 pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match (pattern.first(), text.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..])),
-        (Some(b'?'), Some(_)) => glob(&pattern[1..], &text[1..]),
-        (Some(p), Some(t)) if p.eq_ignore_ascii_case(t) => glob(&pattern[1..], &text[1..]),
-        _ => false,
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c.eq_ignore_ascii_case(&text[t]) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
     }
+    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 /// Whether a pattern list (`a b !c`) matches: some positive pattern does and no negated one.
@@ -97,13 +115,20 @@ fn words(line: &str) -> Vec<String> {
 impl SshConfig {
     /// Parses config text; `origin` names it in errors. Unknown keywords are kept and ignored.
     pub fn parse(text: &str, origin: &str) -> Result<SshConfig, String> {
+        SshConfig::parse_bytes(text.as_bytes(), origin)
+    }
+
+    /// Parses a config file's bytes: comments may be in any encoding; a setting that is not
+    /// UTF-8 is an error naming its line.
+    pub fn parse_bytes(text: &[u8], origin: &str) -> Result<SshConfig, String> {
         let mut blocks = vec![Block { patterns: vec!["*".into()], options: Vec::new() }];
         let mut skipping = false;
-        for (n, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
+        for (n, raw) in text.split(|&b| b == b'\n').enumerate() {
+            let raw = raw.trim_ascii();
+            if raw.is_empty() || raw.starts_with(b"#") {
                 continue;
             }
+            let line = std::str::from_utf8(raw).map_err(|_| format!("{origin}:{}: not UTF-8 text", n + 1))?;
             let w = words(line);
             let key = w[0].to_ascii_lowercase();
             match key.as_str() {
@@ -130,8 +155,8 @@ impl SshConfig {
 
     /// Reads a config file; a missing file is an empty config.
     pub fn load(path: &Path) -> Result<SshConfig, String> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => SshConfig::parse(&text, &path.display().to_string()),
+        match std::fs::read(path) {
+            Ok(text) => SshConfig::parse_bytes(&text, &path.display().to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SshConfig::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
@@ -257,7 +282,26 @@ Host *
         assert!(glob(b"h0??", b"h001"));
         assert!(glob(b"*.lab", b"x.y.LAB"));
         assert!(!glob(b"h0?", b"h001"));
+        assert!(glob(b"", b"") && glob(b"*", b"") && !glob(b"?", b"") && !glob(b"", b"a"));
+        assert!(glob(b"a*b*c", b"aXbYbZc") && !glob(b"a*b*c", b"aXbYbZ"));
+        assert!(glob(b"*lab*", b"mylab01") && glob(b"**a", b"ba"));
         assert!(patterns_match(&["127.0.0.*"], "127.0.0.5"));
+        // Hostile lengths cost no stack.
+        let stars = vec![b'*'; 50_000];
+        assert!(glob(&stars, b"host") && !glob(&[&stars[..], b"x"].concat(), b"host"));
+        let long: Vec<u8> = b"a*".repeat(100_000);
+        assert!(!glob(&long, &b"a".repeat(1000)[..]) && glob(&long, &b"a".repeat(100_000)[..]));
+    }
+
+    #[test]
+    fn latin1_comments_and_a_huge_host_line() {
+        let mut text = b"# caf\xe9\nHost lab1\n  # d\xe9j\xe0 vu\n  Port 2201\n".to_vec();
+        let c = SshConfig::parse_bytes(&text, "cfg").unwrap();
+        assert_eq!(c.lookup("lab1").unwrap().port, Some(2201));
+        text.extend_from_slice(b"User caf\xe9\n");
+        assert_eq!(SshConfig::parse_bytes(&text, "cfg").unwrap_err(), "cfg:5: not UTF-8 text");
+        let huge = format!("Host {}\n  Port 7\n", "*".repeat(2_000_000));
+        assert_eq!(SshConfig::parse(&huge, "cfg").unwrap().lookup("x").unwrap().port, Some(7));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! known_hosts checking done here rather than by libssh2, which ignores `@revoked` lines:
 //! plain and hashed (`|1|salt|hash`) host patterns, `[host]:port` names, wildcards and `!`
 //! negation, `@revoked` (refused wherever it appears) and `@cert-authority` (not a host key).
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
@@ -12,18 +13,19 @@ use sha1::Sha1;
 use super::config::patterns_match;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Marker {
+pub enum Marker {
     None,
     Revoked,
     CertAuthority,
 }
 
+/// One host key line.
 #[derive(Debug, Clone)]
-struct Entry {
-    marker: Marker,
-    hosts: String,
-    key: Vec<u8>,
-    line: usize,
+pub struct Entry {
+    pub marker: Marker,
+    pub hosts: String,
+    pub key: Vec<u8>,
+    pub line: usize,
 }
 
 /// The outcome of checking a server's key.
@@ -54,7 +56,8 @@ pub fn key_type(blob: &[u8]) -> Option<&str> {
     std::str::from_utf8(blob.get(4..4usize.checked_add(len)?)?).ok()
 }
 
-fn hashed_match(field: &str, name: &str) -> bool {
+/// Whether a hashed host field (`|1|salt|hash`) is the HMAC-SHA1 of `name`.
+pub fn hashed_match(field: &str, name: &str) -> bool {
     let mut parts = field.split('|');
     let (Some(""), Some("1"), Some(salt), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -75,42 +78,53 @@ fn hosts_match(field: &str, name: &str) -> bool {
     }
 }
 
-fn parse(text: &str) -> Vec<Entry> {
+/// The entries of a known_hosts file's bytes. A line that does not parse is skipped, as
+/// OpenSSH does, and only that line: the marker, hosts, key type and key are ASCII, while a
+/// comment (a `#` line, or text after the key) may be in any encoding.
+pub fn parse(text: &[u8]) -> Vec<Entry> {
     let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
+    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+        let mut f = raw.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty());
+        let Some(mut first) = f.next() else { continue };
+        if first.starts_with(b"#") {
             continue;
         }
-        let mut f = line.split_whitespace();
-        let mut first = f.next().unwrap_or_default();
         let marker = match first {
-            "@revoked" => Marker::Revoked,
-            "@cert-authority" => Marker::CertAuthority,
+            b"@revoked" => Marker::Revoked,
+            b"@cert-authority" => Marker::CertAuthority,
             _ => Marker::None,
         };
         if marker != Marker::None {
-            first = f.next().unwrap_or_default();
+            let Some(next) = f.next() else { continue };
+            first = next;
         }
-        // hosts, key type, base64 key; a line that does not parse is skipped, as OpenSSH does.
         let (Some(_kt), Some(b64)) = (f.next(), f.next()) else { continue };
-        let Ok(key) = STANDARD.decode(b64) else { continue };
-        out.push(Entry { marker, hosts: first.to_string(), key, line: i + 1 });
+        let (Ok(hosts), Ok(key)) = (std::str::from_utf8(first), STANDARD.decode(b64)) else { continue };
+        out.push(Entry { marker, hosts: hosts.to_string(), key, line: i + 1 });
     }
     out
 }
 
+/// A known_hosts file's bytes: a missing file is empty; one that cannot be read is an error
+/// (a check must not quietly pass over a file it could not see).
+fn read(file: &Path) -> Result<Vec<u8>, String> {
+    match std::fs::read(file) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("cannot read {}: {e}", file.display())),
+    }
+}
+
 /// Checks a server key against the given files (missing files count as empty). A revoked key
 /// is refused even when another line accepts it, so every line is read before any verdict.
-pub fn check(files: &[PathBuf], host: &str, port: u16, key: &[u8]) -> Verdict {
+pub fn check(files: &[PathBuf], host: &str, port: u16, key: &[u8]) -> Result<Verdict, String> {
     let name = lookup_name(host, port);
     let ktype = key_type(key);
     let (mut known, mut changed) = (false, None);
     for file in files {
-        let Ok(text) = std::fs::read_to_string(file) else { continue };
-        for e in parse(&text) {
+        for e in parse(&read(file)?) {
             match e.marker {
-                Marker::Revoked if e.key == key => return Verdict::Revoked { file: file.clone(), line: e.line },
+                Marker::Revoked if e.key == key => return Ok(Verdict::Revoked { file: file.clone(), line: e.line }),
                 Marker::None if hosts_match(&e.hosts, &name) => {
                     if e.key == key {
                         known = true;
@@ -123,20 +137,51 @@ pub fn check(files: &[PathBuf], host: &str, port: u16, key: &[u8]) -> Verdict {
         }
     }
     if known {
-        return Verdict::Known;
+        return Ok(Verdict::Known);
     }
-    changed.unwrap_or(Verdict::Unknown)
+    Ok(changed.unwrap_or(Verdict::Unknown))
 }
 
-/// Appends `name keytype base64` (accept-new), creating the file (mode 0600) and its directory.
-pub fn append(file: &Path, host: &str, port: u16, key: &[u8]) -> std::io::Result<()> {
+/// accept-new: adds `name keytype base64` to the first file (made with mode 0600, and its
+/// directory), under an exclusive lock on it, after checking again under that lock against
+/// every file: a key some line revokes, or that another key of its type for the host
+/// contradicts, is never written (the verdict comes back instead). A file not ending in a
+/// newline gets one first. Returns the verdict seen under the lock (`Unknown`: it was added).
+pub fn add(files: &[PathBuf], host: &str, port: u16, key: &[u8]) -> Result<Verdict, String> {
     use std::os::unix::fs::OpenOptionsExt;
-    let ktype = key_type(key).ok_or_else(|| std::io::Error::other("server key blob has no type"))?;
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)?;
+    let file = files.first().ok_or("no known_hosts file to add the key to")?;
+    let shown = file.display();
+    let ktype = key_type(key).ok_or("the server's key blob has no type")?;
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(file)?;
-    writeln!(f, "{} {ktype} {}", lookup_name(host, port), STANDARD.encode(key))
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .mode(0o600)
+        .open(file)
+        .map_err(|e| format!("cannot open {shown}: {e}"))?;
+    // SAFETY: flock on a descriptor we own; the lock goes with the descriptor.
+    if unsafe { nix::libc::flock(f.as_raw_fd(), nix::libc::LOCK_EX) } != 0 {
+        return Err(format!("cannot lock {shown}: {}", std::io::Error::last_os_error()));
+    }
+    let verdict = check(files, host, port, key)?;
+    if verdict != Verdict::Unknown {
+        return Ok(verdict);
+    }
+    let mut line = Vec::new();
+    let len = f.metadata().map_err(|e| format!("{shown}: {e}"))?.len();
+    if len > 0 {
+        let mut last = [0u8];
+        f.seek(SeekFrom::Start(len - 1)).and_then(|_| f.read_exact(&mut last)).map_err(|e| format!("{shown}: {e}"))?;
+        if last[0] != b'\n' {
+            line.push(b'\n');
+        }
+    }
+    line.extend_from_slice(format!("{} {ktype} {}\n", lookup_name(host, port), STANDARD.encode(key)).as_bytes());
+    f.write_all(&line).map_err(|e| format!("cannot write {shown}: {e}"))?;
+    Ok(Verdict::Unknown)
 }
 
 /// OpenSSH's fingerprint text for a SHA-256 digest: `SHA256:` and unpadded base64.
@@ -184,31 +229,64 @@ mod tests {
         );
         let f = file("v", &text);
         let files = vec![PathBuf::from("/nonexistent/known_hosts"), f.clone()];
-        assert_eq!(check(&files, "127.0.0.3", 2222, &k1), Verdict::Known);
-        assert_eq!(check(&files, "127.0.0.4", 2222, &k1), Verdict::Known, "hashed entry");
-        assert_eq!(check(&files, "127.0.0.3", 2222, &k2), Verdict::Changed { file: f.clone(), line: 2 });
-        assert_eq!(check(&files, "127.0.0.3", 22, &k1), Verdict::Unknown, "port 22 is another name");
-        assert_eq!(check(&files, "lab1", 22, &k2), Verdict::Known);
-        assert_eq!(check(&files, "lab9", 22, &k2), Verdict::Unknown, "negated pattern");
-        assert_eq!(check(&files, "lab1", 22, &k3), Verdict::Revoked { file: f.clone(), line: 7 });
+        assert_eq!(check(&files, "127.0.0.3", 2222, &k1).unwrap(), Verdict::Known);
+        assert_eq!(check(&files, "127.0.0.4", 2222, &k1).unwrap(), Verdict::Known, "hashed entry");
+        assert_eq!(check(&files, "127.0.0.3", 2222, &k2).unwrap(), Verdict::Changed { file: f.clone(), line: 2 });
+        assert_eq!(check(&files, "127.0.0.3", 22, &k1).unwrap(), Verdict::Unknown, "port 22 is another name");
+        assert_eq!(check(&files, "lab1", 22, &k2).unwrap(), Verdict::Known);
+        assert_eq!(check(&files, "lab9", 22, &k2).unwrap(), Verdict::Unknown, "negated pattern");
+        assert_eq!(check(&files, "lab1", 22, &k3).unwrap(), Verdict::Revoked { file: f.clone(), line: 7 });
         // Revoked wins over an earlier line that accepts the same key.
         let g = file("rev", &format!("lab1 ecdsa-sha2-nistp256 {}\n@revoked * ecdsa-sha2-nistp256 {}\n", e(&k3), e(&k3)));
-        assert_eq!(check(std::slice::from_ref(&g), "lab1", 22, &k3), Verdict::Revoked { file: g.clone(), line: 2 });
+        assert_eq!(check(std::slice::from_ref(&g), "lab1", 22, &k3).unwrap(), Verdict::Revoked { file: g.clone(), line: 2 });
         std::fs::remove_file(g).unwrap();
         // A CA line is no host key.
-        assert_eq!(check(&files, "other", 22, &k2), Verdict::Unknown);
+        assert_eq!(check(&files, "other", 22, &k2).unwrap(), Verdict::Unknown);
         std::fs::remove_file(f).unwrap();
     }
 
     #[test]
-    fn append_then_known() {
+    fn add_then_known() {
         let k = blob("ssh-ed25519", b"new");
         let f = std::env::temp_dir().join(format!("ctys-kh-dir-{}", std::process::id())).join("known_hosts");
-        append(&f, "127.0.0.9", 2222, &k).unwrap();
-        assert_eq!(check(std::slice::from_ref(&f), "127.0.0.9", 2222, &k), Verdict::Known);
+        let files = std::slice::from_ref(&f);
+        assert_eq!(add(files, "127.0.0.9", 2222, &k).unwrap(), Verdict::Unknown);
+        assert_eq!(check(files, "127.0.0.9", 2222, &k).unwrap(), Verdict::Known);
+        assert_eq!(add(files, "127.0.0.9", 2222, &k).unwrap(), Verdict::Known, "added once");
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        // A file without its last newline gets one before the new line.
+        std::fs::write(&f, b"# caf\xe9").unwrap();
+        add(files, "h", 22, &k).unwrap();
+        let mut want = b"# caf\xe9\n".to_vec();
+        want.extend_from_slice(format!("h ssh-ed25519 {}\n", STANDARD.encode(&k)).as_bytes());
+        assert_eq!(std::fs::read(&f).unwrap(), want);
         std::fs::remove_dir_all(f.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn latin1_comments_and_bad_lines_skip_only_themselves() {
+        let k1 = blob("ssh-ed25519", b"one");
+        let k2 = blob("ssh-ed25519", b"two");
+        let e = |k: &[u8]| STANDARD.encode(k);
+        let mut text = b"# caf\xe9 du lab\nlab1 ssh-ed25519 ".to_vec();
+        text.extend_from_slice(e(&k1).as_bytes());
+        text.extend_from_slice(b" comment-\xe9\n\xff\xfe garbage\n@revoked * ssh-ed25519 ");
+        text.extend_from_slice(e(&k2).as_bytes());
+        text.push(b'\n');
+        let f = file("latin1", "");
+        std::fs::write(&f, &text).unwrap();
+        let files = std::slice::from_ref(&f);
+        assert_eq!(check(files, "lab1", 22, &k1).unwrap(), Verdict::Known, "the line with a Latin-1 comment counts");
+        assert_eq!(check(files, "lab2", 22, &k2).unwrap(), Verdict::Revoked { file: f.clone(), line: 4 });
+        // accept-new never writes a revoked key, nor one that contradicts a known one.
+        assert_eq!(add(files, "lab2", 22, &k2).unwrap(), Verdict::Revoked { file: f.clone(), line: 4 });
+        assert_eq!(add(files, "lab1", 22, &blob("ssh-ed25519", b"three")).unwrap(), Verdict::Changed { file: f.clone(), line: 2 });
+        assert_eq!(std::fs::read(&f).unwrap(), text, "nothing written");
+        std::fs::remove_file(f).unwrap();
+        // A file that cannot be read is an error, not an empty file.
+        let d = std::env::temp_dir();
+        assert!(check(&[d.clone()], "lab1", 22, &k1).unwrap_err().contains("cannot read"));
     }
 
     #[test]

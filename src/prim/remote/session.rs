@@ -6,7 +6,6 @@ use std::io::{ErrorKind as IoKind, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags};
@@ -14,9 +13,6 @@ use ssh2::{BlockDirections, Channel, ErrorCode, HashType, Session};
 
 use super::known_hosts::{self, Verdict};
 use super::{ErrorKind, ExecRequest, HostKeyMode, HostResult, RemoteError, Settings, Stream};
-
-/// Serialises accept-new appends from concurrent fan-out threads.
-static KNOWN_HOSTS_WRITE: Mutex<()> = Mutex::new(());
 
 /// The first stderr line of a wrapped command carries the remote shell's pid (its process
 /// group, since sshd makes it a session leader); it is stripped before anyone sees stderr.
@@ -91,7 +87,20 @@ fn check_host_key(sess: &Session, s: &Settings) -> Result<(), RemoteError> {
     let ktype = known_hosts::key_type(key).unwrap_or("unknown-type");
     let name = known_hosts::lookup_name(&s.host, s.port);
     let file = s.known_hosts.first().map(|p| p.display().to_string()).unwrap_or_default();
-    match known_hosts::check(&s.known_hosts, &s.host, s.port, key) {
+    let verdict = known_hosts::check(&s.known_hosts, &s.host, s.port, key).map_err(|e| err(ErrorKind::HostKey, label, e))?;
+    let verdict = match verdict {
+        // Added under a lock after checking again: a revoked or contradicted key is never written.
+        Verdict::Unknown if s.host_key_mode == HostKeyMode::AcceptNew => {
+            let v = known_hosts::add(&s.known_hosts, &s.host, s.port, key).map_err(|e| err(ErrorKind::HostKey, label, e))?;
+            if v == Verdict::Unknown {
+                log::info!("{label}: added {name} {ktype} {fp} to {file}");
+                return Ok(());
+            }
+            v
+        }
+        v => v,
+    };
+    match verdict {
         Verdict::Known => Ok(()),
         Verdict::Revoked { file, line } => Err(err(
             ErrorKind::HostKey,
@@ -112,17 +121,6 @@ fn check_host_key(sess: &Session, s: &Settings) -> Result<(), RemoteError> {
                 file.display()
             ),
         )),
-        Verdict::Unknown if s.host_key_mode == HostKeyMode::AcceptNew => {
-            let path = s.known_hosts.first().ok_or_else(|| err(ErrorKind::HostKey, label, "no known_hosts file to add the key to"))?;
-            let _g = KNOWN_HOSTS_WRITE.lock().unwrap_or_else(|p| p.into_inner());
-            // Another thread may have added it meanwhile.
-            if known_hosts::check(std::slice::from_ref(path), &s.host, s.port, key) != Verdict::Known {
-                known_hosts::append(path, &s.host, s.port, key)
-                    .map_err(|e| err(ErrorKind::HostKey, label, format_args!("cannot add the host key to {}: {e}", path.display())))?;
-                log::info!("{label}: added {name} {ktype} {fp} to {}", path.display());
-            }
-            Ok(())
-        }
         Verdict::Unknown => Err(err(
             ErrorKind::HostKey,
             label,
