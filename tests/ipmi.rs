@@ -5,6 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::bmc::{Bmc, PASSWORD};
+use common::udp_proxy::{self, Dir, Proxy};
 use common::{bin, split, TempDir};
 use ctys::prim::ipmi::{crypto, wire};
 
@@ -273,4 +274,46 @@ fn ipmi_15_md5_and_straight_password() {
     );
     assert_eq!(code, 3);
     assert!(out.starts_with(&format!("{t}: password invalid for user admin (Activate Session")), "{out}");
+}
+
+/// An IPMI 1.5 reply turned into a forgery: authentication type "none" (no code), and the
+/// chassis status's power bit cleared. None for anything but a Get Chassis Status reply.
+fn forged_power_off(p: &[u8]) -> Option<Vec<u8>> {
+    if p.len() < 30 || p[4] != wire::AUTH_MD5 {
+        return None;
+    }
+    let len = p[29] as usize;
+    let mut msg = p.get(30..30 + len)?.to_vec();
+    // rsAddr, netFn 0x01 response (0x04), chk, rqAddr, seq, cmd 0x01, completion, data...
+    if msg.len() < 9 || msg[1] >> 2 != 0x01 || msg[5] != 0x01 {
+        return None;
+    }
+    msg[7] &= !1;
+    let last = msg.len() - 1;
+    msg[last] = msg[3..last].iter().fold(0u8, |a, b| a.wrapping_sub(*b));
+    let mut f = p[..4].to_vec();
+    f.push(wire::AUTH_NONE);
+    f.extend_from_slice(&p[5..13]);
+    f.push(msg.len() as u8);
+    f.extend_from_slice(&msg);
+    Some(f)
+}
+
+#[test]
+fn an_unauthenticated_ipmi_15_reply_is_ignored() {
+    let b = Bmc::start("127.0.0.36");
+    let home = TempDir::new("ipmi");
+    // The forger answers first with "off" in a reply without authentication; the BMC's real,
+    // authenticated reply ("on") comes 100 ms later.
+    let proxy = Proxy::start(
+        format!("{}:{}", b.addr, b.port).parse().unwrap(),
+        Box::new(|dir, p| match (dir, forged_power_off(p)) {
+            (Dir::ToClient, Some(forged)) => vec![(Duration::ZERO, forged), (Duration::from_millis(100), p.to_vec())],
+            _ => udp_proxy::pass(p),
+        }),
+    );
+    let t = proxy.target();
+    let (code, out, err) = ctys_ipmi(&home, &["-I", "lan", "-A", "MD5", &t, "power", "status"]);
+    assert_eq!((code, out.as_str()), (0, format!("{t}: on\n").as_str()), "{err}");
+    assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is on");
 }

@@ -6,6 +6,7 @@ pub mod bmc;
 pub mod netns;
 pub mod sshd;
 pub mod tmux;
+pub mod udp_proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -489,15 +489,8 @@ impl Session {
     fn open_reply(&self, p: &[u8], netfn: u8, cmd: u8, seq: u8) -> Option<wire::Response> {
         if let Some((authtype, pw)) = &self.v15 {
             let v = wire::v15_parse(p)?;
-            if v.sid != self.bmc_sid && v.sid != [0; 4] {
+            if !v15_reply_authentic(&v, *authtype, pw, self.bmc_sid) {
                 return None;
-            }
-            // An MD5 reply must carry the right code; straight ones carry the password back.
-            if v.authtype == wire::AUTH_MD5 && *authtype == wire::AUTH_MD5 {
-                let want = crypto::v15_code(wire::AUTH_MD5, pw, v.sid, &v.msg, v.seq);
-                if !crypto::equal(&want, &v.code?) {
-                    return None;
-                }
             }
             let r = wire::response(&v.msg)?;
             return (r.seq == seq && r.cmd == cmd && r.netfn == netfn + 1).then_some(r);
@@ -547,6 +540,21 @@ impl Drop for Session {
     }
 }
 
+/// Whether an IPMI 1.5 reply belongs to our session and is authenticated as it must be: the
+/// session's ID, the session's authentication type (a reply with type "none" in an MD5 session
+/// is a forgery, whatever it says), and for MD5 the right code over the message. As ipmitool,
+/// a straight-password reply is only checked for its type (its code is the password).
+fn v15_reply_authentic(v: &wire::V15, authtype: u8, pw: &[u8; 16], sid: [u8; 4]) -> bool {
+    if v.sid != sid || v.authtype != authtype {
+        return false;
+    }
+    match (authtype, v.code) {
+        (wire::AUTH_MD5, Some(code)) => crypto::equal(&crypto::v15_code(wire::AUTH_MD5, pw, v.sid, &v.msg, v.seq), &code),
+        (wire::AUTH_MD5, None) => false,
+        _ => true,
+    }
+}
+
 /// Chassis Control actions.
 pub fn control_code(action: &str) -> Option<u8> {
     Some(match action {
@@ -586,5 +594,35 @@ pub fn boot_device_name(code: u8) -> &'static str {
         0x18 => "bios",
         0x3c => "floppy",
         _ => "none",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v15_replies_must_carry_the_sessions_authentication() {
+        let pw = [b'p'; 16];
+        let sid = [1, 2, 3, 4];
+        let msg = wire::request(0x01, 0x01, 5, &[0x00]);
+        let code = crypto::v15_code(wire::AUTH_MD5, &pw, sid, &msg, 9);
+        let parse = |p: Vec<u8>| wire::v15_parse(&p).unwrap();
+        let good = parse(wire::v15_session_packet(wire::AUTH_MD5, 9, sid, Some(&code), &msg));
+        assert!(v15_reply_authentic(&good, wire::AUTH_MD5, &pw, sid));
+        // The forger's reply: type none, no code at all.
+        let none = parse(wire::v15_session_packet(wire::AUTH_NONE, 9, sid, None, &msg));
+        assert!(!v15_reply_authentic(&none, wire::AUTH_MD5, &pw, sid));
+        // A wrong code, another session, session 0, another type: refused.
+        let bad = parse(wire::v15_session_packet(wire::AUTH_MD5, 9, sid, Some(&[0; 16]), &msg));
+        assert!(!v15_reply_authentic(&bad, wire::AUTH_MD5, &pw, sid));
+        let other = parse(wire::v15_session_packet(wire::AUTH_MD5, 9, [9, 9, 9, 9], Some(&code), &msg));
+        assert!(!v15_reply_authentic(&other, wire::AUTH_MD5, &pw, sid));
+        let zero = parse(wire::v15_session_packet(wire::AUTH_MD5, 9, [0; 4], Some(&code), &msg));
+        assert!(!v15_reply_authentic(&zero, wire::AUTH_MD5, &pw, sid));
+        let straight = parse(wire::v15_session_packet(wire::AUTH_STRAIGHT, 9, sid, Some(&pw), &msg));
+        assert!(!v15_reply_authentic(&straight, wire::AUTH_MD5, &pw, sid));
+        assert!(v15_reply_authentic(&straight, wire::AUTH_STRAIGHT, &pw, sid));
+        assert!(!v15_reply_authentic(&none, wire::AUTH_STRAIGHT, &pw, sid));
     }
 }
