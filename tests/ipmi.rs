@@ -317,3 +317,26 @@ fn an_unauthenticated_ipmi_15_reply_is_ignored() {
     assert_eq!((code, out.as_str()), (0, format!("{t}: on\n").as_str()), "{err}");
     assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is on");
 }
+
+#[test]
+fn sigterm_and_sighup_close_the_bmc_session() {
+    use nix::sys::signal::{kill, Signal};
+    use std::io::BufRead;
+    let b = Bmc::start("127.0.0.37");
+    let home = TempDir::new("ipmi");
+    let script = home.write(
+        "hold.lua",
+        &format!("local s = assert(ctys.ipmi.open{{ host = {:?}, port = {} }})\nprint('open')\nio.stdout:flush()\nctys.sleep(60)\n", b.addr, b.port),
+    );
+    let active = || b.ipmitool(&["session", "info", "active"]).lines().find_map(|l| l.strip_prefix("active sessions")).map(|v| v.trim_start_matches([' ', ':']).to_string());
+    for sig in [Signal::SIGTERM, Signal::SIGHUP] {
+        let mut child = bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).arg(&script).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line, "open\n");
+        assert_eq!(active().as_deref(), Some("2"), "ours and ipmitool's");
+        kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(128 + sig as i32));
+        assert_eq!(active().as_deref(), Some("1"), "{sig}: only ipmitool's own session is left");
+    }
+}

@@ -411,3 +411,103 @@ fn live_progress_only_on_a_terminal() {
     let screen = t.wait("the end", |s| s.split_whitespace().collect::<Vec<_>>().windows(3).any(|w| w == ["finished", "0", "0"]));
     assert!(!screen.contains("running"), "the progress line was not cleared:\n{screen}");
 }
+
+/// Starts `ctys script` running `cmd` on two hosts; returns the child once both run it.
+fn fan_out_running(sshd: &Sshd, marker: &str, cmd: &str, wrapper: &[&str]) -> std::process::Child {
+    let f = sshd.home.write(
+        "sig.lua",
+        &format!(r#"ctys.remote.exec{{ hosts = {{ "{}", "{}" }}, cmd = "{cmd}", progress = false }} print("not reached")"#, sshd.target(0), sshd.target(1)),
+    );
+    let base = bin("ctys", sshd.home.path());
+    // Another program in front (timeout 3 ctys ...), with the same environment.
+    let mut c = match wrapper {
+        [] => base,
+        [prog, args @ ..] => {
+            let mut w = Command::new(prog);
+            w.args(args).arg(base.get_program()).current_dir(env!("CARGO_MANIFEST_DIR"));
+            for (k, v) in base.get_envs() {
+                match v {
+                    Some(v) => w.env(k, v),
+                    None => w.env_remove(k),
+                };
+            }
+            w
+        }
+    };
+    let child = c.arg(&f).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    common::wait_until("the remote commands to start", 10, || common::running(marker) >= 2);
+    child
+}
+
+#[test]
+fn term_hup_and_timeout_1_kill_the_remote_commands_too() {
+    use nix::sys::signal::{kill, Signal};
+    let sshd = Sshd::start(47, 2);
+    for (n, sig) in [(1u32, Some(Signal::SIGTERM)), (2, Some(Signal::SIGHUP)), (3, None)] {
+        let marker = format!("sleep {}.{n}5", 51000 + std::process::id() % 10000);
+        let wrapper: &[&str] = if sig.is_none() { &["timeout", "3"] } else { &[] };
+        let child = fan_out_running(&sshd, &marker, &marker, wrapper);
+        if let Some(sig) = sig {
+            kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let want = sig.map_or(124, |s| 128 + s as i32);
+        assert_eq!(out.status.code(), Some(want), "{sig:?}");
+        assert!(out.stdout.is_empty());
+        common::wait_until(&format!("the remote commands to end after {sig:?}"), 5, || common::running(&marker) == 0);
+    }
+}
+
+#[test]
+fn a_remote_command_that_ignores_sigterm_gets_sigkill() {
+    let sshd = Sshd::start(49, 1);
+    let marker = format!("sleep {}.35", 52000 + std::process::id() % 10000);
+    let (code, out, err) = lua(
+        &sshd,
+        &format!(
+            r#"local r = assert(ctys.remote.exec{{ hosts = "{}", cmd = "trap '' TERM; {marker}", timeout = 1, progress = false }})[1]
+               print(r.kind, r.err)"#,
+            sshd.target(0)
+        ),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("timeout\t") && out.contains("sent SIGTERM, then SIGKILL"), "{out}");
+    common::wait_until("the TERM-proof command to be gone", 5, || common::running(&marker) == 0);
+}
+
+#[test]
+fn a_session_that_stalls_mid_command_still_ends_the_command() {
+    use nix::sys::signal::{kill, Signal};
+    let sshd = Sshd::start(50, 1);
+    let marker = format!("sleep {}.45", 53000 + std::process::id() % 10000);
+    let f = sshd.home.write(
+        "stall.lua",
+        &format!(
+            r#"local r = assert(ctys.remote.exec{{ hosts = "{}", cmd = "{marker}", timeout = 3, progress = false }})[1]
+               print(r.kind, r.err)"#,
+            sshd.target(0)
+        ),
+    );
+    let child = bin("ctys", sshd.home.path()).arg(&f).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    common::wait_until("the remote command to start", 10, || common::running(&marker) >= 1);
+    // The session's sshd processes stop answering (the listener still accepts new connections).
+    let stopped: Vec<i32> = {
+        let o = Command::new("pgrep").args(["-f", "sshd: .*@notty"]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
+    };
+    assert!(!stopped.is_empty(), "no session sshd found");
+    for p in &stopped {
+        let _ = kill(nix::unistd::Pid::from_raw(*p), Signal::SIGSTOP);
+    }
+    let t0 = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let elapsed = t0.elapsed();
+    for p in &stopped {
+        let _ = kill(nix::unistd::Pid::from_raw(*p), Signal::SIGCONT);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("timeout\t") && text.contains("found by its tag over a new connection"), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(common::running(&marker), 0, "the command survived its stalled session");
+    // A hang guard, not a benchmark.
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+}

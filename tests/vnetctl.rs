@@ -58,11 +58,7 @@ fn owner_of_link(ns: &str, link: &str) -> String {
 }
 
 fn wait_until(what: &str, f: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f() {
-        assert!(Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_until(what, 10, f)
 }
 
 #[test]

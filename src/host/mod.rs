@@ -72,7 +72,7 @@ impl HostError {
     }
 
     fn interrupted() -> Self {
-        HostError::new(EXIT_INTERRUPTED, "interrupted")
+        HostError::new(interrupt::exit_value(), "interrupted")
     }
 }
 
@@ -150,9 +150,10 @@ impl Host {
     }
 
     /// Drives a future on the host's runtime inside a fresh LocalSet (tasks a script spawned and
-    /// never joined end with it). SIGINT makes it return `Err` with exit value 130.
+    /// never joined end with it). SIGINT, SIGTERM or SIGHUP makes it return `Err` with exit
+    /// value 128 + the signal (130 for Ctrl-C), after the dropped tasks cleaned up.
     pub fn block_on<F: Future>(&self, fut: F) -> Result<F::Output, HostError> {
-        interrupt::install();
+        let _signals = interrupt::install();
         let local = tokio::task::LocalSet::new();
         IN_RUNTIME.with(|c| c.set(true));
         let out = self.rt.block_on(local.run_until(async {
@@ -171,15 +172,16 @@ impl Host {
     }
 
     /// Calls a Lua function with the host's error contract: the exit value of a `ctys.err` error,
-    /// 1 for any other Lua error (with its traceback), 130 on Ctrl-C.
+    /// 1 for any other Lua error (with its traceback), 128 + N on signal N
+    /// (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
     pub fn call<R: FromLuaMulti>(&self, f: Function, args: impl IntoLuaMulti) -> Result<R, HostError> {
         let protect: Function = self.require::<Table>("ctys.run")?.get("protect")?;
         let args = args.into_lua_multi(&self.lua)?;
         let res = self.block_on(protect.call_async::<MultiValue>((f, args)));
-        let was_interrupted = interrupt::is_set();
-        interrupt::clear();
-        if was_interrupted {
-            return Err(HostError::interrupted());
+        if interrupt::is_set() {
+            let e = HostError::interrupted();
+            interrupt::clear();
+            return Err(e);
         }
         let mut vals = res??.into_iter();
         match vals.next() {

@@ -93,8 +93,11 @@ pub fn run(host: &Host) -> Result<(), HostError> {
                 let show: Function = repl_module(host.lua())?.get("show")?;
                 Ok(show.call::<()>(vals)?)
             });
-        if let Err(e) = out {
-            eprintln!("{e}");
+        match out {
+            // SIGTERM or SIGHUP ended the statement: they end the REPL too (Ctrl-C does not).
+            Err(e) if e.code > 128 && e.code != super::EXIT_INTERRUPTED => return Err(e),
+            Err(e) => eprintln!("{e}"),
+            Ok(()) => {}
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ pub mod udp_proxy;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// A directory removed when dropped.
 pub struct TempDir(pub PathBuf);
@@ -81,4 +82,20 @@ pub fn ctys(home: &Path, args: &[&str]) -> (i32, String, String) {
 
 pub fn split(o: Output) -> (i32, String, String) {
     (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// Polls `f` every 20 ms until it holds; panics naming `what` after `secs` seconds. The one way
+/// tests wait for something to happen (never a bare sleep).
+pub fn wait_until(what: &str, secs: u64, f: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "waited {secs} s for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a process whose command line contains `pattern` runs (pgrep -f).
+pub fn running(pattern: &str) -> usize {
+    let out = Command::new("pgrep").args(["-f", pattern]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().count()
 }

@@ -27,6 +27,8 @@ pub struct Conn {
     tcp: TcpStream,
     label: String,
     keepalive: Option<Duration>,
+    /// Kept to reach the host again when this session stalls and a command must be killed.
+    settings: Settings,
 }
 
 pub(super) fn err(kind: ErrorKind, label: &str, msg: impl std::fmt::Display) -> RemoteError {
@@ -77,7 +79,7 @@ pub fn connect(s: &Settings, cancel: &AtomicBool) -> Result<Conn, RemoteError> {
         sess.set_keepalive(false, k.as_secs().clamp(1, u32::MAX as u64) as u32);
     }
     sess.set_timeout(0);
-    Ok(Conn { sess, tcp, label: s.label.clone(), keepalive: s.keepalive })
+    Ok(Conn { sess, tcp, label: s.label.clone(), keepalive: s.keepalive, settings: s.clone() })
 }
 
 fn check_host_key(sess: &Session, s: &Settings) -> Result<(), RemoteError> {
@@ -180,10 +182,34 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// The command line sent to sshd: the login shell reports its pid on stderr, then becomes
-/// `env VARS /bin/sh -c CMD` in the same process (group), which a timeout can kill whole.
-fn wrap(req: &ExecRequest) -> String {
+/// `env VARS /bin/sh -c CMD ctys-run-TAG` in the same process (group), which a timeout can
+/// kill whole. The tag (the shell's `$0`) finds that process from a new connection when the
+/// pid line never arrived or the session stalled.
+fn wrap(req: &ExecRequest, tag: &str) -> String {
     let env: String = req.env.iter().map(|(k, v)| format!(" {}", shell_quote(&format!("{k}={v}")))).collect();
-    format!("printf 'ctys-pid:%s\\n' \"$$\" >&2; exec env{env} /bin/sh -c {}", shell_quote(&req.cmd))
+    format!("printf 'ctys-pid:%s\\n' \"$$\" >&2; exec env{env} /bin/sh -c {} ctys-run-{tag}", shell_quote(&req.cmd))
+}
+
+/// Tenths of a second a remote command gets between SIGTERM and SIGKILL.
+const KILL_GRACE_TENTHS: u32 = 20;
+
+/// The remote shell script that ends a command's process group: SIGTERM, then SIGKILL for
+/// whatever still runs after the grace period. `find` is a shell snippet that prints the
+/// group's pid (nothing: there is nothing to end).
+fn killer(find: &str) -> String {
+    format!(
+        "p=$({find}); [ -n \"$p\" ] || exit 0; kill -TERM -- -$p 2>/dev/null || kill -TERM $p; i=0; \
+         while [ $i -lt {KILL_GRACE_TENTHS} ] && kill -0 -- -$p 2>/dev/null; do sleep 0.1; i=$((i+1)); done; \
+         if kill -0 -- -$p 2>/dev/null; then kill -KILL -- -$p; echo killed; else echo terminated; fi"
+    )
+}
+
+/// A pgrep pattern that matches the tagged shell but not the command line that contains it
+/// (its first character in brackets).
+fn tag_pattern(tag: &str) -> String {
+    let mut c = tag.chars();
+    let first = c.next().unwrap_or('0');
+    format!("ctys-run-[{first}]{}", c.as_str())
 }
 
 /// Splits the pid line off the front of stderr.
@@ -259,12 +285,17 @@ impl Conn {
     }
 
     /// Runs one command. `sink` sees output as it arrives (stderr without the pid line);
-    /// the result holds all of it, also when the command timed out or was cancelled.
+    /// the result holds all of it, also when the command timed out or was cancelled. The
+    /// timeout covers opening the channel and starting the command too; without one, those
+    /// two get the connect timeout.
     pub fn exec(&self, req: &ExecRequest, cancel: &AtomicBool, sink: &mut dyn FnMut(Stream, &[u8])) -> HostResult {
         let mut out = HostResult::default();
         let label = self.label.clone();
+        let deadline = req.timeout.map(|t| Instant::now() + t);
+        let start_by = deadline.unwrap_or_else(|| Instant::now() + self.settings.connect_timeout);
+        let tag = format!("{:016x}", rand::random::<u64>());
         self.sess.set_blocking(true);
-        self.sess.set_timeout(10_000);
+        self.sess.set_timeout(ms(remaining(start_by)));
         let started = (|| -> Result<Channel, ssh2::Error> {
             let mut ch = self.sess.channel_session()?;
             if req.pty {
@@ -272,20 +303,29 @@ impl Conn {
                 let env: String = req.env.iter().map(|(k, v)| format!("{} ", shell_quote(&format!("{k}={v}")))).collect();
                 ch.exec(&format!("{}{}", if env.is_empty() { String::new() } else { format!("env {env}") }, req.cmd))?;
             } else {
-                ch.exec(&wrap(req))?;
+                ch.exec(&wrap(req, &tag))?;
             }
             Ok(ch)
         })();
         let mut ch = match started {
             Ok(ch) => ch,
             Err(e) => {
-                out.error = Some(err(ErrorKind::Protocol, &label, format_args!("cannot start the command: {e}")));
+                self.sess.set_timeout(0);
+                let stalled = e.code() == ErrorCode::Session(-9);
+                // The command may have started before the session stalled: end it by its tag.
+                let killed = if req.pty { String::new() } else { format!("; {}", self.kill_by_tag(&tag)) };
+                let (kind, msg) = if stalled {
+                    let secs = req.timeout.unwrap_or(self.settings.connect_timeout).as_secs_f64();
+                    (ErrorKind::Timeout, format!("the command did not start within {secs} s{killed}"))
+                } else {
+                    (ErrorKind::Protocol, format!("cannot start the command: {e}{killed}"))
+                };
+                out.error = Some(err(kind, &label, msg));
                 return out;
             }
         };
         self.sess.set_timeout(0);
         self.sess.set_blocking(false);
-        let deadline = req.timeout.map(|t| Instant::now() + t);
         let mut pid = PidLine { done: req.pty, ..Default::default() };
         let mut stdin_off = 0usize;
         let mut eof_sent = false;
@@ -381,7 +421,11 @@ impl Conn {
             out.outcome.stderr.extend_from_slice(&rest);
         }
         if let Some((kind, msg)) = failure {
-            let killed = self.kill(pid.pid);
+            let killed = match pid.pid {
+                Some(p) => self.kill(p).unwrap_or_else(|e| format!("{e}; {}", self.kill_by_tag(&tag))),
+                None if req.pty => "the remote command could not be signalled (pty sessions end when the channel closes)".into(),
+                None => self.kill_by_tag(&tag),
+            };
             out.error = Some(err(kind, &label, format_args!("{msg}; {killed}")));
         }
         let close_by = Instant::now() + Duration::from_secs(2);
@@ -396,28 +440,49 @@ impl Conn {
         out
     }
 
-    /// Sends SIGTERM to the remote process group over a second channel; says what it did.
-    fn kill(&self, pid: Option<u32>) -> String {
-        let Some(pid) = pid else {
-            return "the remote command could not be signalled (no pid; pty sessions end when the channel closes)".into();
-        };
+    /// Ends the remote process group `pid` over a second channel of this session (SIGTERM,
+    /// SIGKILL after the grace period); says what it did, or why it could not.
+    fn kill(&self, pid: u32) -> Result<String, String> {
         self.sess.set_blocking(true);
-        self.sess.set_timeout(3000);
-        let sent = self.sess.channel_session().and_then(|mut ch| {
-            ch.exec(&format!("kill -TERM -- -{pid} 2>/dev/null || kill -TERM {pid}"))?;
-            let mut sink = Vec::new();
-            let _ = ch.read_to_end(&mut sink);
-            ch.wait_close()?;
-            ch.exit_status()
-        });
+        let said = run_killer(&self.sess, &killer(&format!("echo {pid}")));
         self.sess.set_blocking(false);
         self.sess.set_timeout(0);
-        match sent {
-            Ok(0) => format!("remote process group {pid} sent SIGTERM"),
-            Ok(rc) => format!("kill of remote process group {pid} exited {rc}"),
-            Err(e) => format!("could not signal remote process group {pid}: {e}"),
+        said.map(|how| format!("remote process group {pid} {how}")).map_err(|e| format!("could not signal remote process group {pid}: {e}"))
+    }
+
+    /// Ends the command tagged `tag` from a new connection (this session may be stalled).
+    fn kill_by_tag(&self, tag: &str) -> String {
+        let mut s = self.settings.clone();
+        s.connect_timeout = s.connect_timeout.min(Duration::from_secs(3));
+        let never = AtomicBool::new(false);
+        let said = connect(&s, &never).map_err(|e| e.message).and_then(|c| {
+            c.sess.set_blocking(true);
+            run_killer(&c.sess, &killer(&format!("pgrep -f '{}' | head -n 1", tag_pattern(tag)))).map_err(|e| e.to_string())
+        });
+        match said {
+            Ok(how) if how.is_empty() => "the remote command was not running".into(),
+            Ok(how) => format!("remote command {how} (found by its tag over a new connection)"),
+            Err(e) => format!("could not reach the host again to end the remote command: {e}"),
         }
     }
+}
+
+/// Runs a killer script on a fresh channel of a blocking session; what it printed
+/// (`terminated`, `killed`, or nothing when there was nothing to end). A session that does not
+/// open the channel within a second is given up on (it may be the stalled one).
+fn run_killer(sess: &Session, script: &str) -> Result<String, ssh2::Error> {
+    sess.set_timeout(1000);
+    let mut ch = sess.channel_session()?;
+    ch.exec(script)?;
+    sess.set_timeout(1000 + KILL_GRACE_TENTHS * 100);
+    let mut said = String::new();
+    let _ = ch.read_to_string(&mut said);
+    ch.wait_close()?;
+    Ok(match said.trim() {
+        "killed" => "sent SIGTERM, then SIGKILL".to_string(),
+        "terminated" => "sent SIGTERM".to_string(),
+        _ => String::new(),
+    })
 }
 
 impl Drop for Conn {
@@ -436,7 +501,9 @@ mod tests {
     fn quoting_survives_quotes() {
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         let req = ExecRequest { cmd: "echo 'a b'".into(), env: vec![("K".into(), "v w".into())], ..Default::default() };
-        assert_eq!(wrap(&req), r#"printf 'ctys-pid:%s\n' "$$" >&2; exec env 'K=v w' /bin/sh -c 'echo '\''a b'\'''"#);
+        assert_eq!(wrap(&req, "00ab"), r#"printf 'ctys-pid:%s\n' "$$" >&2; exec env 'K=v w' /bin/sh -c 'echo '\''a b'\''' ctys-run-00ab"#);
+        // The killer's own command line holds the pattern, which does not match itself.
+        assert_eq!(tag_pattern("00ab"), "ctys-run-[0]0ab");
     }
 
     #[test]
