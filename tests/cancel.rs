@@ -385,6 +385,13 @@ fn ipmi_leaves_a_machine_on_when_its_shutdown_did_not_start() {
     assert_eq!((code, b.ipmitool(&["chassis", "power", "status"]).as_str()), (255, on), "{out}{err}");
     assert!(err.contains("not known") && err.contains("its OS shutdown did not start"), "{err}");
     assert!(s.recorded().is_empty(), "{:?}", s.recorded());
+    // The machine's K_g (bmc_kg_file) is used: ipmi_sim's RAKP 4 matches none, so it is refused.
+    let kg = s.rec.write("kg", "0x0102030405\n");
+    std::fs::set_permissions(&kg, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let db_kg = s.rec.write("machines.kg", &format!("lab01 bmc={} bmc_kg_file={}\n", b.target(), kg.display()));
+    let (code, _, err) = s.run_env("-t pm -a cancel=FORCE,IPMI lab01", &[env[0], ("CTYS_MACHINES", db_kg.to_str().unwrap())]);
+    assert_eq!((code, b.ipmitool(&["chassis", "power", "status"]).as_str()), (3, on), "{err}");
+    assert!(err.contains("k_g invalid") && !err.contains("0x0102030405"), "{err}");
     // FORCE needs no shutdown: the BMC powers it off.
     let (code, out, err) = s.run_env("-t pm -a cancel=FORCE,IPMI lab01", &env);
     assert_eq!((code, b.ipmitool(&["chassis", "power", "status"]).as_str()), (0, "Chassis Power is off"), "{out}{err}");

@@ -340,3 +340,66 @@ fn sigterm_and_sighup_close_the_bmc_session() {
         assert_eq!(active().as_deref(), Some("1"), "{sig}: only ipmitool's own session is left");
     }
 }
+
+/// The RMCP+ payload type of a session-setup packet (Open Session ... RAKP 4), else None.
+fn setup_type(p: &[u8]) -> Option<u8> {
+    (p.len() > 5 && p[4] == 0x06 && (0x10..=0x15).contains(&p[5])).then_some(p[5])
+}
+
+#[test]
+fn a_lost_rakp_2_or_4_starts_the_setup_over() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let b = Bmc::start("127.0.0.38");
+    let home = TempDir::new("ipmi");
+    for lose in [wire::PT_RAKP2, wire::PT_RAKP4] {
+        // Every copy of the first round's reply is lost; later rounds pass.
+        let seen = std::sync::Arc::new(AtomicU32::new(0));
+        let s2 = seen.clone();
+        let proxy = Proxy::start(
+            format!("{}:{}", b.addr, b.port).parse().unwrap(),
+            Box::new(move |dir, p| {
+                if dir == Dir::ToServer && setup_type(p) == Some(wire::PT_OPEN_REQ) && p.len() > 24 {
+                    s2.fetch_add(1, Ordering::SeqCst);
+                }
+                let first_round = s2.load(Ordering::SeqCst) <= 3;
+                if dir == Dir::ToClient && setup_type(p) == Some(lose) && first_round {
+                    return Vec::new();
+                }
+                udp_proxy::pass(p)
+            }),
+        );
+        let t = proxy.target();
+        let t0 = Instant::now();
+        let (code, out, err) = ctys_ipmi(&home, &["-C", "3", "-N", "0.3", &t, "power", "status"]);
+        assert_eq!((code, out.as_str()), (0, format!("{t}: on\n").as_str()), "lost 0x{lose:02x}: {err}");
+        assert!(seen.load(Ordering::SeqCst) > 1, "a second Open Session");
+        assert!(t0.elapsed() < Duration::from_secs(10), "hang guard");
+    }
+    // Nothing leaked: only ipmitool's own session is active.
+    let active = b.ipmitool(&["session", "info", "active"]);
+    assert!(active.contains("active sessions               : 1"), "{active}");
+}
+
+#[test]
+fn kg_comes_from_the_environment_a_file_or_the_terminal_never_argv() {
+    let b = Bmc::start("127.0.0.39");
+    let home = TempDir::new("ipmi");
+    let t = b.target();
+    // ipmi_sim's RAKP 4 matches no K_g, so a key given is reported as the wrong one.
+    let (code, out, _) = split(bin("ctys-ipmi", home.path()).env("IPMI_PASSWORD", PASSWORD).env("IPMI_KGKEY", "0x0102030405").args(["-C", "3", "-K", &t, "power", "status"]).output().unwrap());
+    assert_eq!((code, out.as_str()), (3, format!("{t}: k_g invalid (RAKP 4 check failed)\n").as_str()));
+    let kg = home.write("kg", "topsecretkey\n");
+    let (code, out, err) = ctys_ipmi(&home, &["-C", "3", "-G", kg.to_str().unwrap(), &t, "power", "status"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("readable by group or others; refused") && !out.contains("topsecretkey"), "{out}");
+    std::fs::set_permissions(&kg, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    assert_eq!(ctys_ipmi(&home, &["-C", "3", "-G", kg.to_str().unwrap(), &t, "power", "status"]).1, format!("{t}: k_g invalid (RAKP 4 check failed)\n"));
+    let (code, _, err) = split(bin("ctys-ipmi", home.path()).env("IPMI_KGKEY", "0xzz-nothex").args(["-K", &t, "power", "status"]).output().unwrap());
+    assert_eq!(code, 2);
+    assert!(!err.contains("nothex"), "{err}");
+    for opt in ["-k", "-y"] {
+        let (code, out, err) = ctys_ipmi(&home, &[opt, "hunter2", &t, "power", "status"]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(err.contains("a K_g on the command line is visible to every user") && !err.contains("hunter2"), "{err}");
+    }
+}

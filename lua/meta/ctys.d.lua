@@ -394,7 +394,7 @@ function ctys.core.vde_remove(spec) end
 
 ---Open an RMCP+ session with a BMC (async). The spec names where the password comes from
 ---(password_env, password_file, credentials, prompt) — never the password itself.
----@param spec {host: string, port?: integer, user?: string, password_env?: string, password_file?: string, credentials?: string|false, prompt?: boolean, kg_env?: string, kg_file?: string, cipher?: integer, privilege?: integer, timeout?: number, retries?: integer}
+---@param spec {host: string, port?: integer, user?: string, password_env?: string, password_file?: string, credentials?: string|false, prompt?: boolean, kg_env?: string, kg_file?: string, kg_prompt?: boolean, cipher?: integer, privilege?: integer, timeout?: number, retries?: integer}
 ---@return userdata|nil bmc methods: power, chassis_status, identify, bootdev, device_id, raw, suite, close
 ---@return string? err
 ---@return string? kind timeout, auth, kg, privilege, refused, bmc, protocol, network, secret

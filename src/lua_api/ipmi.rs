@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 
+use crate::prim::ipmi::chassis::{BootFlags, ChassisStatus, DeviceId};
 use crate::prim::ipmi::{self, secret, Config, IpmiError, Session};
 
 fn err(lua: &Lua, e: IpmiError) -> mlua::Result<MultiValue> {
@@ -23,12 +24,8 @@ fn sources(t: &Table, prefix: &str, default_env: Option<&str>) -> mlua::Result<s
     let file = t.get::<Option<String>>(format!("{prefix}_file"))?.map(PathBuf::from);
     // The default variable only stands in when the spec names no source of its own.
     let env = env.or(if file.is_none() { default_env.map(String::from) } else { None });
-    Ok(secret::Sources {
-        env,
-        file,
-        credentials: if prefix == "password" { credentials } else { None },
-        prompt: prefix == "password" && t.get::<Option<bool>>("prompt")?.unwrap_or(true),
-    })
+    let prompt = if prefix == "password" { t.get::<Option<bool>>("prompt")?.unwrap_or(true) } else { t.get::<Option<bool>>("kg_prompt")?.unwrap_or(false) };
+    Ok(secret::Sources { env, file, credentials: if prefix == "password" { credentials } else { None }, prompt })
 }
 
 /// A Config from a Lua spec; secret lookup failures are `Err(message)` (expected failures).
@@ -40,8 +37,11 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
         Ok(p) => p,
         Err(e) => return Ok(Err(e)),
     };
-    let kg = if t.get::<Option<String>>("kg_env")?.is_some() || t.get::<Option<String>>("kg_file")?.is_some() {
-        match secret::find(&sources(t, "kg", None)?, "K_g", &host, port, &user) {
+    let kg_wanted = t.get::<Option<String>>("kg_env")?.is_some()
+        || t.get::<Option<String>>("kg_file")?.is_some()
+        || t.get::<Option<bool>>("kg_prompt")?.unwrap_or(false);
+    let kg = if kg_wanted {
+        match secret::find(&sources(t, "kg", None)?, "K_g", &host, port, &user).and_then(secret::kg_bytes) {
             Ok(k) => Some(k),
             Err(e) => return Ok(Err(e)),
         }
@@ -89,19 +89,19 @@ async fn with<T>(b: &Bmc, lua: &Lua, f: impl AsyncFnOnce(&mut Session) -> Result
 }
 
 fn status_table(lua: &Lua, d: &[u8]) -> mlua::Result<Table> {
+    let s = ChassisStatus::decode(d);
     let t = lua.create_table()?;
-    let b = |i: usize| d.get(i).copied().unwrap_or(0);
-    t.set("power", if b(0) & 1 != 0 { "on" } else { "off" })?;
-    t.set("overload", b(0) & 2 != 0)?;
-    t.set("interlock", b(0) & 4 != 0)?;
-    t.set("power_fault", b(0) & 8 != 0)?;
-    t.set("control_fault", b(0) & 16 != 0)?;
-    t.set("restore_policy", ["always-off", "previous", "always-on", "unknown"][usize::from((b(0) >> 5) & 3)])?;
-    t.set("intrusion", b(2) & 1 != 0)?;
-    t.set("front_panel_lockout", b(2) & 2 != 0)?;
-    t.set("drive_fault", b(2) & 4 != 0)?;
-    t.set("cooling_fault", b(2) & 8 != 0)?;
-    t.set("identify", ["off", "timed", "on", "unknown"][usize::from((b(2) >> 4) & 3)])?;
+    t.set("power", if s.power { "on" } else { "off" })?;
+    t.set("overload", s.overload)?;
+    t.set("interlock", s.interlock)?;
+    t.set("power_fault", s.power_fault)?;
+    t.set("control_fault", s.control_fault)?;
+    t.set("restore_policy", s.restore_policy)?;
+    t.set("intrusion", s.intrusion)?;
+    t.set("front_panel_lockout", s.front_panel_lockout)?;
+    t.set("drive_fault", s.drive_fault)?;
+    t.set("cooling_fault", s.cooling_fault)?;
+    t.set("identify", s.identify)?;
     Ok(t)
 }
 
@@ -114,7 +114,7 @@ impl UserData for Bmc {
         m.add_async_method("power", |lua, this, action: String| async move {
             if action == "status" {
                 return with(&this, &lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| {
-                    (if d.first().is_some_and(|b| b & 1 != 0) { "on" } else { "off" }).into_lua_multi(lua)
+                    (if ChassisStatus::decode(&d).power { "on" } else { "off" }).into_lua_multi(lua)
                 })
                 .await;
             }
@@ -131,16 +131,16 @@ impl UserData for Bmc {
         });
         m.add_async_method("device_id", |lua, this, ()| async move {
             with(&this, &lua, async |s| s.cmd(0x06, 0x01, &[]).await, |lua, d| {
-                if d.len() < 11 {
+                let Some(id) = DeviceId::decode(&d) else {
                     return (Value::Nil, "ipmi: short Get Device ID response", "protocol").into_lua_multi(lua);
-                }
+                };
                 let t = lua.create_table()?;
-                t.set("device_id", d[0])?;
-                t.set("device_revision", d[1] & 0x0f)?;
-                t.set("firmware", format!("{}.{:02x}", d[2] & 0x7f, d[3]))?;
-                t.set("ipmi_version", format!("{}.{}", d[4] & 0x0f, d[4] >> 4))?;
-                t.set("manufacturer_id", u32::from(d[6]) | u32::from(d[7]) << 8 | u32::from(d[8] & 0x0f) << 16)?;
-                t.set("product_id", u16::from(d[9]) | u16::from(d[10]) << 8)?;
+                t.set("device_id", id.device_id)?;
+                t.set("device_revision", id.device_revision)?;
+                t.set("firmware", id.firmware)?;
+                t.set("ipmi_version", id.ipmi_version)?;
+                t.set("manufacturer_id", id.manufacturer_id)?;
+                t.set("product_id", id.product_id)?;
                 t.into_lua_multi(lua)
             })
             .await
@@ -149,12 +149,12 @@ impl UserData for Bmc {
             let Some(dev) = dev else {
                 // Get System Boot Options, parameter 5 (boot flags).
                 return with(&this, &lua, async |s| s.cmd(0x00, 0x09, &[5, 0, 0]).await, |lua, d| {
+                    let f = BootFlags::decode(&d);
                     let t = lua.create_table()?;
-                    let f = |i: usize| d.get(i).copied().unwrap_or(0);
-                    t.set("valid", f(2) & 0x80 != 0)?;
-                    t.set("persistent", f(2) & 0x40 != 0)?;
-                    t.set("efi", f(2) & 0x20 != 0)?;
-                    t.set("device", ipmi::boot_device_name(f(3)))?;
+                    t.set("valid", f.valid)?;
+                    t.set("persistent", f.persistent)?;
+                    t.set("efi", f.efi)?;
+                    t.set("device", f.device)?;
                     t.into_lua_multi(lua)
                 })
                 .await;
@@ -165,8 +165,8 @@ impl UserData for Bmc {
                 Some(o) => (o.get::<Option<bool>>("persistent")?.unwrap_or(false), o.get::<Option<bool>>("efi")?.unwrap_or(false)),
                 None => (false, false),
             };
-            let flags = 0x80 | if persistent { 0x40 } else { 0 } | if efi { 0x20 } else { 0 };
-            with(&this, &lua, async move |s| s.cmd(0x00, 0x08, &[5, flags, code, 0, 0, 0]).await, |lua, _| true.into_lua_multi(lua)).await
+            let data = BootFlags::request(code, persistent, efi);
+            with(&this, &lua, async move |s| s.cmd(0x00, 0x08, &data).await, |lua, _| true.into_lua_multi(lua)).await
         });
         m.add_method("suite", |_, this, ()| Ok(this.session.borrow().as_ref().and_then(Session::suite)));
         m.add_async_method("close", |_, this, ()| async move {

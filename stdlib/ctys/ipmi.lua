@@ -28,8 +28,9 @@ local PRIVILEGES = { user = 2, operator = 3, admin = 4 }
 ---@field password_file? string file holding the password; refused unless only its owner can read it
 ---@field credentials? string|false credentials file (default ~/.ctys/ipmi/credentials), false for none
 ---@field prompt? boolean ask on the terminal when nothing else had it (default true)
----@field kg_env? string environment variable holding the BMC key K_g
----@field kg_file? string file holding K_g
+---@field kg_env? string environment variable holding the BMC key K_g (text, or `0x` and hex)
+---@field kg_file? string file holding K_g (mode 0600, owned by you or root)
+---@field kg_prompt? boolean ask for K_g on the terminal
 ---@field cipher? integer cipher suite: 17 or 3 (default: 17, then 3, remembered per BMC); 0-2 only by number
 ---@field interface? "lanplus"|"lan" IPMI 2.0 RMCP+ (default) or IPMI 1.5
 ---@field auth? "md5"|"straight" IPMI 1.5 authentication (default: MD5 if offered, else straight; never none)
@@ -39,7 +40,7 @@ local PRIVILEGES = { user = 2, operator = 3, admin = 4 }
 
 local OPTS = {
   host = "string", port = "port", user = "string", password_env = "string", password_file = "string",
-  credentials = "any", prompt = "boolean", kg_env = "string", kg_file = "string", cipher = "integer",
+  credentials = "any", prompt = "boolean", kg_env = "string", kg_file = "string", kg_prompt = "boolean", cipher = "integer",
   interface = { "lanplus", "lan" }, auth = { "md5", "straight" }, privilege = { "admin", "operator", "user" }, timeout = "number", retries = "integer",
 }
 

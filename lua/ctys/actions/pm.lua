@@ -170,18 +170,20 @@ local function wait_for(plan, what, probe, opts, spec)
 end
 
 -- A machine's BMC: `ipmi:<bmc[:port]>` as given (plan.ipmi, true without a value), else the
--- database's `bmc` (and `bmc_user`).
+-- database's `bmc` (and `bmc_user`, and `bmc_kg_file`: a file holding its K_g).
 local function bmc_of(what, ipmi, known)
   local bmc = (ipmi ~= true and ipmi) or known.bmc
   if not bmc then err.env("%s: no BMC: give ipmi:<bmc> or add bmc= to the machine database", what) end
   local host, port = bmc:match("^([^:]+):(%d+)$")
-  return { name = bmc, host = host or bmc, port = port and math.tointeger(tonumber(port)) or nil, user = known.bmc_user }
+  return { name = bmc, host = host or bmc, port = port and math.tointeger(tonumber(port)) or nil, user = known.bmc_user,
+    kg_file = known.bmc_kg_file }
 end
 
 -- One power action through a BMC (password from IPMI_PASSWORD, ~/.ctys/ipmi/credentials or the
--- terminal): its result ("on"/"off", or true), or nil, err, kind. The session is always closed.
+-- terminal; K_g from the database's bmc_kg_file): its result ("on"/"off", or true), or nil,
+-- err, kind. The session is always closed.
 local function bmc_power(bmc, action)
-  local b, e, kind = require("ctys.ipmi").open { host = bmc.host, port = bmc.port, user = bmc.user }
+  local b, e, kind = require("ctys.ipmi").open { host = bmc.host, port = bmc.port, user = bmc.user, kg_file = bmc.kg_file }
   if not b then return nil, e, kind end
   local r, pe, pkind = b:power(action)
   b:close()
@@ -207,6 +209,11 @@ end
 local function console_target(plan, ip)
   if plan.tcp then return require("ctys.targets").parse(plan.tcp) end
   return ip and { host = ip } or nil
+end
+
+-- An elisp string literal holding `s`: `\` and `"` escaped, so a host cannot end the string.
+local function elisp_string(s)
+  return '"' .. s:gsub('[\\"]', "\\%0") .. '"'
 end
 
 -- Opens a console to a target (nil or a target naming this machine: here) and returns its exit
@@ -236,7 +243,8 @@ local function open_console(kind, t, name, dry_run)
     argv = { "vncviewer", t and t.host or "localhost" }
   elseif kind == "EMACS" then
     -- A shell buffer on the machine through TRAMP's ssh method.
-    argv = { "emacs", "--eval", t and string.format('(let ((default-directory "/ssh:%s%s:")) (shell))', dest, t.port and ("#" .. t.port) or "") or "(shell)" }
+    argv = { "emacs", "--eval", t and string.format('(let ((default-directory %s)) (shell))',
+      elisp_string("/ssh:" .. dest .. (t.port and ("#" .. t.port) or "") .. ":")) or "(shell)" }
   else
     local inner = commands.argv("shell")
     if t then inner = t.port and commands.argv("ssh", "-t", "-p", t.port, dest) or commands.argv("ssh", "-t", dest) end

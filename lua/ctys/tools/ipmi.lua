@@ -1,6 +1,7 @@
 --- ctys-ipmi: chassis control of one or many BMCs over IPMI 2.0 (RMCP+).
 ---
----     ctys-ipmi [-U user] [-E] [-f password-file] [-C suite] [-I lanplus|lan] [-A MD5|PASSWORD] [-L privilege]
+---     ctys-ipmi [-U user] [-E] [-f password-file] [-K] [-G kg-file] [-Y] [-C suite] [-I lanplus|lan]
+---               [-A MD5|PASSWORD] [-L privilege]
 ---               [-N timeout] [-R retries] [-X] [-j] <host[:port]>... <command>
 ---     commands: power status|on|off|cycle|reset|soft | chassis status | identify [seconds]
 ---               | bootdev <none|pxe|disk|cdrom|bios> [persistent] [efi] | mc info
@@ -22,7 +23,10 @@ commands:
 options:
   -U USER      user (admin)                -L PRIV   privilege: admin, operator, user (admin)
   -E           password from $IPMI_PASSWORD (the default)
-  -f FILE      password from FILE (must be readable by its owner only)
+  -f FILE      password from FILE (yours or root's, readable by its owner only)
+  -K           BMC key K_g from $IPMI_KGKEY (text, or 0x and hex)
+  -G FILE      K_g from FILE (as -f)         -Y  ask for K_g on the terminal
+               (never on the command line: ipmitool's -k and -y are refused)
   -C SUITE     cipher suite: 17 or 3 (default: 17, then 3); 0-2 by number only
   -I IF        lanplus (IPMI 2.0, default) or lan (IPMI 1.5)
   -A AUTH      IPMI 1.5 authentication: MD5 (default when offered) or PASSWORD (straight)
@@ -92,8 +96,12 @@ end
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
-  local opts, rest = require("ctys.getopt").parse(argv, "U:Ef:C:I:A:L:N:R:Xjh")
+  local opts, rest = require("ctys.getopt").parse(argv, "U:Ef:KG:Yk:y:C:I:A:L:N:R:Xjh")
   if opts.h then io.write(M.USAGE) return 0 end
+  -- The value is not repeated: it may be the key itself.
+  if opts.k or opts.y then
+    err.usage("-%s: a K_g on the command line is visible to every user (ps); give it with -K ($IPMI_KGKEY), -G FILE or -Y", opts.k and "k" or "y")
+  end
   local hosts, i = {}, 1
   while rest[i] and not COMMANDS[rest[i]] do hosts[#hosts + 1] = rest[i]; i = i + 1 end
   local cmd = rest[i]
@@ -103,6 +111,7 @@ function M.main(argv)
   check_command(cmd, args)
   local open = {
     user = opts.U or nil, password_file = opts.f or nil, interface = opts.I or nil, privilege = opts.L or nil,
+    kg_env = opts.K and "IPMI_KGKEY" or nil, kg_file = opts.G or nil, kg_prompt = opts.Y or nil,
     auth = opts.A and ({ MD5 = "md5", PASSWORD = "straight", md5 = "md5", straight = "straight" })[opts.A]
       or (opts.A and err.usage("-A takes MD5 or PASSWORD, not '%s'", opts.A)) or nil,
     cipher = opts.C and math.tointeger(number(opts.C, "cipher suite")) or nil,

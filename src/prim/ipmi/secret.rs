@@ -17,15 +17,64 @@ pub struct Sources {
     pub prompt: bool,
 }
 
+/// The most a secret file may hold (a credentials file of many BMCs included).
+const MAX_SECRET_FILE: u64 = 1 << 20;
+
+/// A file that holds secrets: owned by the caller (or root), readable and writable by its owner
+/// only, read as bytes (at most 1 MiB).
 fn private_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(format!("{} is readable by group or others; refused (chmod 600 {})", path.display(), path.display()));
+    use std::os::unix::fs::MetadataExt;
+    let shown = path.display();
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
+    let meta = f.metadata().map_err(|e| format!("{shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{shown} is not a regular file"));
     }
-    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let me = crate::prim::fs::euid();
+    if meta.uid() != me && meta.uid() != 0 {
+        return Err(format!("{shown} is owned by uid {}, not by you or root; refused", meta.uid()));
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(format!("{shown} is readable by group or others; refused (chmod 600 {shown})"));
+    }
     let mut buf = Zeroizing::new(Vec::new());
-    f.read_to_end(&mut buf).map_err(|e| format!("{}: {e}", path.display()))?;
+    (&mut f).take(MAX_SECRET_FILE + 1).read_to_end(&mut buf).map_err(|e| format!("{shown}: {e}"))?;
+    if buf.len() as u64 > MAX_SECRET_FILE {
+        return Err(format!("{shown} is larger than {MAX_SECRET_FILE} bytes; refused"));
+    }
     Ok(buf)
+}
+
+/// Keeps secrets out of core dumps and away from ptrace by other processes of the same user:
+/// once a secret is about to be read, the process is no longer dumpable, until it exits.
+pub fn guard_memory() {
+    // SAFETY: prctl(PR_SET_DUMPABLE, 0) takes no pointers.
+    unsafe { nix::libc::prctl(nix::libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+}
+
+/// Whether the process may be dumped (PR_GET_DUMPABLE).
+pub fn dumpable() -> bool {
+    // SAFETY: PR_GET_DUMPABLE takes no pointers.
+    unsafe { nix::libc::prctl(nix::libc::PR_GET_DUMPABLE, 0, 0, 0, 0) == 1 }
+}
+
+/// A K_g as given: `0x` and 1-20 bytes of hex, or the key itself (at most 20 bytes). The
+/// message never shows the key.
+pub fn kg_bytes(raw: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, String> {
+    let key = match raw.strip_prefix(b"0x").or_else(|| raw.strip_prefix(b"0X")) {
+        Some(hex) => {
+            if hex.is_empty() || hex.len() % 2 != 0 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                return Err("the K_g after 0x is not an even number of hex digits".into());
+            }
+            let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+            Zeroizing::new(hex.chunks(2).map(|c| digit(c[0]) << 4 | digit(c[1])).collect::<Vec<u8>>())
+        }
+        None => raw,
+    };
+    if key.is_empty() || key.len() > 20 {
+        return Err(format!("a K_g has 1 to 20 bytes, this one {}", key.len()));
+    }
+    Ok(key)
 }
 
 /// The first line of a secret file, without its line end.
@@ -84,6 +133,7 @@ fn prompt(what: &str) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
 
 /// Finds the secret for `user` on `host:port`. `what` names it in messages ("password").
 pub fn find(s: &Sources, what: &str, host: &str, port: u16, user: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+    guard_memory();
     if let Some(var) = &s.env {
         if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
             return Ok(Zeroizing::new(std::os::unix::ffi::OsStringExt::into_vec(v)));
@@ -142,5 +192,28 @@ mod tests {
         assert_eq!(&*find(&s, "password", "h", 623, "u").unwrap(), b"pw");
         std::fs::remove_file(creds).unwrap();
         std::fs::remove_file(open).unwrap();
+        assert!(!dumpable(), "a process that read a secret cannot be dumped");
+    }
+
+    #[test]
+    fn kg_as_text_or_hex_never_shown() {
+        let z = |s: &[u8]| Zeroizing::new(s.to_vec());
+        assert_eq!(&*kg_bytes(z(b"0x0102ff")).unwrap(), &[1, 2, 255]);
+        assert_eq!(&*kg_bytes(z(b"plain-key")).unwrap(), b"plain-key");
+        let e = kg_bytes(z(b"0xzz-secret")).unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+        assert!(kg_bytes(z(&[b'k'; 21])).unwrap_err().contains("1 to 20 bytes"));
+        assert!(kg_bytes(z(b"")).is_err());
+    }
+
+    #[test]
+    fn a_secret_file_of_another_user_is_refused() {
+        let p = file("other", "pw\n", 0o600);
+        if crate::prim::fs::euid() == 0 {
+            std::os::unix::fs::chown(&p, Some(65534), None).unwrap();
+            let e = find(&Sources { file: Some(p.clone()), ..Default::default() }, "password", "h", 623, "u").unwrap_err();
+            assert!(e.contains("owned by uid 65534, not by you or root; refused"), "{e}");
+        }
+        std::fs::remove_file(p).unwrap();
     }
 }

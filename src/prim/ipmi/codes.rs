@@ -1,0 +1,84 @@
+//! What the BMC's numbers mean: RMCP+ status codes and IPMI completion codes, in words (with
+//! the number, so a user can look it up).
+
+/// RMCP+ status codes (IPMI 2.0 table 13-15) in words.
+pub fn rmcp_status(code: u8) -> String {
+    let s = match code {
+        0x01 => "insufficient resources to create a session",
+        0x02 => "invalid session ID",
+        0x03 => "invalid payload type",
+        0x04 => "invalid authentication algorithm",
+        0x05 => "invalid integrity algorithm",
+        0x06 => "no matching authentication payload",
+        0x07 => "no matching integrity payload",
+        0x08 => "inactive session ID",
+        0x09 => "invalid role",
+        0x0a => "unauthorized role or privilege level requested",
+        0x0b => "insufficient resources to create a session at the requested role",
+        0x0c => "invalid name length",
+        0x0d => "unauthorized name",
+        0x0e => "unauthorized GUID",
+        0x0f => "invalid integrity check value",
+        0x10 => "invalid confidentiality algorithm",
+        0x11 => "no cipher suite match with proposed security algorithms",
+        0x12 => "illegal or unrecognized parameter",
+        _ => return format!("RMCP+ status 0x{code:02x}"),
+    };
+    format!("{s} (0x{code:02x})")
+}
+
+/// Completion codes (IPMI 2.0 table 5-2) in words.
+pub fn completion(code: u8) -> String {
+    let s = match code {
+        0xc0 => "node busy",
+        0xc1 => "invalid command",
+        0xc2 => "command invalid for this LUN",
+        0xc3 => "timeout while processing the command",
+        0xc4 => "out of space",
+        0xc5 => "reservation canceled or invalid",
+        0xc6 => "request data truncated",
+        0xc7 => "request data length invalid",
+        0xc8 => "request data field length limit exceeded",
+        0xc9 => "parameter out of range",
+        0xca => "cannot return the number of requested data bytes",
+        0xcb => "requested sensor, data or record not present",
+        0xcc => "invalid data field in request",
+        0xcd => "command illegal for this sensor or record type",
+        0xce => "command response could not be provided",
+        0xcf => "cannot execute a duplicated request",
+        0xd4 => "insufficient privilege level",
+        0xd5 => "command not supported in the present state",
+        0xff => "unspecified error",
+        _ => return format!("completion code 0x{code:02x}"),
+    };
+    format!("{s} (0x{code:02x})")
+}
+
+/// What a completion code means for a command, and its kind: privilege (0xd4 anywhere; 0x80
+/// and 0x81 from Set Session Privilege Level), auth (0x86 from Activate Session), else bmc.
+pub fn command_failure(netfn: u8, cmd: u8, code: u8) -> (&'static str, String) {
+    match (netfn, cmd, code) {
+        (0x06, 0x3b, 0x80) => ("privilege", "the requested privilege level is not available for this user (0x80)".into()),
+        (0x06, 0x3b, 0x81) => ("privilege", "the requested privilege level exceeds the user's or the channel's limit (0x81)".into()),
+        // What ipmi_sim answers to an Activate Session whose auth code is wrong.
+        (0x06, 0x3a, 0x86) => ("auth", "the requested privilege exceeds the user's limit, or the authentication failed (0x86)".into()),
+        (_, _, 0xd4) => ("privilege", completion(code)),
+        _ => ("bmc", completion(code)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_kinds() {
+        assert_eq!(completion(0xc1), "invalid command (0xc1)");
+        assert_eq!(completion(0x42), "completion code 0x42");
+        assert_eq!(rmcp_status(0x0d), "unauthorized name (0x0d)");
+        assert_eq!(rmcp_status(0x99), "RMCP+ status 0x99");
+        assert_eq!(command_failure(0x06, 0x3b, 0x81).0, "privilege");
+        assert_eq!(command_failure(0x00, 0x02, 0xd4).0, "privilege");
+        assert_eq!(command_failure(0x00, 0x02, 0x80).0, "bmc");
+    }
+}

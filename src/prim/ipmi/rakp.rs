@@ -1,0 +1,245 @@
+//! RMCP+ session setup (IPMI 2.0 §13.17-13.31): the cipher suite to use, then Open Session
+//! and RAKP 1-4 in rounds. A BMC may ignore a resent RAKP 1 or 3 (OpenIPMI 2.0.37 does), or
+//! answer it from a state that no longer matches ours (earlier versions), so a step that gets
+//! no answer is not resent forever: the round is given up (its half-opened session closed
+//! where the keys allow) and a new one starts from Open Session, with a new console session
+//! ID and message tag so that late replies of the old round cannot be taken for new ones.
+use std::rc::Rc;
+
+use rand::RngCore;
+use tokio::net::UdpSocket;
+
+use super::crypto::{self, Exchange, Suite};
+use super::session::Session;
+use super::transport::exchange;
+use super::{codes, fail, wire, Config, IpmiError};
+
+/// Rounds of Open Session + RAKP before a BMC that answers but never completes one is given
+/// up on (ipmitool's IPMI_LAN_RETRY is 4 too).
+pub const ROUNDS: u32 = 4;
+
+thread_local! {
+    /// The suite each BMC accepted, for the rest of the run.
+    static SUITES: std::cell::RefCell<std::collections::HashMap<String, u8>> = Default::default();
+}
+
+/// Get Channel Cipher Suites (pre-session, one quick try): the suite IDs the BMC lists, or None
+/// when it does not answer within 250 ms.
+async fn channel_suites(sock: &UdpSocket, label: &str) -> Option<Vec<u8>> {
+    let mut records = Vec::new();
+    for index in 0..8u8 {
+        let pkt = wire::v15_packet(&wire::request(0x06, 0x54, index, &[0x0e, 0x00, 0x80 | index]));
+        let r = exchange(sock, label, &pkt, std::time::Duration::from_millis(250), 1, |p| {
+            wire::v15_message(p).and_then(wire::response).filter(|r| r.cmd == 0x54 && r.seq == index)
+        })
+        .await
+        .ok()?;
+        if r.code != 0 || r.data.is_empty() {
+            return None;
+        }
+        records.extend_from_slice(&r.data[1..]);
+        // A list comes in pieces of 16 bytes; a shorter piece is the last.
+        if r.data.len() < 17 {
+            break;
+        }
+    }
+    Some(crypto::suites_listed(&records))
+}
+
+/// The payload of a session-setup reply (Open Session, RAKP 2, RAKP 4) of this round: its
+/// type, our message tag and our console session ID.
+pub fn setup_reply(p: &[u8], ptype: u8, tag: u8, console_sid: [u8; 4]) -> Option<Vec<u8>> {
+    let v = wire::v2_parse(p, None).ok()?;
+    (v.ptype == ptype && v.payload.len() >= 8 && v.payload[0] == tag && v.payload[4..8] == console_sid).then_some(v.payload)
+}
+
+/// Opens an RMCP+ session: the given suite, else the one this BMC took before in this run,
+/// else what it lists (best first), else 17 then 3.
+pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Result<Session, IpmiError> {
+    let candidates: Vec<u8> = match (cfg.cipher, SUITES.with(|s| s.borrow().get(label).copied())) {
+        (Some(c), _) => vec![c],
+        (None, Some(c)) => vec![c],
+        (None, None) => match channel_suites(&sock, label).await {
+            // A BMC that ignores the question (as ipmi_sim does) gets 17, then 3, by trying.
+            Some(list) if list.contains(&17) || list.contains(&3) => [17, 3].into_iter().filter(|s| list.contains(s)).collect(),
+            _ => vec![17, 3],
+        },
+    };
+    let mut last = None;
+    for id in candidates {
+        let suite = Suite::by_id(id).ok_or_else(|| fail("refused", label, format!("cipher suite {id} is not supported (0-3, 17)")))?;
+        match with_suite(cfg, label, &sock, suite).await {
+            Ok(s) => {
+                SUITES.with(|m| m.borrow_mut().insert(label.to_string(), id));
+                return Ok(s);
+            }
+            // Only a BMC that answers "no such suite" gets the next one; a silent one is dead.
+            Err(e) if e.kind == "refused" => {
+                log::debug!("{label}: {e}; trying the next cipher suite");
+                last = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| fail("refused", label, "no cipher suite to try")))
+}
+
+/// How a round ended without a session.
+enum Setback {
+    /// A step after Open Session got no answer, or the BMC lost track of the round: the BMC
+    /// is alive, start over.
+    Lost(IpmiError),
+    /// Anything else ends the setup.
+    Final(IpmiError),
+}
+
+/// Up to ROUNDS rounds with one suite. A BMC that never answers the first Open Session is
+/// reported at once (a dead host costs `tries` timeouts, not ROUNDS times that).
+async fn with_suite(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suite) -> Result<Session, IpmiError> {
+    let mut answered = false;
+    let mut last = None;
+    for round in 1..=ROUNDS {
+        match setup_round(cfg, label, sock, suite, &mut answered).await {
+            Ok(s) => return Ok(s),
+            Err(Setback::Lost(e)) if answered => {
+                log::debug!("{label}: session setup round {round} of {ROUNDS}: {e}; starting over");
+                last = Some(e);
+            }
+            Err(Setback::Lost(e) | Setback::Final(e)) => return Err(e),
+        }
+    }
+    let e = last.expect("a lost round leaves its error");
+    Err(fail(e.kind, label, format!("no session after {ROUNDS} rounds of setup: {}", e.detail)))
+}
+
+/// One round: Open Session, RAKP 1/2, RAKP 3/4 with a fresh console session ID and tag; each
+/// step resends its very bytes on timeout (`tries`), which is harmless for each of them.
+async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suite, answered: &mut bool) -> Result<Session, Setback> {
+    let (timeout, tries) = (cfg.timeout, cfg.tries);
+    let mut rng = rand::rng();
+    let mut console_sid = [0u8; 4];
+    while console_sid == [0; 4] {
+        rng.fill_bytes(&mut console_sid);
+    }
+    let tag = (rng.next_u32() & 0x3f) as u8;
+    let lost = |e: IpmiError| if e.kind == "timeout" { Setback::Lost(e) } else { Setback::Final(e) };
+    // Open Session Request: tag, requested privilege, reserved, console SID, the algorithms.
+    let mut req = vec![tag, cfg.privilege, 0, 0];
+    req.extend_from_slice(&console_sid);
+    req.extend_from_slice(&[0, 0, 0, 8, suite.auth, 0, 0, 0, 1, 0, 0, 8, suite.integrity, 0, 0, 0, 2, 0, 0, 8, suite.confidentiality, 0, 0, 0]);
+    let pkt = wire::v2_packet(wire::PT_OPEN_REQ, [0; 4], 0, &req, None);
+    let open = exchange(sock, label, &pkt, timeout, tries, |p| setup_reply(p, wire::PT_OPEN_RESP, tag, console_sid)).await.map_err(lost)?;
+    *answered = true;
+    if open[1] != 0 {
+        let kind = if matches!(open[1], 0x04 | 0x05 | 0x06 | 0x07 | 0x10 | 0x11) { "refused" } else { "bmc" };
+        return Err(Setback::Final(fail(kind, label, format!("Open Session with cipher suite {}: {}", suite.id, codes::rmcp_status(open[1])))));
+    }
+    if open.len() < 36 {
+        return Err(Setback::Final(fail("protocol", label, "malformed Open Session response")));
+    }
+    let bmc_sid: [u8; 4] = open[8..12].try_into().expect("4 bytes");
+    // RAKP 1: BMC SID, console random, role (privilege + name-only lookup), user name.
+    let mut console_rand = [0u8; 16];
+    rng.fill_bytes(&mut console_rand);
+    let role = cfg.privilege | 0x10;
+    let user = cfg.user.as_bytes();
+    if user.len() > 16 {
+        return Err(Setback::Final(fail("auth", label, "the user name is longer than 16 bytes")));
+    }
+    let mut r1 = vec![tag, 0, 0, 0];
+    r1.extend_from_slice(&bmc_sid);
+    r1.extend_from_slice(&console_rand);
+    r1.extend_from_slice(&[role, 0, 0, user.len() as u8]);
+    r1.extend_from_slice(user);
+    let pkt = wire::v2_packet(wire::PT_RAKP1, [0; 4], 0, &r1, None);
+    // Until RAKP 3 the session is half-open on the BMC and has no keys to close it with; a
+    // RAKP 3 that carries an error status makes the BMC drop it (as ipmitool does when the
+    // RAKP 2 check fails).
+    let abandon = || {
+        let pkt = wire::v2_packet(wire::PT_RAKP3, [0; 4], 0, &[tag, 0x0f, 0, 0, bmc_sid[0], bmc_sid[1], bmc_sid[2], bmc_sid[3]], None);
+        let _ = sock.try_send(&pkt);
+    };
+    let r2 = match exchange(sock, label, &pkt, timeout, tries, |p| setup_reply(p, wire::PT_RAKP2, tag, console_sid)).await {
+        Ok(r2) => r2,
+        Err(e) => {
+            abandon();
+            return Err(lost(e));
+        }
+    };
+    if r2[1] != 0 {
+        let kind = if matches!(r2[1], 0x0d | 0x0f) { "auth" } else if r2[1] == 0x09 || r2[1] == 0x0a { "privilege" } else { "bmc" };
+        return Err(Setback::Final(fail(kind, label, format!("RAKP 2: {}", codes::rmcp_status(r2[1])))));
+    }
+    let code_len = match suite.auth {
+        3 => 32,
+        1 => 20,
+        _ => 0,
+    };
+    if r2.len() < 40 + code_len {
+        abandon();
+        return Err(Setback::Final(fail("protocol", label, "malformed RAKP 2")));
+    }
+    let x = Exchange {
+        suite,
+        console_sid,
+        bmc_sid,
+        console_rand,
+        bmc_rand: r2[8..24].try_into().expect("16 bytes"),
+        guid: r2[24..40].try_into().expect("16 bytes"),
+        role,
+        user,
+    };
+    let kuid = crypto::kuid(&cfg.password);
+    if suite.auth != 0 {
+        let code = x.rakp2(&kuid);
+        if !crypto::equal(&code, &r2[40..40 + code.len()]) {
+            abandon();
+            return Err(Setback::Final(fail("auth", label, format!("password invalid for user {} (RAKP 2 check failed)", cfg.user))));
+        }
+    }
+    // RAKP 3 and 4. From here both sides have the session keys.
+    let mut r3 = vec![tag, 0, 0, 0];
+    r3.extend_from_slice(&bmc_sid);
+    if suite.auth != 0 {
+        r3.extend_from_slice(&x.rakp3(&kuid));
+    }
+    let sik = x.sik(cfg.kg.as_deref().map(|k| &k[..]).unwrap_or(&kuid));
+    let (k1, k2) = crypto::session_keys(&suite, &sik);
+    let mut session = Session {
+        sock: sock.clone(),
+        label: label.to_string(),
+        suite,
+        k1,
+        k2,
+        bmc_sid,
+        console_sid,
+        out_seq: 0,
+        rq_seq: 0,
+        timeout,
+        tries,
+        // Open for Drop's sake: a session given up after RAKP 3 may be active on the BMC, and
+        // dropping it sends it an authenticated Close Session.
+        open: true,
+        v15: None,
+    };
+    let pkt = wire::v2_packet(wire::PT_RAKP3, [0; 4], 0, &r3, None);
+    let r4 = exchange(sock, label, &pkt, timeout, tries, |p| setup_reply(p, wire::PT_RAKP4, tag, console_sid)).await.map_err(lost)?;
+    if r4[1] != 0 {
+        session.open = false;
+        // RAKP 2 proved the password right, so an integrity or name complaint here means the
+        // BMC answered another RAKP 1 than ours (a resend it processed again): start over.
+        return Err(match r4[1] {
+            0x0f | 0x0d | 0x02 => Setback::Lost(fail("bmc", label, format!("RAKP 4: {}", codes::rmcp_status(r4[1])))),
+            c => Setback::Final(fail("bmc", label, format!("RAKP 4: {}", codes::rmcp_status(c)))),
+        });
+    }
+    if suite.auth != 0 {
+        let icv = x.rakp4(&sik);
+        if r4.len() < 8 + icv.len() || !crypto::equal(&icv, &r4[8..8 + icv.len()]) {
+            session.open = false;
+            let why = if cfg.kg.is_some() { "k_g invalid (RAKP 4 check failed)" } else { "RAKP 4 check failed (does the BMC want a K_g?)" };
+            return Err(Setback::Final(fail(if cfg.kg.is_some() { "kg" } else { "auth" }, label, why)));
+        }
+    }
+    Ok(session)
+}

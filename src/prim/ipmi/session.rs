@@ -1,0 +1,136 @@
+//! An open session with one BMC (RMCP+ or IPMI 1.5): how a request is sealed (sequence
+//! number, integrity, confidentiality, or the 1.5 auth code), which reply belongs to it, one
+//! command, and the close that happens on every path, Drop included.
+use std::rc::Rc;
+use std::time::Duration;
+
+use rand::RngCore;
+use tokio::net::UdpSocket;
+use zeroize::Zeroizing;
+
+use super::crypto::{self, Suite};
+use super::transport::{connect_udp, exchange};
+use super::{codes, fail, rakp, v15, wire, Config, IpmiError};
+
+/// An open session with one BMC.
+pub struct Session {
+    pub(super) sock: Rc<UdpSocket>,
+    pub(super) label: String,
+    pub(super) suite: Suite,
+    pub(super) k1: Zeroizing<Vec<u8>>,
+    pub(super) k2: Zeroizing<Vec<u8>>,
+    pub(super) bmc_sid: [u8; 4],
+    pub(super) console_sid: [u8; 4],
+    pub(super) out_seq: u32,
+    pub(super) rq_seq: u8,
+    pub(super) timeout: Duration,
+    pub(super) tries: u32,
+    pub(super) open: bool,
+    /// Set for an IPMI 1.5 session: its auth type and the password padded to 16 bytes.
+    pub(super) v15: Option<(u8, Zeroizing<[u8; 16]>)>,
+}
+
+impl Session {
+    /// Opens a session: RMCP+ (Open Session, RAKP 1-4) or IPMI 1.5, then Set Session
+    /// Privilege Level.
+    pub async fn open(cfg: &Config) -> Result<Session, IpmiError> {
+        let label = format!("{}:{}", cfg.host, cfg.port);
+        let sock = Rc::new(connect_udp(&cfg.host, cfg.port, &label).await?);
+        let mut s = if cfg.lan15 { v15::open(cfg, &label, sock).await? } else { rakp::open(cfg, &label, sock).await? };
+        // The session starts below the privilege it was opened for; ask for it (a reply of 0 is
+        // tolerated, as some BMCs echo 0 in Open Session).
+        if let Err(e) = s.cmd(0x06, 0x3b, &[cfg.privilege]).await {
+            s.close().await;
+            return Err(e);
+        }
+        Ok(s)
+    }
+
+    /// The cipher suite in use (None for an IPMI 1.5 session).
+    pub fn suite(&self) -> Option<u8> {
+        self.v15.is_none().then_some(self.suite.id)
+    }
+
+    fn seal(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> (Vec<u8>, u8) {
+        self.out_seq = self.out_seq.wrapping_add(1);
+        if self.v15.is_none() {
+            self.out_seq = self.out_seq.max(1);
+        }
+        self.rq_seq = (self.rq_seq + 1) & 0x3f;
+        let msg = wire::request(netfn, cmd, self.rq_seq, data);
+        if let Some((authtype, pw)) = &self.v15 {
+            let code = crypto::v15_code(*authtype, pw, self.bmc_sid, &msg, self.out_seq);
+            return (wire::v15_session_packet(*authtype, self.out_seq, self.bmc_sid, Some(&code), &msg), self.rq_seq);
+        }
+        let mut ptype = wire::PT_IPMI;
+        let payload = if self.suite.confidentiality == 1 {
+            ptype |= 0x80;
+            let mut iv = [0u8; 16];
+            rand::rng().fill_bytes(&mut iv);
+            crypto::encrypt(&self.k2, iv, &msg)
+        } else {
+            msg
+        };
+        let integrity = (self.suite.integrity != 0).then(|| {
+            ptype |= 0x40;
+            (&self.suite, &self.k1[..])
+        });
+        (wire::v2_packet(ptype, self.bmc_sid, self.out_seq, &payload, integrity), self.rq_seq)
+    }
+
+    fn open_reply(&self, p: &[u8], netfn: u8, cmd: u8, seq: u8) -> Option<wire::Response> {
+        if let Some((authtype, pw)) = &self.v15 {
+            let v = wire::v15_parse(p)?;
+            if !v15::reply_authentic(&v, *authtype, pw, self.bmc_sid) {
+                return None;
+            }
+            let r = wire::response(&v.msg)?;
+            return (r.seq == seq && r.cmd == cmd && r.netfn == netfn + 1).then_some(r);
+        }
+        let integrity = (self.suite.integrity != 0).then_some((&self.suite, &self.k1[..]));
+        let v = wire::v2_parse(p, integrity).ok()?;
+        if v.ptype != wire::PT_IPMI || v.sid != self.console_sid {
+            return None;
+        }
+        let msg = if v.encrypted { crypto::decrypt(&self.k2, &v.payload)? } else { v.payload };
+        let r = wire::response(&msg)?;
+        (r.seq == seq && r.cmd == cmd && r.netfn == netfn + 1).then_some(r)
+    }
+
+    /// Sends a command and returns the response data; a non-zero completion code is an error
+    /// (see codes::command_failure for its kind).
+    pub async fn cmd(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, IpmiError> {
+        let (pkt, seq) = self.seal(netfn, cmd, data);
+        let r = exchange(&self.sock, &self.label, &pkt, self.timeout, self.tries, |p| self.open_reply(p, netfn, cmd, seq)).await?;
+        if r.code != 0 {
+            let (kind, why) = codes::command_failure(netfn, cmd, r.code);
+            return Err(fail(kind, &self.label, why));
+        }
+        Ok(r.data)
+    }
+
+    /// Closes the session (best effort: one try, a short wait).
+    pub async fn close(&mut self) {
+        if !self.open {
+            return;
+        }
+        self.open = false;
+        let sid = self.bmc_sid;
+        let (pkt, seq) = self.seal(0x06, 0x3c, &sid);
+        let _ = exchange(&self.sock, &self.label, &pkt, self.timeout.min(Duration::from_millis(500)), 1, |p| self.open_reply(p, 0x06, 0x3c, seq)).await;
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Dropped while open (an error, a signal, a half-opened session given up on): send
+        // Close Session once, without waiting, so the BMC does not keep the slot until its
+        // idle timeout.
+        if self.open {
+            self.open = false;
+            let sid = self.bmc_sid;
+            let (pkt, _) = self.seal(0x06, 0x3c, &sid);
+            let _ = self.sock.try_send(&pkt);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The UDP side of IPMI over LAN: a socket connected to one BMC, one exchange (send, wait for
+//! the reply a predicate accepts, resend the same bytes on timeout), and the RMCP presence
+//! ping that needs no account.
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use tokio::net::UdpSocket;
+
+use super::{fail, IpmiError};
+
+/// A UDP socket connected to the BMC (so only its replies arrive).
+pub async fn connect_udp(host: &str, port: u16, label: &str) -> Result<UdpSocket, IpmiError> {
+    let addr = crate::prim::resolve::socket_addrs(host, port)
+        .map_err(|e| fail("network", label, e))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| fail("network", label, "no address"))?;
+    let any: SocketAddr = if addr.is_ipv4() { (std::net::Ipv4Addr::UNSPECIFIED, 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
+    let sock = UdpSocket::bind(any).await.map_err(|e| fail("network", label, e))?;
+    sock.connect(addr).await.map_err(|e| fail("network", label, e))?;
+    Ok(sock)
+}
+
+/// Whether something answers an RMCP presence ping (ASF) at `host:port`, and whether it says
+/// it speaks IPMI. Needs no account: a quick "is a BMC there" before any session.
+pub async fn presence_ping(host: &str, port: u16, timeout: Duration, tries: u32) -> Result<bool, IpmiError> {
+    let label = format!("{host}:{port}");
+    let sock = connect_udp(host, port, &label).await?;
+    let tag = (rand::rng().next_u32() & 0xfe) as u8;
+    let ping = [0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, tag, 0x00, 0x00];
+    exchange(&sock, &label, &ping, timeout, tries, |p| {
+        // Presence Pong: ASF class, IANA 4542, type 0x40, our tag; byte 8 of its data: IPMI.
+        (p.len() >= 21 && p[3] == 0x06 && p[4..8] == [0x00, 0x00, 0x11, 0xbe] && p[8] == 0x40 && p[9] == tag).then(|| p[20] & 0x80 != 0)
+    })
+    .await
+}
+
+/// Sends `packet` and waits for a reply `accept` takes, resending the same bytes on timeout.
+pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], timeout: Duration, tries: u32, mut accept: impl FnMut(&[u8]) -> Option<T>) -> Result<T, IpmiError> {
+    let mut buf = [0u8; 1024];
+    for _ in 0..tries.max(1) {
+        sock.send(packet).await.map_err(|e| fail("network", label, e))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match tokio::time::timeout(left, sock.recv(&mut buf)).await {
+                Err(_) => break,
+                // ICMP port unreachable shows up as ECONNREFUSED on a connected socket: retry.
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+                }
+                Ok(Err(e)) => return Err(fail("network", label, e)),
+                Ok(Ok(n)) => {
+                    if let Some(v) = accept(&buf[..n]) {
+                        return Ok(v);
+                    }
+                }
+            }
+        }
+    }
+    let total = timeout.as_secs_f64() * f64::from(tries.max(1));
+    Err(fail("timeout", label, format!("no answer after {} tries ({total} s)", tries.max(1))))
+}
+
