@@ -10,7 +10,7 @@ _ctys() {
     ctys) words="--dry-run --gather --json --lua-path --yes -T -V -X -Z -a -b -c -d -h -l -t -y -e --repl --test --dump-lua --help --version lab create= cancel= PM XEN" ;;
     ctys-vnetctl) words="-S -V -Z -b -d -f -g -i -n -r -s -u create cancel check info ports list listall" ;;
     ctys-wakeup) words="-P -h -i -n -p -t" ;;
-    ctys-ipmi) words="-A -C -E -G -I -K -N -U -X -f -h power status on off cycle reset soft chassis identify bootdev mc info" ;;
+    ctys-ipmi) words="-A -C -E -G -I -K -N -R -U -X -f -h power status on off cycle reset soft chassis identify bootdev mc info" ;;
     ctys-macros) words="-X -f -l" ;;
     ctys-groups) words="-X -l" ;;
     ctys-plugins) words="-X -h -j" ;;

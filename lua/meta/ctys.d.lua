@@ -464,3 +464,7 @@ function ctys.core.net_check_name(name) end
 ---The effective uid of this process.
 ---@return integer
 function ctys.core.euid() end
+
+---What a ctys async call yields while it waits (an opaque light userdata).
+---@type lightuserdata
+ctys.core.async_pending = nil

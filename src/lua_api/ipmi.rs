@@ -65,7 +65,7 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
             None => None,
         },
         timeout: secs(t.get("timeout")?, 1.0),
-        tries: t.get::<Option<u32>>("retries")?.unwrap_or(3),
+        tries: t.get::<Option<u32>>("retries")?.unwrap_or(4),
     }))
 }
 

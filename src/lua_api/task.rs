@@ -42,6 +42,8 @@ fn need_runtime(what: &str) -> mlua::Result<()> {
 }
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    // What an async call yields while it waits (stdlib/ctys/coroutine.lua passes it on).
+    core.set("async_pending", Lua::poll_pending())?;
     core.set(
         "sleep",
         lua.create_async_function(|_, secs: f64| async move {

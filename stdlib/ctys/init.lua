@@ -7,6 +7,7 @@ local M = {}
 
 local core = require "ctys.core"
 M.core = core
+require "ctys.coroutine"
 M.version = core.version
 
 -- The metatable of a lazily loading namespace: `t.k` requires `prefix.k` once.

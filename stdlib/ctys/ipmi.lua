@@ -36,7 +36,7 @@ local PRIVILEGES = { user = 2, operator = 3, admin = 4 }
 ---@field auth? "md5"|"straight" IPMI 1.5 authentication (default: MD5 if offered, else straight; never none)
 ---@field privilege? "admin"|"operator"|"user" (admin)
 ---@field timeout? number seconds per try (1)
----@field retries? integer tries (3): a dead BMC costs timeout x retries
+---@field retries? integer tries (4): a dead BMC costs timeout x retries; once it answered, each exchange gets twice as many
 
 local OPTS = {
   host = "string", port = "port", user = "string", password_env = "string", password_file = "string",

@@ -30,7 +30,8 @@ options:
   -C SUITE     cipher suite: 17 or 3 (default: 17, then 3); 0-2 by number only
   -I IF        lanplus (IPMI 2.0, default) or lan (IPMI 1.5)
   -A AUTH      IPMI 1.5 authentication: MD5 (default when offered) or PASSWORD (straight)
-  -N SECONDS   timeout per try (1)         -R N      tries (3)
+  -N SECONDS   timeout per try (1)
+  -R N         tries (4): a dead BMC costs N x SECONDS; one that answered gets twice the tries
   -X           terse records host;result;error       -j  JSON lines
   -h           this help
 exit values: 0 all BMCs did it, 1 erroneous parameters, 2 no password, 3 a BMC failed

@@ -19,6 +19,11 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 pub use chassis::{boot_device, boot_device_name, control_code};
+
+/// How much more patient an exchange is once the BMC has answered in this session: a dead BMC
+/// still costs only `tries` timeouts, while a lossy path to a live one gets more resends (a
+/// lost datagram is then far likelier than a dead BMC).
+pub const ALIVE_FACTOR: u32 = 2;
 pub use session::Session;
 pub use transport::presence_ping;
 
@@ -37,8 +42,9 @@ pub struct Config {
     pub lan15: bool,
     /// IPMI 1.5 authentication type to insist on (2 MD5, 4 straight password).
     pub v15_auth: Option<u8>,
-    /// Per try; with the default 1 s and 3 tries a dead BMC is reported after ~3 s.
+    /// Per try; with the default 1 s and 4 tries a dead BMC is reported after ~4 s.
     pub timeout: Duration,
+    /// Tries of the first exchange; those after the BMC answered get ALIVE_FACTOR times more.
     pub tries: u32,
 }
 

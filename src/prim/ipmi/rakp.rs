@@ -113,9 +113,11 @@ async fn with_suite(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suit
 }
 
 /// One round: Open Session, RAKP 1/2, RAKP 3/4 with a fresh console session ID and tag; each
-/// step resends its very bytes on timeout (`tries`), which is harmless for each of them.
+/// step resends its very bytes on timeout, which is harmless for each of them; once the BMC has
+/// answered, with ALIVE_FACTOR times the tries.
 async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suite, answered: &mut bool) -> Result<Session, Setback> {
-    let (timeout, tries) = (cfg.timeout, cfg.tries);
+    let timeout = cfg.timeout;
+    let patient = cfg.tries.saturating_mul(super::ALIVE_FACTOR);
     let mut rng = rand::rng();
     let mut console_sid = [0u8; 4];
     while console_sid == [0; 4] {
@@ -128,7 +130,8 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
     req.extend_from_slice(&console_sid);
     req.extend_from_slice(&[0, 0, 0, 8, suite.auth, 0, 0, 0, 1, 0, 0, 8, suite.integrity, 0, 0, 0, 2, 0, 0, 8, suite.confidentiality, 0, 0, 0]);
     let pkt = wire::v2_packet(wire::PT_OPEN_REQ, [0; 4], 0, &req, None);
-    let open = exchange(sock, label, &pkt, timeout, tries, |p| setup_reply(p, wire::PT_OPEN_RESP, tag, console_sid)).await.map_err(lost)?;
+    let first = if *answered { patient } else { cfg.tries };
+    let open = exchange(sock, label, &pkt, timeout, first, |p| setup_reply(p, wire::PT_OPEN_RESP, tag, console_sid)).await.map_err(lost)?;
     *answered = true;
     if open[1] != 0 {
         let kind = if matches!(open[1], 0x04 | 0x05 | 0x06 | 0x07 | 0x10 | 0x11) { "refused" } else { "bmc" };
@@ -159,7 +162,7 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
         let pkt = wire::v2_packet(wire::PT_RAKP3, [0; 4], 0, &[tag, 0x0f, 0, 0, bmc_sid[0], bmc_sid[1], bmc_sid[2], bmc_sid[3]], None);
         let _ = sock.try_send(&pkt);
     };
-    let r2 = match exchange(sock, label, &pkt, timeout, tries, |p| setup_reply(p, wire::PT_RAKP2, tag, console_sid)).await {
+    let r2 = match exchange(sock, label, &pkt, timeout, patient, |p| setup_reply(p, wire::PT_RAKP2, tag, console_sid)).await {
         Ok(r2) => r2,
         Err(e) => {
             abandon();
@@ -216,14 +219,14 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
         out_seq: 0,
         rq_seq: 0,
         timeout,
-        tries,
+        tries: patient,
         // Open for Drop's sake: a session given up after RAKP 3 may be active on the BMC, and
         // dropping it sends it an authenticated Close Session.
         open: true,
         v15: None,
     };
     let pkt = wire::v2_packet(wire::PT_RAKP3, [0; 4], 0, &r3, None);
-    let r4 = exchange(sock, label, &pkt, timeout, tries, |p| setup_reply(p, wire::PT_RAKP4, tag, console_sid)).await.map_err(lost)?;
+    let r4 = exchange(sock, label, &pkt, timeout, patient, |p| setup_reply(p, wire::PT_RAKP4, tag, console_sid)).await.map_err(lost)?;
     if r4[1] != 0 {
         session.open = false;
         // RAKP 2 proved the password right, so an integrity or name complaint here means the

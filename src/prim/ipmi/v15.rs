@@ -42,6 +42,7 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     user16[..cfg.user.len()].copy_from_slice(cfg.user.as_bytes());
     let mut data = vec![authtype];
     data.extend_from_slice(&user16);
+    let tries = tries.saturating_mul(super::ALIVE_FACTOR);
     let ch = exchange(&sock, label, &pre(0x39, &data), timeout, tries, reply(0x39)).await?;
     match ch.code {
         0 if ch.data.len() >= 20 => {}

@@ -1,0 +1,36 @@
+-- ctys's async calls inside the script's own coroutines (coroutine.wrap / resume).
+describe("async calls inside coroutines", function()
+  it("wait inside coroutine.wrap and return their results", function()
+    local co = coroutine.wrap(function(a)
+      ctys.sleep(0.01)
+      local b = coroutine.yield(a + 1)
+      ctys.sleep(0.01)
+      return b * 2
+    end)
+    assert.equal(2, co(1))
+    assert.equal(10, co(5))
+  end)
+
+  it("wait inside coroutine.resume; errors come back as in plain Lua", function()
+    local t = coroutine.create(function(x) ctys.sleep(0.01) return x, "done" end)
+    assert.same({ true, 7, "done" }, { coroutine.resume(t, 7) })
+    assert.equal("dead", coroutine.status(t))
+    local bad = coroutine.create(function() ctys.sleep(0.01) error("boom", 0) end)
+    assert.same({ false, "boom" }, { coroutine.resume(bad) })
+    local ok, e = pcall(coroutine.wrap(function() ctys.sleep(0.01) error("wrapped", 0) end))
+    assert.same({ false, "wrapped" }, { ok, e })
+  end)
+
+  it("leave plain generators alone", function()
+    local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+    assert.same({ 1, 2, 3 }, { gen(), gen(), gen() })
+  end)
+
+  it("run concurrently with tasks", function()
+    local order = {}
+    local task = ctys.spawn(function() ctys.sleep(0.02) order[#order + 1] = "task" end)
+    coroutine.wrap(function() ctys.sleep(0.04) order[#order + 1] = "coroutine" end)()
+    task:join()
+    assert.same({ "task", "coroutine" }, order)
+  end)
+end)
