@@ -2,7 +2,9 @@
 //! (script, `-e`, REPL, tests, `--dump-lua`, `--lua-path`); a ctys command line such as
 //! `ctys -t pm -a create=wol,... lab01` goes whole to `ctys.cli.main` in Lua, because MACROS
 //! may expand into options and must be expanded before any option is parsed.
+use std::ffi::{OsStr, OsString};
 use std::io::{IsTerminal, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -41,13 +43,21 @@ fn command() -> Command {
                 .value_parser(clap::value_parser!(PathBuf))
                 .help("Search DIR for Lua modules before everything else (repeatable)"),
         )
-        .arg(Arg::new("eval").short('e').value_name("CHUNK").action(ArgAction::Append).help("Run a Lua chunk (repeatable)"))
+        .arg(
+            Arg::new("eval")
+                .short('e')
+                .value_name("CHUNK")
+                .action(ArgAction::Append)
+                .value_parser(clap::value_parser!(OsString))
+                .help("Run a Lua chunk (repeatable)"),
+        )
         .arg(Arg::new("repl").long("repl").action(ArgAction::SetTrue).help("Start the interactive prompt (the default on a terminal with no arguments)"))
         .arg(
             Arg::new("test")
                 .long("test")
                 .value_name("PATH")
                 .action(ArgAction::Append)
+                .value_parser(clap::value_parser!(PathBuf))
                 .help("Run spec files (a file, or every *_spec.lua in a directory); repeatable"),
         )
         .arg(
@@ -60,6 +70,7 @@ fn command() -> Command {
         .arg(
             Arg::new("args")
                 .value_name("FILE.lua [ARGS] | CTYS OPTIONS")
+                .value_parser(clap::value_parser!(OsString))
                 .num_args(0..)
                 .trailing_var_arg(true)
                 .allow_hyphen_values(true),
@@ -91,10 +102,10 @@ fn exit_code(prog: &str, r: Result<i32, HostError>) -> i32 {
     r.unwrap_or_else(|e| report(prog, &e))
 }
 
-/// `ctys` itself.
+/// `ctys` itself. Arguments are bytes: a non-UTF-8 one reaches Lua as it is.
 pub fn main() -> i32 {
-    let argv: Vec<String> = std::env::args().collect();
-    let prog = argv.first().map(|a| base_name(a)).unwrap_or("ctys").to_string();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let prog = argv.first().map(|a| base_name(a)).unwrap_or_else(|| "ctys".into());
     if let Some(tool) = prog.strip_prefix("ctys-") {
         return tool_main(tool, argv.into_iter().skip(1).collect());
     }
@@ -115,23 +126,23 @@ pub fn main() -> i32 {
 }
 
 /// A tool binary (`ctys-vnetctl`, `ctys-wakeup`, ...): `ctys.tools.<name>.main(argv)`.
-pub fn tool_main(tool: &str, args: Vec<String>) -> i32 {
+pub fn tool_main(tool: &str, args: Vec<OsString>) -> i32 {
     init_logging();
     let prog = format!("ctys-{tool}");
     exit_code(&prog, (|| {
         let host = Host::new(HostOptions::default())?;
         let run: mlua::Function = host.require::<mlua::Table>("ctys.run")?.get("tool")?;
-        let code: Option<i64> = host.call(run, (tool, host.lua().create_sequence_from(args)?))?;
-        Ok(exit_value(code))
+        run_main(&host, run.bind(tool)?, &args)
     })())
 }
 
-fn base_name(p: &str) -> &str {
-    Path::new(p).file_name().and_then(|s| s.to_str()).unwrap_or(p)
+/// The program's name as called (`ctys-vnetctl` through a symlink).
+fn base_name(p: &OsStr) -> String {
+    Path::new(p).file_name().unwrap_or(p).to_string_lossy().into_owned()
 }
 
-fn run_main(host: &Host, main: mlua::Function, args: Vec<String>) -> Result<i32, HostError> {
-    let code: Option<i64> = host.call(main, host.lua().create_sequence_from(args)?)?;
+fn run_main(host: &Host, main: mlua::Function, args: &[OsString]) -> Result<i32, HostError> {
+    let code: Option<i64> = host.call(main, host.lua().create_sequence_from(host.strings(args)?)?)?;
     Ok(exit_value(code))
 }
 
@@ -149,28 +160,35 @@ fn run(m: &ArgMatches) -> Result<i32, HostError> {
         ..HostOptions::default()
     };
     let host = Host::new(options)?;
-    let args: Vec<String> = m.get_many::<String>("args").map(|v| v.cloned().collect()).unwrap_or_default();
-    if let Some(paths) = m.get_many::<String>("test") {
+    let args: Vec<OsString> = m.get_many::<OsString>("args").map(|v| v.cloned().collect()).unwrap_or_default();
+    if let Some(paths) = m.get_many::<PathBuf>("test") {
         let mut files = Vec::new();
-        for p in paths.chain(args.iter()) {
-            spec_files(Path::new(p), &mut files)?;
+        for p in paths.map(PathBuf::as_path).chain(args.iter().map(Path::new)) {
+            spec_files(p, &mut files)?;
         }
         let run: mlua::Function = host.require::<mlua::Table>("ctys.test")?.get("run")?;
         let failed: i64 = host.call(run, files)?;
         return Ok(if failed == 0 { 0 } else { EXIT_USAGE });
     }
-    let chunks: Vec<&String> = m.get_many::<String>("eval").map(|v| v.collect()).unwrap_or_default();
+    let chunks: Vec<&OsString> = m.get_many::<OsString>("eval").map(|v| v.collect()).unwrap_or_default();
+    if !chunks.is_empty() && !args.is_empty() {
+        return Err(HostError {
+            code: EXIT_USAGE,
+            message: format!("-e runs a chunk; it does not combine with a script or a ctys command line ('{}')", args[0].to_string_lossy()),
+            traceback: None,
+        });
+    }
     for chunk in &chunks {
-        let f = host.load(chunk, "=(command line)")?;
+        let f = host.load(chunk.as_bytes(), "=(command line)")?;
         host.call::<()>(f, ())?;
     }
     let stdin_tty = std::io::stdin().is_terminal();
-    match args.first().map(String::as_str) {
-        Some("-") => run_stdin(&host, &args[1..]),
+    match args.first() {
+        Some(first) if first == "-" => run_stdin(&host, &args[1..]),
         Some(first) if is_script(first) => host.run_file(Path::new(first), &args[1..]).map(|()| 0),
         Some(_) => {
             let main: mlua::Function = host.require::<mlua::Table>("ctys.cli")?.get("main")?;
-            run_main(&host, main, args)
+            run_main(&host, main, &args)
         }
         None if m.get_flag("repl") || (chunks.is_empty() && stdin_tty) => super::host::repl::run(&host).map(|()| 0),
         None if chunks.is_empty() => run_stdin(&host, &[]),
@@ -179,17 +197,18 @@ fn run(m: &ArgMatches) -> Result<i32, HostError> {
 }
 
 /// A first argument that names a Lua script rather than starting a ctys command line.
-fn is_script(first: &str) -> bool {
-    !first.starts_with('-') && (first.ends_with(".lua") || Path::new(first).is_file())
+fn is_script(first: &OsStr) -> bool {
+    let b = first.as_bytes();
+    !b.starts_with(b"-") && (b.ends_with(b".lua") || Path::new(first).is_file())
 }
 
-fn run_stdin(host: &Host, args: &[String]) -> Result<i32, HostError> {
-    let mut src = String::new();
+fn run_stdin(host: &Host, args: &[OsString]) -> Result<i32, HostError> {
+    let mut src = Vec::new();
     std::io::stdin()
-        .read_to_string(&mut src)
+        .read_to_end(&mut src)
         .map_err(|e| HostError { code: EXIT_ENV, message: format!("cannot read stdin: {e}"), traceback: None })?;
     let f = host.load(&src, "=stdin")?;
-    host.call::<()>(f, mlua::Variadic::from_iter(args.iter().cloned()))?;
+    host.call::<()>(f, mlua::Variadic::from_iter(host.strings(args)?))?;
     Ok(0)
 }
 

@@ -117,6 +117,8 @@ local function read_group(name, outer, set, stack, from)
     if inc then
       for g in inc:gmatch("[^,%s]+") do read_group(g, ctx, set, stack, where) end
     elseif not line:match("^%s*#") and not line:match("^%s*CONTEXT") then
+      -- A `#` after the members starts a comment, as on a line of its own.
+      line = line:gsub("%s#.*$", "")
       for _, e in ipairs(entries(line, where)) do
         local ok, t = pcall(targets.parse, e)
         if not ok then err.usage("%s: %s", where, select(2, err.describe(t))) end
@@ -126,7 +128,11 @@ local function read_group(name, outer, set, stack, from)
           local m = { user = t.user, host = h, port = t.port, ctx_raw = member_ctx }
           m.raw = key(m)
           local k = m.raw
-          if not set[k] then set[k] = m; set[#set + 1] = m end
+          if not set[k] then
+            set[k] = m
+            set[#set + 1] = m
+            if #set > hostlist.MAX then err.usage("%s: the group holds more than %d hosts", where, hostlist.MAX) end
+          end
         end
       end
     end

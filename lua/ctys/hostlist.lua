@@ -6,25 +6,46 @@ local M = {}
 
 local err = require "ctys.err"
 
--- The numbers a range item stands for, as text (padding kept): "01-04", "7", "1-10/3".
-local function range_items(item, word)
+---The most names one word, or one group, may stand for: `lab[1-1000][1-1000][1-1000]` is
+---refused before a single name is made.
+M.MAX = 100000
+
+-- A range item's bounds: "01-04", "7", "1-10/3" → lo, hi, step, padding width, count.
+local function range_of(item, word)
   local a, b, step = item:match("^(%d+)%-(%d+)/(%d+)$")
   if not a then a, b = item:match("^(%d+)%-(%d+)$") end
   if not a then a = item:match("^(%d+)$"); b = a end
   if not a then err.usage("bad range '%s' in '%s'", item, word) end
-  local lo, hi, st = tonumber(a), tonumber(b), tonumber(step or 1)
-  if lo > hi or st < 1 then err.usage("bad range '%s' in '%s'", item, word) end
-  if (hi - lo) / st >= 100000 then err.usage("range '%s' in '%s' is too large", item, word) end
-  local width = (#a > 1 and a:sub(1, 1) == "0") and #a or 0
+  local lo, hi, st = math.tointeger(tonumber(a)), math.tointeger(tonumber(b)), math.tointeger(tonumber(step or 1))
+  if not (lo and hi and st) or lo > hi or st < 1 then err.usage("bad range '%s' in '%s'", item, word) end
+  return lo, hi, st, (#a > 1 and a:sub(1, 1) == "0") and #a or 0, (hi - lo) // st + 1
+end
+
+-- How many names a word stands for, counted without making them (at most M.MAX + 1).
+local function count(word)
+  local n = 1
+  for body in word:gmatch("%[([^%]]*)%]") do
+    local items = 0
+    for item in (body .. ","):gmatch("([^,]*),") do
+      items = items + select(5, range_of(item, word))
+      if items > M.MAX then break end
+    end
+    n = n * items
+    if n > M.MAX then return n end
+  end
+  return n
+end
+
+-- The numbers a range item stands for, as text (padding kept).
+local function range_items(item, word)
+  local lo, hi, st, width = range_of(item, word)
   local out = {}
   for n = lo, hi, st do out[#out + 1] = string.format("%0" .. width .. "d", n) end
   return out
 end
 
----Expand one word with `[...]` ranges into host names, in order.
----@param word string e.g. "lab[01-03,07]" or "rack[1-2]-n[1-2]"
----@return string[]
-function M.expand(word)
+-- The names of a word, in order (its size checked by M.expand).
+local function expand(word)
   local open = word:find("[", 1, true)
   if not open then
     if word:find("]", 1, true) then err.usage("stray ']' in '%s'", word) end
@@ -35,13 +56,22 @@ function M.expand(word)
   local prefix, body, rest = word:sub(1, open - 1), word:sub(open + 1, close - 1), word:sub(close + 1)
   if body == "" then err.usage("empty range in '%s'", word) end
   local out = {}
-  local tails = M.expand(rest)
+  local tails = expand(rest)
   for item in (body .. ","):gmatch("([^,]*),") do
     for _, n in ipairs(range_items(item, word)) do
       for _, tail in ipairs(tails) do out[#out + 1] = prefix .. n .. tail end
     end
   end
   return out
+end
+
+---Expand one word with `[...]` ranges into host names, in order; more than M.MAX names is
+---an error (exit 1).
+---@param word string e.g. "lab[01-03,07]" or "rack[1-2]-n[1-2]"
+---@return string[]
+function M.expand(word)
+  if count(word) > M.MAX then err.usage("'%s' stands for more than %d hosts", word, M.MAX) end
+  return expand(word)
 end
 
 -- prefix, number text, suffix of a name, split at the last run of digits of its host part

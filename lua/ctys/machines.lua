@@ -91,10 +91,8 @@ local function read_lines(db, path, text, ethers)
 end
 
 local function read_lua(db, path, text)
-  local chunk, e = load(text, "@" .. path, "t", {})
-  if not chunk then err.env("%s", e) end
-  local ok, t = pcall(chunk)
-  if not ok or type(t) ~= "table" then err.env("%s: must return a table of machines (%s)", path, tostring(t)) end
+  local t, e = require("ctys.chunks").data(text, "@" .. path)
+  if type(t) ~= "table" then err.env("%s: must return a table of machines (%s)", path, e or ("got a " .. type(t))) end
   for name, fields in pairs(t) do
     if type(name) ~= "string" or type(fields) ~= "table" then err.env("%s: entry %s is not name = { ... }", path, tostring(name)) end
     local f = {}

@@ -16,6 +16,10 @@ local M = {}
 
 local err = require "ctys.err"
 
+---The longest text a command line's macros may expand to (1 MiB): a chain of macros that each
+---double the one before ends in an error, not in all the memory there is.
+M.MAX_TEXT = 1024 * 1024
+
 ---Whether %EVAL may run shell commands (a site's decision; off by default).
 M.allow_eval = os.getenv("CTYS_MACRO_EVAL") == "1"
 
@@ -36,13 +40,20 @@ local cache = {}
 ---@param origin string
 ---@return table<string, {value: string, line: integer}>
 function M.parse(text, origin)
+  -- Continued lines are gathered in a list and joined once (joining as they come is
+  -- quadratic in their number).
   local macros, n, pending, first = {}, 0, nil, nil
   for line in (text .. "\n"):gmatch("(.-)\r?\n") do
     n = n + 1
-    if pending then line, first = pending .. line, first else first = n end
+    if not pending then first = n end
     if line:sub(-1) == "\\" then
-      pending = line:sub(1, -2)
+      pending = pending or {}
+      pending[#pending + 1] = line:sub(1, -2)
     else
+      if pending then
+        pending[#pending + 1] = line
+        line = table.concat(pending)
+      end
       pending = nil
       if not line:match("^%s*#") and line:match("%S") then
         local name, value = line:match("^%s*([%w_.%-]+)%s*=%s*(.-)%s*$")
@@ -119,10 +130,13 @@ end
 
 local NAME = "[%w_.%-]+[%w_.%-%%]*"
 
--- Expands every reference in a piece of text (no word splitting).
-local function expand_text(text, stack)
+-- Expands every reference in a piece of text (no word splitting). `memo` keeps each macro's
+-- expansion for the rest of the command line, so a macro used many times is expanded once.
+local function expand_text(text, stack, memo)
   local function sub(spec, shown)
     local ref = reference(spec)
+    local key = ref.name .. "%" .. (ref.file or "") .. "%" .. (ref.mode or "")
+    if memo[key] then return memo[key] end
     for i, s in ipairs(stack) do
       if s == ref.name then
         local cycle = { table.unpack(stack, i) }
@@ -131,8 +145,10 @@ local function expand_text(text, stack)
       end
     end
     stack[#stack + 1] = ref.name
-    local v = expand_text(value_of(ref, shown), stack)
+    local v = expand_text(value_of(ref, shown), stack, memo)
     stack[#stack] = nil
+    if #v > M.MAX_TEXT then err.usage("%s expands to more than %d bytes", shown, M.MAX_TEXT) end
+    memo[key] = v
     return v
   end
   text = text:gsub("{[Mm][Aa][Cc][Rr][Oo]:([^}]*)}", function(spec) return sub(spec, "{macro:" .. spec .. "}") end)
@@ -147,15 +163,15 @@ end
 ---@param argv string[]
 ---@return string[]
 function M.expand_argv(argv)
-  local out = {}
+  local out, memo = {}, {}
   for _, w in ipairs(argv) do
     if not w:lower():find("macro:", 1, true) then
       out[#out + 1] = w
     elseif w:match("^[Mm][Aa][Cc][Rr][Oo]:" .. NAME .. "$") then
-      local text = expand_text(w, {})
+      local text = expand_text(w, {}, memo)
       for _, x in ipairs(require("ctys.targets").split_words(text)) do out[#out + 1] = x end
     else
-      out[#out + 1] = expand_text(w, {})
+      out[#out + 1] = expand_text(w, {}, memo)
     end
   end
   return out

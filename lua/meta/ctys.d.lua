@@ -468,3 +468,7 @@ function ctys.core.euid() end
 ---What a ctys async call yields while it waits (an opaque light userdata).
 ---@type lightuserdata
 ctys.core.async_pending = nil
+
+---The longest wait any primitive accepts, in seconds (366 days).
+---@type number
+ctys.core.max_seconds = 0

@@ -1,1 +1,1 @@
-fn main() { std::process::exit(ctys::front::tool_main("plugins", std::env::args().skip(1).collect())) }
+fn main() { std::process::exit(ctys::front::tool_main("plugins", std::env::args_os().skip(1).collect())) }

@@ -9,7 +9,7 @@ use super::embedded;
 
 /// Installs the searcher as `package.searchers[2]`, right after `package.preload`.
 pub fn install(lua: &Lua, dirs: Vec<PathBuf>) -> mlua::Result<()> {
-    let searcher = lua.create_function(move |lua, name: String| search(lua, &dirs, &name))?;
+    let searcher = lua.create_function(move |lua, name: mlua::LuaString| search(lua, &dirs, &name.to_string_lossy()))?;
     let package: Table = lua.globals().get("package")?;
     let searchers: Table = package.get("searchers")?;
     searchers.raw_insert(2, searcher)
@@ -42,15 +42,17 @@ fn search(lua: &Lua, dirs: &[PathBuf], name: &str) -> mlua::Result<MultiValue> {
 
 fn load_file(lua: &Lua, name: &str, path: &Path) -> mlua::Result<MultiValue> {
     let shown = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| {
+    let src = std::fs::read(path).map_err(|e| {
         mlua::Error::runtime(format!("error loading module '{name}' from file '{shown}': {e}"))
     })?;
     let f = load(lua, name, &src, &format!("@{shown}"), &shown)?;
     (f, shown).into_lua_multi(lua)
 }
 
-fn load(lua: &Lua, name: &str, src: &str, chunk: &str, shown: &str) -> mlua::Result<Function> {
-    lua.load(src).set_name(chunk).into_function().map_err(|e| {
+/// Source text only: a module file that holds a binary chunk is refused, not run (a corrupt one
+/// would crash the process).
+fn load(lua: &Lua, name: &str, src: impl AsRef<[u8]>, chunk: &str, shown: &str) -> mlua::Result<Function> {
+    lua.load(src.as_ref()).set_name(chunk).set_mode(mlua::chunk::ChunkMode::Text).into_function().map_err(|e| {
         mlua::Error::runtime(format!("error loading module '{name}' from file '{shown}':\n\t{e}"))
     })
 }

@@ -8,7 +8,9 @@ pub mod repl;
 pub use loader::module_names;
 
 use std::cell::Cell;
+use std::ffi::OsString;
 use std::future::Future;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::task::Poll;
@@ -188,7 +190,12 @@ impl Host {
             Some(Value::Boolean(true)) => Ok(R::from_lua_multi(vals.collect(), &self.lua)?),
             _ => {
                 let code = vals.next().and_then(|v| v.as_i32()).unwrap_or(EXIT_USAGE);
-                let message = vals.next().map(|v| v.to_string().unwrap_or_default()).unwrap_or_default();
+                // A message may hold any bytes (error("bad \255")): shown with U+FFFD for the rest.
+                let message = match vals.next() {
+                    Some(Value::String(s)) => s.to_string_lossy(),
+                    Some(v) => v.to_string().unwrap_or_default(),
+                    None => String::new(),
+                };
                 let traceback = vals.next().and_then(|v| v.as_string().map(|s| s.to_string_lossy()));
                 Err(HostError { code, message, traceback })
             }
@@ -200,9 +207,10 @@ impl Host {
         Ok(self.lua.globals().get::<Function>("require")?.call(name)?)
     }
 
-    /// Compiles a chunk; a syntax error is exit value 1.
-    pub fn load(&self, src: &str, chunk_name: &str) -> Result<Function, HostError> {
-        Ok(self.lua.load(src).set_name(chunk_name).into_function()?)
+    /// Compiles a chunk of source text (any bytes; a binary chunk is refused); a syntax error
+    /// is exit value 1.
+    pub fn load(&self, src: impl AsRef<[u8]>, chunk_name: &str) -> Result<Function, HostError> {
+        Ok(self.lua.load(src.as_ref()).set_name(chunk_name).set_mode(mlua::chunk::ChunkMode::Text).into_function()?)
     }
 
     /// Runs a chunk of Lua source and returns its results.
@@ -212,20 +220,27 @@ impl Host {
     }
 
     /// Runs a script file as `lua5.4 FILE args...` would: `arg[0]` is the path, `arg[1..]` and
-    /// `...` are the arguments.
-    pub fn run_file(&self, path: &Path, args: &[String]) -> Result<(), HostError> {
-        let src = std::fs::read_to_string(path)
-            .map_err(|e| HostError::new(EXIT_ENV, format!("cannot read {}: {e}", path.display())))?;
+    /// `...` are the arguments. File and arguments are bytes, UTF-8 or not.
+    pub fn run_file(&self, path: &Path, args: &[OsString]) -> Result<(), HostError> {
+        let mut src = std::fs::read(path).map_err(|e| HostError::new(EXIT_ENV, format!("cannot read {}: {e}", path.display())))?;
         // A leading #! line is legal in Lua files run as scripts.
-        let src = if src.starts_with("#!") { format!("--{src}") } else { src };
+        if src.starts_with(b"#!") {
+            src.splice(0..0, *b"--");
+        }
         let f = self.load(&src, &format!("@{}", path.display()))?;
         let arg = self.lua.create_table()?;
         arg.raw_set(-1, "ctys")?;
-        arg.raw_set(0, path.display().to_string())?;
+        arg.raw_set(0, self.lua.create_string(path.as_os_str().as_bytes())?)?;
+        let args = self.strings(args)?;
         for (i, a) in args.iter().enumerate() {
-            arg.raw_set(i + 1, a.as_str())?;
+            arg.raw_set(i + 1, a)?;
         }
         self.lua.globals().set("arg", arg)?;
-        self.call(f, mlua::Variadic::from_iter(args.iter().cloned()))
+        self.call(f, mlua::Variadic::from_iter(args))
+    }
+
+    /// Arguments as Lua strings, byte for byte.
+    pub fn strings(&self, args: &[OsString]) -> Result<Vec<mlua::LuaString>, HostError> {
+        Ok(args.iter().map(|a| self.lua.create_string(a.as_bytes())).collect::<mlua::Result<_>>()?)
     }
 }

@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::Duration;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 
@@ -48,7 +47,6 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
     } else {
         None
     };
-    let secs = |v: Option<f64>, d: f64| Duration::try_from_secs_f64(v.unwrap_or(d)).unwrap_or(Duration::from_secs(1));
     Ok(Ok(Config {
         host,
         port,
@@ -64,7 +62,7 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
             Some(other) => return Err(mlua::Error::runtime(format!("ipmi: bad auth {other:?} (md5, straight)"))),
             None => None,
         },
-        timeout: secs(t.get("timeout")?, 1.0),
+        timeout: super::seconds("ipmi_open", "timeout", t.get("timeout")?, 1.0)?,
         tries: t.get::<Option<u32>>("retries")?.unwrap_or(4),
     }))
 }
@@ -196,7 +194,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "ipmi_ping",
         lua.create_async_function(|lua, (host, port, timeout, tries): (String, Option<u16>, Option<f64>, Option<u32>)| async move {
-            let t = Duration::try_from_secs_f64(timeout.unwrap_or(1.0)).unwrap_or(Duration::from_secs(1));
+            let t = super::seconds("ipmi_ping", "timeout", timeout, 1.0)?;
             match ipmi::presence_ping(&host, port.unwrap_or(623), t, tries.unwrap_or(3)).await {
                 Ok(ipmi) => (true, ipmi).into_lua_multi(&lua),
                 Err(e) => err(&lua, e),

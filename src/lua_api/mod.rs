@@ -30,6 +30,13 @@ pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     loaded.set("ctys.core", core)
 }
 
+/// A number of seconds from Lua (absent: `default`), read by the one duration rule
+/// (prim::duration); a bad one raises `ctys.core.FNAME: bad argument 'NAME': ...`.
+pub(crate) fn seconds(fname: &str, name: &str, v: Option<f64>, default: f64) -> mlua::Result<std::time::Duration> {
+    crate::prim::duration::from_secs(v.unwrap_or(default))
+        .map_err(|e| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument '{name}': {e}")))
+}
+
 /// A primitive's failure as Lua sees it: its message and its kind.
 pub(crate) trait Failure {
     fn parts(self) -> (String, &'static str);

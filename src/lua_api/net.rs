@@ -160,6 +160,10 @@ async fn routes(lua: Lua) -> mlua::Result<MultiValue> {
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
+        "net_parse_ip",
+        lua.create_function(|_, s: mlua::LuaString| Ok(std::str::from_utf8(&s.as_bytes()).ok().and_then(|t| t.parse::<IpAddr>().ok()).map(|ip| ip.to_string())))?,
+    )?;
+    core.set(
         "net_check_name",
         lua.create_function(|lua, name: mlua::LuaString| {
             let name = name.to_string_lossy();

@@ -6,10 +6,6 @@ use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 use crate::prim::{probe, resolve};
 
-fn secs(s: f64) -> mlua::Result<Duration> {
-    Duration::try_from_secs_f64(s).map_err(|e| mlua::Error::runtime(format!("bad timeout {s}: {e}")))
-}
-
 fn ip(s: &str) -> mlua::Result<IpAddr> {
     s.parse().map_err(|_| mlua::Error::runtime(format!("{s:?} is not an IP address")))
 }
@@ -27,14 +23,14 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "ping",
         lua.create_async_function(|lua, (addr, timeout, seq): (String, f64, Option<u16>)| async move {
-            let (a, t) = (ip(&addr)?, secs(timeout)?);
+            let (a, t) = (ip(&addr)?, super::seconds("ping", "timeout", Some(timeout), 0.0)?);
             blocking(&lua, move || probe::ping(a, seq.unwrap_or(1), t)).await
         })?,
     )?;
     core.set(
         "tcp_probe",
         lua.create_async_function(|lua, (addr, port, timeout, banner): (String, u16, f64, Option<bool>)| async move {
-            let (a, t) = (SocketAddr::new(ip(&addr)?, port), secs(timeout)?);
+            let (a, t) = (SocketAddr::new(ip(&addr)?, port), super::seconds("tcp_probe", "timeout", Some(timeout), 0.0)?);
             blocking(&lua, move || probe::tcp(a, t, banner.unwrap_or(false))).await
         })?,
     )?;

@@ -38,9 +38,9 @@ impl Drop for CancelGuard {
     }
 }
 
+/// An optional number of seconds (prim::duration's rule).
 fn secs(fname: &str, v: Option<f64>, what: &str) -> mlua::Result<Option<Duration>> {
-    v.map(|s| Duration::try_from_secs_f64(s).map_err(|_| mlua::Error::runtime(format!("{fname}: bad {what} {s}"))))
-        .transpose()
+    v.map(|s| super::seconds(fname, what, Some(s), 0.0)).transpose()
 }
 
 fn target(t: Table) -> mlua::Result<Target> {

@@ -1,6 +1,5 @@
 //! `ctys.core.sleep` and `ctys.core.spawn`: concurrency for scripts on the host's one thread.
 use std::cell::RefCell;
-use std::time::Duration;
 
 use mlua::{Function, Lua, MultiValue, Table, UserData, UserDataMethods};
 use tokio::task::JoinHandle;
@@ -44,12 +43,12 @@ fn need_runtime(what: &str) -> mlua::Result<()> {
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     // What an async call yields while it waits (stdlib/ctys/coroutine.lua passes it on).
     core.set("async_pending", Lua::poll_pending())?;
+    core.set("max_seconds", crate::prim::duration::MAX_SECONDS)?;
     core.set(
         "sleep",
         lua.create_async_function(|_, secs: f64| async move {
             need_runtime("ctys.core.sleep")?;
-            let d = Duration::try_from_secs_f64(secs)
-                .map_err(|_| mlua::Error::runtime(format!("ctys.core.sleep: bad duration {secs}")))?;
+            let d = super::seconds("sleep", "seconds", Some(secs), 0.0)?;
             tokio::time::sleep(d).await;
             Ok(())
         })?,

@@ -1,13 +1,12 @@
 //! `ctys.core.vde_*`: starting vde_switch, its management socket, its sockets on disk.
 use std::cell::RefCell;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use mlua::{IntoLuaMulti, Lua, Table, UserData, UserDataMethods};
 
 use crate::prim::vde::{self, Mgmt, SwitchSpec};
 
-use super::{nil_err as fail, ret};
+use super::{nil_err as fail, ret, seconds};
 
 /// An open management session.
 struct Session(RefCell<Option<Mgmt>>);
@@ -53,10 +52,6 @@ fn files(t: &Table) -> mlua::Result<SwitchSpec> {
     })
 }
 
-fn secs(v: Option<f64>, default: f64) -> Duration {
-    Duration::try_from_secs_f64(v.unwrap_or(default)).unwrap_or(Duration::from_secs(2))
-}
-
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "vde_find",
@@ -84,7 +79,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
                 mode: t.get("mode")?,
                 mgmt_mode: t.get("mgmt_mode")?,
             };
-            let timeout = secs(t.get("timeout")?, 5.0);
+            let timeout = seconds("vde_start", "timeout", t.get("timeout")?, 5.0)?;
             match tokio::task::spawn_blocking(move || vde::start(&exe, &spec, timeout)).await {
                 Ok(r) => ret(&lua, r),
                 Err(e) => fail(&lua, format!("vde_start: {e}")),
@@ -115,7 +110,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "vde_connect",
         lua.create_function(|lua, (path, timeout, owners): (mlua::LuaString, Option<f64>, Option<Vec<u32>>)| {
-            let m = Mgmt::connect(&super::fs::path(&path), secs(timeout, 2.0), &owners.unwrap_or_default());
+            let m = Mgmt::connect(&super::fs::path(&path), seconds("vde_connect", "timeout", timeout, 2.0)?, &owners.unwrap_or_default());
             ret(lua, m.map(|m| Session(RefCell::new(Some(m)))))
         })?,
     )?;

@@ -1,6 +1,5 @@
 //! `ctys.core.wol_*`: magic packets from Lua.
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
@@ -48,8 +47,7 @@ async fn send(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
     let target = mac(&spec.get::<String>("mac")?)?;
     let pw = password(&spec)?;
     let count: u32 = spec.get::<Option<u32>>("count")?.unwrap_or(1);
-    let interval = Duration::try_from_secs_f64(spec.get::<Option<f64>>("interval")?.unwrap_or(0.0))
-        .map_err(|e| mlua::Error::runtime(format!("wol: bad interval: {e}")))?;
+    let interval = super::seconds("wol_send", "interval", spec.get("interval")?, 0.0)?;
     let mut r = match route(&spec)? {
         Ok(r) => r,
         Err(e) => return fail(&lua, e),

@@ -1,4 +1,5 @@
 //! The primitives: pure Rust, no Lua. Each is usable and tested on its own.
+pub mod duration;
 pub mod ethtool;
 pub mod failure;
 pub mod fs;

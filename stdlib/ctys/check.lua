@@ -4,6 +4,15 @@
 local M = {}
 
 local err = require "ctys.err"
+local core = require "ctys.core"
+
+---The longest wait anything accepts, in seconds (366 days; the Rust primitives' bound too).
+M.MAX_SECONDS = core.max_seconds
+
+-- A number of seconds: finite, from 0 (or above it) to MAX_SECONDS.
+local function secs(v, positive)
+  return type(v) == "number" and v == v and v <= M.MAX_SECONDS and (positive and v > 0 or not positive and v >= 0)
+end
 
 local function show(v)
   return type(v) == "string" and string.format("%q", v) or tostring(v)
@@ -26,16 +35,20 @@ local KINDS = {
   table = function(v) return type(v) == "table" end,
   number = function(v) return type(v) == "number" and v > 0 and v == v end,
   ["number>=0"] = function(v) return type(v) == "number" and v >= 0 and v == v end,
+  seconds = function(v) return secs(v, true) end,
+  ["seconds>=0"] = function(v) return secs(v, false) end,
   integer = function(v) return math.type(v) == "integer" and v > 0 end,
   ["integer>=0"] = function(v) return math.type(v) == "integer" and v >= 0 end,
   port = function(v) return math.type(v) == "integer" and v > 0 and v < 65536 end,
 }
 local WHAT = { number = "a positive number", ["number>=0"] = "a non-negative number", integer = "a positive integer",
+  seconds = "seconds above 0, at most " .. core.max_seconds, ["seconds>=0"] = "seconds from 0 to " .. core.max_seconds,
   ["integer>=0"] = "a non-negative integer", port = "a port number (1-65535)" }
 
 ---Check an options table against a spec `{ name = kind }` (kinds: string, boolean, function,
----table, number (> 0), "number>=0", integer (> 0), port, or a list of allowed strings); unknown
----options and missing required ones raise too.
+---table, number (> 0), "number>=0", seconds (> 0, at most MAX_SECONDS), "seconds>=0", integer
+---(> 0), "integer>=0", port, or a list of allowed strings); unknown options and missing
+---required ones raise too.
 ---@param fname string
 ---@param opts any the caller's argument
 ---@param spec table<string, string|string[]>
@@ -58,6 +71,15 @@ function M.opts(fname, opts, spec, required)
     if opts[k] == nil then err.usage("%s: missing option '%s'", fname, k) end
   end
   return opts
+end
+
+---Seconds written as text (a command line's `TIMEOUT:5`, `-N 0.5`) or given as a number:
+---the number, or nil when it is not a finite number from 0 to MAX_SECONDS.
+---@param v any
+---@return number|nil
+function M.seconds(v)
+  local n = tonumber(v)
+  if n and secs(n, false) then return n end
 end
 
 ---A shallow copy of a table without the named keys.

@@ -8,6 +8,7 @@ local M = {}
 local core = require "ctys.core"
 M.core = core
 require "ctys.coroutine"
+require "ctys.chunks"
 M.version = core.version
 
 -- The metatable of a lazily loading namespace: `t.k` requires `prefix.k` once.
@@ -31,9 +32,9 @@ end
 setmetatable(M, lazy("ctys"))
 
 local function check_seconds(fname, s)
-  if type(s) ~= "number" or s < 0 or s ~= s then
-    require("ctys.err").usage("%s: bad argument 'seconds': expected a non-negative number, got %s",
-      fname, type(s) == "string" and string.format("%q", s) or tostring(s))
+  if type(s) ~= "number" or not require("ctys.check").seconds(s) then
+    require("ctys.err").usage("%s: bad argument 'seconds': expected seconds from 0 to %d, got %s",
+      fname, core.max_seconds, type(s) == "string" and string.format("%q", s) or tostring(s))
   end
 end
 

@@ -41,7 +41,7 @@ local PRIVILEGES = { user = 2, operator = 3, admin = 4 }
 local OPTS = {
   host = "string", port = "port", user = "string", password_env = "string", password_file = "string",
   credentials = "any", prompt = "boolean", kg_env = "string", kg_file = "string", kg_prompt = "boolean", cipher = "integer",
-  interface = { "lanplus", "lan" }, auth = { "md5", "straight" }, privilege = { "admin", "operator", "user" }, timeout = "number", retries = "integer",
+  interface = { "lanplus", "lan" }, auth = { "md5", "straight" }, privilege = { "admin", "operator", "user" }, timeout = "seconds", retries = "integer",
 }
 
 local function spec_of(fname, opts)
@@ -73,7 +73,7 @@ end
 ---@return boolean|nil answered true when a presence pong came back
 ---@return boolean|string ipmi whether it says it speaks IPMI, or the error
 function M.ping(opts)
-  check.opts("ctys.ipmi.ping", opts, { host = "string", port = "port", timeout = "number", retries = "integer" }, { "host" })
+  check.opts("ctys.ipmi.ping", opts, { host = "string", port = "port", timeout = "seconds", retries = "integer" }, { "host" })
   return core.ipmi_ping(opts.host, opts.port, opts.timeout, opts.retries)
 end
 

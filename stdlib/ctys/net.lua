@@ -22,6 +22,15 @@ local function name_arg(fname, v)
   return v
 end
 
+---An IP address in its usual form ("10.0.0.1", "fe80::1"), or nil when `s` is none (a name,
+---300.1.1.1, ...).
+---@param s string
+---@return string|nil
+function M.parse_ip(s)
+  if type(s) ~= "string" then check.bad("ctys.net.parse_ip", "s", "expected a string, got %s", type(s)) end
+  return core.net_parse_ip(s)
+end
+
 ---Whether the kernel would accept `name` as an interface name (1 to 15 bytes, not `.` or `..`,
 ---no `/`, `:`, white space or NUL).
 ---@param name any

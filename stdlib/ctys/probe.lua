@@ -20,7 +20,7 @@ end
 ---@return number|nil rtt seconds
 ---@return string? err
 function M.ping(opts)
-  check.opts("ctys.probe.ping", opts, { host = "string", timeout = "number" }, { "host" })
+  check.opts("ctys.probe.ping", opts, { host = "string", timeout = "seconds" }, { "host" })
   local addr, e = address("ctys.probe.ping", opts.host)
   if not addr then return nil, e end
   seq = seq % 65535 + 1
@@ -32,7 +32,7 @@ end
 ---@return number|nil rtt seconds
 ---@return string? err
 function M.tcp(opts)
-  check.opts("ctys.probe.tcp", opts, { host = "string", port = "port", timeout = "number", ssh = "boolean" }, { "host" })
+  check.opts("ctys.probe.tcp", opts, { host = "string", port = "port", timeout = "seconds", ssh = "boolean" }, { "host" })
   local addr, e = address("ctys.probe.tcp", opts.host)
   if not addr then return nil, e end
   return core.tcp_probe(addr, opts.port or 22, opts.timeout or 2, opts.ssh)

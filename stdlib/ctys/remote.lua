@@ -31,7 +31,7 @@ local core = require "ctys.core"
 local check = require "ctys.check"
 
 local OPTS = {
-  cmd = "string", timeout = "number", connect_timeout = "number", fanout = "integer", user = "string", port = "port",
+  cmd = "string", timeout = "seconds", connect_timeout = "seconds", fanout = "integer", user = "string", port = "port",
   identity = "string", known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string",
   stdin = "string", env = "table", pty = "boolean", on_line = "function", progress = "boolean", hosts = "any",
 }
@@ -101,7 +101,7 @@ end
 
 local CONSOLE_OPTS = {
   host = "any", cmd = "string", pty = "boolean", user = "string", port = "port", identity = "string",
-  known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string", connect_timeout = "number",
+  known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string", connect_timeout = "seconds",
 }
 
 ---An interactive session on one host (like `ssh host`, or `ssh -t host cmd`): it owns the

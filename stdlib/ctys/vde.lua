@@ -82,7 +82,7 @@ end
 ---@return string? err
 ---@return string? kind "notfound"|"untrusted"|"permission"|"timeout"|"toolarge"|"io"
 function M.connect(opts)
-  check.opts("ctys.vde.connect", opts, { mgmt = "string", timeout = "number", owners = "table" }, { "mgmt" })
+  check.opts("ctys.vde.connect", opts, { mgmt = "string", timeout = "seconds", owners = "table" }, { "mgmt" })
   local s, e, kind = core.vde_connect(opts.mgmt, opts.timeout, opts.owners)
   if not s then return nil, e, kind end
   return setmetatable({ mgmt = opts.mgmt, session = s }, Switch)
@@ -131,7 +131,7 @@ end
 ---@return integer? pid
 function M.start(opts)
   check.opts("ctys.vde.start", opts, { sock = "string", mgmt = "string", pidfile = "string", tap = "string",
-    group = "string", mode = "integer", mgmt_mode = "integer", timeout = "number" }, { "sock", "mgmt" })
+    group = "string", mode = "integer", mgmt_mode = "integer", timeout = "seconds" }, { "sock", "mgmt" })
   local spec = check.without(opts)
   spec.pidfile = spec.pidfile or (opts.sock .. ".pid")
   local pid, e = core.vde_start(spec)

@@ -26,7 +26,7 @@ local check = require "ctys.check"
 
 local OPTS = {
   mac = "string", broadcast = "string", port = "port", iface = "string", raw = "boolean", unicast = "boolean",
-  bmac = "string", password = "string", count = "integer", interval = "number>=0", macs = "table", gso = "boolean",
+  bmac = "string", password = "string", count = "integer", interval = "seconds>=0", macs = "table", gso = "boolean",
 }
 
 ---The MAC in canonical form (`aa:bb:cc:dd:ee:ff`), or nil and why not.
@@ -54,7 +54,7 @@ local function spec_of(fname, opts, required)
   if not spec.raw and (spec.unicast or spec.bmac) then
     check.bad(fname, spec.unicast and "unicast" or "bmac", "only raw frames have a destination MAC (set raw = true)")
   end
-  if spec.broadcast and not spec.broadcast:match("^[%x.:]+$") then
+  if spec.broadcast and not core.net_parse_ip(spec.broadcast) then
     check.bad(fname, "broadcast", "%q is not an IP address (resolve names first: ctys.machines)", spec.broadcast)
   end
   if spec.password and not (spec.password:match("^%d+%.%d+%.%d+%.%d+$") or core.wol_parse_mac(spec.password)) then

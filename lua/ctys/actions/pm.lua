@@ -76,9 +76,10 @@ function M.remember_broadcast(names, addr, path)
   return true
 end
 
-local function number(v, what)
-  local n = tonumber(v)
-  if not n or n < 0 or n ~= n then err.usage("CREATE: bad %s '%s': not a non-negative number", what, v) end
+-- Seconds from a suboption (`WOL:5`, `TIMEOUT:30`), read by the one rule (ctys.check).
+local function seconds(action, v, what)
+  local n = require("ctys.check").seconds(v)
+  if not n then err.usage("%s: bad %s '%s': not a number of seconds from 0 to %d", action, what, v, require("ctys.check").MAX_SECONDS) end
   return n
 end
 
@@ -92,7 +93,7 @@ local function waits(entry, default, on_allowed)
   if #entry.values ~= 2 or not math.tointeger(tonumber(n)) or tonumber(n) < 1 then
     err.usage("CREATE: bad %s '%s': expected %s<tries>%%<sleep>", entry.given, entry.value, on_allowed and "off, on or " or "off or ")
   end
-  return { math.tointeger(tonumber(n)), number(s, entry.given .. " sleep") }
+  return { math.tointeger(tonumber(n)), seconds("CREATE", s, entry.given .. " sleep") }
 end
 
 ---Check CREATE's suboptions the way the original does, plus what it never checked; returns
@@ -136,11 +137,15 @@ function M.create_plan(action)
     name = (by.LABEL or by.TCP or by.MAC).value, console = console,
     ipmi = by.IPMI and (by.IPMI.value or true) or nil,
     tcp = by.TCP and by.TCP.value, mac = by.MAC and by.MAC.value, label = by.LABEL and by.LABEL.value,
-    delay = by.WOL and by.WOL.value and number(by.WOL.value, "WOL delay") or 0,
+    delay = by.WOL and by.WOL.value and seconds("CREATE", by.WOL.value, "WOL delay") or 0,
     broadcast = by.BROADCAST and by.BROADCAST.value, iface = by.IF and by.IF.value,
     reuse = (by.REUSE or by.CONNECT or by.RECONNECT) ~= nil,
     ping = waits(by.PING, DEFAULT_PING, false), sshping = waits(by.SSHPING, DEFAULT_SSHPING, true),
   }
+  -- An address is checked here, before anything is sent; a name is resolved when it is used.
+  if plan.broadcast and plan.broadcast:match("^[%d.]+$") and not require("ctys.net").parse_ip(plan.broadcast) then
+    err.usage("CREATE: BROADCAST '%s' is not an IPv4 address", plan.broadcast)
+  end
   if by.PORT then
     plan.port = math.tointeger(tonumber(by.PORT.value))
     if not plan.port or plan.port < 1 or plan.port > 65535 then err.usage("CREATE: bad PORT '%s'", by.PORT.value) end
@@ -390,7 +395,7 @@ function M.cancel_plan(action)
       if e.key == "INIT" and not (e.value and e.value:match("^[0-6]$")) then
         err.usage("CANCEL: INIT needs a runlevel 0-6 (INIT:<n>), got '%s'", e.given .. (e.value and (":" .. e.value) or ""))
       end
-      if e.key ~= "INIT" and e.value then delay = number(e.value, e.given .. " delay") end
+      if e.key ~= "INIT" and e.value then delay = seconds("CANCEL", e.value, e.given .. " delay") end
     elseif not CANCEL_KEYS[e.key] then
       err.usage("CANCEL: unknown suboption '%s'", e.given)
     elseif CANCEL_KEYS[e.key] == "flag" and e.value then
@@ -406,14 +411,14 @@ function M.cancel_plan(action)
     err.usage("CANCEL: WOL does not combine with %s", method == "INIT" and ("INIT:" .. runlevel) or method)
   end
   if by.IF and not by.WOL then err.usage("CANCEL: IF needs WOL") end
-  local timeout = by.TIMEOUT and number(by.TIMEOUT.value, "TIMEOUT")
+  local timeout = by.TIMEOUT and seconds("CANCEL", by.TIMEOUT.value, "TIMEOUT")
   local address
   for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end
   return {
     name = address and address.value or (by.ALL and "ALL") or require("ctys.core").hostname() or "this machine",
     address = address and address.value,
     method = method, runlevel = runlevel, self = by.SELF ~= nil, force = by.FORCE ~= nil,
-    delay = delay or timeout or tonumber(os.getenv("CTYS_CANCEL_TIMEOUT") or "") or 20,
+    delay = delay or timeout or (os.getenv("CTYS_CANCEL_TIMEOUT") and seconds("CANCEL", os.getenv("CTYS_CANCEL_TIMEOUT"), "CTYS_CANCEL_TIMEOUT")) or 20,
     ipmi = by.IPMI and (by.IPMI.value or true) or nil,
     wol = by.WOL ~= nil, iface = by.IF and by.IF.value, broadcast = by.BROADCAST and by.BROADCAST.value,
     -- How long the OS gets to go down before its BMC powers it off anyway.

@@ -39,9 +39,18 @@ exit values: 0 all BMCs did it, 1 erroneous parameters, 2 no password, 3 a BMC f
 
 local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true, mc = true }
 
-local function number(v, what)
-  local n = tonumber(v)
-  if not n or n <= 0 then err.usage("bad %s '%s'", what, tostring(v)) end
+-- -N: seconds above 0, by the one rule (ctys.check).
+local function seconds(v)
+  local check = require "ctys.check"
+  local n = check.seconds(v)
+  if not n or n == 0 then err.usage("bad timeout (-N) '%s': seconds above 0, at most %d", v, check.MAX_SECONDS) end
+  return n
+end
+
+-- A whole number from lo to hi, or exit 1 naming the option.
+local function integer(v, what, lo, hi)
+  local n = math.tointeger(tonumber(v))
+  if not n or n < lo or n > hi then err.usage("bad %s '%s': a whole number from %d to %d", what, tostring(v), lo, hi) end
   return n
 end
 
@@ -57,15 +66,12 @@ local function run_one(bmc, cmd, args)
     return string.format("power %s, identify %s, restore %s%s%s", s.power, s.identify, s.restore_policy,
       s.power_fault and ", power fault" or "", s.intrusion and ", intrusion" or "")
   elseif cmd == "identify" then
-    local r, e, k = bmc:identify(args[1] and math.tointeger(number(args[1], "identify seconds")) or 15)
+    local r, e, k = bmc:identify(args[1] and integer(args[1], "identify seconds", 0, 255) or 15)
     if r == nil then return nil, e, k end
     return "ok"
   elseif cmd == "bootdev" then
     local o = {}
-    for i = 2, #args do
-      if args[i] ~= "persistent" and args[i] ~= "efi" then err.usage("bootdev: unknown flag '%s' (persistent, efi)", args[i]) end
-      o[args[i]] = true
-    end
+    for i = 2, #args do o[args[i]] = true end
     local r, e, k = bmc:bootdev(args[1], o)
     if r == nil then return nil, e, k end
     return "ok"
@@ -88,8 +94,12 @@ local function check_command(cmd, args)
   elseif cmd == "bootdev" then
     local devs = { none = 1, pxe = 1, disk = 1, cdrom = 1, bios = 1, safe = 1, diag = 1, floppy = 1 }
     if not (args[1] and devs[args[1]]) then err.usage("bootdev takes a device: none, pxe, disk, cdrom, bios") end
-  elseif cmd == "identify" and #args > 1 then
-    err.usage("identify takes at most a number of seconds")
+    for i = 2, #args do
+      if args[i] ~= "persistent" and args[i] ~= "efi" then err.usage("bootdev: unknown flag '%s' (persistent, efi)", args[i]) end
+    end
+  elseif cmd == "identify" then
+    if #args > 1 then err.usage("identify takes at most a number of seconds") end
+    if args[1] then integer(args[1], "identify seconds", 0, 255) end
   end
 end
 
@@ -115,9 +125,9 @@ function M.main(argv)
     kg_env = opts.K and "IPMI_KGKEY" or nil, kg_file = opts.G or nil, kg_prompt = opts.Y or nil,
     auth = opts.A and ({ MD5 = "md5", PASSWORD = "straight", md5 = "md5", straight = "straight" })[opts.A]
       or (opts.A and err.usage("-A takes MD5 or PASSWORD, not '%s'", opts.A)) or nil,
-    cipher = opts.C and math.tointeger(number(opts.C, "cipher suite")) or nil,
-    timeout = opts.N and number(opts.N, "timeout") or nil,
-    retries = opts.R and math.tointeger(number(opts.R, "retries")) or nil,
+    cipher = opts.C and integer(opts.C, "cipher suite (-C)", 0, 255) or nil,
+    timeout = opts.N and seconds(opts.N) or nil,
+    retries = opts.R and integer(opts.R, "tries (-R)", 1, 100) or nil,
   }
   local ipmi = require "ctys.ipmi"
   local jobs = {}

@@ -47,14 +47,20 @@ function M.main(argv)
   elseif opts.i then
     spec.raw = true
   end
-  local failed = 0
-  for _, t in ipairs(targets) do
-    local mac = wol.parse_mac(t)
-    if not mac then
+  -- Every target is checked before the first packet leaves.
+  local macs = {}
+  for i, t in ipairs(targets) do
+    if t:sub(1, 1) == "-" then err.usage("'%s': options go before the MACs and names", t) end
+    macs[i] = wol.parse_mac(t)
+    if not macs[i] then
       local m = machines.lookup(t, db)
-      mac = m and m.mac
-      if not mac then err.env("%s: no MAC address (not a MAC, and not in %s)", t, table.concat(machines.files(), ", ")) end
+      macs[i] = m and m.mac
+      if not macs[i] then err.env("%s: no MAC address (not a MAC, and not in %s)", t, table.concat(machines.files(), ", ")) end
     end
+  end
+  local failed = 0
+  for i, t in ipairs(targets) do
+    local mac = macs[i]
     spec.mac = mac
     if opts.n then
       local what, hex = wol.describe(spec)

@@ -28,7 +28,7 @@ pub struct HostConfig {
     pub identity_agent: Option<String>,
     pub known_hosts: Option<Vec<String>>,
     pub strict: Option<String>,
-    pub connect_timeout: Option<u64>,
+    pub connect_timeout: Option<std::time::Duration>,
     pub server_alive_interval: Option<u32>,
 }
 
@@ -177,7 +177,7 @@ impl SshConfig {
                     "identityagent" => set(&mut hc.identity_agent, v.clone()),
                     "userknownhostsfile" => set(&mut hc.known_hosts, v.split_whitespace().map(String::from).collect()),
                     "stricthostkeychecking" => set(&mut hc.strict, v.to_ascii_lowercase()),
-                    "connecttimeout" => set(&mut hc.connect_timeout, v.parse().map_err(|_| bad())?),
+                    "connecttimeout" => set(&mut hc.connect_timeout, crate::prim::duration::parse(v).map_err(|e| format!("{}: {e}", bad()))?),
                     "serveraliveinterval" => set(&mut hc.server_alive_interval, v.parse().map_err(|_| bad())?),
                     _ => {}
                 }
@@ -263,7 +263,7 @@ Host *
         assert_eq!(h.port, Some(2200)); // the lab* block comes first
         assert_eq!(h.user.as_deref(), Some("labuser"));
         assert_eq!(h.identity_files, vec!["~/.ssh/lab_key", "%d/.ssh/id_%r"]);
-        assert_eq!(h.connect_timeout, Some(7));
+        assert_eq!(h.connect_timeout, Some(std::time::Duration::from_secs(7)));
         assert_eq!(h.strict.as_deref(), Some("accept-new"));
         assert_eq!(h.known_hosts, Some(vec!["/a/known".to_string(), "/b/known".to_string()]));
     }

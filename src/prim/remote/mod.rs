@@ -230,7 +230,7 @@ pub fn resolve(t: &Target, o: &Overrides, cfg: &config::SshConfig, env: &Env) ->
         use_agent,
         known_hosts,
         host_key_mode,
-        connect_timeout: o.connect_timeout.or(hc.connect_timeout.map(Duration::from_secs)).unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        connect_timeout: o.connect_timeout.or(hc.connect_timeout).unwrap_or(DEFAULT_CONNECT_TIMEOUT),
         keepalive: hc.server_alive_interval.filter(|s| *s > 0).map(|s| Duration::from_secs(s.into())),
     })
 }

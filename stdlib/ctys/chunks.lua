@@ -1,0 +1,73 @@
+--- Lua chunks as ctys loads them. `load`, `loadfile` and `dofile` take source text unless a
+--- binary chunk is asked for by mode ("b", "bt"): a corrupt binary chunk can crash Lua itself.
+--- Data files written in Lua (machines.lua, ...) run in an empty environment with a budget of
+--- instructions, so one with `while true do end` is an error, not a hang. Loaded by `ctys`.
+---@class ctys.chunks
+local M = {}
+
+local check = require "ctys.check"
+local raw_load, raw_loadfile = load, loadfile
+
+---`load`, with mode "t" unless another is given.
+---@param chunk string|function
+---@param name? string
+---@param mode? "t"|"b"|"bt"
+---@param env? table
+---@return function|nil
+---@return string? err
+function M.load(chunk, name, mode, env)
+  if select("#", env) > 0 and env ~= nil then return raw_load(chunk, name, mode or "t", env) end
+  return raw_load(chunk, name, mode or "t")
+end
+
+---`loadfile`, with mode "t" unless another is given.
+---@param filename? string
+---@param mode? "t"|"b"|"bt"
+---@param env? table
+---@return function|nil
+---@return string? err
+function M.loadfile(filename, mode, env)
+  if env ~= nil then return raw_loadfile(filename, mode or "t", env) end
+  return raw_loadfile(filename, mode or "t")
+end
+
+---`dofile` for source text only.
+---@param filename? string
+---@return any ...
+function M.dofile(filename)
+  local f, e = raw_loadfile(filename, "t")
+  if not f then error(e, 2) end
+  return f()
+end
+
+---How many VM instructions a data chunk may take (far more than any real machines file).
+M.DATA_BUDGET = 10000000
+
+---Run a data chunk (source text) in the environment `env` (an empty table when nil) with a
+---budget of instructions; its first result, or nil and why it failed (a syntax error, an error
+---it raised, the budget spent).
+---@param src string
+---@param name string chunk name, e.g. "@/etc/ctys/machines.lua"
+---@param env? table
+---@param budget? integer instructions (M.DATA_BUDGET)
+---@return any|nil value
+---@return string? err
+function M.data(src, name, env, budget)
+  if type(src) ~= "string" then check.bad("ctys.chunks.data", "src", "expected a string, got %s", type(src)) end
+  if type(name) ~= "string" then check.bad("ctys.chunks.data", "name", "expected a string, got %s", type(name)) end
+  local f, e = raw_load(src, name, "t", env or {})
+  if not f then return nil, e end
+  budget = budget or M.DATA_BUDGET
+  local co = coroutine.create(f)
+  local spent = string.format("%s: stopped after %d instructions (a data file must not loop)", name:gsub("^[@=]", ""), budget)
+  debug.sethook(co, function() error(spent, 0) end, "", budget)
+  local ok, v = coroutine.resume(co)
+  debug.sethook(co)
+  if not ok then return nil, tostring(v) end
+  if coroutine.status(co) ~= "dead" then return nil, name:gsub("^[@=]", "") .. ": a data file must not yield" end
+  return v
+end
+
+load, loadfile, dofile = M.load, M.loadfile, M.dofile
+
+return M

@@ -1,0 +1,177 @@
+//! Bad input of every kind (any bytes, any size, any value) gets a clear error naming the bad
+//! token and its exit value, before any side effect: no packet leaves, no command runs, no BMC
+//! is asked; never a panic (exit 101), never a hang.
+mod common;
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use common::{bin, split, TempDir};
+
+/// A UDP socket on 127.0.0.1 that must receive nothing.
+struct Silent(UdpSocket);
+
+impl Silent {
+    fn new() -> Silent {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        Silent(s)
+    }
+
+    fn port(&self) -> String {
+        self.0.local_addr().unwrap().port().to_string()
+    }
+
+    fn assert_nothing(&self, what: &str) {
+        let mut buf = [0u8; 2048];
+        assert!(self.0.recv(&mut buf).is_err(), "{what}: a datagram arrived");
+    }
+}
+
+fn run(home: &TempDir, prog: &str, args: &[&str]) -> (i32, String, String) {
+    split(bin(prog, home.path()).env("IPMI_PASSWORD", "x").args(args).output().unwrap())
+}
+
+#[test]
+fn values_are_checked_before_the_first_side_effect() {
+    let home = TempDir::new("hostile");
+    let udp = Silent::new();
+    let port = udp.port();
+    let mac = "02:00:00:00:00:01";
+    let rec = home.write("rec.sh", &format!("#!/bin/sh\necho \"$*\" >> {}/ran\n", home.path().display()));
+    std::fs::set_permissions(&rec, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let table = home.write(
+        "commands.lua",
+        &["poweroff", "reboot", "init", "logger", "wall"].iter().map(|c| format!("{c} = {{ {:?}, {c:?} }}, ", rec.display().to_string())).collect::<String>(),
+    );
+    std::fs::write(&table, format!("return {{ {} }}", std::fs::read_to_string(&table).unwrap())).unwrap();
+    let create = |delay: &str, extra: &str| format!("create=wol{delay},m:{mac},broadcast:127.0.0.1,port:{port},ping:off,sshping:off{extra}");
+    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+        ("ctys", vec!["-t".into(), "pm".into(), "-a".into(), create(":1e308", "")], "bad WOL delay '1e308'"),
+        ("ctys", vec!["-t".into(), "pm".into(), "-a".into(), create(":-1", "")], "bad WOL delay '-1'"),
+        ("ctys", vec!["-t".into(), "pm".into(), "-a".into(), format!("create=wol,m:{mac},broadcast:300.1.1.1"), "--dry-run".into()], "BROADCAST '300.1.1.1' is not an IPv4 address"),
+        ("ctys", vec!["-t".into(), "pm".into(), "-a".into(), "cancel=l:x,POWEROFF:1e308,SELF".into()], "CANCEL: bad POWEROFF delay '1e308'"),
+        ("ctys", vec!["-t".into(), "pm".into(), "-a".into(), "cancel=POWEROFF:abc".into()], "CANCEL: bad POWEROFF delay 'abc'"),
+        ("ctys", vec!["-t".into(), "pm".into(), "-a".into(), "cancel=TIMEOUT:nan".into()], "CANCEL: bad TIMEOUT 'nan'"),
+        ("ctys-wakeup", vec!["-t".into(), "127.0.0.1".into(), "-p".into(), port.clone(), mac.into(), "-n".into()], "'-n': options go before the MACs"),
+        ("ctys-ipmi", vec![format!("127.0.0.1:{port}"), "identify".into(), "256".into()], "bad identify seconds '256'"),
+        ("ctys-ipmi", vec![format!("127.0.0.1:{port}"), "identify".into(), "-5".into()], "bad identify seconds '-5'"),
+        ("ctys-ipmi", vec![format!("127.0.0.1:{port}"), "identify".into(), "abc".into()], "bad identify seconds 'abc'"),
+        ("ctys-ipmi", vec![format!("127.0.0.1:{port}"), "bootdev".into(), "pxe".into(), "foo".into()], "unknown flag 'foo'"),
+        ("ctys-ipmi", vec!["-N".into(), "1e300".into(), format!("127.0.0.1:{port}"), "power".into(), "status".into()], "bad timeout (-N) '1e300'"),
+        ("ctys-ipmi", vec!["-N".into(), "1e19".into(), format!("127.0.0.1:{port}"), "power".into(), "status".into()], "bad timeout (-N) '1e19'"),
+        ("ctys-ipmi", vec!["-R".into(), "0".into(), format!("127.0.0.1:{port}"), "power".into(), "status".into()], "bad tries (-R) '0'"),
+    ];
+    for (prog, args, msg) in cases {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = split(bin(prog, home.path()).env("IPMI_PASSWORD", "x").env("CTYS_COMMANDS", &table).args(&argv).output().unwrap());
+        assert_eq!(code, 1, "{prog} {argv:?}: {out}{err}");
+        assert!(err.contains(msg), "{prog} {argv:?}: {err}");
+        assert!(!err.contains("stack traceback"), "{prog} {argv:?}: a command-line error gets no traceback: {err}");
+        udp.assert_nothing(&format!("{prog} {argv:?}"));
+        assert!(!home.path().join("ran").exists(), "{prog} {argv:?}: a command ran");
+    }
+}
+
+#[test]
+fn durations_out_of_bounds_raise_in_every_binding() {
+    let home = TempDir::new("hostile");
+    for chunk in [
+        "ctys.sleep(1e308)",
+        "ctys.core.sleep(1e308)",
+        "ctys.core.sleep(-1)",
+        "ctys.ipmi.open{ host = '127.0.0.1', timeout = 1e19 }",
+        "ctys.core.ipmi_open{ host = '127.0.0.1', timeout = 1e19 }",
+        "ctys.remote.exec{ hosts = '127.0.0.1', cmd = 'true', connect_timeout = 1.8e19 }",
+        "ctys.core.remote_exec{ targets = { { host = '127.0.0.1' } }, cmd = 'true', connect_timeout = 1.8e19 }",
+        "ctys.core.vde_connect('/nonexistent', 1e300)",
+        "ctys.probe.ping{ host = '127.0.0.1', timeout = 0/0 }",
+    ] {
+        let (code, out, err) = run(&home, "ctys", &["-e", chunk]);
+        assert_eq!(code, 1, "{chunk}: {out}{err}");
+        assert!(err.contains("bad argument") && (err.contains("seconds") || err.contains("timeout")), "{chunk}: {err}");
+    }
+    // ssh_config: a ConnectTimeout past every bound is named, not a panic.
+    home.write(".ssh/config", "Host *\n  ConnectTimeout 18446744073709551615\n");
+    let (code, out, err) = run(&home, "ctys", &["-e", "print(ctys.remote.exec{ hosts = '127.0.0.1', cmd = 'true', progress = false }[1].err)"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ConnectTimeout") || out.contains("connecttimeout"), "{out}");
+}
+
+#[test]
+fn non_utf8_arguments_sources_and_messages() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let home = TempDir::new("hostile");
+    let ff = OsStr::from_bytes(b"\xff");
+    for prog in ["ctys", "ctys-vnetctl", "ctys-wakeup", "ctys-ipmi", "ctys-macros", "ctys-groups", "ctys-plugins"] {
+        let o = bin(prog, home.path()).arg(ff).output().unwrap();
+        assert_ne!(o.status.code(), Some(101), "{prog} panicked: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"), "{prog}");
+    }
+    let o = bin("ctys", home.path()).args([OsStr::new("-a"), OsStr::from_bytes(b"create=\xff")]).output().unwrap();
+    let (code, _, err) = split(o);
+    assert_eq!(code, 1);
+    assert!(err.contains("CREATE: unknown suboption '\u{fffd}'"), "{err}");
+    // A script with a Latin-1 comment and string runs; its bytes reach Lua untouched.
+    let script = home.path().join("latin1.lua");
+    std::fs::write(&script, b"-- caf\xe9\nio.write(\"caf\xe9\", #arg[1])\n").unwrap();
+    let o = bin("ctys", home.path()).arg(&script).arg(OsStr::from_bytes(b"\xe9t\xe9")).output().unwrap();
+    assert_eq!((o.status.code(), o.stdout.as_slice()), (Some(0), &b"caf\xe93"[..]), "{}", String::from_utf8_lossy(&o.stderr));
+    // An error message with such bytes is shown, not lost.
+    let o = bin("ctys", home.path()).args([OsStr::new("-e"), OsStr::from_bytes(b"error('bad \\255 value', 0)")]).output().unwrap();
+    let (code, _, err) = split(o);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("ctys: bad \u{fffd} value"), "{err}");
+    // A site module with a Latin-1 comment loads.
+    home.write(".ctys/lua/site/mod.lua", "");
+    std::fs::write(home.path().join(".ctys/lua/site/mod.lua"), b"-- d\xe9j\xe0 vu\nreturn 42\n").unwrap();
+    assert_eq!(run(&home, "ctys", &["-e", "print((require 'site.mod'))"]).1, "42\n");
+}
+
+#[test]
+fn binary_chunks_load_only_when_asked() {
+    let home = TempDir::new("hostile");
+    let (code, out, err) = run(&home, "ctys", &["-e", "print(load(string.dump(function() end)))"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("attempt to load a binary chunk (mode is 't')"), "{out}");
+    // A corrupt dump, given as text, is refused; nothing crashes.
+    let (code, out, _) = run(&home, "ctys", &["-e", "local d = string.dump(function() return 1 end) print(load(d:sub(1, 20) .. string.rep('\\0', 50)))"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("nil\t"), "{out}");
+    assert_eq!(run(&home, "ctys", &["-e", "print(load(string.dump(function() return 7 end), 'x', 'b')())"]).1, "7\n", "asked for: loads");
+    let f = home.write("bin.luac", "");
+    std::fs::write(&f, b"\x1bLua\x54\x00garbage").unwrap();
+    let (code, _, err) = split(bin("ctys", home.path()).arg(&f).output().unwrap());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("attempt to load a binary chunk"), "{err}");
+}
+
+#[test]
+fn expansions_are_bounded() {
+    let home = TempDir::new("hostile");
+    let (code, _, err) = run(&home, "ctys-groups", &["lab[1-1000][1-1000][1-1000]"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("stands for more than 100000 hosts"), "{err}");
+    // A chain of macros that each double the one before.
+    let chain: String = std::iter::once("m0 = x x\n".to_string()).chain((1..40).map(|i| format!("m{i} = macro:m{} macro:m{}\n", i - 1, i - 1))).collect();
+    home.write(".ctys/macros/default", &chain);
+    let (code, _, err) = run(&home, "ctys", &["-t", "pm", "-a", "macro:m39"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("expands to more than 1048576 bytes"), "{err}");
+    // 400,000 continuation lines are read (in linear time: this is a hang guard, not a benchmark).
+    let mut cont = String::from("a = x \\\n");
+    cont.push_str(&"y\\\n".repeat(400_000));
+    cont.push_str("z\n");
+    home.write(".ctys/macros/default", &cont);
+    let t0 = std::time::Instant::now();
+    let (code, out, err) = run(&home, "ctys-macros", &["a"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("x {}z", "y".repeat(400_000))), "{}", &out[..out.len().min(200)]);
+    assert!(t0.elapsed() < Duration::from_secs(20), "took {:?}", t0.elapsed());
+    // A machines.lua that never returns.
+    let db = home.write("machines.lua", "while true do end");
+    let (code, _, err) = split(bin("ctys", home.path()).env("CTYS_MACHINES", &db).args(["-t", "pm", "-a", "create=wol,l:lab1", "--dry-run"]).output().unwrap());
+    assert_eq!(code, 2);
+    assert!(err.contains("stopped after 10000000 instructions"), "{err}");
+}
