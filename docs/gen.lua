@@ -147,11 +147,31 @@ local function summary(path)
   return (first_sentence(parse(core.embedded(path), "M").doc):gsub("^ctys[%w -]*: ", ""):gsub("%.$", ""))
 end
 
+-- The block of a help text that starts with `head:` (up to a blank line or the next block).
+local function block(usage, head)
+  local out, inside = {}, false
+  for _, l in ipairs(lines(usage)) do
+    if l:match("^" .. head .. ":") then
+      inside = true
+      local rest = l:gsub("^" .. head .. ":%s*", "")
+      if rest ~= "" then out[#out + 1] = rest end
+    elseif inside and (l == "" or l:match("^%a[%w ]*:")) then
+      break
+    elseif inside then
+      out[#out + 1] = l
+    end
+  end
+  return #out > 0 and table.concat(out, "\n") or nil
+end
+
 local function man(name, summary_text, usage, extra)
+  local exit, env = block(usage, "exit values"), block(usage, "environment")
   return table.concat({
     string.format('.TH %s 1 "" "ctys %s" "ctys manual"', name:upper(), core.version),
     ".SH NAME", name .. " \\- " .. roff(summary_text),
     ".SH SYNOPSIS AND OPTIONS", ".nf", roff(usage), ".fi",
+    exit and table.concat({ ".SH EXIT STATUS", ".nf", roff(exit), ".fi" }, "\n") or "",
+    env and table.concat({ ".SH ENVIRONMENT", ".nf", roff(env), ".fi" }, "\n") or "",
     extra or "",
     ".SH SEE ALSO", "ctys(1), ctys-vnetctl(1), ctys-wakeup(1), ctys-ipmi(1), ctys-macros(1), ctys-groups(1), ctys-plugins(1), ctys-lab(1) (run as `ctys lab`); the Lua API in docs/lua-api.md",
     "",

@@ -3,7 +3,7 @@
 //! `ctys -t pm -a create=wol,... lab01` goes whole to `ctys.cli.main` in Lua, because MACROS
 //! may expand into options and must be expanded before any option is parsed.
 use std::ffi::{OsStr, OsString};
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,13 @@ Modules are searched in --lua-path, CTYS_LUA_PATH, ~/.ctys/lua, /etc/ctys/lua, t
 copies; `builtin.NAME` always loads the built-in copy. Logging: RUST_LOG or -d LEVEL.
 
 Exit values: 0 ok, 1 erroneous parameters or a Lua error, 2 a missing environment element
-(tool, file, permission, plugin), 130 interrupted (Ctrl-C).";
+(tool, file, permission, plugin), 3 the operation failed, 128+N ended by signal N (130 Ctrl-C,
+143 SIGTERM, 129 SIGHUP).
+
+Environment: CTYS_LUA_PATH (module directories), RUST_LOG (log filter), CTYS_NO_DNS (never
+ask DNS), CTYS_COMMANDS (the command table), CTYS_REMOTE_CMD (the ctys run on targets),
+CTYS_MACHINES, CTYS_GROUPS_PATH, CTYS_MACRO_PATH, CTYS_SOCKBASE, CTYS_STATE_DIR,
+IPMI_PASSWORD, IPMI_KGKEY; `ctys -h` and each tool's -h say which they read.";
 
 fn command() -> Command {
     Command::new("ctys")
@@ -29,7 +35,8 @@ fn command() -> Command {
         .override_usage(
             "ctys [HOST OPTIONS] FILE.lua [ARGS...]\n       ctys [HOST OPTIONS] -e CHUNK\n       \
              ctys [HOST OPTIONS] [--repl]\n       ctys [HOST OPTIONS] --test PATH...\n       \
-             ctys --dump-lua DIR\n       ctys lab up|down|status|exec|tour ...\n       ctys [-t TYPE] -a ACTION[=SUBOPTS] [OPTIONS] [--] [TARGETS...]",
+             ctys --dump-lua DIR\n       ctys lab up|down|status|exec|tour ...\n       ctys --tool NAME ARGS... (ctys-NAME ARGS...)\n       \
+             ctys [-t TYPE] -a ACTION[=SUBOPTS] [OPTIONS] [--] [TARGETS...]",
         )
         .disable_help_flag(true)
         .disable_version_flag(true)
@@ -92,14 +99,41 @@ fn init_logging() {
     }
 }
 
-/// Prints a failed run as `prog: message`, then the traceback when there is one.
+/// Prints a failed run as `prog: message`, then the traceback when there is one (a stderr that
+/// cannot be written to is no reason to panic).
 fn report(prog: &str, e: &HostError) -> i32 {
-    eprintln!("{prog}: {e}");
+    let _ = writeln!(std::io::stderr(), "{prog}: {e}");
     e.code
 }
 
+extern "C" {
+    /// The C library's standard output, which Lua's print and io.write go through.
+    static mut stdout: *mut nix::libc::FILE;
+}
+
+/// Flushes what Lua wrote; a write that failed anywhere in the run (a full disk, a closed
+/// pipe) is an error, so `ctys ... > /dev/full` does not report success.
+fn flush_stdout() -> Result<(), String> {
+    // SAFETY: stdout is the C library's own FILE*, valid for the whole process.
+    let (flushed, clean) = unsafe {
+        let out = stdout;
+        (nix::libc::fflush(out) == 0, nix::libc::ferror(out) == 0)
+    };
+    if !flushed {
+        return Err(format!("cannot write to standard output: {}", std::io::Error::last_os_error()));
+    }
+    if !clean {
+        return Err("cannot write to standard output: a write failed".into());
+    }
+    std::io::stdout().flush().map_err(|e| format!("cannot write to standard output: {e}"))
+}
+
 fn exit_code(prog: &str, r: Result<i32, HostError>) -> i32 {
-    r.unwrap_or_else(|e| report(prog, &e))
+    let code = r.unwrap_or_else(|e| report(prog, &e));
+    match flush_stdout() {
+        Err(e) if code == 0 => report(prog, &HostError { code: EXIT_ENV, message: e, traceback: None }),
+        _ => code,
+    }
 }
 
 /// `ctys` itself. Arguments are bytes: a non-UTF-8 one reaches Lua as it is.
@@ -109,9 +143,18 @@ pub fn main() -> i32 {
     if let Some(tool) = prog.strip_prefix("ctys-") {
         return tool_main(tool, argv.into_iter().skip(1).collect());
     }
-    // `ctys lab ...`: the sandbox lab is a tool too (ctys.tools.lab).
+    // `ctys lab ...`: the sandbox lab is a tool too (ctys.tools.lab); `ctys --tool NAME ...` is
+    // `ctys-NAME ...` where no such link is (under sudo, say).
     if argv.get(1).is_some_and(|a| a == "lab") {
         return tool_main("lab", argv.into_iter().skip(2).collect());
+    }
+    if argv.get(1).is_some_and(|a| a == "--tool") {
+        let name = argv.get(2).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase()) {
+            let _ = writeln!(std::io::stderr(), "ctys: --tool needs a tool name (vnetctl, wakeup, ipmi, macros, groups, plugins, lab), got '{name}'");
+            return EXIT_USAGE;
+        }
+        return tool_main(&name, argv.into_iter().skip(3).collect());
     }
     init_logging();
     let m = match command().try_get_matches_from(&argv) {
@@ -252,6 +295,5 @@ fn dump_lua(dir: &Path) -> Result<(), HostError> {
         }
         std::fs::write(p, src).map_err(|e| env_err(p, e))?;
     }
-    println!("wrote {} files under {}", targets.len(), dir.display());
-    Ok(())
+    writeln!(std::io::stdout(), "wrote {} files under {}", targets.len(), dir.display()).map_err(|e| env_err(dir, e))
 }

@@ -107,3 +107,20 @@ fn the_tools_list_show_and_fail_with_the_documented_exit_values() {
     assert!(err.contains("macro cycle: C -> D -> C"), "{err}");
     assert_eq!(m(&["nosuch"]).0, 2);
 }
+
+#[test]
+fn the_readmes_group_file_reads_as_it_says() {
+    // The example under "GROUPS" in README.md, verbatim: trailing comments included.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("# ~/.ctys/groups/lab\n").expect("the README's group example");
+    let example = &readme[start..start + readme[start..].find("```").unwrap()];
+    let home = TempDir::new("readme");
+    home.write(".ctys/groups/lab", example);
+    home.write(".ctys/groups/desktops/tst/ctys-lab", "desk01 # a desktop\n");
+    let (code, out, err) = split(bin("ctys-groups", home.path()).args(["-X", "lab"]).output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 8, "{out}");
+    assert!(lines[0].starts_with("root@lab02;") && lines[0].contains("-d 1") && lines[0].contains("-a create=l:LAB02,reuse"), "{out}");
+    assert!(lines[1].starts_with("lab03;-d 1") && lines[6].starts_with("lab10:2222;") && lines[7].starts_with("desk01;"), "{out}");
+}

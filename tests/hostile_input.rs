@@ -175,3 +175,48 @@ fn expansions_are_bounded() {
     assert_eq!(code, 2);
     assert!(err.contains("stopped after 10000000 instructions"), "{err}");
 }
+
+#[test]
+fn nothing_wrong_is_silently_accepted() {
+    let home = TempDir::new("hostile");
+    for (prog, args, code, msg) in [
+        ("ctys", &["-Z", "FOO", "-a", "list"][..], 1, "bad value 'FOO' for -Z: SUDO or KSU"),
+        ("ctys", &["-T", "nosuchtype", "-t", "pm", "-a", "cancel", "--dry-run"][..], 2, "plugin type NOSUCHTYPE (-T) is not available"),
+        ("ctys", &["--gather", "--json", "-a", "x"][..], 1, "one output form at a time"),
+        ("ctys", &["-X", "--json", "-a", "x"][..], 1, "one output form at a time"),
+        ("ctys", &["-e", "print(1)", "-a", "x"][..], 1, "-e runs a chunk; it does not combine"),
+        ("ctys-vnetctl", &["-d", "-5", "list"][..], 1, "bad debug level '-5' (-d): 0 to 3"),
+        ("ctys-vnetctl", &["--frobnicate"][..], 1, "unknown option '--frobnicate'"),
+    ] {
+        let (c, out, err) = run(&home, prog, args);
+        assert_eq!(c, code, "{prog} {args:?}: {out}{err}");
+        assert!(err.contains(msg), "{prog} {args:?}: {err}");
+    }
+    for tool in ["ctys-vnetctl", "ctys-wakeup", "ctys-ipmi", "ctys-macros", "ctys-groups", "ctys-plugins"] {
+        let (c, out, err) = run(&home, tool, &["--help"]);
+        assert_eq!(c, 0, "{tool} --help: {err}");
+        assert!(out.starts_with("usage: ") && out.contains("exit values:") && out.contains("128+N"), "{tool}: {out}");
+    }
+    // `ctys --tool NAME` is `ctys-NAME` (what -Z runs under sudo, where no ctys-* link is).
+    let (c, out, _) = run(&home, "ctys", &["--tool", "vnetctl", "-V"]);
+    assert_eq!((c, out.starts_with("ctys-vnetctl ")), (0, true), "{out}");
+    assert_eq!(run(&home, "ctys", &["--tool", "../x"]).0, 1);
+    // A write that fails is an error, not success.
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    home.write(".ctys/groups/g", "a b c\n");
+    let o = bin("ctys-groups", home.path()).args(["-X", "g"]).stdout(full).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write to standard output"));
+    // PAUSE's warning comes with --dry-run too.
+    let (c, _, err) = run(&home, "ctys", &["-t", "pm", "-a", "cancel=PAUSE", "--dry-run"]);
+    assert_eq!(c, 0);
+    assert!(err.contains("PAUSE is mapped to POWEROFF"), "{err}");
+    // Records of a local target hold its output (it runs as a program of its own).
+    let (c, out, err) = run(&home, "ctys", &["-t", "pm", "-a", "cancel=POWEROFF:0", "--dry-run", "--json", "localhost"]);
+    assert_eq!(c, 0, "{err}");
+    assert!(out.starts_with("{") && out.contains("\"host\":\"localhost\"") && out.contains("would wait 0 s"), "{out}");
+    assert_eq!(out.lines().count(), 1, "only the record: {out}");
+    let (c, out, _) = run(&home, "ctys", &["-t", "pm", "-a", "cancel=POWEROFF:0", "--dry-run", "-X", "localhost"]);
+    assert_eq!(c, 0);
+    assert!(out.starts_with("localhost;0;;;;CANCEL ") && out.lines().count() == 1, "{out}");
+}

@@ -260,6 +260,17 @@ fn remote_hosts_run_the_same_command() {
     );
     assert_eq!(code, 2, "the remote exit value comes back: {err}");
     assert!(err.contains("no VDE switch answers on") && err.contains(&format!("ctys-vnetctl: {}: exit 2", sshd.target(0))), "{err}");
+    // Bundled flags come apart: -nr HOST relays -n, never -r.
+    let argv = socks.path().join("argv");
+    let (code, _, err) = split(
+        common::bin("ctys-vnetctl", sshd.home.path())
+            .env("CTYS_REMOTE_VNETCTL", format!("printf '%s\\n' > {}", argv.display()))
+            .args(["-nr", &sshd.target(0), "-X", "list"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&argv).unwrap(), "-n\n-X\nlist\n");
 }
 
 #[test]

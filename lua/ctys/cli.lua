@@ -69,6 +69,13 @@ local function read_string(v)
   return v
 end
 
+-- -Z: how to become root, as the original spells it.
+local function read_escalation(v, opt)
+  local up = v:upper()
+  if up ~= "SUDO" and up ~= "KSU" then err.usage("bad value '%s' for %s: SUDO or KSU", v, opt) end
+  return up
+end
+
 -- Options: the request field each sets and, for those taking a value, its reader.
 -- Options without a reader are flags.
 local OPTIONS = {
@@ -79,7 +86,7 @@ local OPTIONS = {
   ["-l"] = { field = "user", read = read_string },
   ["-b"] = { field = "b", read = read_string },
   ["-c"] = { field = "c", read = read_string },
-  ["-Z"] = { field = "Z", read = read_string },
+  ["-Z"] = { field = "Z", read = read_escalation },
   ["-X"] = { field = "terse" },
   ["-V"] = { field = "version" },
   ["-h"] = { field = "help" },
@@ -199,6 +206,11 @@ function M.parse(argv)
   for _, spec in pairs(OPTIONS) do
     if not spec.read then req[spec.field] = req[spec.field] or false end
   end
+  local modes = {}
+  for _, m in ipairs { { "terse", "-X" }, { "json", "--json" }, { "gather", "--gather" } } do
+    if req[m[1]] then modes[#modes + 1] = m[2] end
+  end
+  if #modes > 1 then err.usage("%s: one output form at a time", table.concat(modes, " and ")) end
   return req
 end
 
@@ -237,8 +249,23 @@ usage: ctys [-t TYPE] [-T TYPE,...|all] -a ACTION[=SUBOPTS] [options] [--] ['(GL
                    replaces `ctys`); localhost and this machine's names run here.
                    Output lines read `host: line` when there are several targets.
 
-exit values: 0 ok, 1 erroneous parameters, 2 missing environment element;
-with targets: the highest remote exit value, 255 when a target could not run it
+exit values: 0 ok, 1 erroneous parameters, 2 missing environment element, 3 the operation
+failed (a machine did not come up or go down, a BMC refused); with targets: the highest
+remote exit value, 255 when a target could not run it; 128+N ended by signal N (130 Ctrl-C,
+143 SIGTERM, 129 SIGHUP)
+
+environment:
+  CTYS_LUA_PATH        Lua module directories searched first (colon-separated)
+  CTYS_REMOTE_CMD      the ctys a target runs (ctys)
+  CTYS_COMMANDS        the command table (poweroff, reboot, init, logger, wall, ...)
+  CTYS_MACHINES        machine database files (colon-separated; ~/.ctys/machines, ...)
+  CTYS_GROUPS_PATH     group directories       CTYS_MACRO_PATH   macro directories
+  CTYS_MACRO_EVAL      1: let MACRO:...%EVAL run shell commands
+  CTYS_CANCEL_TIMEOUT  CANCEL's default wait before acting (20 s)
+  CTYS_WOL_REMEMBER    where CANCEL ...,WOL,BROADCAST remembers broadcasts
+  CTYS_NO_DNS          1: resolve names from files only, never through DNS
+  IPMI_PASSWORD        BMC password for PM CREATE/CANCEL with IPMI
+  RUST_LOG             log filter (as -d LEVEL)
 
 host options, handled before this grammar:
   ctys FILE.lua [ARGS...]   run a Lua script
@@ -298,6 +325,11 @@ function M.main(argv)
   if not req.action then err.usage("no action given (-a ACTION)") end
   -- Checked here first, so a missing plugin fails fast, before any target is contacted.
   local _, around, destructive = action_function(req.type, req.action.action)
+  for _, t in ipairs(req.types or {}) do
+    if t ~= "ALL" and require("ctys.run").try_require("ctys.actions." .. t:lower()) == nil then
+      err.env("plugin type %s (-T) is not available: no module ctys.actions.%s", t, t:lower())
+    end
+  end
   local function run_here(r) return action_function(r.type, r.action.action)(r) or 0 end
   if #req.targets > 0 then
     req.targets = require("ctys.groups").resolve(req.targets)

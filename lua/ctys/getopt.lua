@@ -1,5 +1,6 @@
 --- Short options for the tools (`ctys-wakeup -i eth0 -n lab01`), POSIX style: `-x`, `-x VALUE`,
 --- `-xVALUE`, bundled flags `-nv`, `--` ends options, the first non-option ends them too.
+--- `--help` is `-h` for every tool that has `-h`; other long options are refused.
 ---@class ctys.getopt
 local M = {}
 
@@ -23,6 +24,10 @@ function M.parse(argv, spec)
     if w:sub(1, 1) ~= "-" or w == "-" then
       table.move(argv, i, #argv, 1, rest)
       return opts, rest
+    end
+    if w:sub(1, 2) == "--" then
+      if w ~= "--help" or not spec:find("h", 1, true) then err.usage("unknown option '%s'", w) end
+      w = "-h"
     end
     local pos = 2
     while pos <= #w do

@@ -54,17 +54,19 @@ end
 ---@class ctys.GroupMember : ctys.Target
 ---@field ctx_raw string|nil the superposed context options (group's, then the entry's)
 
--- The entries of a line: words separated by white space or commas, except inside (...);
--- the shell quotes of host'(opts)' are dropped.
+-- The entries of a line: words separated by white space or commas, except inside (...) and
+-- a range's [...]; the shell quotes of host'(opts)' are dropped.
 local function entries(line, where)
-  local out, cur, depth = {}, {}, 0
+  local out, cur, depth, range = {}, {}, 0, 0
   for c in line:gmatch(".") do
     if c == "(" then depth = depth + 1 end
     if c == ")" then
       depth = depth - 1
       if depth < 0 then err.usage("%s: stray ')'", where) end
     end
-    if depth == 0 and (c == "," or c:find("%s")) then
+    if depth == 0 and c == "[" then range = range + 1 end
+    if depth == 0 and c == "]" then range = math.max(range - 1, 0) end
+    if depth == 0 and range == 0 and (c == "," or c:find("%s")) then
       if #cur > 0 then out[#out + 1] = table.concat(cur); cur = {} end
     elseif not (c == "'" and depth == 0) then
       cur[#cur + 1] = c
@@ -107,6 +109,8 @@ local function read_group(name, outer, set, stack, from)
   local n = 0
   for line in (text .. "\n"):gmatch("(.-)\r?\n") do
     n = n + 1
+    -- A `#` after an entry or a CONTEXT starts a comment, as at the start of a line.
+    if not line:match("^%s*#") then line = line:gsub("%s+#.*$", "") end
     lines[n] = line
     local c = line:match("^%s*CONTEXT'?%((.*)%)'?%s*$")
     if c then ctx = join_ctx(ctx, c) end
@@ -117,8 +121,6 @@ local function read_group(name, outer, set, stack, from)
     if inc then
       for g in inc:gmatch("[^,%s]+") do read_group(g, ctx, set, stack, where) end
     elseif not line:match("^%s*#") and not line:match("^%s*CONTEXT") then
-      -- A `#` after the members starts a comment, as on a line of its own.
-      line = line:gsub("%s#.*$", "")
       for _, e in ipairs(entries(line, where)) do
         local ok, t = pcall(targets.parse, e)
         if not ok then err.usage("%s: %s", where, select(2, err.describe(t))) end

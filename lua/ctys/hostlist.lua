@@ -25,6 +25,7 @@ end
 local function count(word)
   local n = 1
   for body in word:gmatch("%[([^%]]*)%]") do
+    if body == "" then err.usage("empty range in '%s'", word) end
     local items = 0
     for item in (body .. ","):gmatch("([^,]*),") do
       items = items + select(5, range_of(item, word))
@@ -70,7 +71,7 @@ end
 ---@param word string e.g. "lab[01-03,07]" or "rack[1-2]-n[1-2]"
 ---@return string[]
 function M.expand(word)
-  if count(word) > M.MAX then err.usage("'%s' stands for more than %d hosts", word, M.MAX) end
+  if count(word) > M.MAX then err.usage("'%s' is too large: it stands for more than %d hosts", word, M.MAX) end
   return expand(word)
 end
 

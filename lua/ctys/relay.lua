@@ -1,7 +1,8 @@
 --- Running a ctys action on its targets: `ctys -t pm -a create=... lab01` runs
 --- `ctys -t pm -a create=...` on lab01 over SSH, streams its output back and returns its exit
 --- status. Targets that name this machine (localhost, 127.0.0.1, ::1, its host name; no other
---- user, no port) run here without SSH. Context options superpose: the command line's, then
+--- user, no port) run here without SSH: in this process, or as a program of its own when the
+--- output is gathered into records (-X, --json, --gather). Context options superpose: the command line's, then
 --- the global `-- '(opts)'`, then the target's own `host'(opts)'`, the last one winning.
 ---@class ctys.relay
 local M = {}
@@ -69,9 +70,17 @@ function M.run(req, run_local)
   local stream = mode == "prefix" and output.line_printer(#req.targets > 1) or nil
   local units, by_cmd = {}, {}
   for i, t in ipairs(req.targets) do
-    if M.is_local(t) then
+    if M.is_local(t) and mode == "prefix" then
       units[#units + 1] = function()
         return { { index = i, host = t.host, status = run_local(M.local_request(req, t)), stdout = "", stderr = "" } }
+      end
+    elseif M.is_local(t) then
+      -- Records need the target's output: it runs as a program of its own, here, no SSH.
+      units[#units + 1] = function()
+        local argv = { core.exe, table.unpack(M.remote_argv(req, t)) }
+        local r, e, kind = require("ctys.proc").run { argv = argv }
+        if not r then return { { index = i, host = t.host, err = e, kind = kind, stdout = "", stderr = "" } } end
+        return { { index = i, host = t.host, status = r.status, signal = r.signal, stdout = r.stdout, stderr = r.stderr } }
       end
     else
       local words = M.remote_argv(req, t)

@@ -455,6 +455,11 @@ function ctys.core.fs_private_dir(path) end
 ---@return string? kind
 function ctys.core.fs_stat(path) end
 
+---An IP address in its usual form, or nil when the text is none.
+---@param s string
+---@return string|nil
+function ctys.core.net_parse_ip(s) end
+
 ---Whether the kernel would accept an interface name; else nil and why (the name shortened).
 ---@param name string
 ---@return true|nil ok
@@ -472,3 +477,11 @@ ctys.core.async_pending = nil
 ---The longest wait any primitive accepts, in seconds (366 days).
 ---@type number
 ctys.core.max_seconds = 0
+
+---Run a program (async): {argv, stdin?, env?, timeout?, max_output?, inherit?} →
+---{status, signal, stdout, stderr}, or nil, err, kind (notfound, permission, timeout, toolarge, io).
+---@param spec table
+---@return {status: integer?, signal: integer?, stdout: string, stderr: string}|nil
+---@return string? err
+---@return string? kind
+function ctys.core.proc_run(spec) end

@@ -1,5 +1,6 @@
 //! The interactive prompt: rustyline does the terminal; `stdlib/ctys/repl.lua` decides what
 //! completes and how results print. An incomplete chunk continues on the next line.
+use std::io::Write;
 use std::path::PathBuf;
 
 use mlua::{Function, Lua, MultiValue, Table};
@@ -71,7 +72,7 @@ pub fn run(host: &Host) -> Result<(), HostError> {
     if let Some(h) = &history {
         let _ = ed.load_history(h); // a first run has none yet
     }
-    println!("ctys {} (Lua 5.4) — Ctrl-D exits, Tab completes", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(std::io::stdout(), "ctys {} (Lua 5.4) — Ctrl-D exits, Tab completes", env!("CARGO_PKG_VERSION"));
     loop {
         let line = match ed.readline("ctys> ") {
             Ok(line) => line,
@@ -96,7 +97,9 @@ pub fn run(host: &Host) -> Result<(), HostError> {
         match out {
             // SIGTERM or SIGHUP ended the statement: they end the REPL too (Ctrl-C does not).
             Err(e) if e.code > 128 && e.code != super::EXIT_INTERRUPTED => return Err(e),
-            Err(e) => eprintln!("{e}"),
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "{e}");
+            }
             Ok(()) => {}
         }
     }

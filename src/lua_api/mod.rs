@@ -9,6 +9,7 @@ mod host;
 mod ipmi;
 mod net;
 mod probe;
+mod proc;
 mod remote;
 mod task;
 mod vde;
@@ -23,6 +24,7 @@ pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     remote::register(lua, &core)?;
     wol::register(lua, &core)?;
     probe::register(lua, &core)?;
+    proc::register(lua, &core)?;
     net::register(lua, &core)?;
     vde::register(lua, &core)?;
     ipmi::register(lua, &core)?;

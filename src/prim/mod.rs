@@ -6,6 +6,7 @@ pub mod fs;
 pub mod ipmi;
 pub mod net;
 pub mod probe;
+pub mod proc;
 pub mod remote;
 pub mod resolve;
 pub mod vde;

@@ -66,19 +66,47 @@ function assertions.falsy(v, msg)
   if v then error(msg or ("expected a falsy value, got " .. fmt(v)), 2) end
 end
 
----Fail unless `f(...)` raises an error whose text matches the Lua pattern; returns the error.
----@param pattern string Lua pattern the error's text must match
----@param f function
----@param ... any arguments for f
----@return any err the raised error value
-function assertions.raises(pattern, f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then error("expected an error matching " .. fmt(pattern) .. ", none was raised", 2) end
+-- An error's text as busted compares it: a string without its `file:line: ` prefix.
+local function error_text(e)
   local text = tostring(e)
-  if not text:find(pattern) then
-    error(string.format("expected an error matching %s, got %s", fmt(pattern), fmt(text)), 2)
+  return type(e) == "string" and (text:gsub("^.-:%d+: ", "", 1)) or text
+end
+
+---Fail unless `f()` raises an error; with `pattern`, its text must match that Lua pattern
+---(busted's argument order: the function first). Returns the error.
+---@param f function
+---@param pattern? string
+---@return any err the raised error value
+function assertions.raises(f, pattern)
+  if type(f) ~= "function" then error("assert.raises: the first argument is the function (busted's order), got " .. type(f), 2) end
+  local ok, e = pcall(f)
+  if ok then error("expected an error" .. (pattern and (" matching " .. fmt(pattern)) or "") .. ", none was raised", 2) end
+  if pattern and not tostring(e):find(pattern) then
+    error(string.format("expected an error matching %s, got %s", fmt(pattern), fmt(tostring(e))), 2)
   end
   return e
+end
+
+---busted's `assert.has_error(f, expected)`: `f()` raises, and with `expected` its text
+---(without a `file:line: ` prefix) is exactly that.
+---@param f function
+---@param expected? string
+---@return any err
+function assertions.has_error(f, expected)
+  local e = assertions.raises(f)
+  if expected ~= nil and error_text(e) ~= expected then
+    error(string.format("expected the error %s, got %s", fmt(expected), fmt(error_text(e))), 2)
+  end
+  return e
+end
+assertions.error = assertions.has_error
+
+---busted's `assert.error_matches(f, pattern)`.
+---@param f function
+---@param pattern string
+---@return any err
+function assertions.error_matches(f, pattern)
+  return assertions.raises(f, pattern)
 end
 
 ---Fail unless `f(...)` raises an error with this exit value (ctys.err) whose message contains
@@ -89,7 +117,8 @@ end
 ---@param ... any arguments for f
 ---@return any err the raised error value
 function assertions.fails(code, text, f, ...)
-  local e = assertions.raises((text:gsub("%p", "%%%0")), f, ...)
+  local args = table.pack(...)
+  local e = assertions.raises(function() return f(table.unpack(args, 1, args.n)) end, (text:gsub("%p", "%%%0")))
   local got = require("ctys.err").describe(e)
   if got ~= code then error(string.format("expected exit value %d, got %d for %s", code, got, fmt(tostring(e))), 2) end
   return e

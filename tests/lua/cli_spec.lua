@@ -111,13 +111,21 @@ describe("ctys.cli.parse", function()
   it("reads every option, separate or joined to its value", function()
     local want = {
       type = "XEN", types = { "PM", "XEN" }, action = action("CREATE", "create=wol", { entry("WOL", "wol") }),
-      debug = 3, terse = true, version = true, help = true, dry_run = true, gather = true, json = true, yes = true,
+      debug = 3, terse = true, version = true, help = true, dry_run = true, gather = false, json = false, yes = true,
       user = "root", b = "async,par", c = "local", Z = "SUDO", targets = {},
     }
     assert.same(want, cli.parse({ "-t", "xen", "-T", "pm,Xen", "-a", "create=wol", "-d", "3", "-X", "-V",
-      "-h", "--dry-run", "--gather", "--json", "-y", "-l", "root", "-b", "async,par", "-c", "local", "-Z", "SUDO" }))
+      "-h", "--dry-run", "-y", "-l", "root", "-b", "async,par", "-c", "local", "-Z", "SUDO" }))
     assert.same(want, cli.parse({ "-txen", "-Tpm,Xen", "-acreate=wol", "-d3", "-X", "-V", "-h",
-      "--dry-run", "--gather", "--json", "--yes", "-lroot", "-basync,par", "-clocal", "-ZSUDO" }))
+      "--dry-run", "--yes", "-lroot", "-basync,par", "-clocal", "-Zsudo" }))
+    assert.equal(true, cli.parse({ "--gather", "-a", "x" }).gather)
+    assert.equal(true, cli.parse({ "--json", "-a", "x" }).json)
+  end)
+
+  it("takes one output form at a time, and -Z only as SUDO or KSU", function()
+    assert.raises(function() cli.parse { "-X", "--json", "-a", "x" } end, "%-X and %-%-json: one output form at a time")
+    assert.raises(function() cli.parse { "--json", "--gather", "-a", "x" } end, "%-%-json and %-%-gather: one output form at a time")
+    assert.raises(function() cli.parse { "-Z", "FOO", "-a", "x" } end, "bad value 'FOO' for %-Z: SUDO or KSU")
   end)
 
   it("reads -T all", function()

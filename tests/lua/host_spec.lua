@@ -25,17 +25,17 @@ end)
 
 describe("errors", function()
   it("carry exit values", function()
-    local e = assert.raises("no such tool", err.env, "no such tool %s", "x")
+    local e = assert.raises(function() err.env("no such tool %s", "x") end, "no such tool")
     assert.same({ 2, "no such tool x" }, { err.describe(e) })
-    e = assert.raises("bad", err.usage, "bad")
+    e = assert.raises(function() err.usage("bad") end, "bad")
     assert.same({ 1, "bad" }, { err.describe(e) })
     assert.same({ 1, "plain" }, { err.describe("plain") })
   end)
 
   it("name the function and argument on misuse", function()
     assert.fails(1, "ctys.sleep: bad argument 'seconds'", ctys.sleep, "soon")
-    assert.raises("ctys.spawn: bad argument 'f'", ctys.spawn, 42)
-    assert.raises("ctys.all: bad argument 'fns%[2%]'", ctys.all, { function() end, "x" })
+    assert.raises(function() ctys.spawn(42) end, "ctys.spawn: bad argument 'f'")
+    assert.raises(function() ctys.all { function() end, "x" } end, "ctys.all: bad argument 'fns%[2%]'")
   end)
 end)
 
@@ -76,10 +76,12 @@ describe("concurrency", function()
 
   it("finishes every function of ctys.all before raising the first error", function()
     local finished = false
-    assert.raises("first", ctys.all, {
-      function() error("first", 0) end,
-      function() ctys.sleep(0.05); finished = true end,
-    })
+    assert.raises(function()
+      ctys.all {
+        function() error("first", 0) end,
+        function() ctys.sleep(0.05); finished = true end,
+      }
+    end, "first")
     assert.truthy(finished)
   end)
 
@@ -88,7 +90,7 @@ describe("concurrency", function()
     local t = ctys.spawn(function() ctys.sleep(10); reached = true end)
     ctys.sleep(0)
     t:abort()
-    assert.raises("aborted", t.join, t)
+    assert.raises(function() t:join() end, "aborted")
     assert.falsy(reached)
   end)
 end)

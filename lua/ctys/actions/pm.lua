@@ -648,6 +648,9 @@ function M.cancel_here(req, stack_opts)
     { "logger", msg }, { "wall", msg },
   }
   local function show(fmt, ...) shout(plan.name, fmt, ...) end
+  if METHODS[plan.method] == "poweroff" and plan.method ~= "POWEROFF" and plan.method ~= "S5" then
+    io.stderr:write(string.format("ctys: CANCEL %s: %s is mapped to POWEROFF\n", plan.name, plan.method))
+  end
   if plan.wol then arm_wol(plan, req.dry_run) end
   if req.dry_run then
     for _, st in ipairs(steps) do show("would run %s", commands.describe(table.unpack(st))) end
@@ -655,9 +658,6 @@ function M.cancel_here(req, stack_opts)
     cancel_stack(plan, stack_opts, true)
     if final then show("would run %s", commands.describe(table.unpack(final))) end
     return 0
-  end
-  if METHODS[plan.method] == "poweroff" and plan.method ~= "POWEROFF" and plan.method ~= "S5" then
-    io.stderr:write(string.format("ctys: CANCEL %s: %s is mapped to POWEROFF\n", plan.name, plan.method))
   end
   for _, st in ipairs(steps) do
     local ok, e = commands.run(table.unpack(st))

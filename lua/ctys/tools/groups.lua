@@ -15,7 +15,10 @@ usage: ctys-groups [-X] -l | NAME | EXPR
   NAME     the members of a group, with their context options
   EXPR     @a,@b (union) @a!@b (minus) @a&@b (and) @a^@b (xor), hosts and ranges, left to right
   -X       terse: member;context records
-exit values: 0 ok, 1 malformed file, include cycle or bad expression, 2 no such group
+exit values: 0 ok, 1 malformed file, include cycle or bad expression, 2 no such group;
+128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
+environment:
+  CTYS_GROUPS_PATH  group directories (colon-separated; default ~/.ctys/groups, /etc/ctys/groups)
 ]]
 
 ---Entry point of the ctys-groups binary.

@@ -34,7 +34,12 @@ options:
   -R N         tries (4): a dead BMC costs N x SECONDS; one that answered gets twice the tries
   -X           terse records host;result;error       -j  JSON lines
   -h           this help
-exit values: 0 all BMCs did it, 1 erroneous parameters, 2 no password, 3 a BMC failed
+exit values: 0 all BMCs did it, 1 erroneous parameters, 2 no password, 3 a BMC failed;
+128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
+environment:
+  IPMI_PASSWORD  the password (-E, the default)
+  IPMI_KGKEY     the BMC key K_g (-K)
+  HOME           ~/.ctys/ipmi/credentials: host[:port] user password lines
 ]]
 
 local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true, mc = true }

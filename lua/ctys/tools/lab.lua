@@ -36,7 +36,11 @@ usage: ctys lab up [--install] [N] | down | status | exec CMD [ARGS...] | tour [
   --install install missing packages with apt-get (without it: exit 2 naming the apt-get line)
 needs root; CTYS_LAB_NAME (ctyslab) names the namespaces, CTYS_LAB_DIR (/run/NAME) holds files
 exit values: 0 ok, 1 bad arguments, 2 missing package or not root, 3 a step failed (the lab
-is taken down again when `up` fails)
+is taken down again when `up` fails);
+128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
+environment:
+  CTYS_LAB_NAME  the lab's name, prefix of its namespaces (ctyslab)
+  CTYS_LAB_DIR   its files (/run/NAME); only a directory `up` made is removed
 ]]
 
 -- What the lab runs, and the package each comes from.

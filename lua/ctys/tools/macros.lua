@@ -15,7 +15,11 @@ usage: ctys-macros [-f FILE] [-X] -l | NAME
   NAME     show what MACRO:NAME expands to
   -f FILE  another macro file (as MACRO:NAME%FILE)
   -X       terse: NAME;value records
-exit values: 0 ok, 1 malformed file, cycle or %EVAL refused, 2 no such file or macro
+exit values: 0 ok, 1 malformed file, cycle or %EVAL refused, 2 no such file or macro;
+128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
+environment:
+  CTYS_MACRO_PATH  macro directories (colon-separated; default ~/.ctys/macros, /etc/ctys/macros)
+  CTYS_MACRO_EVAL  1: let %EVAL run shell commands
 ]]
 
 ---Entry point of the ctys-macros binary.

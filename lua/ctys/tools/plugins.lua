@@ -21,7 +21,12 @@ checks: tools on PATH (vde_switch, vde_plug, virsh, xl, ipmitool), the command t
 (poweroff, reboot, init, halt, logger, wall), CAP_NET_ADMIN, /dev/net/tun, raw sockets and
 ICMP, the SSH agent and keys, ~/.ctys/ipmi/credentials, the machine database, WoL per interface
 status: ok, missing, denied, n-a
-exit values: 0 report made, 1 erroneous parameters, 3 a host could not be reached
+exit values: 0 report made, 1 erroneous parameters, 3 a host could not be reached;
+128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
+environment:
+  CTYS_REMOTE_CMD  the ctys run on each host (ctys)
+  CTYS_COMMANDS    the command table file
+  CTYS_MACHINES    machine database files
 ]]
 
 ---@class ctys.tools.plugins.Row

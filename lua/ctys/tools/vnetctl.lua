@@ -49,7 +49,8 @@ options:
   -d LEVEL      say each step (1) and more (2)        -X  terse output (';' records)
   -V            version      -h  this help      -H OPT  the same help
 exit values: 0 ok, 1 erroneous parameters or check failed, 2 missing environment element
-(also a state file, pid file or socket that is not yours or root's, or that others may write)
+(also a state file, pid file or socket that is not yours or root's, or that others may write);
+128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
 environment:
   CTYS_SOCKBASE        directory of the default sockets (/var/tmp)
   CTYS_STATE_DIR       where create's state is kept (root: /run/ctys/vnetctl; others: beside
@@ -521,27 +522,33 @@ end
 local RUN = { create = create, cancel = cancel, info = info, ports = ports, check = check,
   list = function(ctx) return list(ctx, false) end, listall = function(ctx) return list(ctx, true) end }
 
-local ESCALATE = { SUDO = "sudo -n", KSU = "ksu -q -e" }
+local ESCALATE = { SUDO = { "sudo", "-n" }, KSU = { "ksu", "-q", "-e" } }
 
 local quote = require("ctys.relay").quote
 
--- -r: the same command line, minus -r, -l and -Z, on each host.
-local function remote(opts, argv)
+-- The options as given (already read by getopt), minus those in `skip`, as words again: what
+-- another ctys-vnetctl is to get. Bundled letters (-nr) come apart here.
+local SPEC = "b:d:fg:hH:i:l:r:s:S:u:nVXZ:"
+
+local function option_words(opts, skip)
   local words = {}
-  local skip = { r = true, l = true, Z = true }
-  local i = 1
-  while i <= #argv do
-    local w = argv[i]
-    local letter = w:match("^%-(%a)")
-    if letter and skip[letter] then
-      if #w == 2 then i = i + 1 end
-    else
-      words[#words + 1] = quote(w)
+  for letter, takes in SPEC:gmatch("(%a)(:?)") do
+    local v = opts[letter]
+    if v ~= nil and not skip[letter] then
+      words[#words + 1] = "-" .. letter
+      if takes == ":" then words[#words + 1] = v end
     end
-    i = i + 1
   end
+  return words
+end
+
+-- -r: the same command line, minus -r, -l and -Z, on each host.
+local function remote(opts, command)
+  local words = option_words(opts, { r = true, l = true, Z = true })
+  words[#words + 1] = command
+  for i, w in ipairs(words) do words[i] = quote(w) end
   local cmd = (os.getenv("CTYS_REMOTE_VNETCTL") or "ctys-vnetctl") .. " " .. table.concat(words, " ")
-  if opts.Z then cmd = ESCALATE[opts.Z:upper()] .. " " .. cmd end
+  if opts.Z then cmd = table.concat(ESCALATE[opts.Z:upper()], " ") .. " " .. cmd end
   -- `-r a,root@b` is a list, and @groups and ranges work too (a list is a union).
   local hosts = require("ctys.groups").hosts { opts.r }
   local output = require "ctys.output"
@@ -558,7 +565,7 @@ end
 function M.main(argv)
   local macros = require "ctys.macros"
   if macros.used(argv) then argv = macros.expand_argv(argv) end
-  local opts, rest = require("ctys.getopt").parse(argv, "b:d:fg:hH:i:l:r:s:S:u:nVXZ:")
+  local opts, rest = require("ctys.getopt").parse(argv, SPEC)
   if opts.h or opts.H then io.write(M.USAGE) return 0 end
   if opts.V then print("ctys-vnetctl " .. core.version) return 0 end
   if #rest > 1 then err.usage("one command only, got '%s'", table.concat(rest, " ")) end
@@ -566,12 +573,17 @@ function M.main(argv)
   if not COMMANDS[command] then err.usage("unknown command '%s' (cancel, check, create, info, ports, list, listall)", rest[1]) end
   if opts.Z and not ESCALATE[opts.Z:upper()] then err.usage("-Z takes SUDO or KSU, not '%s'", opts.Z) end
   if opts.l and not opts.r then err.usage("-l names the login for -r hosts; give -r") end
-  if opts.r then return remote(opts, argv) end
+  if opts.d and not (opts.d:match("^%d+$") and tonumber(opts.d) <= 3) then err.usage("bad debug level '%s' (-d): 0 to 3", opts.d) end
+  if opts.r then return remote(opts, command) end
   if opts.Z and core.uid() ~= 0 then
-    local words = { ESCALATE[opts.Z:upper()], quote(core.exe) }
-    for _, w in ipairs(argv) do words[#words + 1] = quote(w) end
-    local ok, how, code = os.execute(table.concat(words, " "))
-    return ok and 0 or (how == "exit" and code or 2)
+    -- This very binary again, as root, told which tool to be (installed as a ctys-vnetctl
+    -- link, it is `ctys` on disk).
+    local argv2 = { table.unpack(ESCALATE[opts.Z:upper()]) }
+    for _, w in ipairs { core.exe, "--tool", "vnetctl", table.unpack(option_words(opts, { Z = true })) } do argv2[#argv2 + 1] = w end
+    argv2[#argv2 + 1] = command
+    local r, e = require("ctys.proc").run { argv = argv2, inherit = true }
+    if not r then err.env("%s", e) end
+    return r.status or (128 + (r.signal or 0))
   end
   local ctx = context(opts, command)
   if ctx.debug >= 2 then require("ctys.log").set_level(ctx.debug) end

@@ -21,7 +21,11 @@ usage: ctys-wakeup [-i IFACE] [-t BROADCAST] [-p PORT] [-P PASSWORD] [-n] MAC|NA
   -P PASSWORD   SecureOn password a.b.c.d or aa:bb:cc:dd:ee:ff (or CTYS_WOL_PASSWORD)
   -n            print what would be sent; send nothing
   -h            this help
-exit values: 0 sent, 1 erroneous parameters, 2 unknown MAC or sending failed
+exit values: 0 sent, 1 erroneous parameters, 2 unknown MAC or sending failed;
+128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
+environment:
+  CTYS_WOL_PASSWORD  the SecureOn password (kept out of ps, unlike -P)
+  CTYS_MACHINES      machine database files for names (colon-separated)
 ]]
 
 ---Entry point of the ctys-wakeup binary.

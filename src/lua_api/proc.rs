@@ -1,0 +1,62 @@
+//! `ctys.core.proc_run`: a program run from Lua on the blocking pool, so other tasks go on
+//! meanwhile; a run whose Lua call goes away (an error, a signal) ends the program's group.
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use mlua::{Lua, LuaString, MultiValue, Table};
+
+use super::{ret, seconds};
+use crate::prim::proc::{self, Request};
+
+/// Sets the flag when dropped before the run finished (its future was dropped).
+struct Cancel(Arc<AtomicBool>, bool);
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+fn os(s: &LuaString) -> OsString {
+    std::ffi::OsStr::from_bytes(&s.as_bytes()).to_owned()
+}
+
+async fn run(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
+    let argv: Vec<OsString> = spec.get::<Vec<LuaString>>("argv")?.iter().map(os).collect();
+    let env = match spec.get::<Option<Table>>("env")? {
+        Some(t) => t.pairs::<LuaString, LuaString>().map(|kv| kv.map(|(k, v)| (os(&k), os(&v)))).collect::<mlua::Result<_>>()?,
+        None => Vec::new(),
+    };
+    let req = Request {
+        argv,
+        stdin: spec.get::<Option<LuaString>>("stdin")?.map(|s| s.as_bytes().to_vec()),
+        env,
+        timeout: spec.get::<Option<f64>>("timeout")?.map(|t| seconds("proc_run", "timeout", Some(t), 0.0)).transpose()?,
+        max_output: spec.get::<Option<usize>>("max_output")?.unwrap_or(64 << 20),
+        inherit: spec.get::<Option<bool>>("inherit")?.unwrap_or(false),
+    };
+    let flag = Arc::new(AtomicBool::new(false));
+    let mut guard = Cancel(flag.clone(), false);
+    let r = tokio::task::spawn_blocking(move || proc::run(&req, &flag)).await;
+    guard.1 = true;
+    let r = r.map_err(|e| mlua::Error::runtime(format!("ctys.core.proc_run: {e}")))?;
+    match r {
+        Ok(o) => {
+            let t = lua.create_table()?;
+            t.set("status", o.status)?;
+            t.set("signal", o.signal)?;
+            t.set("stdout", lua.create_string(&o.stdout)?)?;
+            t.set("stderr", lua.create_string(&o.stderr)?)?;
+            ret::<_, crate::prim::failure::Failure>(&lua, Ok(t))
+        }
+        Err(e) => ret::<(), _>(&lua, Err(e)),
+    }
+}
+
+pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    core.set("proc_run", lua.create_async_function(run)?)
+}

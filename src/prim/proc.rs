@@ -1,0 +1,205 @@
+//! Running a program: argv (no shell), optional stdin, environment additions, a timeout and
+//! a bound on the output kept. The program runs in a process group of its own, so a timeout
+//! or a cancellation ends everything it started: SIGTERM, then SIGKILL after a grace period.
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::failure::{Failure, Kind};
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub argv: Vec<OsString>,
+    pub stdin: Option<Vec<u8>>,
+    /// Added to (or replacing in) the caller's environment.
+    pub env: Vec<(OsString, OsString)>,
+    pub timeout: Option<Duration>,
+    /// The most bytes kept of stdout and of stderr; more is an error (kind toolarge).
+    pub max_output: usize,
+    /// Let stdout and stderr go where the caller's go (nothing is captured).
+    pub inherit: bool,
+}
+
+/// How a program ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// The exit status, when it exited.
+    pub status: Option<i32>,
+    /// The signal number, when a signal ended it.
+    pub signal: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// How long a program gets between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// What a pipe gave so far: the bytes kept, whether more came, whether it ended.
+#[derive(Default)]
+struct Drained {
+    kept: Vec<u8>,
+    over: bool,
+    done: bool,
+}
+
+/// Reads a pipe to its end on a thread of its own, keeping at most `max` bytes.
+fn drain(mut r: impl Read + Send + 'static, max: usize) -> Arc<Mutex<Drained>> {
+    let state = Arc::new(Mutex::new(Drained::default()));
+    let s = state.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        loop {
+            let n = r.read(&mut buf).unwrap_or(0);
+            let mut d = s.lock().unwrap_or_else(|p| p.into_inner());
+            if n == 0 {
+                d.done = true;
+                return;
+            }
+            let room = max.saturating_sub(d.kept.len());
+            d.kept.extend_from_slice(&buf[..n.min(room)]);
+            d.over |= n > room;
+        }
+    });
+    state
+}
+
+/// What a drain holds once it ended, or after `wait` (a process that left the group holds the
+/// pipe open: its output so far is taken, the thread left to end with the pipe).
+fn collect(d: Option<Arc<Mutex<Drained>>>, wait: Duration) -> (Vec<u8>, bool) {
+    let Some(d) = d else { return Default::default() };
+    let by = Instant::now() + wait;
+    loop {
+        let mut g = d.lock().unwrap_or_else(|p| p.into_inner());
+        if g.done || Instant::now() >= by {
+            return (std::mem::take(&mut g.kept), g.over);
+        }
+        drop(g);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Ends a process group: SIGTERM, then SIGKILL if it is still there after GRACE.
+fn end_group(child: &mut std::process::Child) {
+    let pgid = nix::unistd::Pid::from_raw(-(child.id() as i32));
+    let _ = nix::sys::signal::kill(pgid, nix::sys::signal::Signal::SIGTERM);
+    let by = Instant::now() + GRACE;
+    while Instant::now() < by {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = nix::sys::signal::kill(pgid, nix::sys::signal::Signal::SIGKILL);
+    let _ = child.wait();
+}
+
+/// Runs the program to its end, its timeout, or `cancel` (checked every 10 ms).
+pub fn run(req: &Request, cancel: &AtomicBool) -> Result<Outcome, Failure> {
+    let Some((prog, args)) = req.argv.split_first() else {
+        return Err(Failure::new(Kind::Io, "no program to run (empty argv)"));
+    };
+    let shown = prog.to_string_lossy().into_owned();
+    let mut cmd = Command::new(prog);
+    cmd.args(args).envs(req.env.iter().map(|(k, v)| (k, v))).process_group(0);
+    cmd.stdin(if req.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    if req.inherit {
+        cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+    } else {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let mut child = cmd.spawn().map_err(|e| Failure::io(&shown, &e))?;
+    let deadline = req.timeout.map(|t| Instant::now() + t);
+    let writer = req.stdin.clone().zip(child.stdin.take()).map(|(data, mut pipe)| {
+        // A program that exits without reading its stdin is its own business.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&data);
+        })
+    });
+    let max = req.max_output;
+    let out = child.stdout.take().map(|p| drain(p, max));
+    let err = child.stderr.take().map(|p| drain(p, max));
+    let stopped = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) => {}
+            Err(e) => break Err(Failure::io(&shown, &e)),
+        }
+        if cancel.load(Ordering::Relaxed) {
+            end_group(&mut child);
+            break Err(Failure::new(Kind::Io, format!("{shown}: cancelled")));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            end_group(&mut child);
+            let secs = req.timeout.unwrap_or_default().as_secs_f64();
+            break Err(Failure::new(Kind::Timeout, format!("{shown}: no end within {secs} s; its process group was ended")));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // The group may hold children that keep the pipes open: they go with it.
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-(child.id() as i32)), nix::sys::signal::Signal::SIGKILL);
+    let (stdout, over_out) = collect(out, Duration::from_secs(1));
+    let (stderr, over_err) = collect(err, Duration::from_secs(1));
+    // The writer ends when the program exited (a broken pipe) or read everything.
+    drop(writer);
+    let status = stopped?;
+    if over_out || over_err {
+        return Err(Failure::new(Kind::TooLarge, format!("{shown}: more than {max} bytes of output")));
+    }
+    Ok(Outcome { status: status.code(), signal: status.signal(), stdout, stderr })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(argv: &[&str]) -> Request {
+        Request { argv: argv.iter().map(OsString::from).collect(), max_output: 1 << 20, ..Default::default() }
+    }
+
+    #[test]
+    fn output_status_stdin_env() {
+        let never = AtomicBool::new(false);
+        let mut r = req(&["/bin/sh", "-c", "cat; echo \"$X\" >&2; exit 3"]);
+        r.stdin = Some(b"in\xff".to_vec());
+        r.env = vec![("X".into(), "ex".into())];
+        let o = run(&r, &never).unwrap();
+        assert_eq!((o.status, o.signal, o.stdout.as_slice(), o.stderr.as_slice()), (Some(3), None, &b"in\xff"[..], &b"ex\n"[..]));
+        let o = run(&req(&["/bin/sh", "-c", "kill -9 $$"]), &never).unwrap();
+        assert_eq!((o.status, o.signal), (None, Some(9)));
+        assert_eq!(run(&req(&["/nonexistent/prog"]), &never).unwrap_err().kind, Kind::NotFound);
+        assert_eq!(run(&req(&[]), &never).unwrap_err().kind, Kind::Io);
+    }
+
+    #[test]
+    fn timeout_ends_the_group_even_when_it_ignores_sigterm() {
+        let never = AtomicBool::new(false);
+        let mut r = req(&["/bin/sh", "-c", "trap '' TERM; sleep 30 & sleep 30; wait"]);
+        r.timeout = Some(Duration::from_millis(200));
+        let t0 = Instant::now();
+        let e = run(&r, &never).unwrap_err();
+        assert_eq!(e.kind, Kind::Timeout);
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    }
+
+    #[test]
+    fn a_process_that_left_the_group_does_not_hold_the_run() {
+        let never = AtomicBool::new(false);
+        let t0 = Instant::now();
+        let o = run(&req(&["/bin/sh", "-c", "setsid sleep 3 & echo hi"]), &never).unwrap();
+        assert_eq!(o.stdout, b"hi\n");
+        assert!(t0.elapsed() < Duration::from_millis(2500), "{:?}", t0.elapsed());
+    }
+
+    #[test]
+    fn output_is_bounded() {
+        let never = AtomicBool::new(false);
+        let mut r = req(&["/bin/sh", "-c", "head -c 100000 /dev/zero"]);
+        r.max_output = 1000;
+        assert_eq!(run(&r, &never).unwrap_err().kind, Kind::TooLarge);
+    }
+}

@@ -1,0 +1,52 @@
+--- Running programs: an argv (no shell between), optional stdin, environment additions, a
+--- timeout. Other tasks go on while one runs; a timeout (or a script that is interrupted) ends
+--- the program and everything it started (SIGTERM, SIGKILL 2 s later).
+---
+--- ```lua
+--- local r = assert(ctys.proc.run{ argv = { "ip", "-br", "link" }, timeout = 5 })
+--- print(r.status, r.stdout)
+--- ```
+---@class ctys.proc
+local M = {}
+
+local core = require "ctys.core"
+local check = require "ctys.check"
+
+---@class ctys.proc.RunOpts
+---@field argv string[] the program and its arguments (looked up on PATH when it has no `/`)
+---@field stdin? string what the program reads (default: nothing, /dev/null)
+---@field env? table<string,string> added to the environment
+---@field timeout? number seconds; then the program's process group is ended (kind timeout)
+---@field max_output? integer the most bytes of stdout, and of stderr, kept (64 MiB); more is kind toolarge
+---@field inherit? boolean stdout and stderr go where ctys's go (nothing is captured)
+
+---@class ctys.proc.Result
+---@field status? integer the exit status, when it exited
+---@field signal? integer the signal number, when a signal ended it
+---@field stdout string
+---@field stderr string
+
+local OPTS = { argv = "table", stdin = "string", env = "table", timeout = "seconds", max_output = "integer", inherit = "boolean" }
+
+---Run a program to its end. Misuse raises; a program that cannot start (kind notfound,
+---permission) or runs out its timeout (timeout) or writes too much (toolarge) gives nil, err,
+---kind. A non-zero exit is a result, not a failure.
+---@param opts ctys.proc.RunOpts
+---@return ctys.proc.Result|nil
+---@return string? err
+---@return string? kind
+function M.run(opts)
+  check.opts("ctys.proc.run", opts, OPTS, { "argv" })
+  if #opts.argv == 0 then check.bad("ctys.proc.run", "argv", "expected a program and its arguments") end
+  for i = 1, #opts.argv do
+    if type(opts.argv[i]) ~= "string" then check.bad("ctys.proc.run", "argv[" .. i .. "]", "expected a string, got %s", type(opts.argv[i])) end
+  end
+  for k, v in pairs(opts.env or {}) do
+    if type(k) ~= "string" or type(v) ~= "string" or k == "" or k:find("[=%z]") then
+      check.bad("ctys.proc.run", "env", "expected NAME = value strings, got %s = %s", tostring(k), tostring(v))
+    end
+  end
+  return core.proc_run(opts)
+end
+
+return M
