@@ -403,3 +403,37 @@ fn kg_comes_from_the_environment_a_file_or_the_terminal_never_argv() {
         assert!(err.contains("a K_g on the command line is visible to every user") && !err.contains("hunter2"), "{err}");
     }
 }
+
+#[test]
+fn a_session_is_raised_to_its_privilege_only_when_a_command_needs_it() {
+    let b = Bmc::start("127.0.0.40");
+    let home = TempDir::new("ipmi");
+    let t = b.target();
+    // At user privilege a BMC answers reads, and refuses to switch (kind privilege, exit 3).
+    assert_eq!(ctys_ipmi(&home, &["-L", "user", &t, "power", "status"]), (0, format!("{t}: on\n"), String::new()));
+    let (code, out, _) = ctys_ipmi(&home, &["-L", "user", &t, "power", "off"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("insufficient privilege level (0xd4)"), "{out}");
+    assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is on");
+    // Asked for operator, the session is raised before the switch, and only then.
+    assert_eq!(ctys_ipmi(&home, &["-L", "operator", &t, "power", "off"]).1, format!("{t}: ok\n"));
+    assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is off");
+    let (_, out, _) = ctys_ipmi(&home, &["-j", "-L", "user", &t, "power", "off"]);
+    assert!(out.contains("\"kind\":\"privilege\""), "{out}");
+    // `power status` is Open Session, RAKP 1, RAKP 3, Get Chassis Status, Close Session: no
+    // Set Session Privilege Level, whatever privilege was asked for.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let s2 = sent.clone();
+    let proxy = Proxy::start(
+        format!("{}:{}", b.addr, b.port).parse().unwrap(),
+        Box::new(move |dir, p| {
+            if dir == Dir::ToServer {
+                s2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            udp_proxy::pass(p)
+        }),
+    );
+    let pt = proxy.target();
+    assert_eq!(ctys_ipmi(&home, &["-C", "3", &pt, "power", "status"]).1, format!("{pt}: off\n"));
+    assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 5);
+}

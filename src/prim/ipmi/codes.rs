@@ -67,6 +67,12 @@ pub fn command_failure(netfn: u8, cmd: u8, code: u8) -> (&'static str, String) {
     }
 }
 
+/// Whether a command works at user privilege, the level a session starts at: what ctys reads
+/// (chassis status, boot options, device ID) and the session commands.
+pub fn user_level(netfn: u8, cmd: u8) -> bool {
+    matches!((netfn, cmd), (0x00, 0x01) | (0x00, 0x09) | (0x06, 0x01) | (0x06, 0x38..=0x3c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

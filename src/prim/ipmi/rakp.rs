@@ -11,7 +11,7 @@ use tokio::net::UdpSocket;
 
 use super::crypto::{self, Exchange, Suite};
 use super::session::Session;
-use super::transport::exchange;
+use super::transport::{exchange, Pace};
 use super::{codes, fail, wire, Config, IpmiError};
 
 /// Rounds of Open Session + RAKP before a BMC that answers but never completes one is given
@@ -29,7 +29,7 @@ async fn channel_suites(sock: &UdpSocket, label: &str) -> Option<Vec<u8>> {
     let mut records = Vec::new();
     for index in 0..8u8 {
         let pkt = wire::v15_packet(&wire::request(0x06, 0x54, index, &[0x0e, 0x00, 0x80 | index]));
-        let r = exchange(sock, label, &pkt, std::time::Duration::from_millis(250), 1, |p| {
+        let r = exchange(sock, label, &pkt, &Pace::new(std::time::Duration::from_millis(250), 1), |p| {
             wire::v15_message(p).and_then(wire::response).filter(|r| r.cmd == 0x54 && r.seq == index)
         })
         .await
@@ -98,8 +98,9 @@ enum Setback {
 async fn with_suite(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suite) -> Result<Session, IpmiError> {
     let mut answered = false;
     let mut last = None;
+    let pace = Pace::new(cfg.timeout, cfg.tries);
     for round in 1..=ROUNDS {
-        match setup_round(cfg, label, sock, suite, &mut answered).await {
+        match setup_round(cfg, label, sock, suite, &pace, &mut answered).await {
             Ok(s) => return Ok(s),
             Err(Setback::Lost(e)) if answered => {
                 log::debug!("{label}: session setup round {round} of {ROUNDS}: {e}; starting over");
@@ -115,9 +116,7 @@ async fn with_suite(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suit
 /// One round: Open Session, RAKP 1/2, RAKP 3/4 with a fresh console session ID and tag; each
 /// step resends its very bytes on timeout, which is harmless for each of them; once the BMC has
 /// answered, with ALIVE_FACTOR times the tries.
-async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suite, answered: &mut bool) -> Result<Session, Setback> {
-    let timeout = cfg.timeout;
-    let patient = cfg.tries.saturating_mul(super::ALIVE_FACTOR);
+async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suite, pace: &Pace, answered: &mut bool) -> Result<Session, Setback> {
     let mut rng = rand::rng();
     let mut console_sid = [0u8; 4];
     while console_sid == [0; 4] {
@@ -130,9 +129,11 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
     req.extend_from_slice(&console_sid);
     req.extend_from_slice(&[0, 0, 0, 8, suite.auth, 0, 0, 0, 1, 0, 0, 8, suite.integrity, 0, 0, 0, 2, 0, 0, 8, suite.confidentiality, 0, 0, 0]);
     let pkt = wire::v2_packet(wire::PT_OPEN_REQ, [0; 4], 0, &req, None);
-    let first = if *answered { patient } else { cfg.tries };
-    let open = exchange(sock, label, &pkt, timeout, first, |p| setup_reply(p, wire::PT_OPEN_RESP, tag, console_sid)).await.map_err(lost)?;
+    let first = if *answered { pace.times(super::ALIVE_FACTOR) } else { pace.clone() };
+    let open = exchange(sock, label, &pkt, &first, |p| setup_reply(p, wire::PT_OPEN_RESP, tag, console_sid)).await.map_err(lost)?;
     *answered = true;
+    pace.learn(first.rtt());
+    let patient = pace.times(super::ALIVE_FACTOR);
     if open[1] != 0 {
         let kind = if matches!(open[1], 0x04 | 0x05 | 0x06 | 0x07 | 0x10 | 0x11) { "refused" } else { "bmc" };
         return Err(Setback::Final(fail(kind, label, format!("Open Session with cipher suite {}: {}", suite.id, codes::rmcp_status(open[1])))));
@@ -162,7 +163,7 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
         let pkt = wire::v2_packet(wire::PT_RAKP3, [0; 4], 0, &[tag, 0x0f, 0, 0, bmc_sid[0], bmc_sid[1], bmc_sid[2], bmc_sid[3]], None);
         let _ = sock.try_send(&pkt);
     };
-    let r2 = match exchange(sock, label, &pkt, timeout, patient, |p| setup_reply(p, wire::PT_RAKP2, tag, console_sid)).await {
+    let r2 = match exchange(sock, label, &pkt, &patient, |p| setup_reply(p, wire::PT_RAKP2, tag, console_sid)).await {
         Ok(r2) => r2,
         Err(e) => {
             abandon();
@@ -218,15 +219,15 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
         console_sid,
         out_seq: 0,
         rq_seq: 0,
-        timeout,
-        tries: patient,
+        pace: patient.clone(),
+        raise_to: 0,
         // Open for Drop's sake: a session given up after RAKP 3 may be active on the BMC, and
         // dropping it sends it an authenticated Close Session.
         open: true,
         v15: None,
     };
     let pkt = wire::v2_packet(wire::PT_RAKP3, [0; 4], 0, &r3, None);
-    let r4 = exchange(sock, label, &pkt, timeout, patient, |p| setup_reply(p, wire::PT_RAKP4, tag, console_sid)).await.map_err(lost)?;
+    let r4 = exchange(sock, label, &pkt, &patient, |p| setup_reply(p, wire::PT_RAKP4, tag, console_sid)).await.map_err(lost)?;
     if r4[1] != 0 {
         session.open = false;
         // RAKP 2 proved the password right, so an integrity or name complaint here means the

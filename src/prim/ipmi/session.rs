@@ -9,7 +9,7 @@ use tokio::net::UdpSocket;
 use zeroize::Zeroizing;
 
 use super::crypto::{self, Suite};
-use super::transport::{connect_udp, exchange};
+use super::transport::{connect_udp, exchange, Pace};
 use super::{codes, fail, rakp, v15, wire, Config, IpmiError};
 
 /// An open session with one BMC.
@@ -23,26 +23,24 @@ pub struct Session {
     pub(super) console_sid: [u8; 4],
     pub(super) out_seq: u32,
     pub(super) rq_seq: u8,
-    pub(super) timeout: Duration,
-    pub(super) tries: u32,
+    pub(super) pace: Pace,
     pub(super) open: bool,
+    /// The privilege to raise the session to (Set Session Privilege Level) before the first
+    /// command that needs more than a user's; 0 once done or not needed.
+    pub(super) raise_to: u8,
     /// Set for an IPMI 1.5 session: its auth type and the password padded to 16 bytes.
     pub(super) v15: Option<(u8, Zeroizing<[u8; 16]>)>,
 }
 
 impl Session {
-    /// Opens a session: RMCP+ (Open Session, RAKP 1-4) or IPMI 1.5, then Set Session
-    /// Privilege Level.
+    /// Opens a session: RMCP+ (Open Session, RAKP 1-4) or IPMI 1.5. A session starts at user
+    /// privilege; it is raised to the one asked for before the first command that needs more
+    /// (so `power status` costs one exchange less).
     pub async fn open(cfg: &Config) -> Result<Session, IpmiError> {
         let label = format!("{}:{}", cfg.host, cfg.port);
         let sock = Rc::new(connect_udp(&cfg.host, cfg.port, &label).await?);
         let mut s = if cfg.lan15 { v15::open(cfg, &label, sock).await? } else { rakp::open(cfg, &label, sock).await? };
-        // The session starts below the privilege it was opened for; ask for it (a reply of 0 is
-        // tolerated, as some BMCs echo 0 in Open Session).
-        if let Err(e) = s.cmd(0x06, 0x3b, &[cfg.privilege]).await {
-            s.close().await;
-            return Err(e);
-        }
+        s.raise_to = if cfg.privilege > 2 { cfg.privilege } else { 0 };
         Ok(s)
     }
 
@@ -100,8 +98,17 @@ impl Session {
     /// Sends a command and returns the response data; a non-zero completion code is an error
     /// (see codes::command_failure for its kind).
     pub async fn cmd(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, IpmiError> {
+        if self.raise_to != 0 && !codes::user_level(netfn, cmd) {
+            let level = self.raise_to;
+            self.send(0x06, 0x3b, &[level]).await?;
+            self.raise_to = 0;
+        }
+        self.send(netfn, cmd, data).await
+    }
+
+    async fn send(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, IpmiError> {
         let (pkt, seq) = self.seal(netfn, cmd, data);
-        let r = exchange(&self.sock, &self.label, &pkt, self.timeout, self.tries, |p| self.open_reply(p, netfn, cmd, seq)).await?;
+        let r = exchange(&self.sock, &self.label, &pkt, &self.pace, |p| self.open_reply(p, netfn, cmd, seq)).await?;
         if r.code != 0 {
             let (kind, why) = codes::command_failure(netfn, cmd, r.code);
             return Err(fail(kind, &self.label, why));
@@ -117,7 +124,7 @@ impl Session {
         self.open = false;
         let sid = self.bmc_sid;
         let (pkt, seq) = self.seal(0x06, 0x3c, &sid);
-        let _ = exchange(&self.sock, &self.label, &pkt, self.timeout.min(Duration::from_millis(500)), 1, |p| self.open_reply(p, 0x06, 0x3c, seq)).await;
+        let _ = exchange(&self.sock, &self.label, &pkt, &self.pace.once(Duration::from_millis(500)), |p| self.open_reply(p, 0x06, 0x3c, seq)).await;
     }
 }
 

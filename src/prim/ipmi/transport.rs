@@ -1,6 +1,7 @@
 //! The UDP side of IPMI over LAN: a socket connected to one BMC, one exchange (send, wait for
 //! the reply a predicate accepts, resend the same bytes on timeout), and the RMCP presence
 //! ping that needs no account.
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -29,19 +30,70 @@ pub async fn presence_ping(host: &str, port: u16, timeout: Duration, tries: u32)
     let sock = connect_udp(host, port, &label).await?;
     let tag = (rand::rng().next_u32() & 0xfe) as u8;
     let ping = [0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, tag, 0x00, 0x00];
-    exchange(&sock, &label, &ping, timeout, tries, |p| {
+    exchange(&sock, &label, &ping, &Pace::new(timeout, tries), |p| {
         // Presence Pong: ASF class, IANA 4542, type 0x40, our tag; byte 8 of its data: IPMI.
         (p.len() >= 21 && p[3] == 0x06 && p[4..8] == [0x00, 0x00, 0x11, 0xbe] && p[8] == 0x40 && p[9] == tag).then(|| p[20] & 0x80 != 0)
     })
     .await
 }
 
+/// How long an exchange waits for a reply before it resends, and how often it sends. At first
+/// the configured timeout for each of `tries` sends; once a first send was answered, the round
+/// trip it took is known (Karn's rule: a reply after a resend may answer either copy, so it
+/// says nothing), and later resends go out after twice that (at least 200 ms, at most the
+/// timeout). A dead BMC still costs `timeout x tries`; a live one on a lossy path, less.
+#[derive(Debug, Clone)]
+pub struct Pace {
+    pub timeout: Duration,
+    pub tries: u32,
+    rtt: Cell<Option<Duration>>,
+}
+
+impl Pace {
+    pub fn new(timeout: Duration, tries: u32) -> Pace {
+        Pace { timeout, tries: tries.max(1), rtt: Cell::new(None) }
+    }
+
+    /// The same pace with `factor` times the tries (for a BMC known to be alive).
+    pub fn times(&self, factor: u32) -> Pace {
+        Pace { timeout: self.timeout, tries: self.tries.saturating_mul(factor), rtt: self.rtt.clone() }
+    }
+
+    /// The same pace with one try of at most `most`.
+    pub fn once(&self, most: Duration) -> Pace {
+        Pace { timeout: self.timeout.min(most), tries: 1, rtt: self.rtt.clone() }
+    }
+
+    /// The wait before a resend.
+    pub fn wait(&self) -> Duration {
+        match self.rtt.get() {
+            Some(rtt) => (rtt * 2).clamp(Duration::from_millis(200).min(self.timeout), self.timeout),
+            None => self.timeout,
+        }
+    }
+
+    /// The round trip seen so far, if any.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt.get()
+    }
+
+    /// Takes the round trip another exchange measured.
+    pub fn learn(&self, rtt: Option<Duration>) {
+        if rtt.is_some() {
+            self.rtt.set(rtt);
+        }
+    }
+}
+
 /// Sends `packet` and waits for a reply `accept` takes, resending the same bytes on timeout.
-pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], timeout: Duration, tries: u32, mut accept: impl FnMut(&[u8]) -> Option<T>) -> Result<T, IpmiError> {
+pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], pace: &Pace, mut accept: impl FnMut(&[u8]) -> Option<T>) -> Result<T, IpmiError> {
     let mut buf = [0u8; 1024];
-    for _ in 0..tries.max(1) {
+    let mut waited = Duration::ZERO;
+    for attempt in 0..pace.tries {
         sock.send(packet).await.map_err(|e| fail("network", label, e))?;
-        let deadline = Instant::now() + timeout;
+        let sent = Instant::now();
+        let wait = pace.wait();
+        let deadline = sent + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -56,13 +108,15 @@ pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], timeout: 
                 Ok(Err(e)) => return Err(fail("network", label, e)),
                 Ok(Ok(n)) => {
                     if let Some(v) = accept(&buf[..n]) {
+                        if attempt == 0 {
+                            pace.rtt.set(Some(sent.elapsed()));
+                        }
                         return Ok(v);
                     }
                 }
             }
         }
+        waited += wait;
     }
-    let total = timeout.as_secs_f64() * f64::from(tries.max(1));
-    Err(fail("timeout", label, format!("no answer after {} tries ({total} s)", tries.max(1))))
+    Err(fail("timeout", label, format!("no answer after {} tries ({} s)", pace.tries, waited.as_secs_f64())))
 }
-

@@ -9,16 +9,16 @@ use zeroize::Zeroizing;
 
 use super::crypto::{self, Suite};
 use super::session::Session;
-use super::transport::exchange;
+use super::transport::{exchange, Pace};
 use super::{codes, fail, wire, Config, IpmiError};
 
 /// An IPMI 1.5 session: Get Channel Authentication Capabilities, Get Session Challenge,
 /// Activate Session (MD5 if the BMC offers it, else straight password; never "none").
 pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Result<Session, IpmiError> {
-    let (timeout, tries) = (cfg.timeout, cfg.tries);
+    let pace = Pace::new(cfg.timeout, cfg.tries);
     let pre = |cmd: u8, data: &[u8]| wire::v15_packet(&wire::request(0x06, cmd, 0, data));
     let reply = |cmd: u8| move |p: &[u8]| wire::v15_message(p).and_then(wire::response).filter(|r| r.cmd == cmd);
-    let caps = exchange(&sock, label, &pre(0x38, &[0x0e, cfg.privilege]), timeout, tries, reply(0x38)).await?;
+    let caps = exchange(&sock, label, &pre(0x38, &[0x0e, cfg.privilege]), &pace, reply(0x38)).await?;
     if caps.code != 0 || caps.data.len() < 2 {
         return Err(fail("bmc", label, format!("Get Channel Authentication Capabilities: {}", codes::completion(caps.code))));
     }
@@ -42,8 +42,8 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     user16[..cfg.user.len()].copy_from_slice(cfg.user.as_bytes());
     let mut data = vec![authtype];
     data.extend_from_slice(&user16);
-    let tries = tries.saturating_mul(super::ALIVE_FACTOR);
-    let ch = exchange(&sock, label, &pre(0x39, &data), timeout, tries, reply(0x39)).await?;
+    let pace = pace.times(super::ALIVE_FACTOR);
+    let ch = exchange(&sock, label, &pre(0x39, &data), &pace, reply(0x39)).await?;
     match ch.code {
         0 if ch.data.len() >= 20 => {}
         0x81 => return Err(fail("auth", label, format!("invalid user name {}", cfg.user))),
@@ -63,8 +63,8 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
         console_sid: temp_sid,
         out_seq: 0,
         rq_seq: 0,
-        timeout,
-        tries,
+        pace,
+        raise_to: 0,
         open: false,
         v15: Some((authtype, pw)),
     };
