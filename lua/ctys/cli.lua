@@ -7,6 +7,8 @@
 ---@class ctys.cli
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require("ctys.err")
 local subopts = require("ctys.subopts")
 local targets = require("ctys.targets")
@@ -130,6 +132,7 @@ end
 ---@param words string[]
 ---@return ctys.Options
 function M.parse_options(words)
+  check.arg("ctys.cli.parse_options", "words", words, "table")
   local opts, i = {}, 1
   while i <= #words do
     if not is_option(words[i]) then
@@ -169,6 +172,7 @@ end
 ---@param argv string[]
 ---@return ctys.Request
 function M.parse(argv)
+  check.arg("ctys.cli.parse", "argv", argv, "table")
   local req = { targets = {} }
   local i, after_dashdash, last = 1, false, nil
   while i <= #argv do
@@ -310,6 +314,7 @@ end
 ---@param argv string[] the words after the program name
 ---@return integer exit value (the action's result, or 0)
 function M.main(argv)
+  check.arg("ctys.cli.main", "argv", argv, "table")
   local macros = require "ctys.macros"
   if macros.used(argv) then argv = macros.expand_argv(argv) end
   local req = M.parse(argv)
@@ -347,6 +352,7 @@ end
 ---@param req ctys.Options
 ---@return string[]
 function M.unparse(req)
+  check.arg("ctys.cli.unparse", "req", req, "table")
   local w = {}
   local function add(opt, v) if v ~= nil and v ~= false then w[#w + 1] = opt; if v ~= true then w[#w + 1] = v end end end
   add("-t", req.type)

@@ -5,6 +5,8 @@
 ---@class ctys.commands
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 
 ---The built-in table: command name → argv prefix.
@@ -58,6 +60,7 @@ end
 ---@param ... string arguments
 ---@return string[]
 function M.argv(name, ...)
+  check.arg("ctys.commands.argv", "name", name, "string")
   local base = M.table()[name] or err.env("no command '%s' in the command table", name)
   local argv = table.move(base, 1, #base, 1, {})
   for i = 1, select("#", ...) do argv[#argv + 1] = tostring((select(i, ...))) end
@@ -69,6 +72,7 @@ end
 ---@param ... string
 ---@return string
 function M.describe(name, ...)
+  check.arg("ctys.commands.describe", "name", name, "string")
   local quote = require("ctys.relay").quote
   local words = {}
   for i, w in ipairs(M.argv(name, ...)) do words[i] = quote(w) end
@@ -80,6 +84,7 @@ end
 ---@param words string[]
 ---@return table<string, string> found word → path (words that do not resolve are absent)
 function M.which(words)
+  check.arg("ctys.commands.which", "words", words, "table")
   local quote = require("ctys.relay").quote
   local script = [[for n do case $n in
   */*) [ -f "$n" ] && [ -x "$n" ] && printf '%s\t%s\n' "$n" "$n" ;;
@@ -104,6 +109,7 @@ end
 ---@param name string
 ---@return boolean
 function M.available(name)
+  check.arg("ctys.commands.available", "name", name, "string")
   local prog = M.table()[name] and M.table()[name][1]
   return prog ~= nil and M.which({ prog })[prog] ~= nil
 end
@@ -115,6 +121,7 @@ end
 ---@return string|nil out
 ---@return string? err
 function M.read(name, ...)
+  check.arg("ctys.commands.read", "name", name, "string")
   local line = M.describe(name, ...)
   local errfile = os.tmpname()
   local f = assert(io.popen(line .. " 2>" .. require("ctys.relay").quote(errfile), "r"))
@@ -136,6 +143,7 @@ end
 ---@return true|nil ok
 ---@return string? err
 function M.spawn(name, ...)
+  check.arg("ctys.commands.spawn", "name", name, "string")
   local line = M.describe(name, ...)
   if os.execute("(" .. line .. ") </dev/null >/dev/null 2>&1 &") then return true end
   return nil, line .. ": could not be started"
@@ -147,6 +155,7 @@ end
 ---@return true|nil ok
 ---@return string? err
 function M.run(name, ...)
+  check.arg("ctys.commands.run", "name", name, "string")
   local line = M.describe(name, ...)
   local ok, how, code = os.execute(line)
   if ok then return true end

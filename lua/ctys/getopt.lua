@@ -4,6 +4,8 @@
 ---@class ctys.getopt
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 
 ---Parse argv against a spec such as "i:t:p:P:nhV" (a colon after a letter: it takes a value).
@@ -14,6 +16,8 @@ local err = require "ctys.err"
 ---@return table<string, string|boolean> opts by letter
 ---@return string[] rest the operands
 function M.parse(argv, spec)
+  check.arg("ctys.getopt.parse", "argv", argv, "table")
+  check.arg("ctys.getopt.parse", "spec", spec, "string")
   local opts, rest, i = {}, {}, 1
   while i <= #argv do
     local w = argv[i]

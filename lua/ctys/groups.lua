@@ -18,6 +18,8 @@
 ---@class ctys.groups
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 local targets = require "ctys.targets"
 local hostlist = require "ctys.hostlist"
@@ -37,6 +39,7 @@ end
 ---@return string|nil path
 ---@return string text_or_looked the file's text, or where it was looked for
 function M.find(name)
+  check.arg("ctys.groups.find", "name", name, "string")
   if name == "" or name:find("%.%.") or name:find("^/") then return nil, "bad group name '" .. name .. "'" end
   local tried = {}
   for _, dir in ipairs(M.path()) do
@@ -147,6 +150,8 @@ end
 ---@param ctx? string context options given with the group (applied last: they win)
 ---@return ctys.GroupMember[]
 function M.members(name, ctx)
+  check.arg("ctys.groups.members", "name", name, "string")
+  check.arg("ctys.groups.members", "ctx", ctx, "string?")
   local set = {}
   read_group(name, nil, set, {}, nil)
   local out = {}
@@ -178,6 +183,7 @@ end
 ---@param word string
 ---@return boolean
 function M.is_expression(word)
+  check.arg("ctys.groups.is_expression", "word", word, "string")
   local addr = word:match("^([^(]*)") or word
   if addr:sub(1, 1) == "@" then return true end
   local outside = addr:gsub("%b[]", "")
@@ -203,6 +209,8 @@ end
 ---@param ctx? string
 ---@return ctys.GroupMember[]
 function M.expand(expr, ctx)
+  check.arg("ctys.groups.expand", "expr", expr, "string")
+  check.arg("ctys.groups.expand", "ctx", ctx, "string?")
   local parts, ops = tokens(expr)
   local result = operand(parts[1], expr)
   for i, op in ipairs(ops) do
@@ -235,6 +243,7 @@ end
 ---@param list ctys.RequestTarget[]
 ---@return ctys.RequestTarget[]
 function M.resolve(list)
+  check.arg("ctys.groups.resolve", "list", list, "table")
   local out, seen = {}, {}
   local cli = require "ctys.cli"
   for _, t in ipairs(list) do
@@ -262,6 +271,7 @@ end
 ---@param list (string|ctys.Target)[]
 ---@return ctys.GroupMember[]
 function M.hosts(list)
+  check.arg("ctys.groups.hosts", "list", list, "table")
   local ts = {}
   for i, h in ipairs(list) do
     if type(h) == "table" then

@@ -4,6 +4,8 @@
 ---@class ctys.hostlist
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 
 ---The most names one word, or one group, may stand for: `lab[1-1000][1-1000][1-1000]` is
@@ -71,6 +73,7 @@ end
 ---@param word string e.g. "lab[01-03,07]" or "rack[1-2]-n[1-2]"
 ---@return string[]
 function M.expand(word)
+  check.arg("ctys.hostlist.expand", "word", word, "string")
   if count(word) > M.MAX then err.usage("'%s' is too large: it stands for more than %d hosts", word, M.MAX) end
   return expand(word)
 end
@@ -88,6 +91,7 @@ end
 ---@param names string[]
 ---@return string
 function M.fold(names)
+  check.arg("ctys.hostlist.fold", "names", names, "table")
   local groups, order, plain, seen = {}, {}, {}, {}
   for _, name in ipairs(names) do
     if not seen[name] then

@@ -15,6 +15,8 @@
 ---@class ctys.machines
 local M = {}
 
+local check = require "ctys.check"
+
 local core = require "ctys.core"
 local err = require "ctys.err"
 
@@ -106,6 +108,7 @@ end
 ---@param files? string[] read these instead of M.files()
 ---@return table<string|integer, ctys.Machine> db by name, and as a list in file order
 function M.load(files)
+  check.arg("ctys.machines.load", "files", files, "table?")
   local db = {}
   for _, path in ipairs(files or M.files()) do
     local f = io.open(path, "r")
@@ -129,6 +132,8 @@ end
 ---@return ctys.Machine|nil machine
 ---@return string? err
 function M.lookup(key, db)
+  check.arg("ctys.machines.lookup", "key", key, "string")
+  check.arg("ctys.machines.lookup", "db", db, "table?")
   db = db or M.load()
   if db[key] then return db[key] end
   local mac = core.wol_parse_mac(key)
@@ -147,6 +152,8 @@ end
 ---@return string|nil ip
 ---@return string? err
 function M.address(key, db)
+  check.arg("ctys.machines.address", "key", key, "string")
+  check.arg("ctys.machines.address", "db", db, "table?")
   if is_ip(key) then return key end
   local m, e = M.lookup(key, db)
   if not m then return nil, e end

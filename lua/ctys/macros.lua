@@ -14,6 +14,8 @@
 ---@class ctys.macros
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 
 ---The longest text a command line's macros may expand to (1 MiB): a chain of macros that each
@@ -40,6 +42,8 @@ local cache = {}
 ---@param origin string
 ---@return table<string, {value: string, line: integer}>
 function M.parse(text, origin)
+  check.arg("ctys.macros.parse", "text", text, "string")
+  check.arg("ctys.macros.parse", "origin", origin, "string")
   -- Continued lines are gathered in a list and joined once (joining as they come is
   -- quadratic in their number).
   local macros, n, pending, first = {}, 0, nil, nil
@@ -74,6 +78,7 @@ end
 ---@return table<string, {value: string, line: integer}>|nil macros
 ---@return string where the file, or the places looked at
 function M.load(file)
+  check.arg("ctys.macros.load", "file", file, "string?")
   file = file or "default"
   if file:find("%.%.") or file:find("^/") then err.usage("bad macro file name '%s'", file) end
   local tried = {}
@@ -163,6 +168,7 @@ end
 ---@param argv string[]
 ---@return string[]
 function M.expand_argv(argv)
+  check.arg("ctys.macros.expand_argv", "argv", argv, "table")
   local out, memo = {}, {}
   for _, w in ipairs(argv) do
     if not w:lower():find("macro:", 1, true) then
@@ -181,6 +187,7 @@ end
 ---@param argv string[]
 ---@return boolean
 function M.used(argv)
+  check.arg("ctys.macros.used", "argv", argv, "table")
   for _, w in ipairs(argv) do
     if w:lower():find("macro:", 1, true) then return true end
   end

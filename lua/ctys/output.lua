@@ -13,6 +13,8 @@
 ---@class ctys.output
 local M = {}
 
+local check = require "ctys.check"
+
 local hostlist = require "ctys.hostlist"
 
 ---@alias ctys.output.Mode "prefix"|"gather"|"terse"|"json"
@@ -21,6 +23,7 @@ local hostlist = require "ctys.hostlist"
 ---@param r ctys.core.RemoteResult
 ---@return boolean
 function M.ok(r)
+  check.arg("ctys.output.ok", "r", r, "table")
   return r.err == nil and r.status == 0
 end
 
@@ -28,6 +31,7 @@ end
 ---@param r ctys.core.RemoteResult
 ---@return string|nil
 function M.why(r)
+  check.arg("ctys.output.why", "r", r, "table")
   if r.err then return (r.err:gsub("^" .. r.host:gsub("%p", "%%%0") .. ": ", "")) end
   if r.signal then return "killed by signal " .. r.signal end
   if r.status ~= 0 then return "exit " .. tostring(r.status) end
@@ -40,6 +44,7 @@ end
 ---@param errf? file* stderr lines (io.stderr)
 ---@return fun(host: string, stream: string, line: string)
 function M.line_printer(prefix, out, errf)
+  check.arg("ctys.output.line_printer", "prefix", prefix, "boolean")
   out, errf = out or io.stdout, errf or io.stderr
   return function(host, stream, line)
     local f = stream == "stderr" and errf or out
@@ -62,6 +67,8 @@ end
 ---@param out? file*
 ---@param errf? file*
 function M.print(results, mode, out, errf)
+  check.arg("ctys.output.print", "results", results, "table")
+  check.arg("ctys.output.print", "mode", mode, "string")
   out, errf = out or io.stdout, errf or io.stderr
   if mode == "terse" then
     for _, r in ipairs(results) do
@@ -104,6 +111,8 @@ end
 ---@param errf? file*
 ---@return integer failed how many failed
 function M.report_failures(results, prog, errf)
+  check.arg("ctys.output.report_failures", "results", results, "table")
+  check.arg("ctys.output.report_failures", "prog", prog, "string?")
   errf = errf or io.stderr
   local failed = 0
   for _, r in ipairs(results) do
@@ -122,6 +131,7 @@ end
 ---@param results ctys.core.RemoteResult[]
 ---@return integer
 function M.exit_value(results)
+  check.arg("ctys.output.exit_value", "results", results, "table")
   local code = 0
   for _, r in ipairs(results) do
     if r.err or r.signal then
@@ -140,6 +150,10 @@ end
 ---@param sep string between columns, e.g. "  " or " | "
 ---@param rule? boolean
 function M.columns(head, rows, sep, rule)
+  check.arg("ctys.output.columns", "head", head, "table")
+  check.arg("ctys.output.columns", "rows", rows, "table")
+  check.arg("ctys.output.columns", "sep", sep, "string")
+  check.arg("ctys.output.columns", "rule", rule, "boolean?")
   local w = {}
   for i, h in ipairs(head) do
     w[i] = #h

@@ -3,11 +3,15 @@
 ---@class ctys.paths
 local M = {}
 
+local check = require "ctys.check"
+
 ---The list in `env` (colon-separated) if it is set, else the defaults (`~` is $HOME).
 ---@param env string environment variable, e.g. "CTYS_GROUPS_PATH"
 ---@param defaults string[] e.g. { "~/.ctys/groups", "/etc/ctys/groups" }
 ---@return string[]
 function M.search(env, defaults)
+  check.arg("ctys.paths.search", "env", env, "string")
+  check.arg("ctys.paths.search", "defaults", defaults, "table")
   local v = os.getenv(env)
   local out = {}
   if v then
@@ -23,6 +27,7 @@ end
 ---@param path string
 ---@return boolean
 function M.exists(path)
+  check.arg("ctys.paths.exists", "path", path, "string")
   local f = io.open(path, "r")
   if f then f:close() end
   return f ~= nil

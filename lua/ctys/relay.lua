@@ -7,6 +7,8 @@
 ---@class ctys.relay
 local M = {}
 
+local check = require "ctys.check"
+
 local core = require "ctys.core"
 local output = require "ctys.output"
 local targets = require "ctys.targets"
@@ -15,6 +17,7 @@ local targets = require "ctys.targets"
 ---@param t ctys.Target
 ---@return boolean
 function M.is_local(t)
+  check.arg("ctys.relay.is_local", "t", t, "table")
   if t.port or (t.user and t.user ~= os.getenv("USER")) then return false end
   local h = t.host:lower()
   local me = (core.hostname() or ""):lower()
@@ -28,6 +31,8 @@ end
 ---@param t ctys.RequestTarget
 ---@return string[]
 function M.remote_argv(req, t)
+  check.arg("ctys.relay.remote_argv", "req", req, "table")
+  check.arg("ctys.relay.remote_argv", "t", t, "table")
   local argv = require("ctys.cli").unparse(req)
   for _, raw in ipairs { req.global_ctx_raw or "", t.ctx_raw or "" } do
     for _, w in ipairs(targets.split_words(raw)) do argv[#argv + 1] = w end
@@ -40,6 +45,8 @@ end
 ---@param t ctys.RequestTarget
 ---@return ctys.Request
 function M.local_request(req, t)
+  check.arg("ctys.relay.local_request", "req", req, "table")
+  check.arg("ctys.relay.local_request", "t", t, "table")
   local r = {}
   for k, v in pairs(req) do r[k] = v end
   for _, ctx in ipairs { req.global_ctx or {}, t.ctx or {} } do
@@ -53,6 +60,7 @@ end
 ---@param w string
 ---@return string
 function M.quote(w)
+  check.arg("ctys.relay.quote", "w", w, "string")
   if w:match("^[%w%-_.,:=/@%%+]+$") then return w end
   return "'" .. w:gsub("'", "'\\''") .. "'"
 end
@@ -64,6 +72,8 @@ end
 ---@return integer
 ---@return ctys.core.RemoteResult[] results
 function M.run(req, run_local)
+  check.arg("ctys.relay.run", "req", req, "table")
+  check.arg("ctys.relay.run", "run_local", run_local, "function")
   local mode = req.terse and "terse" or req.json and "json" or req.gather and "gather" or "prefix"
   local sequential = req.b and req.b:lower():find("seq") ~= nil
   local remote_cmd = os.getenv("CTYS_REMOTE_CMD") or "ctys"

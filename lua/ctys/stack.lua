@@ -21,6 +21,7 @@ local registered, order = {}, {}
 ---@param h ctys.stack.Handler
 ---@return ctys.stack.Handler h
 function M.register(h)
+  check.arg("ctys.stack.register", "h", h, "table")
   check.opts("ctys.stack.register", h, { name = "string", available = "function", list = "function", cancel = "function" },
     { "name", "available", "list", "cancel" })
   if not registered[h.name] then order[#order + 1] = h.name end
@@ -55,6 +56,7 @@ end
 ---@return ctys.stack.Machine[] machines
 ---@return string[] errs
 function M.running(only)
+  check.arg("ctys.stack.running", "only", only, "string?")
   local machines, errs = {}, {}
   for _, h in ipairs(M.handlers()) do
     if not only or h.name == only then
@@ -75,6 +77,9 @@ end
 ---@return ctys.stack.Machine[] left
 ---@return string[] errs
 function M.cancel(machines, how, wait)
+  check.arg("ctys.stack.cancel", "machines", machines, "table")
+  check.arg("ctys.stack.cancel", "how", how, "string")
+  check.arg("ctys.stack.cancel", "wait", wait, "number")
   local jobs, errs = {}, {}
   for i, m in ipairs(machines) do
     jobs[i] = function() return { registered[m.handler].cancel(m.vm, how) } end

@@ -8,6 +8,8 @@
 ---@class ctys.subopts
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require("ctys.err")
 
 ---@class ctys.Subopt
@@ -65,6 +67,7 @@ end
 ---@param given string
 ---@return string
 function M.canonical_key(given)
+  check.arg("ctys.subopts.canonical_key", "given", given, "string")
   local up = given:upper()
   return M.KEY_ALIASES[up] or up
 end
@@ -91,6 +94,7 @@ end
 ---@param token string the argument as given, e.g. `cancel=1:tst100,POWEROFF:0`
 ---@return ctys.Action
 function M.parse(token)
+  check.arg("ctys.subopts.parse", "token", token, "string")
   local name, rest = token:match("^([^=]*)=(.*)$")
   name = name or token
   if name == "" then err.usage("bad action '%s': empty action name", token) end
@@ -112,6 +116,8 @@ end
 ---@param drop string[] canonical keys
 ---@return string
 function M.without(parsed, drop)
+  check.arg("ctys.subopts.without", "parsed", parsed, "table")
+  check.arg("ctys.subopts.without", "drop", drop, "table")
   local skip, kept = {}, {}
   for _, k in ipairs(drop) do skip[k] = true end
   local name, rest = parsed.raw:match("^([^=]*)=(.*)$")
@@ -126,6 +132,8 @@ end
 ---@param key string e.g. `"TCP"`, `"t"`, `"LABEL"`, `"1"`
 ---@return ctys.Subopt|nil
 function M.get(parsed, key)
+  check.arg("ctys.subopts.get", "parsed", parsed, "table")
+  check.arg("ctys.subopts.get", "key", key, "string")
   return parsed.by_key[M.canonical_key(key)]
 end
 

@@ -6,6 +6,8 @@
 ---@class ctys.targets
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require("ctys.err")
 
 ---@class ctys.Target
@@ -45,6 +47,7 @@ end
 ---@param word string e.g. `root@lab02:22(-d 1)`
 ---@return ctys.Target
 function M.parse(word)
+  check.arg("ctys.targets.parse", "word", word, "string")
   local addr, ctx_raw = word, nil
   local open = word:find("(", 1, true)
   if open then
@@ -66,6 +69,7 @@ end
 ---@param t ctys.Target
 ---@return string
 function M.format(t)
+  check.arg("ctys.targets.format", "t", t, "table")
   local host = t.host:find(":", 1, true) and ("[" .. t.host .. "]") or t.host
   return (t.user and (t.user .. "@") or "") .. host .. (t.port and (":" .. t.port) or "")
 end
@@ -75,6 +79,7 @@ end
 ---@param s string e.g. `-a create=l:LAB02,reuse -c local -b 1,2 `
 ---@return string[]
 function M.split_words(s)
+  check.arg("ctys.targets.split_words", "s", s, "string")
   local words, cur, quote, in_word = {}, {}, nil, false
   for c in s:gmatch(".") do
     if quote then

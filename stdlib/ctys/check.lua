@@ -41,8 +41,12 @@ local KINDS = {
   ["integer>=0"] = function(v) return math.type(v) == "integer" and v >= 0 end,
   port = function(v) return math.type(v) == "integer" and v > 0 and v < 65536 end,
 }
+-- What a kind's message adds after the value.
+local HINT = { seconds = string.format(" (seconds, at most %d)", core.max_seconds) }
+HINT["seconds>=0"] = HINT.seconds
+
 local WHAT = { number = "a positive number", ["number>=0"] = "a non-negative number", integer = "a positive integer",
-  seconds = "seconds above 0, at most " .. core.max_seconds, ["seconds>=0"] = "seconds from 0 to " .. core.max_seconds,
+  seconds = "a positive number", ["seconds>=0"] = "a non-negative number",
   ["integer>=0"] = "a non-negative integer", port = "a port number (1-65535)" }
 
 ---Check an options table against a spec `{ name = kind }` (kinds: string, boolean, function,
@@ -64,7 +68,7 @@ function M.opts(fname, opts, spec, required)
       for _, allowed in ipairs(kind) do ok = ok or v == allowed end
       if not ok then M.bad(fname, k, "%s is not one of %s", show(v), table.concat(kind, ", ")) end
     elseif kind ~= "any" and not KINDS[kind](v) then
-      M.bad(fname, k, "expected %s, got %s", WHAT[kind] or ("a " .. kind), show(v))
+      M.bad(fname, k, "expected %s, got %s%s", WHAT[kind] or ("a " .. kind), show(v), HINT[kind] or "")
     end
   end
   for _, k in ipairs(required or {}) do
@@ -80,6 +84,32 @@ end
 function M.seconds(v)
   local n = tonumber(v)
   if n and secs(n, false) then return n end
+end
+
+local ARG_KINDS = {
+  string = function(v) return type(v) == "string" end,
+  table = function(v) return type(v) == "table" end,
+  boolean = function(v) return type(v) == "boolean" end,
+  number = function(v) return type(v) == "number" end,
+  integer = function(v) return math.type(v) == "integer" end,
+  ["function"] = function(v) return type(v) == "function" end,
+}
+
+---Check one positional argument: `kind` is string, table, boolean, number, integer or
+---function, several joined by `|`, and a trailing `?` lets it be nil. Misuse raises
+---"FNAME: bad argument 'NAME': expected KIND, got TYPE" (exit 1).
+---@param fname string e.g. "ctys.cli.parse"
+---@param name string the parameter's name
+---@param v any
+---@param kind string
+---@return any v
+function M.arg(fname, name, v, kind)
+  local optional = kind:sub(-1) == "?"
+  if v == nil and optional then return v end
+  for k in (optional and kind:sub(1, -2) or kind):gmatch("[^|]+") do
+    if ARG_KINDS[k](v) then return v end
+  end
+  M.bad(fname, name, "expected %s, got %s", (kind:gsub("%?$", " or nil"):gsub("|", " or ")), type(v) == "string" and string.format("%q", v) or (math.type(v) or type(v)))
 end
 
 ---A shallow copy of a table without the named keys.

@@ -6,6 +6,8 @@
 ---@class ctys.actions.pm
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 local subopts = require "ctys.subopts"
 
@@ -47,6 +49,8 @@ end
 ---@param path? string the file (default: CTYS_WOL_REMEMBER, else ~/.ctys/wol-broadcast)
 ---@return string|nil
 function M.remembered_broadcast(name, path)
+  check.arg("ctys.actions.pm.remembered_broadcast", "name", name, "string")
+  check.arg("ctys.actions.pm.remembered_broadcast", "path", path, "string?")
   for _, l in ipairs(remembered_lines(path or remember_file())) do
     if l[1] == name then return l[2] end
   end
@@ -60,6 +64,9 @@ end
 ---@return true|nil ok
 ---@return string? err
 function M.remember_broadcast(names, addr, path)
+  check.arg("ctys.actions.pm.remember_broadcast", "names", names, "table")
+  check.arg("ctys.actions.pm.remember_broadcast", "addr", addr, "string")
+  check.arg("ctys.actions.pm.remember_broadcast", "path", path, "string?")
   path = path or remember_file()
   local drop = {}
   for _, n in ipairs(names) do drop[n] = true end
@@ -101,6 +108,7 @@ end
 ---@param action ctys.Action parsed `-a create=...`
 ---@return table plan
 function M.create_plan(action)
+  check.arg("ctys.actions.pm.create_plan", "action", action, "table")
   local by = action.by_key
   for _, e in ipairs(action.list) do
     local kind = CREATE_KEYS[e.key]
@@ -283,6 +291,7 @@ end
 ---@param req ctys.Request
 ---@return integer
 function M.create(req)
+  check.arg("ctys.actions.pm.create", "req", req, "table")
   local plan = M.create_plan(req.action)
   if plan.console_only then return open_console(plan.console, console_target(plan), plan.name, req.dry_run) end
   local machines = require "ctys.machines"
@@ -386,6 +395,7 @@ for _, k in ipairs(ADDRESS_KEYS) do CANCEL_KEYS[k] = "value" end
 ---@param action ctys.Action parsed `-a cancel=...`
 ---@return table plan
 function M.cancel_plan(action)
+  check.arg("ctys.actions.pm.cancel_plan", "action", action, "table")
   local by = action.by_key
   local method, delay
   for _, e in ipairs(action.list) do
@@ -624,6 +634,8 @@ end
 ---@param stack_opts {only?: string, force_destroys?: boolean}
 ---@return integer
 function M.cancel_here(req, stack_opts)
+  check.arg("ctys.actions.pm.cancel_here", "req", req, "table")
+  check.arg("ctys.actions.pm.cancel_here", "stack_opts", stack_opts, "table")
   local plan = M.cancel_plan(req.action)
   if plan.ipmi then
     if not plan.force then
@@ -683,6 +695,7 @@ end
 ---@param req ctys.Request
 ---@return integer
 function M.cancel(req)
+  check.arg("ctys.actions.pm.cancel", "req", req, "table")
   return M.cancel_here(req, {})
 end
 

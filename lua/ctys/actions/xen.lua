@@ -5,12 +5,15 @@
 ---@class ctys.actions.xen
 local M = {}
 
+local check = require "ctys.check"
+
 local pm = require "ctys.actions.pm"
 
 ---CANCEL on a Xen host: see ctys.actions.pm.cancel; the domains of `xl list` are the stack.
 ---@param req ctys.Request
 ---@return integer
 function M.cancel(req)
+  check.arg("ctys.actions.xen.cancel", "req", req, "table")
   return pm.cancel_here(req, { only = "xen", force_destroys = true })
 end
 

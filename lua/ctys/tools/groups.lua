@@ -7,6 +7,8 @@
 ---@class ctys.tools.groups
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 
 M.USAGE = [[
@@ -25,6 +27,7 @@ environment:
 ---@param argv string[]
 ---@return integer
 function M.main(argv)
+  check.arg("ctys.tools.groups.main", "argv", argv, "table")
   local opts, rest = require("ctys.getopt").parse(argv, "lXh")
   if opts.h then io.write(M.USAGE) return 0 end
   local groups = require "ctys.groups"

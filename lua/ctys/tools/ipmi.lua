@@ -13,6 +13,8 @@
 ---@class ctys.tools.ipmi
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 
 M.USAGE = [[
@@ -46,7 +48,6 @@ local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true
 
 -- -N: seconds above 0, by the one rule (ctys.check).
 local function seconds(v)
-  local check = require "ctys.check"
   local n = check.seconds(v)
   if not n or n == 0 then err.usage("bad timeout (-N) '%s': seconds above 0, at most %d", v, check.MAX_SECONDS) end
   return n
@@ -112,6 +113,7 @@ end
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
+  check.arg("ctys.tools.ipmi.main", "argv", argv, "table")
   local opts, rest = require("ctys.getopt").parse(argv, "U:Ef:KG:Yk:y:C:I:A:L:N:R:Xjh")
   if opts.h then io.write(M.USAGE) return 0 end
   -- The value is not repeated: it may be the key itself.

@@ -18,6 +18,8 @@
 ---@class ctys.tools.lab
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 local core = require "ctys.core"
 local fs = require "ctys.fs"
@@ -281,6 +283,7 @@ end
 ---@param cfg table from M.config()
 ---@return string[] `NAME=value` words
 function M.env(cfg)
+  check.arg("ctys.tools.lab.env", "cfg", cfg, "table")
   local path = cfg.dir .. "/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
   -- VDE sockets and vnetctl's state under the lab's directory, not the host's /var/tmp and
   -- /run/ctys, so `down` removes them.
@@ -297,6 +300,7 @@ end
 ---Works on whatever part exists; the directory only when `up` made it (its marker file).
 ---@param cfg table from M.config()
 function M.down(cfg)
+  check.arg("ctys.tools.lab.down", "cfg", cfg, "table")
   for _, ns in ipairs(namespaces(cfg)) do
     os.execute(string.format("for p in $(ip netns pids %s); do kill -9 $p; done 2>/dev/null", ns))
   end
@@ -314,6 +318,8 @@ end
 ---@param cfg table from M.config()
 ---@param n integer machines
 function M.up(cfg, n)
+  check.arg("ctys.tools.lab.up", "cfg", cfg, "table")
+  check.arg("ctys.tools.lab.up", "n", n, "integer")
   need_root()
   if #namespaces(cfg) > 0 or exists(cfg.dir) then
     err.failed("lab %s is up already (or left over): ctys lab down first", cfg.name)
@@ -337,6 +343,7 @@ end
 ---@param cfg table from M.config()
 ---@return string[][]
 function M.status(cfg)
+  check.arg("ctys.tools.lab.status", "cfg", cfg, "table")
   local rows = {}
   local i = 1
   while exists(cfg.dir .. "/m" .. i .. "/bmc/power") do
@@ -372,6 +379,7 @@ end
 ---@param argv string[]
 ---@return integer
 function M.main(argv)
+  check.arg("ctys.tools.lab.main", "argv", argv, "table")
   local cmd = argv[1]
   if cmd == nil or cmd == "-h" or cmd == "--help" then
     io.write(M.USAGE)

@@ -7,6 +7,8 @@
 ---@class ctys.tools.macros
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 
 M.USAGE = [[
@@ -26,6 +28,7 @@ environment:
 ---@param argv string[]
 ---@return integer
 function M.main(argv)
+  check.arg("ctys.tools.macros.main", "argv", argv, "table")
   local opts, rest = require("ctys.getopt").parse(argv, "f:lXh")
   if opts.h then io.write(M.USAGE) return 0 end
   local macros = require "ctys.macros"

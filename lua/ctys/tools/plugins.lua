@@ -9,6 +9,8 @@
 ---@class ctys.tools.plugins
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 
 M.USAGE = [[
@@ -273,6 +275,7 @@ end
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
+  check.arg("ctys.tools.plugins.main", "argv", argv, "table")
   local opts, hosts = require("ctys.getopt").parse(argv, "Xjh")
   if opts.h then io.write(M.USAGE) return 0 end
   if opts.X and opts.j then err.usage("-X and -j exclude each other") end

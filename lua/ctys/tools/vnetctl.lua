@@ -18,6 +18,8 @@
 ---@class ctys.tools.vnetctl
 local M = {}
 
+local check = require "ctys.check"
+
 local core = require "ctys.core"
 local err = require "ctys.err"
 local fs = require "ctys.fs"
@@ -450,7 +452,7 @@ local function ports(ctx)
   return 0
 end
 
-local function check(ctx)
+local function check_env(ctx)
   local faults = {}
   local function fault(fmt, ...) faults[#faults + 1] = string.format(fmt, ...) end
   local sw, e = open_switch(ctx)
@@ -519,7 +521,7 @@ local function list(ctx, all)
   return 0
 end
 
-local RUN = { create = create, cancel = cancel, info = info, ports = ports, check = check,
+local RUN = { create = create, cancel = cancel, info = info, ports = ports, check = check_env,
   list = function(ctx) return list(ctx, false) end, listall = function(ctx) return list(ctx, true) end }
 
 local ESCALATE = { SUDO = { "sudo", "-n" }, KSU = { "ksu", "-q", "-e" } }
@@ -563,6 +565,7 @@ end
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
+  check.arg("ctys.tools.vnetctl.main", "argv", argv, "table")
   local macros = require "ctys.macros"
   if macros.used(argv) then argv = macros.expand_argv(argv) end
   local opts, rest = require("ctys.getopt").parse(argv, SPEC)

@@ -11,6 +11,8 @@
 ---@class ctys.tools.wakeup
 local M = {}
 
+local check = require "ctys.check"
+
 local err = require "ctys.err"
 
 M.USAGE = [[
@@ -32,6 +34,7 @@ environment:
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
+  check.arg("ctys.tools.wakeup.main", "argv", argv, "table")
   local opts, targets = require("ctys.getopt").parse(argv, "i:t:p:P:nh")
   if opts.h then io.write(M.USAGE) return 0 end
   if #targets == 0 then err.usage("no MAC or machine name given (see -h)") end
