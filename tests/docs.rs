@@ -44,6 +44,23 @@ fn bash_completion_completes_tool_words_and_ssh_hosts() {
     assert_eq!(complete("ctys lab st"), "status");
     assert_eq!(complete("ctys -t pm -a cancel=x lab"), "lab lab01 lab02");
     assert_eq!(complete("ctys -t pm -a cancel=x @"), "@desk");
+    // Values after the options that take them; files where a file is expected.
+    assert_eq!(complete("ctys -t ''"), "PM XEN");
+    assert_eq!(complete("ctys -T a"), "all");
+    assert_eq!(complete("ctys-ipmi -L ''"), "admin operator user");
+    assert_eq!(complete("ctys-vnetctl -d ''"), "0 1 2 3");
+    home.write("creds/pw", "x");
+    let dir = home.path().join("creds").display().to_string();
+    assert_eq!(complete(&format!("ctys-ipmi -f {dir}/")), format!("{dir}/pw"));
+    assert_eq!(complete(&format!("ctys --lua-path {}/cr", home.path().display())), dir);
+    // Every option each tool has (and not the two ctys-ipmi reads only to refuse).
+    let vnet = complete("ctys-vnetctl -");
+    for o in ["-H", "-V", "-X", "-Z", "-h", "-n", "-r", "-u"] {
+        assert!(vnet.split(' ').any(|w| w == o), "ctys-vnetctl {o}: {vnet}");
+    }
+    let ipmi = complete("ctys-ipmi -");
+    assert!(ipmi.split(' ').any(|w| w == "-K") && ipmi.split(' ').any(|w| w == "-Y") && !ipmi.split(' ').any(|w| w == "-k" || w == "-y"), "{ipmi}");
+    assert!(complete("ctys --t").contains("--tool"));
 }
 
 #[test]

@@ -420,8 +420,9 @@ fn a_session_is_raised_to_its_privilege_only_when_a_command_needs_it() {
     assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is off");
     let (_, out, _) = ctys_ipmi(&home, &["-j", "-L", "user", &t, "power", "off"]);
     assert!(out.contains("\"kind\":\"privilege\""), "{out}");
-    // `power status` is Open Session, RAKP 1, RAKP 3, Get Chassis Status, Close Session: no
-    // Set Session Privilege Level, whatever privilege was asked for.
+    // `power status` is Get Channel Authentication Capabilities, Open Session, RAKP 1, RAKP 3,
+    // Get Chassis Status, Close Session (twice): no Set Session Privilege Level, whatever
+    // privilege was asked for.
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let s2 = sent.clone();
     let proxy = Proxy::start(
@@ -435,5 +436,5 @@ fn a_session_is_raised_to_its_privilege_only_when_a_command_needs_it() {
     );
     let pt = proxy.target();
     assert_eq!(ctys_ipmi(&home, &["-C", "3", &pt, "power", "status"]).1, format!("{pt}: off\n"));
-    assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 5);
+    assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 7);
 }

@@ -99,6 +99,21 @@ local OPTIONS = {
   ["--json"] = { field = "json" },
 }
 
+---How the shells complete a ctys command line (docs/gen.lua writes the completions from it):
+---its options, what follows one (a list of values, "file", "dir", "host", "types": the plugin
+---types there are, "types+all"), the words it takes, its operands. The host's options too.
+M.COMPLETE = {
+  options = { "--lua-path", "--repl", "--test", "--dump-lua", "--tool", "--help", "--version", "-e" },
+  values = { ["-t"] = "types", ["-T"] = "types+all", ["-d"] = { "0", "1", "2", "3" }, ["-Z"] = { "SUDO", "KSU" },
+    ["-a"] = { "create=", "cancel=" }, ["-l"] = "user", ["-b"] = { "sync", "async", "seq", "par" },
+    ["--lua-path"] = "dir", ["--test"] = "file", ["--dump-lua"] = "dir",
+    ["--tool"] = { "vnetctl", "wakeup", "ipmi", "macros", "groups", "plugins", "lab" } },
+  words = { "lab" },
+  operands = "host",
+}
+for opt in pairs(OPTIONS) do table.insert(M.COMPLETE.options, opt) end
+table.sort(M.COMPLETE.options)
+
 local function is_option(w)
   return w:sub(1, 1) == "-" and w ~= "--"
 end

@@ -81,7 +81,9 @@ async fn send_many(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
     let sent = match route(&spec)? {
         Err(e) => Err(e),
         Ok(Route::Udp { sock, dest }) => {
-            let gso = spec.get::<Option<bool>>("gso")?.unwrap_or(false);
+            // Segmentation offload unless the caller says no; the primitive falls back to
+            // sendmmsg where the kernel or the route refuses it.
+            let gso = spec.get::<Option<bool>>("gso")?.unwrap_or(true);
             wol::send_udp_many(&sock, &dest, &macs, pw, gso)
         }
         Ok(Route::Raw { mut tx, dst, to_target }) => tx.send_many(dst, to_target, &macs, pw),

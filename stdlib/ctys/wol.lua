@@ -78,8 +78,9 @@ end
 
 ---Send one magic packet to each of many MACs, fast: one socket, no allocation per packet,
 ---sendmmsg batches for UDP. Same options as send, with `macs` instead of `mac` (no count).
----`gso = true` (UDP) uses segmentation offload, about ten times cheaper again; the datagrams
----are cut where they leave for a real NIC, but a veth may pass them on uncut.
+---For UDP, segmentation offload is used where the kernel has it (about ten times cheaper
+---again; the datagrams are cut where they leave for a real NIC, but a veth may pass them on
+---uncut), else sendmmsg; `gso = false` insists on sendmmsg.
 ---@param opts ctys.wol.SendOpts|{macs: string[], gso?: boolean}
 ---@return integer|nil sent how many packets went out
 ---@return string? err
@@ -87,6 +88,7 @@ function M.send_many(opts)
   local spec = spec_of("ctys.wol.send_many", opts, { "macs" })
   if spec.mac or spec.count or spec.interval then check.bad("ctys.wol.send_many", spec.mac and "mac" or "count", "not for send_many") end
   if spec.gso and spec.raw then check.bad("ctys.wol.send_many", "gso", "only for UDP") end
+  if spec.raw then spec.gso = false end
   -- The MACs are checked natively: a bad one raises naming its index.
   return core.wol_send_many(spec)
 end

@@ -23,12 +23,15 @@ environment:
   CTYS_GROUPS_PATH  group directories (colon-separated; default ~/.ctys/groups, /etc/ctys/groups)
 ]]
 
+---How the shells complete it (see ctys.tools.vnetctl.COMPLETE).
+M.COMPLETE = { spec = "lXh", operands = "group" }
+
 ---Entry point of the ctys-groups binary.
 ---@param argv string[]
 ---@return integer
 function M.main(argv)
   check.arg("ctys.tools.groups.main", "argv", argv, "table")
-  local opts, rest = require("ctys.getopt").parse(argv, "lXh")
+  local opts, rest = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   local groups = require "ctys.groups"
   if opts.l then

@@ -109,12 +109,18 @@ local function check_command(cmd, args)
   end
 end
 
+---How the shells complete it (see ctys.tools.vnetctl.COMPLETE); -k and -y are read only to be refused.
+M.COMPLETE = { spec = "U:Ef:KG:Yk:y:C:I:A:L:N:R:Xjh", hidden = { k = true, y = true },
+  values = { f = "file", G = "file", C = { "17", "3" }, I = { "lanplus", "lan" }, A = { "MD5", "PASSWORD" }, L = { "admin", "operator", "user" } },
+  words = { "power", "status", "on", "off", "cycle", "reset", "soft", "chassis", "identify", "bootdev", "mc", "info", "none", "pxe",
+    "disk", "cdrom", "bios", "persistent", "efi" } }
+
 ---Entry point of the ctys-ipmi binary.
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
   check.arg("ctys.tools.ipmi.main", "argv", argv, "table")
-  local opts, rest = require("ctys.getopt").parse(argv, "U:Ef:KG:Yk:y:C:I:A:L:N:R:Xjh")
+  local opts, rest = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   -- The value is not repeated: it may be the key itself.
   if opts.k or opts.y then

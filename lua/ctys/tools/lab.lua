@@ -375,6 +375,9 @@ local function count(word)
   return n
 end
 
+---How the shells complete `ctys lab` (see ctys.tools.vnetctl.COMPLETE).
+M.COMPLETE = { words = { "up", "down", "status", "exec", "tour", "--install" } }
+
 ---Entry point of `ctys lab`.
 ---@param argv string[]
 ---@return integer

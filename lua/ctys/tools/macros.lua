@@ -24,12 +24,15 @@ environment:
   CTYS_MACRO_EVAL  1: let %EVAL run shell commands
 ]]
 
+---How the shells complete it (see ctys.tools.vnetctl.COMPLETE).
+M.COMPLETE = { spec = "f:lXh", values = { f = "file" } }
+
 ---Entry point of the ctys-macros binary.
 ---@param argv string[]
 ---@return integer
 function M.main(argv)
   check.arg("ctys.tools.macros.main", "argv", argv, "table")
-  local opts, rest = require("ctys.getopt").parse(argv, "f:lXh")
+  local opts, rest = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   local macros = require "ctys.macros"
   if opts.l then

@@ -271,12 +271,15 @@ local function collect(hosts)
   return rows, failed
 end
 
+---How the shells complete it (see ctys.tools.vnetctl.COMPLETE).
+M.COMPLETE = { spec = "Xjh", operands = "host" }
+
 ---Entry point of the ctys-plugins binary.
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
   check.arg("ctys.tools.plugins.main", "argv", argv, "table")
-  local opts, hosts = require("ctys.getopt").parse(argv, "Xjh")
+  local opts, hosts = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   if opts.X and opts.j then err.usage("-X and -j exclude each other") end
   local rows, failed = collect(hosts)

@@ -532,6 +532,12 @@ local quote = require("ctys.relay").quote
 -- another ctys-vnetctl is to get. Bundled letters (-nr) come apart here.
 local SPEC = "b:d:fg:hH:i:l:r:s:S:u:nVXZ:"
 
+---How the shells complete it (docs/gen.lua writes the completions from this): the getopt spec,
+---what follows an option (a list of values, "file", "dir", "host" or "user"), the words it
+---takes, and what its operands are ("host", "group").
+M.COMPLETE = { spec = SPEC, values = { d = { "0", "1", "2", "3" }, Z = { "SUDO", "KSU" }, s = "file", S = "file", r = "host", l = "user", u = "user" },
+  words = { "create", "cancel", "check", "info", "ports", "list", "listall" } }
+
 local function option_words(opts, skip)
   local words = {}
   for letter, takes in SPEC:gmatch("(%a)(:?)") do

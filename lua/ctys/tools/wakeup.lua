@@ -30,12 +30,15 @@ environment:
   CTYS_MACHINES      machine database files for names (colon-separated)
 ]]
 
+---How the shells complete it (see ctys.tools.vnetctl.COMPLETE).
+M.COMPLETE = { spec = "i:t:p:P:nh", values = { t = "host" }, operands = "host" }
+
 ---Entry point of the ctys-wakeup binary.
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
   check.arg("ctys.tools.wakeup.main", "argv", argv, "table")
-  local opts, targets = require("ctys.getopt").parse(argv, "i:t:p:P:nh")
+  local opts, targets = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   if #targets == 0 then err.usage("no MAC or machine name given (see -h)") end
   local machines = require "ctys.machines"

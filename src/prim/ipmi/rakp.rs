@@ -53,9 +53,24 @@ pub fn setup_reply(p: &[u8], ptype: u8, tag: u8, console_sid: [u8; 4]) -> Option
     (v.ptype == ptype && v.payload.len() >= 8 && v.payload[0] == tag && v.payload[4..8] == console_sid).then_some(v.payload)
 }
 
+/// Get Channel Authentication Capabilities (IPMI v2.0 data): the first contact. It changes
+/// nothing on the BMC, so it is resent twice as often as a session step; an answer says the
+/// BMC is alive (every later step gets ALIVE_FACTOR times the tries) and shows the round trip.
+/// No answer: the BMC is dead or unreachable, after `timeout x tries`.
+async fn hello(cfg: &Config, label: &str, sock: &UdpSocket, pace: &Pace) -> Result<(), IpmiError> {
+    let pkt = wire::v15_packet(&wire::request(0x06, 0x38, 0, &[0x8e, cfg.privilege]));
+    let first = pace.stateless();
+    exchange(sock, label, &pkt, &first, |p| wire::v15_message(p).and_then(wire::response).filter(|r| r.cmd == 0x38)).await?;
+    pace.learn(first.rtt());
+    Ok(())
+}
+
 /// Opens an RMCP+ session: the given suite, else the one this BMC took before in this run,
 /// else what it lists (best first), else 17 then 3.
 pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Result<Session, IpmiError> {
+    let pace = Pace::new(cfg.timeout, cfg.tries);
+    hello(cfg, label, &sock, &pace).await?;
+    let pace = pace.times(super::ALIVE_FACTOR);
     let candidates: Vec<u8> = match (cfg.cipher, SUITES.with(|s| s.borrow().get(label).copied())) {
         (Some(c), _) => vec![c],
         (None, Some(c)) => vec![c],
@@ -68,7 +83,7 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     let mut last = None;
     for id in candidates {
         let suite = Suite::by_id(id).ok_or_else(|| fail("refused", label, format!("cipher suite {id} is not supported (0-3, 17)")))?;
-        match with_suite(cfg, label, &sock, suite).await {
+        match with_suite(cfg, label, &sock, suite, &pace).await {
             Ok(s) => {
                 SUITES.with(|m| m.borrow_mut().insert(label.to_string(), id));
                 return Ok(s);
@@ -93,20 +108,17 @@ enum Setback {
     Final(IpmiError),
 }
 
-/// Up to ROUNDS rounds with one suite. A BMC that never answers the first Open Session is
-/// reported at once (a dead host costs `tries` timeouts, not ROUNDS times that).
-async fn with_suite(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suite) -> Result<Session, IpmiError> {
-    let mut answered = false;
+/// Up to ROUNDS rounds with one suite, at the pace of a BMC known to be alive.
+async fn with_suite(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suite, pace: &Pace) -> Result<Session, IpmiError> {
     let mut last = None;
-    let pace = Pace::new(cfg.timeout, cfg.tries);
     for round in 1..=ROUNDS {
-        match setup_round(cfg, label, sock, suite, &pace, &mut answered).await {
+        match setup_round(cfg, label, sock, suite, pace).await {
             Ok(s) => return Ok(s),
-            Err(Setback::Lost(e)) if answered => {
+            Err(Setback::Lost(e)) => {
                 log::debug!("{label}: session setup round {round} of {ROUNDS}: {e}; starting over");
                 last = Some(e);
             }
-            Err(Setback::Lost(e) | Setback::Final(e)) => return Err(e),
+            Err(Setback::Final(e)) => return Err(e),
         }
     }
     let e = last.expect("a lost round leaves its error");
@@ -114,9 +126,8 @@ async fn with_suite(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suit
 }
 
 /// One round: Open Session, RAKP 1/2, RAKP 3/4 with a fresh console session ID and tag; each
-/// step resends its very bytes on timeout, which is harmless for each of them; once the BMC has
-/// answered, with ALIVE_FACTOR times the tries.
-async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suite, pace: &Pace, answered: &mut bool) -> Result<Session, Setback> {
+/// step resends its very bytes on timeout, which is harmless for each of them.
+async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suite, pace: &Pace) -> Result<Session, Setback> {
     let mut rng = rand::rng();
     let mut console_sid = [0u8; 4];
     while console_sid == [0; 4] {
@@ -129,11 +140,8 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
     req.extend_from_slice(&console_sid);
     req.extend_from_slice(&[0, 0, 0, 8, suite.auth, 0, 0, 0, 1, 0, 0, 8, suite.integrity, 0, 0, 0, 2, 0, 0, 8, suite.confidentiality, 0, 0, 0]);
     let pkt = wire::v2_packet(wire::PT_OPEN_REQ, [0; 4], 0, &req, None);
-    let first = if *answered { pace.times(super::ALIVE_FACTOR) } else { pace.clone() };
-    let open = exchange(sock, label, &pkt, &first, |p| setup_reply(p, wire::PT_OPEN_RESP, tag, console_sid)).await.map_err(lost)?;
-    *answered = true;
-    pace.learn(first.rtt());
-    let patient = pace.times(super::ALIVE_FACTOR);
+    let patient = pace.clone();
+    let open = exchange(sock, label, &pkt, &patient, |p| setup_reply(p, wire::PT_OPEN_RESP, tag, console_sid)).await.map_err(lost)?;
     if open[1] != 0 {
         let kind = if matches!(open[1], 0x04 | 0x05 | 0x06 | 0x07 | 0x10 | 0x11) { "refused" } else { "bmc" };
         return Err(Setback::Final(fail(kind, label, format!("Open Session with cipher suite {}: {}", suite.id, codes::rmcp_status(open[1])))));
@@ -193,6 +201,7 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
         role,
         user,
     };
+    pace.learn(patient.rtt());
     let kuid = crypto::kuid(&cfg.password);
     if suite.auth != 0 {
         let code = x.rakp2(&kuid);

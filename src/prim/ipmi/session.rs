@@ -2,7 +2,6 @@
 //! number, integrity, confidentiality, or the 1.5 auth code), which reply belongs to it, one
 //! command, and the close that happens on every path, Drop included.
 use std::rc::Rc;
-use std::time::Duration;
 
 use rand::RngCore;
 use tokio::net::UdpSocket;
@@ -108,7 +107,10 @@ impl Session {
 
     async fn send(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, IpmiError> {
         let (pkt, seq) = self.seal(netfn, cmd, data);
-        let r = exchange(&self.sock, &self.label, &pkt, &self.pace, |p| self.open_reply(p, netfn, cmd, seq)).await?;
+        // A read changes nothing: it may be resent sooner (see Pace::stateless).
+        let pace = if codes::user_level(netfn, cmd) { self.pace.stateless() } else { self.pace.clone() };
+        let r = exchange(&self.sock, &self.label, &pkt, &pace, |p| self.open_reply(p, netfn, cmd, seq)).await?;
+        self.pace.learn(pace.rtt());
         if r.code != 0 {
             let (kind, why) = codes::command_failure(netfn, cmd, r.code);
             return Err(fail(kind, &self.label, why));
@@ -116,28 +118,29 @@ impl Session {
         Ok(r.data)
     }
 
-    /// Closes the session (best effort: one try, a short wait).
+    /// Closes the session: Close Session, sent twice and not waited for (its answer would
+    /// change nothing; the second copy makes a lost one, and a BMC slot held until its idle
+    /// timeout, less likely).
     pub async fn close(&mut self) {
+        self.send_close();
+    }
+
+    fn send_close(&mut self) {
         if !self.open {
             return;
         }
         self.open = false;
         let sid = self.bmc_sid;
-        let (pkt, seq) = self.seal(0x06, 0x3c, &sid);
-        let _ = exchange(&self.sock, &self.label, &pkt, &self.pace.once(Duration::from_millis(500)), |p| self.open_reply(p, 0x06, 0x3c, seq)).await;
+        let (pkt, _) = self.seal(0x06, 0x3c, &sid);
+        for _ in 0..2 {
+            let _ = self.sock.try_send(&pkt);
+        }
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // Dropped while open (an error, a signal, a half-opened session given up on): send
-        // Close Session once, without waiting, so the BMC does not keep the slot until its
-        // idle timeout.
-        if self.open {
-            self.open = false;
-            let sid = self.bmc_sid;
-            let (pkt, _) = self.seal(0x06, 0x3c, &sid);
-            let _ = self.sock.try_send(&pkt);
-        }
+        // Dropped while open (an error, a signal, a half-opened session given up on).
+        self.send_close();
     }
 }

@@ -46,22 +46,25 @@ pub async fn presence_ping(host: &str, port: u16, timeout: Duration, tries: u32)
 pub struct Pace {
     pub timeout: Duration,
     pub tries: u32,
+    /// Send once more halfway through each wait (for requests whose resend is harmless).
+    halfway: bool,
     rtt: Cell<Option<Duration>>,
 }
 
 impl Pace {
     pub fn new(timeout: Duration, tries: u32) -> Pace {
-        Pace { timeout, tries: tries.max(1), rtt: Cell::new(None) }
+        Pace { timeout, tries: tries.max(1), halfway: false, rtt: Cell::new(None) }
     }
 
     /// The same pace with `factor` times the tries (for a BMC known to be alive).
     pub fn times(&self, factor: u32) -> Pace {
-        Pace { timeout: self.timeout, tries: self.tries.saturating_mul(factor), rtt: self.rtt.clone() }
+        Pace { tries: self.tries.saturating_mul(factor), ..self.clone() }
     }
 
-    /// The same pace with one try of at most `most`.
-    pub fn once(&self, most: Duration) -> Pace {
-        Pace { timeout: self.timeout.min(most), tries: 1, rtt: self.rtt.clone() }
+    /// For a request that changes nothing on the BMC (a resend is harmless): each try sends a
+    /// second copy halfway through its wait, so loss costs less in the same time.
+    pub fn stateless(&self) -> Pace {
+        Pace { halfway: true, ..self.clone() }
     }
 
     /// The wait before a resend.
@@ -94,12 +97,18 @@ pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], pace: &Pa
         let sent = Instant::now();
         let wait = pace.wait();
         let deadline = sent + wait;
+        let mut halfway = pace.halfway.then(|| sent + wait / 2);
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if halfway.is_some_and(|h| Instant::now() >= h) {
+                halfway = None;
+                sock.send(packet).await.map_err(|e| fail("network", label, e))?;
+            }
+            let left = halfway.unwrap_or(deadline).saturating_duration_since(Instant::now());
+            if left.is_zero() && halfway.is_none() {
                 break;
             }
             match tokio::time::timeout(left, sock.recv(&mut buf)).await {
+                Err(_) if halfway.is_some() => continue,
                 Err(_) => break,
                 // ICMP port unreachable shows up as ECONNREFUSED on a connected socket: retry.
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
@@ -108,7 +117,8 @@ pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], pace: &Pa
                 Ok(Err(e)) => return Err(fail("network", label, e)),
                 Ok(Ok(n)) => {
                     if let Some(v) = accept(&buf[..n]) {
-                        if attempt == 0 {
+                        // Only a reply to the one copy sent so far times the round trip.
+                        if attempt == 0 && (halfway.is_some() || !pace.halfway) {
                             pace.rtt.set(Some(sent.elapsed()));
                         }
                         return Ok(v);

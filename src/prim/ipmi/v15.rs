@@ -18,7 +18,10 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     let pace = Pace::new(cfg.timeout, cfg.tries);
     let pre = |cmd: u8, data: &[u8]| wire::v15_packet(&wire::request(0x06, cmd, 0, data));
     let reply = |cmd: u8| move |p: &[u8]| wire::v15_message(p).and_then(wire::response).filter(|r| r.cmd == cmd);
-    let caps = exchange(&sock, label, &pre(0x38, &[0x0e, cfg.privilege]), &pace, reply(0x38)).await?;
+    // The first contact changes nothing on the BMC: resent twice as often (see rakp::hello).
+    let first = pace.stateless();
+    let caps = exchange(&sock, label, &pre(0x38, &[0x0e, cfg.privilege]), &first, reply(0x38)).await?;
+    pace.learn(first.rtt());
     if caps.code != 0 || caps.data.len() < 2 {
         return Err(fail("bmc", label, format!("Get Channel Authentication Capabilities: {}", codes::completion(caps.code))));
     }
