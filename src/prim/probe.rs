@@ -65,16 +65,21 @@ pub fn ping(addr: IpAddr, seq: u16, timeout: Duration) -> Result<Duration, Strin
             Err(e) => return Err(format!("{addr}: {e}")),
         };
         let from_ip = from.and_then(|f| f.as_sockaddr_in().map(|s| IpAddr::from(s.ip())).or_else(|| f.as_sockaddr_in6().map(|s| IpAddr::from(s.ip()))));
-        // A raw IPv4 socket hands over the IP header too; skip it (IHL words).
-        let off = if raw && !v6 { usize::from(buf[0] & 0x0f) * 4 } else { 0 };
-        let Some(icmp) = buf.get(off..n) else { continue };
-        let want_type = if v6 { 129 } else { 0 };
-        // A ping socket rewrites the identifier, so only raw replies are matched on it.
-        let id_ok = !raw || icmp.get(4..6) == Some(&ident.to_be_bytes()[..]);
-        if from_ip == Some(addr) && icmp.len() >= 8 && icmp[0] == want_type && id_ok && icmp[6..8] == seq.to_be_bytes() {
+        if from_ip == Some(addr) && echo_reply(&buf[..n], raw, v6, ident, seq) {
             return Ok(started.elapsed());
         }
     }
+}
+
+/// Whether a received datagram is the echo reply to our request: what an ICMP socket hands
+/// over (on a raw IPv4 socket, the IP header first), the reply type, our sequence number and,
+/// on a raw socket, our identifier (a ping socket rewrites it).
+pub fn echo_reply(packet: &[u8], raw: bool, v6: bool, ident: u16, seq: u16) -> bool {
+    let off = if raw && !v6 { packet.first().map_or(0, |b| usize::from(b & 0x0f) * 4) } else { 0 };
+    let Some(icmp) = packet.get(off..) else { return false };
+    let want_type = if v6 { 129 } else { 0 };
+    let id_ok = !raw || icmp.get(4..6) == Some(&ident.to_be_bytes()[..]);
+    icmp.len() >= 8 && icmp[0] == want_type && id_ok && icmp[6..8] == seq.to_be_bytes()
 }
 
 /// Connects to `addr:port` within `timeout`; with `ssh_banner`, also waits for a line that

@@ -210,53 +210,28 @@ impl Mgmt {
     /// the session ended.
     fn read_until_prompt(&mut self) -> Result<(Vec<String>, bool), Failure> {
         let deadline = Instant::now() + self.timeout;
-        let mut lines = Vec::new();
-        let mut cur = Vec::new();
-        let mut total = 0usize;
+        let mut reader = ReplyReader::default();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
+            let late = || Failure::new(Kind::Timeout, format!("vde management socket: no prompt within {} s", self.timeout.as_secs_f64()));
             if left.is_zero() {
-                return Err(Failure::new(Kind::Timeout, format!("vde management socket: no prompt within {} s", self.timeout.as_secs_f64())));
+                return Err(late());
             }
             self.reader.get_ref().set_read_timeout(Some(left)).map_err(io_fail)?;
             let buf = self.reader.fill_buf().map_err(|e| match e.kind() {
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                    Failure::new(Kind::Timeout, format!("vde management socket: no prompt within {} s", self.timeout.as_secs_f64()))
-                }
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => late(),
                 _ => io_fail(e),
             })?;
             if buf.is_empty() {
-                if !cur.is_empty() {
-                    lines.push(String::from_utf8_lossy(&cur).into_owned());
-                }
-                return Ok((lines, true));
+                return Ok((reader.eof(), true));
             }
-            let n = buf.len();
-            total += n;
-            if total > MAX_REPLY {
-                return Err(Failure::new(Kind::TooLarge, format!("vde management socket: a reply of more than {MAX_REPLY} bytes")));
+            let (used, step) = reader.feed(buf)?;
+            self.reader.consume(used);
+            match step {
+                Step::More => {}
+                Step::Prompt(lines) => return Ok((lines, false)),
+                Step::Ended(lines) => return Ok((lines, true)),
             }
-            let mut used = 0;
-            for &b in buf {
-                used += 1;
-                if b == b'\n' {
-                    let line = String::from_utf8_lossy(&cur).into_owned();
-                    let end = line.starts_with("9999 ");
-                    lines.push(line);
-                    cur.clear();
-                    if end {
-                        self.reader.consume(used);
-                        return Ok((lines, true));
-                    }
-                } else {
-                    cur.push(b);
-                    if cur == PROMPT {
-                        self.reader.consume(used);
-                        return Ok((lines, false));
-                    }
-                }
-            }
-            self.reader.consume(n);
         }
     }
 
@@ -268,6 +243,64 @@ impl Mgmt {
         self.writer.write_all(format!("{line}\n").as_bytes()).map_err(io_fail)?;
         let (lines, ended) = self.read_until_prompt()?;
         parse_reply(&lines, ended).ok_or_else(|| Failure::new(Kind::Io, format!("vde_switch gave no status for {line:?}: {lines:?}")))
+    }
+}
+
+/// What a chunk of a management reply completed.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// Nothing yet: more bytes are needed.
+    More,
+    /// The prompt came: the lines before it.
+    Prompt(Vec<String>),
+    /// `9999 END OF SESSION`: the lines up to it.
+    Ended(Vec<String>),
+}
+
+/// The management protocol's reply as it arrives, in chunks: lines up to the prompt `vde$ `
+/// or to `9999 ...`, at most MAX_REPLY bytes in all (any bytes; a line that is not UTF-8 is
+/// read with U+FFFD).
+#[derive(Debug, Default)]
+pub struct ReplyReader {
+    cur: Vec<u8>,
+    lines: Vec<String>,
+    total: usize,
+}
+
+impl ReplyReader {
+    /// Takes a chunk; returns how many of its bytes were used (the rest belong to what comes
+    /// after the prompt) and what they completed.
+    pub fn feed(&mut self, buf: &[u8]) -> Result<(usize, Step), Failure> {
+        self.total += buf.len();
+        if self.total > MAX_REPLY {
+            return Err(Failure::new(Kind::TooLarge, format!("vde management socket: a reply of more than {MAX_REPLY} bytes")));
+        }
+        for (i, &b) in buf.iter().enumerate() {
+            if b == b'\n' {
+                let line = String::from_utf8_lossy(&self.cur).into_owned();
+                self.cur.clear();
+                let end = line.starts_with("9999 ");
+                self.lines.push(line);
+                if end {
+                    return Ok((i + 1, Step::Ended(std::mem::take(&mut self.lines))));
+                }
+            } else {
+                self.cur.push(b);
+                if self.cur == PROMPT {
+                    self.cur.clear();
+                    return Ok((i + 1, Step::Prompt(std::mem::take(&mut self.lines))));
+                }
+            }
+        }
+        Ok((buf.len(), Step::More))
+    }
+
+    /// The stream ended: the lines so far, the unfinished one too.
+    pub fn eof(&mut self) -> Vec<String> {
+        if !self.cur.is_empty() {
+            self.lines.push(String::from_utf8_lossy(&std::mem::take(&mut self.cur)).into_owned());
+        }
+        std::mem::take(&mut self.lines)
     }
 }
 
@@ -448,6 +481,21 @@ mod tests {
         assert_eq!(r.code, 9999);
         assert_eq!(parse_reply(&lines(""), false).unwrap().code, 1000, "an empty command");
         assert_eq!(parse_reply(&lines("garbage"), false), None);
+    }
+
+    #[test]
+    fn the_reader_takes_chunks_and_stops_at_the_prompt() {
+        let mut r = ReplyReader::default();
+        assert_eq!(r.feed(b"VDE switch V.2.3.2\n(C) Virt").unwrap(), (27, Step::More));
+        let (used, step) = r.feed(b"ual\n\nvde$ 1000 Success\n").unwrap();
+        assert_eq!((used, step), (10, Step::Prompt(vec!["VDE switch V.2.3.2".into(), "(C) Virtual".into(), "".into()])));
+        let mut r = ReplyReader::default();
+        assert_eq!(r.feed(b"9999 END OF SESSION\nrest").unwrap(), (20, Step::Ended(vec!["9999 END OF SESSION".into()])));
+        let mut r = ReplyReader::default();
+        assert_eq!(r.feed(b"caf\xe9").unwrap().1, Step::More);
+        assert_eq!(r.eof(), vec!["caf\u{fffd}".to_string()]);
+        let mut r = ReplyReader::default();
+        assert_eq!(r.feed(&vec![b'x'; MAX_REPLY + 1]).unwrap_err().kind, Kind::TooLarge);
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod rakp;
 pub mod secret;
 mod session;
 pub mod transport;
-mod v15;
+pub mod v15;
 pub mod wire;
 
 use std::time::Duration;

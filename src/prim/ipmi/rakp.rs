@@ -65,6 +65,43 @@ async fn hello(cfg: &Config, label: &str, sock: &UdpSocket, pace: &Pace) -> Resu
     Ok(())
 }
 
+/// The BMC's session ID from an Open Session response, or Err with its RMCP+ status (0: the
+/// response is malformed).
+pub fn parse_open(payload: &[u8]) -> Result<[u8; 4], u8> {
+    match payload.get(1) {
+        Some(&0) => payload.get(8..12).filter(|_| payload.len() >= 36).map(|s| s.try_into().expect("4 bytes")).ok_or(0),
+        Some(&status) => Err(status),
+        None => Err(0),
+    }
+}
+
+/// A RAKP 2's BMC random, the BMC's GUID and its check value (as long as `suite` makes it), or
+/// Err with its status (0: malformed).
+pub fn parse_rakp2<'a>(payload: &'a [u8], suite: &Suite) -> Result<([u8; 16], [u8; 16], &'a [u8]), u8> {
+    let code_len = match suite.auth {
+        3 => 32,
+        1 => 20,
+        _ => 0,
+    };
+    match payload.get(1) {
+        Some(&0) if payload.len() >= 40 + code_len => {
+            Ok((payload[8..24].try_into().expect("16 bytes"), payload[24..40].try_into().expect("16 bytes"), &payload[40..40 + code_len]))
+        }
+        Some(&0) | None => Err(0),
+        Some(&status) => Err(status),
+    }
+}
+
+/// A RAKP 4's integrity check value (as long as `suite` makes it), or Err with its status (0:
+/// malformed).
+pub fn parse_rakp4<'a>(payload: &'a [u8], suite: &Suite) -> Result<&'a [u8], u8> {
+    match payload.get(1) {
+        Some(&0) => payload.get(8..8 + suite.rakp4_len()).ok_or(0),
+        Some(&status) => Err(status),
+        None => Err(0),
+    }
+}
+
 /// Opens an RMCP+ session: the given suite, else the one this BMC took before in this run,
 /// else what it lists (best first), else 17 then 3.
 pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Result<Session, IpmiError> {
@@ -142,14 +179,14 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
     let pkt = wire::v2_packet(wire::PT_OPEN_REQ, [0; 4], 0, &req, None);
     let patient = pace.clone();
     let open = exchange(sock, label, &pkt, &patient, |p| setup_reply(p, wire::PT_OPEN_RESP, tag, console_sid)).await.map_err(lost)?;
-    if open[1] != 0 {
-        let kind = if matches!(open[1], 0x04 | 0x05 | 0x06 | 0x07 | 0x10 | 0x11) { "refused" } else { "bmc" };
-        return Err(Setback::Final(fail(kind, label, format!("Open Session with cipher suite {}: {}", suite.id, codes::rmcp_status(open[1])))));
-    }
-    if open.len() < 36 {
-        return Err(Setback::Final(fail("protocol", label, "malformed Open Session response")));
-    }
-    let bmc_sid: [u8; 4] = open[8..12].try_into().expect("4 bytes");
+    let bmc_sid = match parse_open(&open) {
+        Ok(sid) => sid,
+        Err(0) => return Err(Setback::Final(fail("protocol", label, "malformed Open Session response"))),
+        Err(status) => {
+            let kind = if matches!(status, 0x04 | 0x05 | 0x06 | 0x07 | 0x10 | 0x11) { "refused" } else { "bmc" };
+            return Err(Setback::Final(fail(kind, label, format!("Open Session with cipher suite {}: {}", suite.id, codes::rmcp_status(status)))));
+        }
+    };
     // RAKP 1: BMC SID, console random, role (privilege + name-only lookup), user name.
     let mut console_rand = [0u8; 16];
     rng.fill_bytes(&mut console_rand);
@@ -178,34 +215,22 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
             return Err(lost(e));
         }
     };
-    if r2[1] != 0 {
-        let kind = if matches!(r2[1], 0x0d | 0x0f) { "auth" } else if r2[1] == 0x09 || r2[1] == 0x0a { "privilege" } else { "bmc" };
-        return Err(Setback::Final(fail(kind, label, format!("RAKP 2: {}", codes::rmcp_status(r2[1])))));
-    }
-    let code_len = match suite.auth {
-        3 => 32,
-        1 => 20,
-        _ => 0,
+    let (bmc_rand, guid, their_code) = match parse_rakp2(&r2, &suite) {
+        Ok(parts) => parts,
+        Err(0) => {
+            abandon();
+            return Err(Setback::Final(fail("protocol", label, "malformed RAKP 2")));
+        }
+        Err(status) => {
+            let kind = if matches!(status, 0x0d | 0x0f) { "auth" } else if status == 0x09 || status == 0x0a { "privilege" } else { "bmc" };
+            return Err(Setback::Final(fail(kind, label, format!("RAKP 2: {}", codes::rmcp_status(status)))));
+        }
     };
-    if r2.len() < 40 + code_len {
-        abandon();
-        return Err(Setback::Final(fail("protocol", label, "malformed RAKP 2")));
-    }
-    let x = Exchange {
-        suite,
-        console_sid,
-        bmc_sid,
-        console_rand,
-        bmc_rand: r2[8..24].try_into().expect("16 bytes"),
-        guid: r2[24..40].try_into().expect("16 bytes"),
-        role,
-        user,
-    };
+    let x = Exchange { suite, console_sid, bmc_sid, console_rand, bmc_rand, guid, role, user };
     pace.learn(patient.rtt());
     let kuid = crypto::kuid(&cfg.password);
     if suite.auth != 0 {
-        let code = x.rakp2(&kuid);
-        if !crypto::equal(&code, &r2[40..40 + code.len()]) {
+        if !crypto::equal(&x.rakp2(&kuid), their_code) {
             abandon();
             return Err(Setback::Final(fail("auth", label, format!("password invalid for user {} (RAKP 2 check failed)", cfg.user))));
         }
@@ -237,18 +262,21 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
     };
     let pkt = wire::v2_packet(wire::PT_RAKP3, [0; 4], 0, &r3, None);
     let r4 = exchange(sock, label, &pkt, &patient, |p| setup_reply(p, wire::PT_RAKP4, tag, console_sid)).await.map_err(lost)?;
-    if r4[1] != 0 {
-        session.open = false;
-        // RAKP 2 proved the password right, so an integrity or name complaint here means the
-        // BMC answered another RAKP 1 than ours (a resend it processed again): start over.
-        return Err(match r4[1] {
-            0x0f | 0x0d | 0x02 => Setback::Lost(fail("bmc", label, format!("RAKP 4: {}", codes::rmcp_status(r4[1])))),
-            c => Setback::Final(fail("bmc", label, format!("RAKP 4: {}", codes::rmcp_status(c)))),
-        });
-    }
+    let icv = match parse_rakp4(&r4, &suite) {
+        Ok(icv) => icv,
+        Err(status) => {
+            session.open = false;
+            // RAKP 2 proved the password right, so an integrity or name complaint here means the
+            // BMC answered another RAKP 1 than ours (a resend it processed again): start over.
+            return Err(match status {
+                0x0f | 0x0d | 0x02 => Setback::Lost(fail("bmc", label, format!("RAKP 4: {}", codes::rmcp_status(status)))),
+                0 => Setback::Final(fail("protocol", label, "malformed RAKP 4")),
+                c => Setback::Final(fail("bmc", label, format!("RAKP 4: {}", codes::rmcp_status(c)))),
+            });
+        }
+    };
     if suite.auth != 0 {
-        let icv = x.rakp4(&sik);
-        if r4.len() < 8 + icv.len() || !crypto::equal(&icv, &r4[8..8 + icv.len()]) {
+        if !crypto::equal(&x.rakp4(&sik), icv) {
             session.open = false;
             let why = if cfg.kg.is_some() { "k_g invalid (RAKP 4 check failed)" } else { "RAKP 4 check failed (does the BMC want a K_g?)" };
             return Err(Setback::Final(fail(if cfg.kg.is_some() { "kg" } else { "auth" }, label, why)));

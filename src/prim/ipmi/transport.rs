@@ -30,11 +30,13 @@ pub async fn presence_ping(host: &str, port: u16, timeout: Duration, tries: u32)
     let sock = connect_udp(host, port, &label).await?;
     let tag = (rand::rng().next_u32() & 0xfe) as u8;
     let ping = [0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, tag, 0x00, 0x00];
-    exchange(&sock, &label, &ping, &Pace::new(timeout, tries), |p| {
-        // Presence Pong: ASF class, IANA 4542, type 0x40, our tag; byte 8 of its data: IPMI.
-        (p.len() >= 21 && p[3] == 0x06 && p[4..8] == [0x00, 0x00, 0x11, 0xbe] && p[8] == 0x40 && p[9] == tag).then(|| p[20] & 0x80 != 0)
-    })
-    .await
+    exchange(&sock, &label, &ping, &Pace::new(timeout, tries), |p| pong(p, tag)).await
+}
+
+/// A Presence Pong with our tag (ASF class, IANA 4542, type 0x40): whether the BMC says it
+/// speaks IPMI (bit 7 of byte 8 of its data), or None for anything else.
+pub fn pong(p: &[u8], tag: u8) -> Option<bool> {
+    (p.len() >= 21 && p[3] == 0x06 && p[4..8] == [0x00, 0x00, 0x11, 0xbe] && p[8] == 0x40 && p[9] == tag).then(|| p[20] & 0x80 != 0)
 }
 
 /// How long an exchange waits for a reply before it resends, and how often it sends. At first

@@ -48,11 +48,11 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     let pace = pace.times(super::ALIVE_FACTOR);
     let ch = exchange(&sock, label, &pre(0x39, &data), &pace, reply(0x39)).await?;
     match ch.code {
-        0 if ch.data.len() >= 20 => {}
+        0 => {}
         0x81 => return Err(fail("auth", label, format!("invalid user name {}", cfg.user))),
         c => return Err(fail("bmc", label, format!("Get Session Challenge: {}", codes::completion(c)))),
     }
-    let temp_sid: [u8; 4] = ch.data[..4].try_into().expect("4 bytes");
+    let (temp_sid, challenge) = parse_challenge(&ch.data).ok_or_else(|| fail("protocol", label, "short Get Session Challenge response"))?;
     let mut pw = Zeroizing::new([0u8; 16]);
     let n = cfg.password.len().min(16);
     pw[..n].copy_from_slice(&cfg.password[..n]);
@@ -76,33 +76,45 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
         rand::rng().fill_bytes(&mut init_seq);
     }
     let mut act = vec![authtype, cfg.privilege];
-    act.extend_from_slice(&ch.data[4..20]);
+    act.extend_from_slice(&challenge);
     act.extend_from_slice(&init_seq);
     // Activate Session goes with sequence number 0 in the temporary session.
     s.out_seq = u32::MAX;
-    let r = match s.cmd(0x06, 0x3a, &act).await {
-        Ok(r) if r.len() >= 10 => r,
-        Ok(_) => return Err(fail("protocol", label, "short Activate Session response")),
+    let (sid, inbound) = match s.cmd(0x06, 0x3a, &act).await {
+        Ok(r) => parse_activate(&r).ok_or_else(|| fail("protocol", label, "short Activate Session response"))?,
         // A BMC that does not like the auth code stays silent or says so: the password.
         Err(e) if e.kind == "timeout" || e.kind == "auth" => {
             return Err(fail("auth", label, format!("password invalid for user {} (Activate Session: {})", cfg.user, e.detail)));
         }
         Err(e) => return Err(e),
     };
-    s.bmc_sid = r[1..5].try_into().expect("4 bytes");
-    s.console_sid = s.bmc_sid;
+    s.bmc_sid = sid;
+    s.console_sid = sid;
     // From here on the console numbers its messages from the BMC's "initial inbound
     // sequence number" (ours, init_seq, is what the BMC counts from).
-    s.out_seq = u32::from_le_bytes(r[5..9].try_into().expect("4 bytes")).wrapping_sub(1);
+    s.out_seq = inbound.wrapping_sub(1);
     s.open = true;
     Ok(s)
+}
+
+/// A Get Session Challenge response's temporary session ID and challenge string.
+pub fn parse_challenge(data: &[u8]) -> Option<([u8; 4], [u8; 16])> {
+    Some((data.get(..4)?.try_into().ok()?, data.get(4..20)?.try_into().ok()?))
+}
+
+/// An Activate Session response's session ID and the BMC's initial inbound sequence number.
+pub fn parse_activate(data: &[u8]) -> Option<([u8; 4], u32)> {
+    if data.len() < 10 {
+        return None;
+    }
+    Some((data[1..5].try_into().ok()?, u32::from_le_bytes(data[5..9].try_into().ok()?)))
 }
 
 /// Whether an IPMI 1.5 reply belongs to our session and is authenticated as it must be: the
 /// session's ID, the session's authentication type (a reply with type "none" in an MD5 session
 /// is a forgery, whatever it says), and for MD5 the right code over the message. As ipmitool,
 /// a straight-password reply is only checked for its type (its code is the password).
-pub(super) fn reply_authentic(v: &wire::V15, authtype: u8, pw: &[u8; 16], sid: [u8; 4]) -> bool {
+pub fn reply_authentic(v: &wire::V15, authtype: u8, pw: &[u8; 16], sid: [u8; 4]) -> bool {
     if v.sid != sid || v.authtype != authtype {
         return false;
     }

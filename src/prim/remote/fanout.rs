@@ -17,12 +17,13 @@ pub enum Event {
 
 /// Cuts a byte stream into lines.
 #[derive(Default)]
-struct Lines {
+pub struct Lines {
     buf: Vec<u8>,
 }
 
 impl Lines {
-    fn push(&mut self, data: &[u8], mut emit: impl FnMut(Vec<u8>)) {
+    /// Takes bytes; `emit` gets each complete line (without its newline).
+    pub fn push(&mut self, data: &[u8], mut emit: impl FnMut(Vec<u8>)) {
         self.buf.extend_from_slice(data);
         let mut start = 0;
         while let Some(nl) = self.buf[start..].iter().position(|&b| b == b'\n') {
@@ -32,7 +33,8 @@ impl Lines {
         self.buf.drain(..start);
     }
 
-    fn finish(&mut self, emit: impl FnOnce(Vec<u8>)) {
+    /// The last line, when the stream did not end with a newline.
+    pub fn finish(&mut self, emit: impl FnOnce(Vec<u8>)) {
         if !self.buf.is_empty() {
             emit(std::mem::take(&mut self.buf));
         }

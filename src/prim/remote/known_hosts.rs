@@ -118,13 +118,22 @@ fn read(file: &Path) -> Result<Vec<u8>, String> {
 /// Checks a server key against the given files (missing files count as empty). A revoked key
 /// is refused even when another line accepts it, so every line is read before any verdict.
 pub fn check(files: &[PathBuf], host: &str, port: u16, key: &[u8]) -> Result<Verdict, String> {
+    let mut texts = Vec::with_capacity(files.len());
+    for file in files {
+        texts.push((file.clone(), read(file)?));
+    }
+    Ok(verdict(&texts, host, port, key))
+}
+
+/// The verdict on a server key from known_hosts texts, each with the file it came from.
+pub fn verdict(texts: &[(PathBuf, Vec<u8>)], host: &str, port: u16, key: &[u8]) -> Verdict {
     let name = lookup_name(host, port);
     let ktype = key_type(key);
     let (mut known, mut changed) = (false, None);
-    for file in files {
-        for e in parse(&read(file)?) {
+    for (file, text) in texts {
+        for e in parse(text) {
             match e.marker {
-                Marker::Revoked if e.key == key => return Ok(Verdict::Revoked { file: file.clone(), line: e.line }),
+                Marker::Revoked if e.key == key => return Verdict::Revoked { file: file.clone(), line: e.line },
                 Marker::None if hosts_match(&e.hosts, &name) => {
                     if e.key == key {
                         known = true;
@@ -137,9 +146,9 @@ pub fn check(files: &[PathBuf], host: &str, port: u16, key: &[u8]) -> Result<Ver
         }
     }
     if known {
-        return Ok(Verdict::Known);
+        return Verdict::Known;
     }
-    Ok(changed.unwrap_or(Verdict::Unknown))
+    changed.unwrap_or(Verdict::Unknown)
 }
 
 /// accept-new: adds `name keytype base64` to the first file (made with mode 0600, and its

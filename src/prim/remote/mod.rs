@@ -11,7 +11,7 @@ mod session;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use session::{connect, Conn};
+pub use session::{connect, Conn, PidLine};
 
 /// How an unknown or changed host key is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -214,15 +214,15 @@ fn tag_pattern(tag: &str) -> String {
 
 /// Splits the pid line off the front of stderr.
 #[derive(Default)]
-struct PidLine {
+pub struct PidLine {
     done: bool,
     buf: Vec<u8>,
-    pid: Option<u32>,
+    pub pid: Option<u32>,
 }
 
 impl PidLine {
     /// Takes stderr bytes; returns those that belong to the command's own stderr.
-    fn feed<'a>(&mut self, data: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    pub fn feed<'a>(&mut self, data: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
         if self.done {
             return data.into();
         }
@@ -244,7 +244,8 @@ impl PidLine {
         std::mem::take(&mut self.buf).into()
     }
 
-    fn finish(&mut self) -> Vec<u8> {
+    /// What is left when stderr ended.
+    pub fn finish(&mut self) -> Vec<u8> {
         self.done = true;
         std::mem::take(&mut self.buf)
     }
