@@ -265,16 +265,17 @@ local function outputs()
     "case $service:${words[CURRENT-1]} in" }
   for _, l in ipairs(zsh_values) do zsh[#zsh + 1] = l end
   zsh[#zsh + 1] = "esac"
+  zsh[#zsh + 1] = "local -a extra"
   zsh[#zsh + 1] = "case $service in"
   for _, w in ipairs(zsh_words) do
     local quoted = {}
     for o in w[2]:gmatch("%S+") do quoted[#quoted + 1] = "'" .. o .. "'" end
-    zsh[#zsh + 1] = string.format("  %s) opts=(%s) ;;", w[1], table.concat(quoted, " "))
+    zsh[#zsh + 1] = string.format("  %s) opts=(%s)%s ;;", w[1], table.concat(quoted, " "), w[3] and "; extra=($hosts)" or "")
   end
   zsh[#zsh + 1] = "esac"
   zsh[#zsh + 1] = "[[ $service == ctys && ${words[2]} == lab ]] && opts=(" .. table.concat(lab, " ") .. ")"
   zsh[#zsh + 1] = "[[ $service == ctys && $CURRENT == 2 ]] && _files -g '*.lua'"
-  zsh[#zsh + 1] = "compadd -a opts hosts"
+  zsh[#zsh + 1] = "compadd -a opts extra"
   files["completions/_ctys"] = table.concat(zsh, "\n") .. "\n"
   return files
 end

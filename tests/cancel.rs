@@ -39,7 +39,8 @@ impl Setup {
         );
         std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         // Fake virsh and xl: the machines they run are lines of vms.<tool>; shutdown and destroy
-        // are recorded and take the machine off the list (a machine named "stuck" stays).
+        // are recorded and take the machine off the list (a machine named "stuck" stays), under
+        // a lock, since the stack's shutdowns run at once.
         let hv = rec.write(
             "hv.sh",
             &format!(
@@ -47,7 +48,7 @@ impl Setup {
                  list) if [ $tool = xl ]; then echo 'Name ID Mem VCPUs State Time(s)'; echo 'Domain-0 0 1024 2 r----- 9.0'; \
                  awk '{{print $1, NR, 512, 1, \"-b----\", 1.0}}' $st; else cat $st; fi ;;\n\
                  shutdown|destroy) echo \"$(echo $SSH_CONNECTION | cut -d' ' -f3) $tool $1 $2\" >> {log}; \
-                 [ \"$2\" = stuck ] || {{ grep -vx \"$2\" $st > $st.new; mv $st.new $st; }} ;;\n\
+                 [ \"$2\" = stuck ] || ( flock 9; grep -vx \"$2\" $st > $st.new.$$; mv $st.new.$$ $st ) 9>$st.lock ;;\n\
                  uri|info) echo here ;;\n*) exit 1 ;;\nesac\n",
                 d = rec.path().display(),
                 log = log.display()
@@ -177,6 +178,8 @@ fn dry_run_records_nothing_and_clashes_exit_1() {
         ("-t pm -a cancel=1:tst100,force,stack lab01", "FORCE and STACK exclude each other"),
         ("-t pm -a cancel=1:tst100,if:eth0 lab01", "IF needs WOL"),
         ("-t pm -a cancel=1:tst100,POWEROFF,REBOOT lab01", "POWEROFF and REBOOT exclude each other"),
+        ("-t pm -a cancel=1:tst100,REBOOT,IPMI lab01", "IPMI powers a machine off; it does not combine with REBOOT"),
+        ("-t pm -a cancel=1:tst100,INIT:3,IPMI lab01", "it does not combine with INIT:3"),
     ] {
         let (code, _, err) = s.run(line);
         assert_eq!(code, 1, "{line}: {err}");

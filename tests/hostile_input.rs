@@ -150,9 +150,17 @@ fn binary_chunks_load_only_when_asked() {
 #[test]
 fn expansions_are_bounded() {
     let home = TempDir::new("hostile");
-    let (code, _, err) = run(&home, "ctys-groups", &["lab[1-1000][1-1000][1-1000]"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("stands for more than 100000 hosts"), "{err}");
+    for word in ["lab[1-1000][1-1000][1-1000]", "h[0-9223372036854775807]", "h[1-3][0-4611686018427387904]"] {
+        let (code, _, err) = run(&home, "ctys-groups", &[word]);
+        assert_eq!(code, 1, "{word}");
+        assert!(err.contains("stands for more than 100000 hosts"), "{word}: {err}");
+    }
+    // Many references to one large macro: stopped before the text is built.
+    let big = format!("B = {}\nA = {}\n", "x".repeat(1_000_000), vec!["{macro:B}"; 3000].join(" "));
+    home.write(".ctys/macros/default", &big);
+    let (code, _, err) = run(&home, "ctys", &["-t", "pm", "-a", "macro:A"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("expands to more than 1048576 bytes"), "{err}");
     // A chain of macros that each double the one before.
     let chain: String = std::iter::once("m0 = x x\n".to_string()).chain((1..40).map(|i| format!("m{i} = macro:m{} macro:m{}\n", i - 1, i - 1))).collect();
     home.write(".ctys/macros/default", &chain);
@@ -169,11 +177,21 @@ fn expansions_are_bounded() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("x {}z", "y".repeat(400_000))), "{}", &out[..out.len().min(200)]);
     assert!(t0.elapsed() < Duration::from_secs(20), "took {:?}", t0.elapsed());
-    // A machines.lua that never returns.
-    let db = home.write("machines.lua", "while true do end");
-    let (code, _, err) = split(bin("ctys", home.path()).env("CTYS_MACHINES", &db).args(["-t", "pm", "-a", "create=wol,l:lab1", "--dry-run"]).output().unwrap());
-    assert_eq!(code, 2);
-    assert!(err.contains("stopped after 10000000 instructions"), "{err}");
+    // A machines.lua that never returns, or that works in C code no budget can stop, or that
+    // asks for more memory than there is.
+    for (body, msg) in [
+        ("while true do end", "stopped after 10000000 instructions"),
+        ("return ('a'):rep(40):find(('a-'):rep(40)..'b')", "attempt to call a nil value (method 'rep')"),
+        ("local t = {} for i = 1, 1e9 do t[i] = i end", "not enough memory"),
+    ] {
+        let db = home.write("machines.lua", body);
+        let (code, _, err) = split(bin("ctys", home.path()).env("CTYS_MACHINES", &db).args(["-t", "pm", "-a", "create=wol,l:lab1", "--dry-run"]).output().unwrap());
+        assert_eq!(code, 2, "{body}: {err}");
+        assert!(err.contains(msg), "{body}: {err}");
+    }
+    // A script past the Lua state's limit gets an error, not an aborted process.
+    let (code, _, err) = run(&home, "ctys", &["-e", "local t = {} for i = 1, 1e10 do t[i] = i end"]);
+    assert_eq!((code, err.trim()), (1, "ctys: not enough memory"));
 }
 
 #[test]
@@ -219,4 +237,47 @@ fn nothing_wrong_is_silently_accepted() {
     let (c, out, _) = run(&home, "ctys", &["-t", "pm", "-a", "cancel=POWEROFF:0", "--dry-run", "-X", "localhost"]);
     assert_eq!(c, 0);
     assert!(out.starts_with("localhost;0;;;;CANCEL ") && out.lines().count() == 1, "{out}");
+}
+
+#[test]
+fn signals_an_ignored_hup_and_a_run_stuck_in_c() {
+    use nix::sys::signal::{kill, Signal};
+    use std::time::Instant;
+    let home = TempDir::new("hostile");
+    let pid = |c: &std::process::Child| nix::unistd::Pid::from_raw(c.id() as i32);
+    // Started with SIGHUP ignored (nohup): it stays ignored.
+    let c = std::process::Command::new("nohup")
+        .arg(env!("CARGO_BIN_EXE_ctys"))
+        .args(["-e", "ctys.sleep(1) print('survived')"])
+        .env("HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    kill(pid(&c), Signal::SIGHUP).unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert_eq!((o.status.code(), String::from_utf8_lossy(&o.stdout).as_ref()), (Some(0), "survived\n"));
+    // Stuck in C code (a pattern match no hook interrupts): SIGTERM still ends it, 128+15.
+    let c = bin("ctys", home.path()).args(["-e", "local _ = ('a'):rep(40):find(('a-'):rep(40) .. 'b')"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = Instant::now();
+    kill(pid(&c), Signal::SIGTERM).unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143));
+    assert!(t0.elapsed() < Duration::from_secs(40), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn a_spawned_program_outlives_ctys_in_a_session_of_its_own() {
+    let home = TempDir::new("hostile");
+    let marker = format!("sleep {}.55", 54000 + std::process::id() % 10000);
+    let (code, out, err) = run(&home, "ctys", &["-e", &format!("print(assert(ctys.proc.spawn{{ argv = {{ 'sh', '-c', '{marker}' }} }}))")]);
+    assert_eq!(code, 0, "{err}");
+    let spawned: i32 = out.trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let stat = std::fs::read_to_string(format!("/proc/{spawned}/stat")).expect("still running after ctys ended");
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    assert_eq!(fields[3], spawned.to_string(), "its own session: sid = pid");
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(spawned), nix::sys::signal::Signal::SIGKILL);
 }

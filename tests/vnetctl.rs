@@ -445,6 +445,14 @@ fn bad_socket_paths_are_refused_before_anything_is_made() {
     }
     let lab = Lab::new();
     let long = lab.socks.path().join("d".repeat(150));
+    // A directory anyone may write into, without the sticky bit: anyone could swap the socket.
+    let open = lab.socks.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let (c, _, err) = lab.vnet(&["-s", open.join("sw").to_str().unwrap(), "create"]);
+    assert_eq!(c, 2, "{err}");
+    assert!(err.contains("is writable by everyone and not sticky (mode 0777); not trusted"), "{err}");
+    std::fs::remove_dir(&open).unwrap();
     for (args, code, msg) in [
         (vec!["-S", "/nonexistent/dir/mgmt", "create"], 2, "/nonexistent/dir/mgmt: no directory /nonexistent/dir"),
         (vec!["-s", long.to_str().unwrap(), "create"], 1, "longer than a unix socket path allows"),

@@ -71,10 +71,13 @@ local function read_string(v)
   return v
 end
 
--- -Z: how to become root, as the original spells it.
+---How -Z becomes root: the original's names, and the command each one runs.
+---@type table<string, string[]>
+M.ESCALATE = { SUDO = { "sudo", "-n" }, KSU = { "ksu", "-q", "-e" } }
+
 local function read_escalation(v, opt)
   local up = v:upper()
-  if up ~= "SUDO" and up ~= "KSU" then err.usage("bad value '%s' for %s: SUDO or KSU", v, opt) end
+  if not M.ESCALATE[up] then err.usage("bad value '%s' for %s: SUDO or KSU", v, opt) end
   return up
 end
 

@@ -114,52 +114,51 @@ function M.available(name)
   return prog ~= nil and M.which({ prog })[prog] ~= nil
 end
 
----Run a command of the table and read its output; the output, or nil and how it ended with
----what it said on stderr (which never reaches the terminal).
+-- How a program of the table ended, in words: `LINE: exit N` or `LINE: signal N`.
+local function ended(line, r, e)
+  if not r then return string.format("%s: %s", line, e) end
+  return string.format("%s: %s %s", line, r.signal and "signal" or "exit", tostring(r.signal or r.status))
+end
+
+---Run a command of the table and return its output (stdout); nil and how it ended (with its
+---stderr) when it fails. Other tasks go on meanwhile.
 ---@param name string
 ---@param ... string
 ---@return string|nil out
 ---@return string? err
 function M.read(name, ...)
   check.arg("ctys.commands.read", "name", name, "string")
-  local line = M.describe(name, ...)
-  local errfile = os.tmpname()
-  local f = assert(io.popen(line .. " 2>" .. require("ctys.relay").quote(errfile), "r"))
-  local out = f:read("a")
-  local ok, how, code = f:close()
-  local ef = io.open(errfile, "r")
-  local said = ef and ef:read("a") or ""
-  if ef then ef:close() end
-  os.remove(errfile)
-  if ok then return out end
-  said = said:gsub("%s+$", ""):gsub("\n", "; ")
-  return nil, string.format("%s: %s %s%s", line, tostring(how), tostring(code), said ~= "" and (": " .. said) or "")
+  local argv = M.argv(name, ...)
+  local r, e = require("ctys.proc").run { argv = argv }
+  if r and r.status == 0 then return r.stdout end
+  local said = r and r.stderr:gsub("%s+$", ""):gsub("\n", "; ") or ""
+  return nil, ended(M.describe(name, ...), r, e) .. (said ~= "" and (": " .. said) or "")
 end
 
----Start a command of the table in the background, detached from this terminal (consoles that
----open their own window); true, or nil and why the shell could not start it.
+---Start a command of the table detached from this terminal and from ctys (consoles that open
+---their own window, and stay open after ctys ends); true, or nil and why it could not start.
 ---@param name string
 ---@param ... string
 ---@return true|nil ok
 ---@return string? err
 function M.spawn(name, ...)
   check.arg("ctys.commands.spawn", "name", name, "string")
-  local line = M.describe(name, ...)
-  if os.execute("(" .. line .. ") </dev/null >/dev/null 2>&1 &") then return true end
-  return nil, line .. ": could not be started"
+  local pid, e = require("ctys.proc").spawn { argv = M.argv(name, ...) }
+  if pid then return true end
+  return nil, M.describe(name, ...) .. ": could not be started: " .. tostring(e)
 end
 
----Run a command of the table; true, or nil and how it ended.
+---Run a command of the table on this terminal; true, or nil and how it ended. Other tasks go
+---on meanwhile (the stack's shutdowns run at once).
 ---@param name string
 ---@param ... string
 ---@return true|nil ok
 ---@return string? err
 function M.run(name, ...)
   check.arg("ctys.commands.run", "name", name, "string")
-  local line = M.describe(name, ...)
-  local ok, how, code = os.execute(line)
-  if ok then return true end
-  return nil, string.format("%s: %s %s", line, tostring(how), tostring(code))
+  local r, e = require("ctys.proc").run { argv = M.argv(name, ...), inherit = true }
+  if r and r.status == 0 then return true end
+  return nil, ended(M.describe(name, ...), r, e)
 end
 
 return M

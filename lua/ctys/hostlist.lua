@@ -20,7 +20,8 @@ local function range_of(item, word)
   if not a then err.usage("bad range '%s' in '%s'", item, word) end
   local lo, hi, st = math.tointeger(tonumber(a)), math.tointeger(tonumber(b)), math.tointeger(tonumber(step or 1))
   if not (lo and hi and st) or lo > hi or st < 1 then err.usage("bad range '%s' in '%s'", item, word) end
-  return lo, hi, st, (#a > 1 and a:sub(1, 1) == "0") and #a or 0, (hi - lo) // st + 1
+  -- hi - lo cannot wrap (both are non-negative); the count is capped before it grows further.
+  return lo, hi, st, (#a > 1 and a:sub(1, 1) == "0") and #a or 0, math.min((hi - lo) // st, M.MAX) + 1
 end
 
 -- How many names a word stands for, counted without making them (at most M.MAX + 1).
@@ -33,8 +34,8 @@ local function count(word)
       items = items + select(5, range_of(item, word))
       if items > M.MAX then break end
     end
+    if items > M.MAX // n then return M.MAX + 1 end
     n = n * items
-    if n > M.MAX then return n end
   end
   return n
 end

@@ -136,12 +136,19 @@ end
 local NAME = "[%w_.%-]+[%w_.%-%%]*"
 
 -- Expands every reference in a piece of text (no word splitting). `memo` keeps each macro's
--- expansion for the rest of the command line, so a macro used many times is expanded once.
+-- expansion for the rest of the command line, so a macro used many times is expanded once;
+-- `memo.size` counts the bytes the command line's expansions put in, which stop at MAX_TEXT
+-- before a string that large is built.
 local function expand_text(text, stack, memo)
+  local function grow(v, shown)
+    memo.size = (memo.size or 0) + #v
+    if memo.size > M.MAX_TEXT then err.usage("%s expands to more than %d bytes", shown, M.MAX_TEXT) end
+    return v
+  end
   local function sub(spec, shown)
     local ref = reference(spec)
     local key = ref.name .. "%" .. (ref.file or "") .. "%" .. (ref.mode or "")
-    if memo[key] then return memo[key] end
+    if memo[key] then return grow(memo[key], shown) end
     for i, s in ipairs(stack) do
       if s == ref.name then
         local cycle = { table.unpack(stack, i) }
@@ -152,9 +159,8 @@ local function expand_text(text, stack, memo)
     stack[#stack + 1] = ref.name
     local v = expand_text(value_of(ref, shown), stack, memo)
     stack[#stack] = nil
-    if #v > M.MAX_TEXT then err.usage("%s expands to more than %d bytes", shown, M.MAX_TEXT) end
     memo[key] = v
-    return v
+    return grow(v, shown)
   end
   text = text:gsub("{[Mm][Aa][Cc][Rr][Oo]:([^}]*)}", function(spec) return sub(spec, "{macro:" .. spec .. "}") end)
   text = text:gsub("()[Mm][Aa][Cc][Rr][Oo]:(" .. NAME .. ")", function(at, spec)

@@ -328,6 +328,13 @@ function ctys.core.vde_start(spec) end
 ---@return string? kind
 function ctys.core.vde_connect(path, timeout, owners) end
 
+---The pid of the running vde_switch a trusted pid file names, or false.
+---@param pidfile string
+---@return integer|false|nil pid
+---@return string? err
+---@return string? kind
+function ctys.core.vde_switch_pid(pidfile) end
+
 ---Check a switch's paths: {sock, mgmt, pidfile}; their directories exist, the sockets fit.
 ---@param spec table
 ---@return true|nil ok
@@ -466,6 +473,13 @@ function ctys.core.net_parse_ip(s) end
 ---@return string? why
 function ctys.core.net_check_name(name) end
 
+---The Lua state's memory limit in bytes: with `limit`, set it (0: none) and return the one
+---before; also the bytes in use now.
+---@param limit? integer
+---@return integer limit
+---@return integer used
+function ctys.core.memory_limit(limit) end
+
 ---The effective uid of this process.
 ---@return integer
 function ctys.core.euid() end
@@ -473,6 +487,11 @@ function ctys.core.euid() end
 ---What a ctys async call yields while it waits (an opaque light userdata).
 ---@type lightuserdata
 ctys.core.async_pending = nil
+
+---Seconds written as text, by the primitives' one rule (0 to max_seconds), or nil.
+---@param s string
+---@return number|nil
+function ctys.core.parse_seconds(s) end
 
 ---The longest wait any primitive accepts, in seconds (366 days).
 ---@type number
@@ -485,3 +504,10 @@ ctys.core.max_seconds = 0
 ---@return string? err
 ---@return string? kind
 function ctys.core.proc_run(spec) end
+
+---Start a program detached (its own session, /dev/null for stdio): {argv, env?} → pid.
+---@param spec table
+---@return integer|nil pid
+---@return string? err
+---@return string? kind
+function ctys.core.proc_spawn(spec) end

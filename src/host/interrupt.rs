@@ -2,9 +2,13 @@
 //! count hook raises "interrupted" inside running Lua code, and `wait` lets the runtime drop a
 //! script that is parked in an async primitive, so remote commands are killed and BMC sessions
 //! closed on the way out, whichever of the three ended the run. A second signal before the
-//! first is handled exits at once.
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::Duration;
+//! first is handled exits at once (unless it is the same one, delivered again within 250 ms),
+//! and so does a run that has not ended GRACE after the first
+//! (stuck in C code, where no hook runs). A signal the process was started with ignored
+//! (`nohup`, a background job's SIGINT) stays ignored.
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
@@ -17,26 +21,82 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// The signals that end a run cleanly.
 const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
+/// When the pending signal arrived (CLOCK_MONOTONIC, milliseconds).
+static SINCE_MS: AtomicU64 = AtomicU64::new(0);
+
+/// A repeat of the same signal this soon is the same event delivered twice (timeout(1) and a
+/// shell send it to the process and to its group), not someone insisting.
+const REPEAT_MS: u64 = 250;
+
+fn now_ms() -> u64 {
+    // SAFETY: clock_gettime is async-signal-safe; ts is plain data.
+    let mut ts: nix::libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { nix::libc::clock_gettime(nix::libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1000).saturating_add(ts.tv_nsec as u64 / 1_000_000)
+}
+
 extern "C" fn on_signal(sig: nix::libc::c_int) {
-    if PENDING.swap(sig, Ordering::SeqCst) != 0 {
+    let now = now_ms();
+    let before = PENDING.swap(sig, Ordering::SeqCst);
+    if before == 0 {
+        SINCE_MS.store(now, Ordering::SeqCst);
+    } else if before != sig || now.saturating_sub(SINCE_MS.load(Ordering::SeqCst)) >= REPEAT_MS {
         // SAFETY: _exit is async-signal-safe.
         unsafe { nix::libc::_exit(128 + sig) }
     }
 }
 
+/// How long a run may take to end after a signal before the process exits anyway (the
+/// cleanup of stalled remote sessions takes up to about 12 s).
+const GRACE: Duration = Duration::from_secs(20);
+
+/// Runs (guards) that take signals now; the watchdog only acts while there is one.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Exits the process when a signal has been pending for GRACE during a run.
+fn watchdog() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let _ = std::thread::Builder::new().name("ctys-signals".into()).spawn(|| {
+            let mut since: Option<(i32, Instant)> = None;
+            loop {
+                std::thread::sleep(Duration::from_millis(100));
+                let sig = PENDING.load(Ordering::SeqCst);
+                since = match since {
+                    Some((s, t)) if s == sig && sig != 0 => Some((s, t)),
+                    _ if sig != 0 && ACTIVE.load(Ordering::SeqCst) > 0 => Some((sig, Instant::now())),
+                    _ => None,
+                };
+                if let Some((s, t)) = since {
+                    if t.elapsed() >= GRACE {
+                        // SAFETY: ending the process; nothing else can be done for it.
+                        unsafe { nix::libc::_exit(128 + s) }
+                    }
+                }
+            }
+        });
+    });
+}
+
 /// Routes SIGINT, SIGTERM and SIGHUP to the flag instead of killing the process, until the
 /// guard goes (then the previous dispositions are back: at the REPL's prompt, where nothing
-/// runs, SIGTERM ends the process as usual).
+/// runs, SIGTERM ends the process as usual). One the process ignores stays ignored.
 pub fn install() -> Guard {
     let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
     let mut previous = Vec::new();
     for sig in SIGNALS {
         // SAFETY: the handler only touches an atomic and calls _exit.
         match unsafe { sigaction(sig, &action) } {
+            Ok(old) if matches!(old.handler(), SigHandler::SigIgn) => {
+                // SAFETY: putting back the disposition that was there.
+                let _ = unsafe { sigaction(sig, &old) };
+            }
             Ok(old) => previous.push((sig, old)),
             Err(e) => log::warn!("cannot install the {sig} handler: {e}; it will kill the process"),
         }
     }
+    ACTIVE.fetch_add(1, Ordering::SeqCst);
+    watchdog();
     Guard { previous }
 }
 
@@ -47,6 +107,7 @@ pub struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
         for (sig, old) in self.previous.drain(..).rev() {
             // SAFETY: restoring the disposition that was there before.
             let _ = unsafe { sigaction(sig, &old) };

@@ -24,6 +24,9 @@ pub const EXIT_USAGE: i32 = 1;
 /// Exit value for a missing environment element: a tool, file, permission or database.
 pub const EXIT_ENV: i32 = 2;
 
+/// The most memory the Lua state may use: 4 GiB.
+pub const LUA_MEMORY_LIMIT: usize = 4 << 30;
+
 /// How a host is set up.
 #[derive(Debug, Clone)]
 pub struct HostOptions {
@@ -126,6 +129,9 @@ impl Host {
             .map_err(|e| HostError::new(EXIT_ENV, format!("cannot start the async runtime: {e}")))?;
         // SAFETY: the debug library is needed for tracebacks; scripts are the user's own code.
         let lua = unsafe { Lua::unsafe_new() };
+        // A script (or a data file) that asks for more memory gets a Lua error, not an abort of
+        // the whole process when the allocator fails.
+        lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         let dirs = options.search_dirs();
         loader::install(&lua, dirs.clone())?;
         crate::lua_api::register(&lua, &dirs)?;

@@ -60,6 +60,20 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
             Ok(found.map(|x| (x.uid.as_raw(), x.gid.as_raw())).unzip())
         })?,
     )?;
+    core.set(
+        "memory_limit",
+        lua.create_function(|lua, limit: Option<usize>| {
+            // No limit given: what Lua uses now and the limit, else set it and return the old one.
+            match limit {
+                Some(l) => Ok((lua.set_memory_limit(l)?, lua.used_memory())),
+                None => {
+                    let old = lua.set_memory_limit(0)?;
+                    lua.set_memory_limit(old)?;
+                    Ok((old, lua.used_memory()))
+                }
+            }
+        })?,
+    )?;
     core.set("euid", lua.create_function(|_, ()| Ok(crate::prim::fs::euid()))?)?;
     core.set(
         "gid",

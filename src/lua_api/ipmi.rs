@@ -86,8 +86,12 @@ async fn with<T>(b: &Bmc, lua: &Lua, f: impl AsyncFnOnce(&mut Session) -> Result
     }
 }
 
-fn status_table(lua: &Lua, d: &[u8]) -> mlua::Result<Table> {
-    let s = ChassisStatus::decode(d);
+/// The short-reply failure, as the other protocol failures look.
+fn short(lua: &Lua, what: &str) -> mlua::Result<MultiValue> {
+    (Value::Nil, format!("ipmi: short {what} response"), "protocol").into_lua_multi(lua)
+}
+
+fn status_table(lua: &Lua, s: ChassisStatus) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.set("power", if s.power { "on" } else { "off" })?;
     t.set("overload", s.overload)?;
@@ -111,8 +115,9 @@ impl UserData for Bmc {
         });
         m.add_async_method("power", |lua, this, action: String| async move {
             if action == "status" {
-                return with(&this, &lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| {
-                    (if ChassisStatus::decode(&d).power { "on" } else { "off" }).into_lua_multi(lua)
+                return with(&this, &lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| match ChassisStatus::decode(&d) {
+                    Some(s) => (if s.power { "on" } else { "off" }).into_lua_multi(lua),
+                    None => short(lua, "Get Chassis Status"),
                 })
                 .await;
             }
@@ -121,7 +126,11 @@ impl UserData for Bmc {
             with(&this, &lua, async move |s| s.cmd(0x00, 0x02, &[code]).await, |lua, _| true.into_lua_multi(lua)).await
         });
         m.add_async_method("chassis_status", |lua, this, ()| async move {
-            with(&this, &lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| status_table(lua, &d)?.into_lua_multi(lua)).await
+            with(&this, &lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| match ChassisStatus::decode(&d) {
+                Some(s) => status_table(lua, s)?.into_lua_multi(lua),
+                None => short(lua, "Get Chassis Status"),
+            })
+            .await
         });
         m.add_async_method("identify", |lua, this, (secs, force): (Option<u8>, Option<bool>)| async move {
             let data = if force.unwrap_or(false) { vec![secs.unwrap_or(15), 1] } else { vec![secs.unwrap_or(15)] };
@@ -129,9 +138,7 @@ impl UserData for Bmc {
         });
         m.add_async_method("device_id", |lua, this, ()| async move {
             with(&this, &lua, async |s| s.cmd(0x06, 0x01, &[]).await, |lua, d| {
-                let Some(id) = DeviceId::decode(&d) else {
-                    return (Value::Nil, "ipmi: short Get Device ID response", "protocol").into_lua_multi(lua);
-                };
+                let Some(id) = DeviceId::decode(&d) else { return short(lua, "Get Device ID") };
                 let t = lua.create_table()?;
                 t.set("device_id", id.device_id)?;
                 t.set("device_revision", id.device_revision)?;

@@ -25,12 +25,17 @@ fn os(s: &LuaString) -> OsString {
     std::ffi::OsStr::from_bytes(&s.as_bytes()).to_owned()
 }
 
-async fn run(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
+fn argv_env(spec: &Table) -> mlua::Result<(Vec<OsString>, Vec<(OsString, OsString)>)> {
     let argv: Vec<OsString> = spec.get::<Vec<LuaString>>("argv")?.iter().map(os).collect();
     let env = match spec.get::<Option<Table>>("env")? {
         Some(t) => t.pairs::<LuaString, LuaString>().map(|kv| kv.map(|(k, v)| (os(&k), os(&v)))).collect::<mlua::Result<_>>()?,
         None => Vec::new(),
     };
+    Ok((argv, env))
+}
+
+async fn run(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
+    let (argv, env) = argv_env(&spec)?;
     let req = Request {
         argv,
         stdin: spec.get::<Option<LuaString>>("stdin")?.map(|s| s.as_bytes().to_vec()),
@@ -58,5 +63,12 @@ async fn run(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
 }
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
-    core.set("proc_run", lua.create_async_function(run)?)
+    core.set("proc_run", lua.create_async_function(run)?)?;
+    core.set(
+        "proc_spawn",
+        lua.create_function(|lua, spec: Table| {
+            let (argv, env) = argv_env(&spec)?;
+            ret(lua, proc::spawn(&argv, &env))
+        })?,
+    )
 }

@@ -33,7 +33,7 @@ impl Drop for CancelGuard {
     fn drop(&mut self) {
         if !self.finished {
             self.cancel.store(true, Ordering::SeqCst);
-            let _ = self.done.recv_timeout(Duration::from_secs(5));
+            let _ = self.done.recv_timeout(Duration::from_secs(15));
         }
     }
 }

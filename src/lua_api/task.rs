@@ -45,6 +45,12 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set("async_pending", Lua::poll_pending())?;
     core.set("max_seconds", crate::prim::duration::MAX_SECONDS)?;
     core.set(
+        "parse_seconds",
+        lua.create_function(|_, s: mlua::LuaString| {
+            Ok(std::str::from_utf8(&s.as_bytes()).ok().and_then(|t| crate::prim::duration::parse(t).ok()).map(|d| d.as_secs_f64()))
+        })?,
+    )?;
+    core.set(
         "sleep",
         lua.create_async_function(|_, secs: f64| async move {
             need_runtime("ctys.core.sleep")?;

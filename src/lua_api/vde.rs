@@ -87,6 +87,10 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         })?,
     )?;
     core.set(
+        "vde_switch_pid",
+        lua.create_function(|lua, p: mlua::LuaString| ret(lua, vde::switch_pid(&super::fs::path(&p)).map(|pid| pid.map_or(mlua::Value::Boolean(false), |p| mlua::Value::Integer(p.into())))))?,
+    )?;
+    core.set(
         "vde_check_paths",
         lua.create_function(|lua, t: Table| ret(lua, vde::check_paths(&files(&t)?).map(|()| true)))?,
     )?;

@@ -21,7 +21,9 @@ pub struct Request {
     pub timeout: Option<Duration>,
     /// The most bytes kept of stdout and of stderr; more is an error (kind toolarge).
     pub max_output: usize,
-    /// Let stdout and stderr go where the caller's go (nothing is captured).
+    /// The program shares the caller's terminal: stdin (unless `stdin` is given), stdout and
+    /// stderr go where the caller's go, nothing is captured, and it stays in the caller's
+    /// process group (a password prompt must be able to read the terminal).
     pub inherit: bool,
 }
 
@@ -83,9 +85,10 @@ fn collect(d: Option<Arc<Mutex<Drained>>>, wait: Duration) -> (Vec<u8>, bool) {
     }
 }
 
-/// Ends a process group: SIGTERM, then SIGKILL if it is still there after GRACE.
-fn end_group(child: &mut std::process::Child) {
-    let pgid = nix::unistd::Pid::from_raw(-(child.id() as i32));
+/// Ends a program: SIGTERM, then SIGKILL if it is still there after GRACE; its whole process
+/// group when it has one of its own.
+fn end_group(child: &mut std::process::Child, group: bool) {
+    let pgid = nix::unistd::Pid::from_raw(if group { -(child.id() as i32) } else { child.id() as i32 });
     let _ = nix::sys::signal::kill(pgid, nix::sys::signal::Signal::SIGTERM);
     let by = Instant::now() + GRACE;
     while Instant::now() < by {
@@ -105,12 +108,16 @@ pub fn run(req: &Request, cancel: &AtomicBool) -> Result<Outcome, Failure> {
     };
     let shown = prog.to_string_lossy().into_owned();
     let mut cmd = Command::new(prog);
-    cmd.args(args).envs(req.env.iter().map(|(k, v)| (k, v))).process_group(0);
-    cmd.stdin(if req.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.args(args).envs(req.env.iter().map(|(k, v)| (k, v)));
+    cmd.stdin(match (&req.stdin, req.inherit) {
+        (Some(_), _) => Stdio::piped(),
+        (None, true) => Stdio::inherit(),
+        (None, false) => Stdio::null(),
+    });
     if req.inherit {
         cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
     } else {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     }
     let mut child = cmd.spawn().map_err(|e| Failure::io(&shown, &e))?;
     let deadline = req.timeout.map(|t| Instant::now() + t);
@@ -130,18 +137,18 @@ pub fn run(req: &Request, cancel: &AtomicBool) -> Result<Outcome, Failure> {
             Err(e) => break Err(Failure::io(&shown, &e)),
         }
         if cancel.load(Ordering::Relaxed) {
-            end_group(&mut child);
+            end_group(&mut child, !req.inherit);
             break Err(Failure::new(Kind::Io, format!("{shown}: cancelled")));
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            end_group(&mut child);
+            end_group(&mut child, !req.inherit);
             let secs = req.timeout.unwrap_or_default().as_secs_f64();
             break Err(Failure::new(Kind::Timeout, format!("{shown}: no end within {secs} s; its process group was ended")));
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    // The group may hold children that keep the pipes open: they go with it.
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-(child.id() as i32)), nix::sys::signal::Signal::SIGKILL);
+    // What the program left running may hold the pipes open: its output so far is taken after
+    // a second, and it goes on (a window it opened, say).
     let (stdout, over_out) = collect(out, Duration::from_secs(1));
     let (stderr, over_err) = collect(err, Duration::from_secs(1));
     // The writer ends when the program exited (a broken pipe) or read everything.
@@ -151,6 +158,28 @@ pub fn run(req: &Request, cancel: &AtomicBool) -> Result<Outcome, Failure> {
         return Err(Failure::new(Kind::TooLarge, format!("{shown}: more than {max} bytes of output")));
     }
     Ok(Outcome { status: status.code(), signal: status.signal(), stdout, stderr })
+}
+
+/// Starts a program detached from ctys: a session of its own, no terminal, stdin, stdout and
+/// stderr on /dev/null; it goes on after ctys ends (a console window). Returns its pid.
+pub fn spawn(argv: &[OsString], env: &[(OsString, OsString)]) -> Result<u32, Failure> {
+    let Some((prog, args)) = argv.split_first() else {
+        return Err(Failure::new(Kind::Io, "no program to start (empty argv)"));
+    };
+    let mut cmd = Command::new(prog);
+    cmd.args(args).envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    // SAFETY: setsid is async-signal-safe, as the time between fork and exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|e| Failure::io(prog.to_string_lossy(), &e))?;
+    let pid = child.id();
+    // Reaped while ctys runs, so it never lingers as a zombie.
+    std::thread::spawn(move || child.wait());
+    Ok(pid)
 }
 
 #[cfg(test)]

@@ -63,8 +63,16 @@ pub fn check_paths(spec: &SwitchSpec) -> Result<(), Failure> {
     }
     for p in [&spec.sock, &spec.mgmt, &spec.pidfile] {
         let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !dir.is_dir() {
+        let Some(m) = std::fs::metadata(dir).ok().filter(|m| m.is_dir()) else {
             return Err(Failure::new(Kind::NotFound, format!("{}: no directory {}", p.display(), dir.display())));
+        };
+        // Anyone could swap what goes there for a link of theirs: only a sticky directory (as
+        // /var/tmp) may be writable by others.
+        if m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0 {
+            return Err(Failure::new(
+                Kind::Untrusted,
+                format!("{}: {} is writable by everyone and not sticky (mode {:04o}); not trusted", p.display(), dir.display(), m.mode() & 0o7777),
+            ));
         }
     }
     Ok(())
@@ -95,7 +103,7 @@ pub fn start(exe: &Path, spec: &SwitchSpec, timeout: Duration) -> Result<u32, Fa
     }
     let deadline = Instant::now() + timeout;
     loop {
-        let pid = std::fs::read_to_string(&spec.pidfile).ok().and_then(|s| s.trim().parse::<u32>().ok());
+        let pid = switch_pid(&spec.pidfile).ok().flatten();
         if let (Some(pid), true) = (pid, is_socket(&spec.mgmt)) {
             return Ok(pid);
         }
@@ -113,22 +121,72 @@ pub fn start(exe: &Path, spec: &SwitchSpec, timeout: Duration) -> Result<u32, Fa
 }
 
 fn is_socket(p: &Path) -> bool {
-    std::fs::metadata(p).map(|m| m.file_type().is_socket()).unwrap_or(false)
+    std::fs::symlink_metadata(p).map(|m| m.file_type().is_socket()).unwrap_or(false)
+}
+
+/// The pid of a running vde_switch from its pid file, which must be the caller's (or root's):
+/// nothing else may name what a timeout or a cancel kills. None when there is no such file or
+/// it names no running vde_switch; an error when the file is not trusted.
+pub fn switch_pid(pidfile: &Path) -> Result<Option<u32>, Failure> {
+    let Some(text) = fs::read(pidfile, 64, Some(&[]))? else { return Ok(None) };
+    let Some(pid) = std::str::from_utf8(&text).ok().and_then(|t| t.trim().parse::<u32>().ok()) else { return Ok(None) };
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    Ok((comm.trim() == "vde_switch").then_some(pid))
 }
 
 /// Gives a switch's sockets to a user and group: the control directory (mode 0700, or 02700
 /// with `setgid`, as ctys-vnetctl -g does), the sockets in it and the management socket. The
-/// pid file stays the caller's: whoever may write it chooses what a later cancel kills.
+/// pid file stays the caller's: whoever may write it chooses what a later cancel kills. Every
+/// change goes through a descriptor opened without following links, and only to what the
+/// caller's switch made (owned by the caller): a link put in place meanwhile changes nothing.
 pub fn own(spec: &SwitchSpec, uid: u32, gid: u32, setgid: bool) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let chown = |p: &Path| std::os::unix::fs::chown(p, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", p.display()));
-    chown(&spec.sock)?;
-    for e in std::fs::read_dir(&spec.sock).map_err(|e| format!("{}: {e}", spec.sock.display()))?.flatten() {
-        chown(&e.path())?;
+    use nix::libc;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    let cpath = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|_| format!("{}: a NUL in the path", p.display()));
+    let me = fs::euid();
+    let sock = cpath(&spec.sock)?;
+    // SAFETY: open on a NUL-terminated path; the result is checked before use.
+    let fd = unsafe { libc::open(sock.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!("{}: {}", spec.sock.display(), std::io::Error::last_os_error()));
+    }
+    // SAFETY: fd is a descriptor we own from here on.
+    let dir = unsafe { OwnedFd::from_raw_fd(fd) };
+    let meta = std::fs::File::from(dir.try_clone().map_err(|e| e.to_string())?).metadata().map_err(|e| e.to_string())?;
+    if meta.uid() != me {
+        return Err(format!("{} is owned by uid {}, not by this switch's starter; not changed", spec.sock.display(), meta.uid()));
+    }
+    let fail = |what: &str, p: &Path| format!("{what} {}: {}", p.display(), std::io::Error::last_os_error());
+    // The entries, read through the descriptor (/proc/self/fd names the very directory).
+    let listing = std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd())).map_err(|e| format!("{}: {e}", spec.sock.display()))?;
+    for e in listing.flatten() {
+        let name = std::ffi::CString::new(e.file_name().as_bytes()).map_err(|_| "a NUL in a name".to_string())?;
+        // SAFETY: fstatat/fchownat on our descriptor and a NUL-terminated name; stat is plain data.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
+            continue;
+        }
+        if st.st_mode & libc::S_IFMT == libc::S_IFSOCK && st.st_uid == me
+            && unsafe { libc::fchownat(dir.as_raw_fd(), name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) } != 0
+        {
+            return Err(fail("chown", &spec.sock.join(e.file_name())));
+        }
     }
     let mode = if setgid { 0o2700 } else { 0o700 };
-    std::fs::set_permissions(&spec.sock, std::fs::Permissions::from_mode(mode)).map_err(|e| format!("chmod {}: {e}", spec.sock.display()))?;
-    chown(&spec.mgmt)
+    // SAFETY: fchown/fchmod on a descriptor we own.
+    if unsafe { libc::fchown(dir.as_raw_fd(), uid, gid) } != 0 || unsafe { libc::fchmod(dir.as_raw_fd(), mode) } != 0 {
+        return Err(fail("chown/chmod", &spec.sock));
+    }
+    let mgmt = std::fs::symlink_metadata(&spec.mgmt).map_err(|e| format!("{}: {e}", spec.mgmt.display()))?;
+    if !mgmt.file_type().is_socket() || mgmt.uid() != me {
+        return Err(format!("{} is not this switch's socket; not changed", spec.mgmt.display()));
+    }
+    // SAFETY: lchown on a NUL-terminated path changes the entry itself, never a link's target.
+    if unsafe { libc::lchown(cpath(&spec.mgmt)?.as_ptr(), uid, gid) } != 0 {
+        return Err(fail("chown", &spec.mgmt));
+    }
+    Ok(())
 }
 
 /// Removes what a switch leaves behind when it dies without `shutdown`: its control directory

@@ -77,13 +77,28 @@ function M.opts(fname, opts, spec, required)
   return opts
 end
 
----Seconds written as text (a command line's `TIMEOUT:5`, `-N 0.5`) or given as a number:
----the number, or nil when it is not a finite number from 0 to MAX_SECONDS.
+---Seconds written as text (a command line's `TIMEOUT:5`, `-N 0.5`; read by the Rust
+---primitives' rule, so `0x10` is refused as there) or given as a number: the number, or nil
+---when it is not a finite number from 0 to MAX_SECONDS.
 ---@param v any
 ---@return number|nil
 function M.seconds(v)
-  local n = tonumber(v)
-  if n and secs(n, false) then return n end
+  if type(v) == "string" then return core.parse_seconds(v) end
+  if secs(v, false) then return v end
+end
+
+---Seconds from a command line, or a usage error (exit 1) `LABEL 'V': not a number of seconds
+---from 0 (above 0 with `positive`) to MAX_SECONDS`.
+---@param v string
+---@param label string e.g. "CANCEL: bad TIMEOUT"
+---@param positive? boolean 0 is refused too
+---@return number
+function M.seconds_arg(v, label, positive)
+  local n = M.seconds(v)
+  if not n or (positive and n == 0) then
+    err.usage("%s '%s': not a number of seconds %s %d", label, tostring(v), positive and "above 0, at most" or "from 0 to", M.MAX_SECONDS)
+  end
+  return n
 end
 
 local ARG_KINDS = {

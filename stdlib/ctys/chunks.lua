@@ -6,29 +6,29 @@
 local M = {}
 
 local check = require "ctys.check"
+local core = require "ctys.core"
 local raw_load, raw_loadfile = load, loadfile
 
----`load`, with mode "t" unless another is given.
+---`load`, with mode "t" unless another is given. An `env` given (nil too) is passed on, as
+---plain `load` does: `load(s, n, "t", nil)` gives the chunk no globals.
 ---@param chunk string|function
 ---@param name? string
 ---@param mode? "t"|"b"|"bt"
----@param env? table
+---@param ... table env
 ---@return function|nil
 ---@return string? err
-function M.load(chunk, name, mode, env)
-  if select("#", env) > 0 and env ~= nil then return raw_load(chunk, name, mode or "t", env) end
-  return raw_load(chunk, name, mode or "t")
+function M.load(chunk, name, mode, ...)
+  return raw_load(chunk, name, mode or "t", ...)
 end
 
----`loadfile`, with mode "t" unless another is given.
+---`loadfile`, with mode "t" unless another is given (an `env` given is passed on).
 ---@param filename? string
 ---@param mode? "t"|"b"|"bt"
----@param env? table
+---@param ... table env
 ---@return function|nil
 ---@return string? err
-function M.loadfile(filename, mode, env)
-  if env ~= nil then return raw_loadfile(filename, mode or "t", env) end
-  return raw_loadfile(filename, mode or "t")
+function M.loadfile(filename, mode, ...)
+  return raw_loadfile(filename, mode or "t", ...)
 end
 
 ---`dofile` for source text only.
@@ -43,9 +43,18 @@ end
 ---How many VM instructions a data chunk may take (far more than any real machines file).
 M.DATA_BUDGET = 10000000
 
+---How much more memory a data chunk may take (64 MiB).
+M.DATA_MEMORY = 64 * 1024 * 1024
+
+-- What a data file's strings may do: no repetition and no pattern matching, which run in C,
+-- where no instruction budget can stop them.
+local SAFE_STRING = {}
+for _, k in ipairs { "byte", "char", "len", "lower", "upper", "sub", "reverse" } do SAFE_STRING[k] = string[k] end
+
 ---Run a data chunk (source text) in the environment `env` (an empty table when nil) with a
----budget of instructions; its first result, or nil and why it failed (a syntax error, an error
----it raised, the budget spent).
+---budget of instructions and of memory, its strings without repetition or pattern matching
+---(C code no budget can stop); its first result, or nil and why it failed (a syntax error, an
+---error it raised, a budget spent).
 ---@param src string
 ---@param name string chunk name, e.g. "@/etc/ctys/machines.lua"
 ---@param env? table
@@ -61,7 +70,14 @@ function M.data(src, name, env, budget)
   local co = coroutine.create(f)
   local spent = string.format("%s: stopped after %d instructions (a data file must not loop)", name:gsub("^[@=]", ""), budget)
   debug.sethook(co, function() error(spent, 0) end, "", budget)
+  local strings = getmetatable("")
+  local index = strings.__index
+  local limit, used = core.memory_limit()
+  strings.__index = SAFE_STRING
+  core.memory_limit(math.min(limit > 0 and limit or math.maxinteger, used + M.DATA_MEMORY))
   local ok, v = coroutine.resume(co)
+  core.memory_limit(limit)
+  strings.__index = index
   debug.sethook(co)
   if not ok then return nil, tostring(v) end
   if coroutine.status(co) ~= "dead" then return nil, name:gsub("^[@=]", "") .. ": a data file must not yield" end

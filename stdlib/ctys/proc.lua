@@ -28,6 +28,18 @@ local check = require "ctys.check"
 
 local OPTS = { argv = "table", stdin = "string", env = "table", timeout = "seconds", max_output = "integer", inherit = "boolean" }
 
+local function check_argv(fname, opts)
+  if #opts.argv == 0 then check.bad(fname, "argv", "expected a program and its arguments") end
+  for i = 1, #opts.argv do
+    if type(opts.argv[i]) ~= "string" then check.bad(fname, "argv[" .. i .. "]", "expected a string, got %s", type(opts.argv[i])) end
+  end
+  for k, v in pairs(opts.env or {}) do
+    if type(k) ~= "string" or type(v) ~= "string" or k == "" or k:find("[=%z]") then
+      check.bad(fname, "env", "expected NAME = value strings, got %s = %s", tostring(k), tostring(v))
+    end
+  end
+end
+
 ---Run a program to its end. Misuse raises; a program that cannot start (kind notfound,
 ---permission) or runs out its timeout (timeout) or writes too much (toolarge) gives nil, err,
 ---kind. A non-zero exit is a result, not a failure.
@@ -37,16 +49,20 @@ local OPTS = { argv = "table", stdin = "string", env = "table", timeout = "secon
 ---@return string? kind
 function M.run(opts)
   check.opts("ctys.proc.run", opts, OPTS, { "argv" })
-  if #opts.argv == 0 then check.bad("ctys.proc.run", "argv", "expected a program and its arguments") end
-  for i = 1, #opts.argv do
-    if type(opts.argv[i]) ~= "string" then check.bad("ctys.proc.run", "argv[" .. i .. "]", "expected a string, got %s", type(opts.argv[i])) end
-  end
-  for k, v in pairs(opts.env or {}) do
-    if type(k) ~= "string" or type(v) ~= "string" or k == "" or k:find("[=%z]") then
-      check.bad("ctys.proc.run", "env", "expected NAME = value strings, got %s = %s", tostring(k), tostring(v))
-    end
-  end
+  check_argv("ctys.proc.run", opts)
   return core.proc_run(opts)
+end
+
+---Start a program detached from ctys (a session of its own, no terminal; it goes on after
+---ctys ends, as a console window does) and return its pid.
+---@param opts {argv: string[], env?: table<string,string>}
+---@return integer|nil pid
+---@return string? err
+---@return string? kind "notfound"|"permission"|"io"
+function M.spawn(opts)
+  check.opts("ctys.proc.spawn", opts, { argv = "table", env = "table" }, { "argv" })
+  check_argv("ctys.proc.spawn", opts)
+  return core.proc_spawn(opts)
 end
 
 return M

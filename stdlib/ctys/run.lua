@@ -8,13 +8,21 @@ local M = {}
 local err = require "ctys.err"
 local core = require "ctys.core"
 
-local function handler(e)
+local function describe(e)
   local code, msg = err.describe(e)
   local tb
   if not err.is(e) or core.log_enabled("debug") then
-    tb = debug.traceback("", 2):gsub("^\n", ""):gsub("\n\t%[C%]: in function 'xpcall'.*$", "")
+    tb = debug.traceback("", 4):gsub("^\n", ""):gsub("\n\t%[C%]: in function 'xpcall'.*$", "")
   end
   return { code = code, msg = msg, tb = tb }
+end
+
+-- Made beforehand: after a memory error there may be no memory left to describe it with.
+local NO_MEMORY = { code = err.USAGE, msg = "not enough memory: the script went past the Lua state's limit" }
+
+local function handler(e)
+  local ok, r = pcall(describe, e)
+  return ok and r or NO_MEMORY
 end
 
 ---Call `f(...)`; on success return `true, results...`, on error `false, code, message, traceback|nil`.
@@ -26,6 +34,8 @@ function M.protect(f, ...)
   local r = table.pack(xpcall(f, handler, ...))
   if r[1] then return table.unpack(r, 1, r.n) end
   local e = r[2]
+  -- Lua calls no message handler for a memory error: its message comes here as it is.
+  if type(e) ~= "table" then e = { code = err.USAGE, msg = tostring(e) } end
   return false, e.code, e.msg, e.tb
 end
 

@@ -113,6 +113,17 @@ function M.remove_files(opts)
   return core.vde_remove(opts)
 end
 
+---The pid of the running vde_switch a pid file names, or false when none runs; the file must
+---be the caller's or root's (kind untrusted otherwise): only then may it decide what is killed.
+---@param pidfile string
+---@return integer|false|nil pid
+---@return string? err
+---@return string? kind
+function M.switch_pid(pidfile)
+  if type(pidfile) ~= "string" then check.bad("ctys.vde.switch_pid", "pidfile", "expected a path, got %s", type(pidfile)) end
+  return core.vde_switch_pid(pidfile)
+end
+
 ---Give a running switch's sockets to a user and group (directory mode 0700, or 02700 with
 ---`setgid`); the pid file stays the caller's.
 ---@param opts {sock: string, mgmt: string, pidfile: string, uid: integer, gid: integer, setgid?: boolean}
@@ -136,8 +147,12 @@ function M.start(opts)
   spec.pidfile = spec.pidfile or (opts.sock .. ".pid")
   local pid, e = core.vde_start(spec)
   if not pid then return nil, e end
-  local sw, ce = M.connect { mgmt = opts.mgmt, timeout = opts.timeout }
-  if not sw then return nil, ce end
+  local sw, ce, ckind = M.connect { mgmt = opts.mgmt, timeout = opts.timeout }
+  if not sw then
+    -- A switch nobody can talk to is not left running.
+    core.kill(pid, "SIGTERM")
+    return nil, ce, ckind
+  end
   sw.pid = pid
   return sw, nil, pid
 end

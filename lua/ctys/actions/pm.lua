@@ -85,9 +85,7 @@ end
 
 -- Seconds from a suboption (`WOL:5`, `TIMEOUT:30`), read by the one rule (ctys.check).
 local function seconds(action, v, what)
-  local n = require("ctys.check").seconds(v)
-  if not n then err.usage("%s: bad %s '%s': not a number of seconds from 0 to %d", action, what, v, require("ctys.check").MAX_SECONDS) end
-  return n
+  return check.seconds_arg(v, action .. ": bad " .. what)
 end
 
 -- PING:off|<n>%<sleep>, SSHPING:off|on|<n>%<sleep>: nil for off, else { tries, sleep }.
@@ -421,6 +419,10 @@ function M.cancel_plan(action)
     err.usage("CANCEL: WOL does not combine with %s", method == "INIT" and ("INIT:" .. runlevel) or method)
   end
   if by.IF and not by.WOL then err.usage("CANCEL: IF needs WOL") end
+  -- A BMC can only cut the power: it must not do so under a machine that reboots.
+  if by.IPMI and not (METHODS[method] == "poweroff" or (method == "INIT" and runlevel == "0")) then
+    err.usage("CANCEL: IPMI powers a machine off; it does not combine with %s", method == "INIT" and ("INIT:" .. runlevel) or method)
+  end
   local timeout = by.TIMEOUT and seconds("CANCEL", by.TIMEOUT.value, "TIMEOUT")
   local address
   for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end

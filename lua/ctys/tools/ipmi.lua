@@ -46,12 +46,7 @@ environment:
 
 local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true, mc = true }
 
--- -N: seconds above 0, by the one rule (ctys.check).
-local function seconds(v)
-  local n = check.seconds(v)
-  if not n or n == 0 then err.usage("bad timeout (-N) '%s': seconds above 0, at most %d", v, check.MAX_SECONDS) end
-  return n
-end
+
 
 -- A whole number from lo to hi, or exit 1 naming the option.
 local function integer(v, what, lo, hi)
@@ -139,7 +134,7 @@ function M.main(argv)
     auth = opts.A and ({ MD5 = "md5", PASSWORD = "straight", md5 = "md5", straight = "straight" })[opts.A]
       or (opts.A and err.usage("-A takes MD5 or PASSWORD, not '%s'", opts.A)) or nil,
     cipher = opts.C and integer(opts.C, "cipher suite (-C)", 0, 255) or nil,
-    timeout = opts.N and seconds(opts.N) or nil,
+    timeout = opts.N and check.seconds_arg(opts.N, "bad timeout (-N)", true) or nil,
     retries = opts.R and integer(opts.R, "tries (-R)", 1, 100) or nil,
   }
   local ipmi = require "ctys.ipmi"

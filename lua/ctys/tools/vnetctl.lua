@@ -113,8 +113,6 @@ local function files(ctx)
   return { sock = ctx.sock, mgmt = ctx.mgmt, pidfile = ctx.pidfile }
 end
 
--- The switch's sockets belong to the -u user (create gives them away): that user's are
--- trusted too, besides the caller's and root's.
 -- The files a dead switch leaves, for removal: the -u user's count as ours (create gave
 -- them away).
 local function stale(ctx)
@@ -123,6 +121,8 @@ local function stale(ctx)
   return f
 end
 
+-- The switch's sockets belong to the -u user (create gives them away): that user's are
+-- trusted too, besides the caller's and root's.
 local function open_switch(ctx)
   return vde.connect { mgmt = ctx.mgmt, timeout = 1, owners = { ctx.uid } }
 end
@@ -334,14 +334,9 @@ end
 
 -- The pid file names what gets killed: only the caller's (or root's) own is read.
 local function stop_by_pidfile(ctx)
-  local text, e, kind = fs.read(ctx.pidfile, { trusted = true, max = 64 })
-  if not text and kind ~= "notfound" then err.env("%s; nothing killed", e) end
-  local pid = text and math.tointeger(tonumber(text:match("^%s*(%d+)%s*$") or ""))
-  if not pid or not core.pid_alive(pid) then return nil end
-  local comm = io.open("/proc/" .. pid .. "/comm", "r")
-  local name = comm and comm:read("l")
-  if comm then comm:close() end
-  if name ~= "vde_switch" then return nil end
+  local pid, e = vde.switch_pid(ctx.pidfile)
+  if pid == nil then err.env("%s; nothing killed", e) end
+  if not pid then return nil end
   core.kill(pid, "SIGTERM")
   for _ = 1, 30 do
     if not core.pid_alive(pid) then return pid end
@@ -524,7 +519,7 @@ end
 local RUN = { create = create, cancel = cancel, info = info, ports = ports, check = check_env,
   list = function(ctx) return list(ctx, false) end, listall = function(ctx) return list(ctx, true) end }
 
-local ESCALATE = { SUDO = { "sudo", "-n" }, KSU = { "ksu", "-q", "-e" } }
+local ESCALATE = require("ctys.cli").ESCALATE
 
 local quote = require("ctys.relay").quote
 

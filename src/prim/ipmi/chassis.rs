@@ -44,7 +44,7 @@ pub fn boot_device_name(code: u8) -> &'static str {
     }
 }
 
-/// Get Chassis Status (IPMI 2.0 §28.2), decoded. Missing bytes read as 0.
+/// Get Chassis Status (IPMI 2.0 §28.2), decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChassisStatus {
     pub power: bool,
@@ -63,9 +63,14 @@ pub struct ChassisStatus {
 }
 
 impl ChassisStatus {
-    pub fn decode(d: &[u8]) -> ChassisStatus {
-        let b = |i: usize| d.get(i).copied().unwrap_or(0);
-        ChassisStatus {
+    /// None for a reply shorter than its three required bytes (the optional fourth, front
+    /// panel buttons, is not read).
+    pub fn decode(d: &[u8]) -> Option<ChassisStatus> {
+        if d.len() < 3 {
+            return None;
+        }
+        let b = |i: usize| d[i];
+        Some(ChassisStatus {
             power: b(0) & 1 != 0,
             overload: b(0) & 2 != 0,
             interlock: b(0) & 4 != 0,
@@ -77,7 +82,7 @@ impl ChassisStatus {
             drive_fault: b(2) & 4 != 0,
             cooling_fault: b(2) & 8 != 0,
             identify: ["off", "timed", "on", "unknown"][usize::from((b(2) >> 4) & 3)],
-        }
+        })
     }
 }
 
@@ -141,14 +146,14 @@ mod tests {
     #[test]
     fn chassis_status_bits() {
         // ipmi_sim's answer while on, with the identify LED timed.
-        let s = ChassisStatus::decode(&[0x01, 0x00, 0x10, 0x00]);
+        let s = ChassisStatus::decode(&[0x01, 0x00, 0x10, 0x00]).unwrap();
         assert!(s.power && !s.overload && !s.intrusion);
         assert_eq!((s.restore_policy, s.identify), ("always-off", "timed"));
-        let s = ChassisStatus::decode(&[0x7e, 0, 0x3f]);
+        let s = ChassisStatus::decode(&[0x7e, 0, 0x3f]).unwrap();
         assert!(!s.power && s.overload && s.interlock && s.power_fault && s.control_fault);
         assert!(s.intrusion && s.front_panel_lockout && s.drive_fault && s.cooling_fault);
         assert_eq!((s.restore_policy, s.identify), ("unknown", "unknown"));
-        assert_eq!(ChassisStatus::decode(&[]), ChassisStatus::decode(&[0, 0, 0]), "a short reply reads as zeros");
+        assert_eq!(ChassisStatus::decode(&[0x01, 0]), None, "a short reply is no answer, never 'off'");
     }
 
     #[test]

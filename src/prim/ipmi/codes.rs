@@ -67,10 +67,17 @@ pub fn command_failure(netfn: u8, cmd: u8, code: u8) -> (&'static str, String) {
     }
 }
 
-/// Whether a command works at user privilege, the level a session starts at: what ctys reads
-/// (chassis status, boot options, device ID) and the session commands.
+/// Whether a command works at user privilege, the level a session starts at (IPMI 2.0
+/// appendix G): Get Chassis Status, Get Device ID and the session commands. Get System Boot
+/// Options needs an operator.
 pub fn user_level(netfn: u8, cmd: u8) -> bool {
-    matches!((netfn, cmd), (0x00, 0x01) | (0x00, 0x09) | (0x06, 0x01) | (0x06, 0x38..=0x3c))
+    matches!((netfn, cmd), (0x00, 0x01) | (0x06, 0x01) | (0x06, 0x38..=0x3c))
+}
+
+/// Whether a command may be sent twice with no harm (a read, or closing the session): such a
+/// request is resent sooner (see transport::Pace::stateless).
+pub fn idempotent(netfn: u8, cmd: u8) -> bool {
+    matches!((netfn, cmd), (0x00, 0x01) | (0x00, 0x09) | (0x06, 0x01) | (0x06, 0x38) | (0x06, 0x3c))
 }
 
 #[cfg(test)]

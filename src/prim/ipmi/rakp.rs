@@ -105,6 +105,10 @@ pub fn parse_rakp4<'a>(payload: &'a [u8], suite: &Suite) -> Result<&'a [u8], u8>
 /// Opens an RMCP+ session: the given suite, else the one this BMC took before in this run,
 /// else what it lists (best first), else 17 then 3.
 pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Result<Session, IpmiError> {
+    // Checked before anything is sent: a refusal later would leave a session half open.
+    if cfg.user.len() > 16 {
+        return Err(fail("auth", label, "the user name is longer than 16 bytes"));
+    }
     let pace = Pace::new(cfg.timeout, cfg.tries);
     hello(cfg, label, &sock, &pace).await?;
     let pace = pace.times(super::ALIVE_FACTOR);
@@ -192,9 +196,6 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
     rng.fill_bytes(&mut console_rand);
     let role = cfg.privilege | 0x10;
     let user = cfg.user.as_bytes();
-    if user.len() > 16 {
-        return Err(Setback::Final(fail("auth", label, "the user name is longer than 16 bytes")));
-    }
     let mut r1 = vec![tag, 0, 0, 0];
     r1.extend_from_slice(&bmc_sid);
     r1.extend_from_slice(&console_rand);

@@ -108,7 +108,7 @@ impl Session {
     async fn send(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, IpmiError> {
         let (pkt, seq) = self.seal(netfn, cmd, data);
         // A read changes nothing: it may be resent sooner (see Pace::stateless).
-        let pace = if codes::user_level(netfn, cmd) { self.pace.stateless() } else { self.pace.clone() };
+        let pace = if codes::idempotent(netfn, cmd) { self.pace.stateless() } else { self.pace.clone() };
         let r = exchange(&self.sock, &self.label, &pkt, &pace, |p| self.open_reply(p, netfn, cmd, seq)).await?;
         self.pace.learn(pace.rtt());
         if r.code != 0 {

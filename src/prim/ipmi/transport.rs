@@ -42,8 +42,9 @@ pub fn pong(p: &[u8], tag: u8) -> Option<bool> {
 /// How long an exchange waits for a reply before it resends, and how often it sends. At first
 /// the configured timeout for each of `tries` sends; once a first send was answered, the round
 /// trip it took is known (Karn's rule: a reply after a resend may answer either copy, so it
-/// says nothing), and later resends go out after twice that (at least 200 ms, at most the
-/// timeout). A dead BMC still costs `timeout x tries`; a live one on a lossy path, less.
+/// says nothing), and a first resend goes out after twice that (at least 200 ms), each later
+/// one after twice the wait before, up to the timeout. A dead BMC still costs
+/// `timeout x tries`; a live one on a lossy path, less; a slow one still gets the timeout.
 #[derive(Debug, Clone)]
 pub struct Pace {
     pub timeout: Duration,
@@ -69,10 +70,10 @@ impl Pace {
         Pace { halfway: true, ..self.clone() }
     }
 
-    /// The wait before a resend.
-    pub fn wait(&self) -> Duration {
+    /// The wait after the `attempt`-th send (from 0) before the next.
+    pub fn wait(&self, attempt: u32) -> Duration {
         match self.rtt.get() {
-            Some(rtt) => (rtt * 2).clamp(Duration::from_millis(200).min(self.timeout), self.timeout),
+            Some(rtt) => (rtt * 2).max(Duration::from_millis(200)).saturating_mul(1 << attempt.min(16)).min(self.timeout),
             None => self.timeout,
         }
     }
@@ -90,6 +91,24 @@ impl Pace {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pace_backs_off_from_the_round_trip_to_the_timeout() {
+        let p = Pace::new(Duration::from_secs(5), 4);
+        assert_eq!(p.wait(0), Duration::from_secs(5), "no round trip known: the timeout");
+        p.learn(Some(Duration::from_millis(2)));
+        let waits: Vec<u128> = (0..7).map(|a| p.wait(a).as_millis()).collect();
+        assert_eq!(waits, [200, 400, 800, 1600, 3200, 5000, 5000], "a slow BMC still gets the timeout");
+        p.learn(Some(Duration::from_millis(400)));
+        assert_eq!(p.wait(0), Duration::from_millis(800));
+        assert_eq!(p.times(2).tries, 8);
+        assert_eq!(p.stateless().wait(0), Duration::from_millis(800));
+    }
+}
+
 /// Sends `packet` and waits for a reply `accept` takes, resending the same bytes on timeout.
 pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], pace: &Pace, mut accept: impl FnMut(&[u8]) -> Option<T>) -> Result<T, IpmiError> {
     let mut buf = [0u8; 1024];
@@ -97,7 +116,7 @@ pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], pace: &Pa
     for attempt in 0..pace.tries {
         sock.send(packet).await.map_err(|e| fail("network", label, e))?;
         let sent = Instant::now();
-        let wait = pace.wait();
+        let wait = pace.wait(attempt);
         let deadline = sent + wait;
         let mut halfway = pace.halfway.then(|| sent + wait / 2);
         loop {

@@ -182,34 +182,38 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// The command line sent to sshd: the login shell reports its pid on stderr, then becomes
-/// `env VARS /bin/sh -c CMD ctys-run-TAG` in the same process (group), which a timeout can
-/// kill whole. The tag (the shell's `$0`) finds that process from a new connection when the
-/// pid line never arrived or the session stalled.
+/// `env CTYS_RUN_TAG=TAG VARS /bin/sh -c CMD` in the same process (group), which a timeout can
+/// kill whole. The tag, in the environment every process of the command inherits (a shell
+/// that execs a simple command keeps it too), finds them from a new connection when the pid
+/// line never arrived or the session stalled.
 fn wrap(req: &ExecRequest, tag: &str) -> String {
     let env: String = req.env.iter().map(|(k, v)| format!(" {}", shell_quote(&format!("{k}={v}")))).collect();
-    format!("printf 'ctys-pid:%s\\n' \"$$\" >&2; exec env{env} /bin/sh -c {} ctys-run-{tag}", shell_quote(&req.cmd))
+    format!("printf 'ctys-pid:%s\\n' \"$$\" >&2; exec env CTYS_RUN_TAG={tag}{env} /bin/sh -c {}", shell_quote(&req.cmd))
 }
 
 /// Tenths of a second a remote command gets between SIGTERM and SIGKILL.
 const KILL_GRACE_TENTHS: u32 = 20;
 
-/// The remote shell script that ends a command's process group: SIGTERM, then SIGKILL for
-/// whatever still runs after the grace period. `find` is a shell snippet that prints the
-/// group's pid (nothing: there is nothing to end).
+/// The remote shell script that ends a command: SIGTERM to each process `find` prints and to
+/// its process group, then SIGKILL for whatever still runs after the grace period (nothing
+/// printed: there is nothing to end).
 fn killer(find: &str) -> String {
     format!(
-        "p=$({find}); [ -n \"$p\" ] || exit 0; kill -TERM -- -$p 2>/dev/null || kill -TERM $p; i=0; \
-         while [ $i -lt {KILL_GRACE_TENTHS} ] && kill -0 -- -$p 2>/dev/null; do sleep 0.1; i=$((i+1)); done; \
-         if kill -0 -- -$p 2>/dev/null; then kill -KILL -- -$p; echo killed; else echo terminated; fi"
+        "ps=$({find}); [ -n \"$ps\" ] || exit 0; \
+         for p in $ps; do kill -TERM -- -$p 2>/dev/null; kill -TERM $p 2>/dev/null; done; \
+         up() {{ for p in $ps; do kill -0 $p 2>/dev/null && return 0; done; return 1; }}; i=0; \
+         while [ $i -lt {KILL_GRACE_TENTHS} ] && up; do sleep 0.1; i=$((i+1)); done; \
+         if up; then for p in $ps; do kill -KILL -- -$p 2>/dev/null; kill -KILL $p 2>/dev/null; done; echo killed; else echo terminated; fi"
     )
 }
 
-/// A pgrep pattern that matches the tagged shell but not the command line that contains it
-/// (its first character in brackets).
-fn tag_pattern(tag: &str) -> String {
-    let mut c = tag.chars();
-    let first = c.next().unwrap_or('0');
-    format!("ctys-run-[{first}]{}", c.as_str())
+/// A shell snippet printing the pids whose environment holds the command's tag (this script's
+/// own processes do not have it).
+fn tagged(tag: &str) -> String {
+    format!(
+        "for e in /proc/[0-9]*/environ; do tr '\\0' '\\n' < \"$e\" 2>/dev/null | grep -qx 'CTYS_RUN_TAG={tag}' && \
+         {{ d=${{e%/environ}}; echo ${{d#/proc/}}; }}; done"
+    )
 }
 
 /// Splits the pid line off the front of stderr.
@@ -458,7 +462,7 @@ impl Conn {
         let never = AtomicBool::new(false);
         let said = connect(&s, &never).map_err(|e| e.message).and_then(|c| {
             c.sess.set_blocking(true);
-            run_killer(&c.sess, &killer(&format!("pgrep -f '{}' | head -n 1", tag_pattern(tag)))).map_err(|e| e.to_string())
+            run_killer(&c.sess, &killer(&tagged(tag))).map_err(|e| e.to_string())
         });
         match said {
             Ok(how) if how.is_empty() => "the remote command was not running".into(),
@@ -502,9 +506,7 @@ mod tests {
     fn quoting_survives_quotes() {
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         let req = ExecRequest { cmd: "echo 'a b'".into(), env: vec![("K".into(), "v w".into())], ..Default::default() };
-        assert_eq!(wrap(&req, "00ab"), r#"printf 'ctys-pid:%s\n' "$$" >&2; exec env 'K=v w' /bin/sh -c 'echo '\''a b'\''' ctys-run-00ab"#);
-        // The killer's own command line holds the pattern, which does not match itself.
-        assert_eq!(tag_pattern("00ab"), "ctys-run-[0]0ab");
+        assert_eq!(wrap(&req, "00ab"), r#"printf 'ctys-pid:%s\n' "$$" >&2; exec env CTYS_RUN_TAG=00ab 'K=v w' /bin/sh -c 'echo '\''a b'\'''"#);
     }
 
     #[test]
