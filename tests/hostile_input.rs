@@ -281,3 +281,104 @@ fn a_spawned_program_outlives_ctys_in_a_session_of_its_own() {
     assert_eq!(fields[3], spawned.to_string(), "its own session: sid = pid");
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(spawned), nix::sys::signal::Signal::SIGKILL);
 }
+
+/// argv that is bytes (`\xff` stands for the byte 0xFF), run with IPMI_PASSWORD `pw` and `env`.
+fn run_bytes(home: &TempDir, prog: &str, args: &[&str], pw: &str, env: &[(&str, &std::path::Path)]) -> (i32, String, String) {
+    use std::os::unix::ffi::OsStrExt;
+    let argv: Vec<std::ffi::OsString> =
+        args.iter().map(|a| std::ffi::OsStr::from_bytes(&a.replace("\\xff", "\u{1}").bytes().map(|b| if b == 1 { 0xff } else { b }).collect::<Vec<_>>()).to_owned()).collect();
+    let mut c = bin(prog, home.path());
+    c.env("IPMI_PASSWORD", pw).args(&argv);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    split(c.output().unwrap())
+}
+
+#[test]
+fn bad_text_addresses_and_files_are_named_before_anything_is_sent() {
+    let home = TempDir::new("hostile");
+    let udp = Silent::new();
+    let bmc = format!("127.0.0.1:{}", udp.port());
+    let mac = "02:00:00:00:00:01";
+    let long_pw = "p".repeat(21);
+    let cases: Vec<(&str, Vec<&str>, &str, i32, &str)> = vec![
+        ("ctys-wakeup", vec!["-t", "127.0.0.1", "-p", "9", "\\xff"], "x", 2, "\u{fffd}: no MAC address"),
+        ("ctys-wakeup", vec!["-i", "\\xff", mac], "x", 1, "bad interface (-i) '\u{fffd}'"),
+        ("ctys-wakeup", vec!["-P", "1.2.3.999", mac], "x", 1, "bad SecureOn password (-P)"),
+        ("ctys-wakeup", vec!["-t", "-oX", mac], "x", 2, "'-oX' is not a host name or address"),
+        ("ctys-ipmi", vec!["\\xff", "power", "status"], "x", 1, "bad BMC host '\u{fffd}'"),
+        ("ctys-ipmi", vec!["-U", "\\xff", &bmc, "power", "status"], "x", 1, "bad user (-U)"),
+        ("ctys-ipmi", vec!["-U", "u2345678901234567", &bmc, "power", "status"], "x", 1, "bad user (-U)"),
+        ("ctys-ipmi", vec!["127.0.0.1:0", "power", "status"], "x", 1, "bad BMC port in '127.0.0.1:0'"),
+        ("ctys-ipmi", vec!["127.0.0.1:70000", "power", "status"], "x", 1, "bad BMC port"),
+        ("ctys-ipmi", vec!["a:b:c", "power", "status"], "x", 1, "'a:b:c' is not host[:port]"),
+        ("ctys-ipmi", vec![&bmc, "-U", "x", "power", "status"], "x", 1, "'-U': options go before the hosts"),
+        ("ctys-ipmi", vec!["-C", "5", &bmc, "power", "status"], "x", 1, "bad cipher suite (-C) '5'"),
+        ("ctys-ipmi", vec!["-I", "foo", &bmc, "power", "status"], "x", 1, "-I takes lanplus or lan"),
+        // A password longer than the protocol carries is refused, not cut short: nothing sent.
+        ("ctys-ipmi", vec![&bmc, "power", "status"], &long_pw, 2, "the password is longer than 20 bytes"),
+        ("ctys-ipmi", vec!["-I", "lan", &bmc, "power", "status"], &long_pw[..17], 2, "the password is longer than 16 bytes"),
+        ("ctys-vnetctl", vec!["-s", "/nonexistent/\\xff/x", "-n", "create"], "x", 2, "no directory /nonexistent/\u{fffd}"),
+        ("ctys-vnetctl", vec!["-s", "/tmp/x", "-S", "/tmp//x/", "-n", "create"], "x", 1, "is the switch's directory (-s)"),
+        ("ctys", vec!["-t", "pm", "-a", "create=wol,m:02:00:00:00:00:01,broadcast:::1", "--dry-run"], "x", 1, "BROADCAST ':1' is not an IPv4 address"),
+        ("ctys", vec!["-t", "pm", "-a", "create=wol,m:02:00:00:00:00:01,if:a/b", "--dry-run"], "x", 1, "bad IF 'a/b'"),
+        ("ctys", vec!["-t", "pm", "-a", "cancel=wol,broadcast:-x", "--dry-run"], "x", 1, "BROADCAST '-x' is not an IPv4 address or host name"),
+        ("ctys", vec!["-t", "pm", "-a", "cancel=poweroff,ipmi:h:0", "--dry-run"], "x", 1, "IPMI:h:0: bad BMC port"),
+        ("ctys", vec!["-t", "pm", "-a", "create=ipmi:h:99999,t:x", "--dry-run"], "x", 1, "IPMI:h:99999: bad BMC port"),
+        ("ctys", vec!["-a", "list", "localhost(-X --json)"], "x", 1, "-X and --json: one output form at a time"),
+        ("ctys-macros", vec![""], "x", 1, "bad macro name ''"),
+        ("ctys-macros", vec!["!"], "x", 1, "bad macro name '!'"),
+        ("ctys", vec!["-e", "error(setmetatable({}, { __tostring = function() error('x') end }))"], "x", 1, "an error whose message could not be made"),
+        ("ctys", vec!["-e", "require('ctys.err').raise(0, 'x')"], "x", 1, "bad argument 'code': an exit value from 1 to 125, got 0"),
+        ("ctys", vec!["-e", "ctys.hostlist = nil; require('ctys.hostlist').fold({ 'a', 5 })"], "x", 1, "bad argument 'names[2]': expected string"),
+    ];
+    for (prog, args, pw, code, msg) in cases {
+        let (c, out, err) = run_bytes(&home, prog, &args, pw, &[]);
+        assert_eq!(c, code, "{prog} {args:?}: {out}{err}");
+        // ctys-ipmi reports a BMC's failure on its line of stdout.
+        assert!(err.contains(msg) || (prog == "ctys-ipmi" && out.contains(msg)), "{prog} {args:?}: {out}{err}");
+        assert!(!err.contains("converting") && !err.contains("stack traceback"), "{prog} {args:?}: {err}");
+        assert!(!out.contains(&long_pw[..16]) && !err.contains(&long_pw[..16]), "the password is never shown: {out}{err}");
+        udp.assert_nothing(&format!("{prog} {args:?}"));
+    }
+    // Bytes reach the bindings: refused or not found, never a conversion error, never a resolver.
+    let chunk = "local function why(...) return select(2, ...) end
+      print(why(ctys.probe.resolve('\\255')), why(ctys.probe.resolve('-oX')), why(ctys.core.resolve('\\255')), ctys.net.valid_name('\\255'), why(ctys.wol.parse_mac('\\255')))";
+    let (c, out, err) = run(&home, "ctys", &["-e", chunk]);
+    assert_eq!(c, 0, "{err}");
+    assert!(out.starts_with("'\u{fffd}' is not a host name or address\t'-oX' is not a host name or address\t'\u{fffd}' is not UTF-8 text\tfalse\t\"\u{fffd}\" is not a MAC address"), "{out}");
+    // Files: a directory where one is expected, a missing command table, bad fields.
+    let dir = home.path().join("dir");
+    std::fs::create_dir_all(dir.join("default")).unwrap();
+    for (env, args, msg) in [
+        ("CTYS_MACHINES", vec!["-n", "lab1"], "dir is not a regular file (a machine database file)"),
+        ("CTYS_MACRO_PATH", vec!["x"], "the macro file"),
+        ("CTYS_WOL_REMEMBER", vec![], "(the remembered broadcasts)"),
+        ("CTYS_COMMANDS", vec![], "the command table"),
+    ] {
+        let path = if env == "CTYS_COMMANDS" { home.path().join("none.lua") } else { dir.clone() };
+        let (prog, args): (&str, Vec<&str>) = match env {
+            "CTYS_MACHINES" => ("ctys-wakeup", args),
+            "CTYS_MACRO_PATH" => ("ctys-macros", args),
+            "CTYS_WOL_REMEMBER" => ("ctys", vec!["-t", "pm", "-a", "create=wol,m:02:00:00:00:00:01,ping:off,sshping:off", "--dry-run"]),
+            _ => ("ctys", vec!["-t", "pm", "-a", "cancel=poweroff:0,self"]),
+        };
+        let (c, out, err) = run_bytes(&home, prog, &args, "x", &[(env, &path)]);
+        assert_eq!(c, 2, "{env}: {out}{err}");
+        assert!(err.contains(msg), "{env}: {err}");
+    }
+    for (body, msg) in [
+        ("return { a = { mac = {} } }", "a: mac must be a string, not a table"),
+        ("return { a = { ip = 5 } }", "a: ip must be a string, not a number"),
+        ("return { a = { ip = '999.1.1.1' } }", "a: bad ip \"999.1.1.1\""),
+        ("return { a = { ip = '-oX' } }", "a: bad ip \"-oX\""),
+        ("return { a = { bmc = 'h:0' } }", "a: bad bmc \"h:0\""),
+        ("return { a = { iface = 'a/b' } }", "a: bad iface \"a/b\""),
+    ] {
+        let db = home.write("m.lua", body);
+        let (c, out, err) = run_bytes(&home, "ctys-wakeup", &["-n", "a"], "x", &[("CTYS_MACHINES", &db)]);
+        assert_eq!(c, 2, "{body}: {out}{err}");
+        assert!(err.contains(msg), "{body}: {err}");
+    }
+}

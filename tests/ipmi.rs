@@ -99,7 +99,7 @@ fn refusals() {
         (&["power", "status"][..], "no BMC given"),
         (&["127.0.0.1"][..], "no command"),
         (&["-P", "secret", "127.0.0.1", "power", "status"][..], "unknown option '-P'"),
-        (&["-C", "5", "127.0.0.1", "power", "status"][..], "suite 5 is not supported"),
+        (&["-C", "5", "127.0.0.1", "power", "status"][..], "bad cipher suite (-C) '5'"),
     ] {
         let (code, _, err) = ctys_ipmi(&home, args);
         assert_eq!(code, 1, "{args:?}: {err}");

@@ -235,6 +235,25 @@ fn dry_run_changes_nothing() {
     assert!(out.starts_with("would create bridge ctysbr0 with va, moving 10.99.0.1/24 onto it\nwould create a TAP owned by root on ctysbr0"), "{out}");
     assert!(!lab.ip(&["-br", "link"]).contains("ctysbr0"));
     assert!(!Path::new(&lab.sock("root")).exists());
+    // Files of ours at the switch's paths that no switch left: -n says nothing would go, and
+    // neither -n nor a real create removes them.
+    let precious = lab.socks.path().join("vde_switch0.root");
+    std::fs::write(&precious, "data").unwrap();
+    let pid = lab.socks.path().join("vde_switch0.root.pid");
+    std::fs::write(&pid, "123\n").unwrap();
+    let (code, out, err) = lab.vnet(&["-n", "create"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("vde_switch0.root is not what a vde_switch leaves"), "{err}");
+    let (code, _, err) = lab.vnet(&["create"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "data");
+    assert!(!lab.ip(&["-br", "link"]).contains("ctysbr0"), "nothing made");
+    // A real leftover (a stale pid file alone) is named under -n and kept.
+    std::fs::remove_file(&precious).unwrap();
+    let (code, out, err) = lab.vnet(&["-n", "create"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("would remove the stale {}\n", pid.display())), "{out}");
+    assert!(pid.exists());
 }
 
 #[test]

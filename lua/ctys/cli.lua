@@ -145,12 +145,22 @@ local function take_option(words, i, opts)
   return i
 end
 
+-- -X, --json and --gather exclude each other, on the command line and in a context.
+local function one_output_form(opts)
+  local modes = {}
+  for _, m in ipairs { { "terse", "-X" }, { "json", "--json" }, { "gather", "--gather" } } do
+    if opts[m[1]] then modes[#modes + 1] = m[2] end
+  end
+  if #modes > 1 then err.usage("%s: one output form at a time", table.concat(modes, " and ")) end
+  return opts
+end
+
 ---Parse option words (a context's content): options only, no targets, no `--`.
 ---Only the options given appear in the result; no defaults are filled in.
 ---@param words string[]
 ---@return ctys.Options
 function M.parse_options(words)
-  check.arg("ctys.cli.parse_options", "words", words, "table")
+  check.list("ctys.cli.parse_options", "words", words, "string")
   local opts, i = {}, 1
   while i <= #words do
     if not is_option(words[i]) then
@@ -158,7 +168,7 @@ function M.parse_options(words)
     end
     i = take_option(words, i, opts)
   end
-  return opts
+  return one_output_form(opts)
 end
 
 local function parse_context(raw)
@@ -190,7 +200,7 @@ end
 ---@param argv string[]
 ---@return ctys.Request
 function M.parse(argv)
-  check.arg("ctys.cli.parse", "argv", argv, "table")
+  check.list("ctys.cli.parse", "argv", argv, "string")
   local req = { targets = {} }
   local i, after_dashdash, last = 1, false, nil
   while i <= #argv do
@@ -228,12 +238,7 @@ function M.parse(argv)
   for _, spec in pairs(OPTIONS) do
     if not spec.read then req[spec.field] = req[spec.field] or false end
   end
-  local modes = {}
-  for _, m in ipairs { { "terse", "-X" }, { "json", "--json" }, { "gather", "--gather" } } do
-    if req[m[1]] then modes[#modes + 1] = m[2] end
-  end
-  if #modes > 1 then err.usage("%s: one output form at a time", table.concat(modes, " and ")) end
-  return req
+  return one_output_form(req)
 end
 
 ---The help text: grammar, options, exit values, host options.
@@ -332,7 +337,7 @@ end
 ---@param argv string[] the words after the program name
 ---@return integer exit value (the action's result, or 0)
 function M.main(argv)
-  check.arg("ctys.cli.main", "argv", argv, "table")
+  check.list("ctys.cli.main", "argv", argv, "string")
   local macros = require "ctys.macros"
   if macros.used(argv) then argv = macros.expand_argv(argv) end
   local req = M.parse(argv)

@@ -34,24 +34,27 @@ local loaded
 ---@return table<string, string[]>
 function M.table()
   if loaded then return loaded end
-  loaded = {}
-  for k, v in pairs(M.defaults) do loaded[k] = v end
+  local table_ = {}
+  for k, v in pairs(M.defaults) do table_[k] = v end
+  -- CTYS_COMMANDS names the table to use: one that is not there is an error, never the
+  -- built-in table (a typo must not turn a recorder back into a real poweroff).
+  local named = os.getenv("CTYS_COMMANDS")
   for _, path in ipairs(require("ctys.paths").search("CTYS_COMMANDS", { "~/.ctys/commands.lua", "/etc/ctys/commands.lua" })) do
-    local f = io.open(path, "r")
-    if f then
-      local text = f:read("a")
-      f:close()
-      local chunk, e = load(text, "@" .. path, "t", {})
-      if not chunk then err.env("%s", e) end
-      local ok, t = pcall(chunk)
-      if not ok or type(t) ~= "table" then err.env("%s: must return a table of commands (%s)", path, tostring(t)) end
+    local text, e, kind = require("ctys.fs").read(path)
+    if not text and (named or kind ~= "notfound") then err.env("the command table %s", e) end
+    if text then
+      local t, de = require("ctys.chunks").data(text, "@" .. path)
+      if type(t) ~= "table" then err.env("%s: must return a table of commands (%s)", path, de or ("got a " .. type(t))) end
       for k, v in pairs(t) do
-        if type(v) ~= "table" or type(v[1]) ~= "string" then err.env("%s: command %s is not a list of words", path, tostring(k)) end
-        loaded[k] = v
+        local words = type(k) == "string" and type(v) == "table" and #v > 0
+        for i = 1, words and #v or 0 do words = words and type(v[i]) == "string" end
+        if not words then err.env("%s: command %s is not a list of words", path, tostring(k)) end
+        table_[k] = v
       end
       break
     end
   end
+  loaded = table_
   return loaded
 end
 

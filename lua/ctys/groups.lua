@@ -44,10 +44,8 @@ function M.find(name)
   local tried = {}
   for _, dir in ipairs(M.path()) do
     local path = dir .. "/" .. name
-    local f = io.open(path, "r")
-    -- A directory opens too, but does not read.
-    local text = f and f:read("a")
-    if f then f:close() end
+    local text, e, kind = require("ctys.fs").read(path)
+    if not text and kind ~= "notfound" then err.env("the group file %s", e) end
     if text then return path, text end
     tried[#tried + 1] = path
   end
@@ -128,6 +126,10 @@ local function read_group(name, outer, set, stack, from)
         local ok, t = pcall(targets.parse, e)
         if not ok then err.usage("%s: %s", where, select(2, err.describe(t))) end
         local hosts = ok and t.host:find("[", 1, true) and hostlist.expand(t.host) or { t.host }
+        -- Names are counted as they come, duplicates too: 200 lines of lab[1-100000] are
+        -- refused, not expanded 200 times.
+        set.produced = (set.produced or 0) + #hosts
+        if set.produced > hostlist.MAX then err.usage("%s: the group names more than %d hosts", where, hostlist.MAX) end
         local member_ctx = join_ctx(ctx, t.ctx_raw)
         for _, h in ipairs(hosts) do
           local m = { user = t.user, host = h, port = t.port, ctx_raw = member_ctx }
@@ -229,6 +231,7 @@ function M.expand(expr, ctx)
       for _, m in ipairs(result) do if rset[m.raw] then out[#out + 1] = m end end
     end
     result = out
+    if #result > hostlist.MAX then err.usage("the group expression '%s' stands for more than %d hosts", expr, hostlist.MAX) end
   end
   local out = {}
   for i, m in ipairs(result) do

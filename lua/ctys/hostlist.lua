@@ -12,6 +12,10 @@ local err = require "ctys.err"
 ---refused before a single name is made.
 M.MAX = 100000
 
+---The most bytes one word's names may take together (16 MiB): a long word with a range is
+---refused as well.
+M.MAX_BYTES = 16 * 1024 * 1024
+
 -- A range item's bounds: "01-04", "7", "1-10/3" → lo, hi, step, padding width, count.
 local function range_of(item, word)
   local a, b, step = item:match("^(%d+)%-(%d+)/(%d+)$")
@@ -75,7 +79,10 @@ end
 ---@return string[]
 function M.expand(word)
   check.arg("ctys.hostlist.expand", "word", word, "string")
-  if count(word) > M.MAX then err.usage("'%s' is too large: it stands for more than %d hosts", word, M.MAX) end
+  local n = count(word)
+  local shown = #word > 80 and (word:sub(1, 60) .. "..." .. word:sub(-12)) or word
+  if n > M.MAX then err.usage("'%s' is too large: it stands for more than %d hosts", shown, M.MAX) end
+  if n * #word > M.MAX_BYTES then err.usage("'%s' is too large: its %d names take more than %d bytes", shown, n, M.MAX_BYTES) end
   return expand(word)
 end
 
@@ -92,7 +99,7 @@ end
 ---@param names string[]
 ---@return string
 function M.fold(names)
-  check.arg("ctys.hostlist.fold", "names", names, "table")
+  check.list("ctys.hostlist.fold", "names", names, "string")
   local groups, order, plain, seen = {}, {}, {}, {}
   for _, name in ipairs(names) do
     if not seen[name] then

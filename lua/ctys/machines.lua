@@ -17,18 +17,21 @@ local M = {}
 
 local check = require "ctys.check"
 
-local core = require "ctys.core"
 local err = require "ctys.err"
+local wol = require "ctys.wol"
 
 ---@class ctys.Machine
 ---@field name string
 ---@field mac? string canonical aa:bb:cc:dd:ee:ff
 ---@field ip? string
----@field bmc? string
+---@field bmc? string its BMC, host[:port]
+---@field bmc_user? string the BMC user
+---@field bmc_kg_file? string a file holding the BMC's K_g
+---@field iface? string the interface its magic packets leave through
 ---@field source? string where the first fact came from (file:line)
 
 local function is_ip(s)
-  return s:match("^%d+%.%d+%.%d+%.%d+$") ~= nil or (s:find(":", 1, true) ~= nil and not core.wol_parse_mac(s))
+  return require("ctys.net").parse_ip(s) ~= nil
 end
 
 ---The files read, in order.
@@ -49,10 +52,28 @@ local function add(db, name, fields, where)
   end
 end
 
+-- The fields ctys reads, checked when the file is read (exit 2 naming file and line), never
+-- when a machine is woken: each gives the value kept, or nil for a bad one.
+local FIELDS = {
+  mac = function(v) return wol.parse_mac(v) end,
+  ip = function(v) return require("ctys.net").parse_ip(v) end,
+  bmc = function(v) return require("ctys.ipmi").parse_address(v) and v end,
+  iface = function(v) return require("ctys.net").valid_name(v) and v end,
+  bmc_user = function(v) return #v <= 16 and utf8.len(v) and v end,
+  bmc_kg_file = function(v) return v ~= "" and v end,
+}
+
+local function field(k, v, where)
+  local check_ = FIELDS[k]
+  if not check_ then return v end
+  if type(v) ~= "string" then err.env("%s: %s must be a string, not a %s", where, k, type(v)) end
+  local kept = check_(v)
+  if not kept then err.env("%s: bad %s %q", where, k, v) end
+  return kept
+end
+
 local function mac_of(v, where)
-  local m = core.wol_parse_mac(v)
-  if not m then err.env("%s: %q is not a MAC address", where, v) end
-  return m
+  return field("mac", v, where)
 end
 
 local function read_lines(db, path, text, ethers)
@@ -70,16 +91,16 @@ local function read_lines(db, path, text, ethers)
       elseif line:find(";", 1, true) then
         local node, ip, mac = line:match("^([^;]+);([^;]*);([^;]*)$")
         if not node then err.env("%s: expected '<node>;<IP>;<MAC>'", where) end
-        add(db, node, { ip = ip ~= "" and ip or nil, mac = mac ~= "" and mac_of(mac, where) or nil }, where)
+        add(db, node, { ip = ip ~= "" and field("ip", ip, where) or nil, mac = mac ~= "" and mac_of(mac, where) or nil }, where)
       else
         local name, rest = line:match("^(%S+)%s*(.*)$")
         local fields = {}
         for word in rest:gmatch("%S+") do
           local k, v = word:match("^([%w_]+)=(.*)$")
           if k then
-            fields[k] = k == "mac" and mac_of(v, where) or v
-          elseif core.wol_parse_mac(word) and not is_ip(word) then
-            fields.mac = core.wol_parse_mac(word)
+            fields[k] = field(k, v, where)
+          elseif wol.parse_mac(word) and not is_ip(word) then
+            fields.mac = wol.parse_mac(word)
           elseif is_ip(word) then
             fields.ip = word
           else
@@ -98,7 +119,7 @@ local function read_lua(db, path, text)
   for name, fields in pairs(t) do
     if type(name) ~= "string" or type(fields) ~= "table" then err.env("%s: entry %s is not name = { ... }", path, tostring(name)) end
     local f = {}
-    for k, v in pairs(fields) do f[k] = k == "mac" and mac_of(v, path .. ": " .. name) or v end
+    for k, v in pairs(fields) do f[k] = field(k, v, path .. ": " .. name) end
     add(db, name, f, path)
   end
 end
@@ -108,13 +129,12 @@ end
 ---@param files? string[] read these instead of M.files()
 ---@return table<string|integer, ctys.Machine> db by name, and as a list in file order
 function M.load(files)
-  check.arg("ctys.machines.load", "files", files, "table?")
+  check.list("ctys.machines.load", "files", files, "string?")
   local db = {}
   for _, path in ipairs(files or M.files()) do
-    local f = io.open(path, "r")
-    if f then
-      local text = f:read("a")
-      f:close()
+    local text, e, kind = require("ctys.fs").read(path)
+    if not text and kind ~= "notfound" then err.env("%s (a machine database file)", e) end
+    if text then
       if path:match("%.lua$") then
         read_lua(db, path, text)
       else
@@ -136,12 +156,12 @@ function M.lookup(key, db)
   check.arg("ctys.machines.lookup", "db", db, "table?")
   db = db or M.load()
   if db[key] then return db[key] end
-  local mac = core.wol_parse_mac(key)
+  local mac = wol.parse_mac(key)
   for _, m in ipairs(db) do
     if m.ip == key or (mac and m.mac == mac and not is_ip(key)) then return m end
   end
   if mac and not is_ip(key) then return { name = key, mac = mac } end
-  local addrs, e = core.resolve(key)
+  local addrs, e = require("ctys.probe").resolve(key)
   if not addrs then return nil, e end
   return { name = key, ip = addrs[1] }
 end
@@ -158,7 +178,7 @@ function M.address(key, db)
   local m, e = M.lookup(key, db)
   if not m then return nil, e end
   if m.ip then return m.ip end
-  local addrs, re = core.resolve(key)
+  local addrs, re = require("ctys.probe").resolve(key)
   if not addrs then return nil, re end
   return addrs[1]
 end

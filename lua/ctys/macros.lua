@@ -85,10 +85,9 @@ function M.load(file)
   for _, dir in ipairs(M.path()) do
     local path = dir .. "/" .. file
     if cache[path] then return cache[path], path end
-    local f = io.open(path, "r")
-    if f then
-      local text = f:read("a")
-      f:close()
+    local text, e, kind = require("ctys.fs").read(path)
+    if not text and kind ~= "notfound" then err.env("the macro file %s", e) end
+    if text then
       cache[path] = M.parse(text, path)
       return cache[path], path
     end
@@ -133,7 +132,9 @@ local function value_of(ref, shown)
   return m.value
 end
 
-local NAME = "[%w_.%-]+[%w_.%-%%]*"
+---A reference after `MACRO:`, as a Lua pattern: a name, then %FILE and %FLAGS.
+M.NAME = "[%w_.%-]+[%w_.%-%%]*"
+local NAME = M.NAME
 
 -- Expands every reference in a piece of text (no word splitting). `memo` keeps each macro's
 -- expansion for the rest of the command line, so a macro used many times is expanded once;
@@ -174,7 +175,7 @@ end
 ---@param argv string[]
 ---@return string[]
 function M.expand_argv(argv)
-  check.arg("ctys.macros.expand_argv", "argv", argv, "table")
+  check.list("ctys.macros.expand_argv", "argv", argv, "string")
   local out, memo = {}, {}
   for _, w in ipairs(argv) do
     if not w:lower():find("macro:", 1, true) then
@@ -193,7 +194,7 @@ end
 ---@param argv string[]
 ---@return boolean
 function M.used(argv)
-  check.arg("ctys.macros.used", "argv", argv, "table")
+  check.list("ctys.macros.used", "argv", argv, "string")
   for _, w in ipairs(argv) do
     if w:lower():find("macro:", 1, true) then return true end
   end

@@ -70,6 +70,9 @@ end
 ---@return string
 function M.format(t)
   check.arg("ctys.targets.format", "t", t, "table")
+  check.arg("ctys.targets.format", "t.host", t.host, "string")
+  check.arg("ctys.targets.format", "t.user", t.user, "string?")
+  check.arg("ctys.targets.format", "t.port", t.port, "integer|string?")
   local host = t.host:find(":", 1, true) and ("[" .. t.host .. "]") or t.host
   return (t.user and (t.user .. "@") or "") .. host .. (t.port and (":" .. t.port) or "")
 end

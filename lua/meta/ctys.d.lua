@@ -149,6 +149,13 @@ function ctys.core.wol_parse_mac(s) end
 ---@return string bytes 102, 106 or 108 of them
 function ctys.core.wol_payload(mac, password) end
 
+---Whether a SecureOn password is valid (a.b.c.d, each 0-255, or a MAC-style 6 bytes); the
+---reason never repeats it.
+---@param password string
+---@return true|nil ok
+---@return string? err
+function ctys.core.wol_check_password(password) end
+
 ---An interface for raw frames: the named one, else the first that is up, not loopback, with a MAC.
 ---@param name? string
 ---@return {name: string, mac: string?}|nil iface

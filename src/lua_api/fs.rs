@@ -14,6 +14,11 @@ pub(crate) fn path(s: &mlua::LuaString) -> PathBuf {
     PathBuf::from(std::ffi::OsStr::from_bytes(&s.as_bytes()))
 }
 
+/// Field `key` of a spec as a path, byte for byte, if present.
+pub(crate) fn path_field(t: &Table, key: &str) -> mlua::Result<Option<PathBuf>> {
+    Ok(t.get::<Option<mlua::LuaString>>(key)?.map(|s| path(&s)))
+}
+
 /// `Ok(None)` (nothing there) as the failure `notfound`.
 fn present<T>(p: &Path, r: Result<Option<T>, Failure>) -> Result<T, Failure> {
     r.and_then(|v| v.ok_or_else(|| Failure::new(Kind::NotFound, format!("{}: no such file", p.display()))))

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use log::Level;
 use mlua::{Lua, Table};
 
+use super::Text;
 use crate::host::embedded;
 
 fn level(name: &str) -> mlua::Result<Level> {
@@ -16,15 +17,16 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
     core.set("exe", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "ctys".into()))?;
     core.set(
         "log",
-        lua.create_function(|_, (lvl, msg): (String, String)| {
+        lua.create_function(|_, (Text(lvl), msg): (Text, mlua::LuaString)| {
+            let msg = msg.to_string_lossy();
             log::log!(target: "ctys::lua", level(&lvl)?, "{msg}");
             Ok(())
         })?,
     )?;
-    core.set("log_enabled", lua.create_function(|_, lvl: String| Ok(level(&lvl)? <= log::max_level()))?)?;
+    core.set("log_enabled", lua.create_function(|_, Text(lvl): Text| Ok(level(&lvl)? <= log::max_level()))?)?;
     core.set(
         "set_log_level",
-        lua.create_function(|_, lvl: String| {
+        lua.create_function(|_, Text(lvl): Text| {
             log::set_max_level(level(&lvl)?.to_level_filter());
             Ok(())
         })?,
@@ -34,25 +36,28 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
     let dirs = search_dirs.to_vec();
     core.set(
         "modules",
-        lua.create_function(move |_, prefix: Option<String>| {
+        lua.create_function(move |_, prefix: Option<Text>| {
+            let prefix = prefix.map(|t| t.0);
             let prefix = prefix.unwrap_or_default();
             let mut names = crate::host::module_names(&dirs);
             names.retain(|n| n.starts_with(&prefix));
             Ok(names)
         })?,
     )?;
-    core.set("embedded", lua.create_function(|_, path: String| Ok(embedded::file(&path)))?)?;
+    core.set("embedded", lua.create_function(|_, Text(path): Text| Ok(embedded::file(&path)))?)?;
     core.set(
         "embedded_files",
         lua.create_function(|_, ()| Ok(embedded::FILES.iter().map(|(p, _)| *p).collect::<Vec<_>>()))?,
     )?;
     core.set(
         "uid",
-        lua.create_function(|_, user: Option<String>| {
+        lua.create_function(|_, user: Option<mlua::LuaString>| {
             use nix::unistd::{Uid, User};
-            let found = match user {
+            // A name that is not UTF-8 names no user ctys can look up.
+            let found = match user.map(|u| super::utf8(&u)) {
+                Some(None) => None,
                 None => User::from_uid(nix::unistd::geteuid()).ok().flatten(),
-                Some(u) => match u.parse::<u32>() {
+                Some(Some(u)) => match u.parse::<u32>() {
                     Ok(n) => User::from_uid(Uid::from_raw(n)).ok().flatten(),
                     Err(_) => User::from_name(&u).ok().flatten(),
                 },
@@ -77,10 +82,11 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
     core.set("euid", lua.create_function(|_, ()| Ok(crate::prim::fs::euid()))?)?;
     core.set(
         "gid",
-        lua.create_function(|_, group: Option<String>| {
-            Ok(match group {
+        lua.create_function(|_, group: Option<mlua::LuaString>| {
+            Ok(match group.map(|g| super::utf8(&g)) {
                 None => Some(nix::unistd::getegid().as_raw()),
-                Some(g) => g.parse().ok().or_else(|| nix::unistd::Group::from_name(&g).ok().flatten().map(|x| x.gid.as_raw())),
+                Some(None) => None,
+                Some(Some(g)) => g.parse().ok().or_else(|| nix::unistd::Group::from_name(&g).ok().flatten().map(|x| x.gid.as_raw())),
             })
         })?,
     )?;
@@ -106,14 +112,15 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
     )?;
     core.set(
         "kill",
-        lua.create_function(|_, (pid, sig): (i32, Option<String>)| {
+        lua.create_function(|_, (pid, sig): (i32, Option<Text>)| {
+            let sig = sig.map(|t| t.0);
             let sig: nix::sys::signal::Signal = sig.as_deref().unwrap_or("SIGTERM").parse().map_err(|_| mlua::Error::runtime("bad signal name"))?;
             Ok(pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok())
         })?,
     )?;
     core.set(
         "list_files",
-        lua.create_function(|_, dir: String| {
+        lua.create_function(|_, Text(dir): Text| {
             // Regular files under dir, as relative paths, sorted; a missing dir is empty.
             fn walk(root: &std::path::Path, d: &std::path::Path, out: &mut Vec<String>) {
                 let Ok(rd) = std::fs::read_dir(d) else { return };
@@ -141,7 +148,7 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
     )?;
     core.set(
         "isatty",
-        lua.create_function(|_, stream: String| {
+        lua.create_function(|_, Text(stream): Text| {
             use std::io::IsTerminal;
             match stream.as_str() {
                 "stdin" => Ok(std::io::stdin().is_terminal()),

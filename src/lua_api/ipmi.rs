@@ -16,11 +16,11 @@ fn err(lua: &Lua, e: IpmiError) -> mlua::Result<MultiValue> {
 fn sources(t: &Table, prefix: &str, default_env: Option<&str>) -> mlua::Result<secret::Sources> {
     let env: Option<String> = t.get(format!("{prefix}_env"))?;
     let credentials = match t.get::<Value>("credentials")? {
-        Value::String(s) => Some(PathBuf::from(s.to_str()?.to_string())),
+        Value::String(s) => Some(super::fs::path(&s)),
         Value::Boolean(false) => None,
         _ => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ctys/ipmi/credentials")),
     };
-    let file = t.get::<Option<String>>(format!("{prefix}_file"))?.map(PathBuf::from);
+    let file = super::fs::path_field(t, &format!("{prefix}_file"))?;
     // The default variable only stands in when the spec names no source of its own.
     let env = env.or(if file.is_none() { default_env.map(String::from) } else { None });
     let prompt = if prefix == "password" { t.get::<Option<bool>>("prompt")?.unwrap_or(true) } else { t.get::<Option<bool>>("kg_prompt")?.unwrap_or(false) };
@@ -29,9 +29,9 @@ fn sources(t: &Table, prefix: &str, default_env: Option<&str>) -> mlua::Result<s
 
 /// A Config from a Lua spec; secret lookup failures are `Err(message)` (expected failures).
 fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
-    let host: String = t.get("host")?;
+    let host = super::text_field(t, "host")?.ok_or_else(|| mlua::Error::runtime("bad argument 'host': missing"))?;
     let port: u16 = t.get::<Option<u16>>("port")?.unwrap_or(623);
-    let user: String = t.get::<Option<String>>("user")?.unwrap_or_else(|| "admin".into());
+    let user = super::text_field(t, "user")?.unwrap_or_else(|| "admin".into());
     let password = match secret::find(&sources(t, "password", Some("IPMI_PASSWORD"))?, "password", &host, port, &user) {
         Ok(p) => p,
         Err(e) => return Ok(Err(e)),
@@ -200,7 +200,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set("ipmi_open", lua.create_async_function(open)?)?;
     core.set(
         "ipmi_ping",
-        lua.create_async_function(|lua, (host, port, timeout, tries): (String, Option<u16>, Option<f64>, Option<u32>)| async move {
+        lua.create_async_function(|lua, (super::Text(host), port, timeout, tries): (super::Text, Option<u16>, Option<f64>, Option<u32>)| async move {
             let t = super::seconds("ipmi_ping", "timeout", timeout, 1.0)?;
             match ipmi::presence_ping(&host, port.unwrap_or(623), t, tries.unwrap_or(3)).await {
                 Ok(ipmi) => (true, ipmi).into_lua_multi(&lua),

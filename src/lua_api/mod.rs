@@ -2,7 +2,7 @@
 //! `ctys.core` table (`package.loaded["ctys.core"]`); `stdlib/ctys/*` wraps them for users.
 use std::path::PathBuf;
 
-use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
+use mlua::{FromLua, IntoLuaMulti, Lua, LuaString, MultiValue, Table, Value};
 
 mod fs;
 mod host;
@@ -30,6 +30,38 @@ pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     ipmi::register(lua, &core)?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("ctys.core", core)
+}
+
+/// Text where Rust needs UTF-8 (a host, a user, a MAC, an interface name). A Lua string is
+/// bytes: one that is not UTF-8 is refused with its bytes shown lossily (U+FFFD), never passed
+/// on changed.
+pub(crate) struct Text(pub String);
+
+impl FromLua for Text {
+    fn from_lua(v: Value, lua: &Lua) -> mlua::Result<Text> {
+        let s = LuaString::from_lua(v, lua)?;
+        utf8(&s).map(Text).ok_or_else(|| mlua::Error::runtime(not_text(&s)))
+    }
+}
+
+/// The string as UTF-8 text, or None.
+pub(crate) fn utf8(s: &LuaString) -> Option<String> {
+    std::str::from_utf8(&s.as_bytes()).ok().map(str::to_owned)
+}
+
+/// Why a string is refused as text: its first 64 characters, lossily.
+pub(crate) fn not_text(s: &LuaString) -> String {
+    let shown: String = s.to_string_lossy().chars().take(64).collect();
+    format!("'{shown}' is not UTF-8 text")
+}
+
+/// Field `key` of a spec as text, if present; one that is not UTF-8 raises
+/// `bad argument 'KEY': '...' is not UTF-8 text`.
+pub(crate) fn text_field(t: &Table, key: &str) -> mlua::Result<Option<String>> {
+    match t.get::<Option<LuaString>>(key)? {
+        None => Ok(None),
+        Some(s) => utf8(&s).map(Some).ok_or_else(|| mlua::Error::runtime(format!("bad argument '{key}': {}", not_text(&s)))),
+    }
 }
 
 /// A number of seconds from Lua (absent: `default`), read by the one duration rule

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
-use super::{ret, Failure};
+use super::{ret, Failure, Text};
 
 use crate::prim::ethtool::{self, EthtoolError, Modes};
 use crate::prim::net::tap::{self, TapSpec};
@@ -83,7 +83,7 @@ fn route_table(lua: &Lua, r: &Route, dev: Option<&str>) -> mlua::Result<Table> {
 }
 
 fn route_of(t: &Table) -> mlua::Result<Route> {
-    let dst: String = t.get("dst")?;
+    let Text(dst) = t.get("dst")?;
     let gateway = match t.get::<Option<String>>("gateway")? {
         Some(g) => Some(g.parse::<IpAddr>().map_err(|_| mlua::Error::runtime(format!("bad gateway {g:?}")))?),
         None => None,
@@ -166,7 +166,10 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "net_check_name",
         lua.create_function(|lua, name: mlua::LuaString| {
-            let name = name.to_string_lossy();
+            // A name that is not UTF-8 is refused as it is shown (lossily), never changed.
+            let Some(name) = super::utf8(&name) else {
+                return (Value::Nil, format!("bad interface name: {}", super::not_text(&name))).into_lua_multi(lua);
+            };
             if crate::prim::net::ifname::valid(&name) {
                 true.into_lua_multi(lua)
             } else {
@@ -178,28 +181,29 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set("net_routes", lua.create_async_function(|lua, ()| routes(lua))?)?;
     core.set(
         "net_bridge_add",
-        lua.create_async_function(|lua, name: String| async move {
+        lua.create_async_function(|lua, Text(name): Text| async move {
             let r = async { net()?.bridge_add(&name).await }.await;
             ret(&lua, r.map(|()| true))
         })?,
     )?;
     core.set(
         "net_link_del",
-        lua.create_async_function(|lua, name: String| async move {
+        lua.create_async_function(|lua, Text(name): Text| async move {
             let r = async { net()?.link_del(&name).await }.await;
             ret(&lua, r.map(|()| true))
         })?,
     )?;
     core.set(
         "net_links_del",
-        lua.create_async_function(|lua, names: Vec<String>| async move {
+        lua.create_async_function(|lua, names: Vec<Text>| async move {
+            let names: Vec<String> = names.into_iter().map(|t| t.0).collect();
             let r = async { net()?.links_del(&names).await }.await;
             ret(&lua, r.map(|()| true))
         })?,
     )?;
     core.set(
         "net_link_set",
-        lua.create_async_function(|lua, (name, t): (String, Table)| async move {
+        lua.create_async_function(|lua, (Text(name), t): (Text, Table)| async move {
             let master = match t.get::<Value>("master")? {
                 Value::Nil => None,
                 Value::Boolean(false) => Some(None),
@@ -214,7 +218,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     for (fname, add) in [("net_addr_add", true), ("net_addr_del", false)] {
         core.set(
             fname,
-            lua.create_async_function(move |lua, (name, a): (String, String)| async move {
+            lua.create_async_function(move |lua, (Text(name), Text(a)): (Text, Text)| async move {
                 let a = addr(&a)?;
                 let r = async {
                     let n = net()?;
@@ -228,7 +232,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     for (fname, add) in [("net_route_add", true), ("net_route_del", false)] {
         core.set(
             fname,
-            lua.create_async_function(move |lua, (t, dev): (Table, String)| async move {
+            lua.create_async_function(move |lua, (t, Text(dev)): (Table, Text)| async move {
                 let r = route_of(&t)?;
                 let res = async {
                     let n = net()?;
@@ -243,25 +247,25 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         "net_tap_add",
         lua.create_function(|lua, t: Table| {
             let spec = TapSpec {
-                name: t.get("name")?,
-                owner: t.get::<Option<String>>("user")?.map(|u| uid_of(&u)).transpose()?,
-                group: t.get::<Option<String>>("group")?.map(|g| gid_of(&g)).transpose()?,
+                name: super::text_field(&t, "name")?,
+                owner: super::text_field(&t, "user")?.map(|u| uid_of(&u)).transpose()?,
+                group: super::text_field(&t, "group")?.map(|g| gid_of(&g)).transpose()?,
                 persist: t.get::<Option<bool>>("persist")?.unwrap_or(true),
             };
             ret(lua, tap::add(&spec))
         })?,
     )?;
-    core.set("net_tap_del", lua.create_function(|lua, name: String| ret(lua, tap::del(&name).map(|()| true)))?)?;
+    core.set("net_tap_del", lua.create_function(|lua, Text(name): Text| ret(lua, tap::del(&name).map(|()| true)))?)?;
     core.set(
         "ethtool_wol_get",
-        lua.create_function(|lua, iface: String| match ethtool::wol_get(&iface) {
+        lua.create_function(|lua, Text(iface): Text| match ethtool::wol_get(&iface) {
             Ok(w) => lua.create_table_from([("supported", w.supported.to_string()), ("enabled", w.enabled.to_string())])?.into_lua_multi(lua),
             Err(e) => ret::<(), _>(lua, Err(e)),
         })?,
     )?;
     core.set(
         "ethtool_wol_set",
-        lua.create_function(|lua, (iface, modes): (String, String)| {
+        lua.create_function(|lua, (Text(iface), Text(modes)): (Text, Text)| {
             let modes: Modes = modes.parse().map_err(|e| mlua::Error::runtime(format!("ctys.core.ethtool_wol_set: bad argument 'modes': {e}")))?;
             ret(lua, ethtool::wol_set(&iface, modes).map(|()| true))
         })?,

@@ -44,7 +44,8 @@ fn secs(fname: &str, v: Option<f64>, what: &str) -> mlua::Result<Option<Duration
 }
 
 fn target(t: Table) -> mlua::Result<Target> {
-    Ok(Target { user: t.get("user")?, host: t.get("host")?, port: t.get("port")? })
+    let host = super::text_field(&t, "host")?.ok_or_else(|| mlua::Error::runtime("bad argument 'host': missing"))?;
+    Ok(Target { user: super::text_field(&t, "user")?, host, port: t.get("port")? })
 }
 
 /// The spec's SSH options (user, port, identity, known_hosts, strict, connect_timeout).
@@ -54,10 +55,10 @@ fn overrides(fname: &str, spec: &Table) -> mlua::Result<Overrides> {
         None => None,
     };
     Ok(Overrides {
-        user: spec.get("user")?,
+        user: super::text_field(spec, "user")?,
         port: spec.get("port")?,
-        identity: spec.get::<Option<String>>("identity")?.map(PathBuf::from),
-        known_hosts: spec.get::<Option<String>>("known_hosts")?.map(PathBuf::from),
+        identity: super::fs::path_field(spec, "identity")?,
+        known_hosts: super::fs::path_field(spec, "known_hosts")?,
         host_key_mode: mode,
         connect_timeout: secs(fname, spec.get("connect_timeout")?, "connect_timeout")?,
     })
@@ -66,8 +67,8 @@ fn overrides(fname: &str, spec: &Table) -> mlua::Result<Overrides> {
 /// The spec's `config` file (default ~/.ssh/config; "none" for none); the inner error is an
 /// unreadable file, which the caller returns as `nil, err`.
 fn ssh_config(spec: &Table, penv: &Env) -> mlua::Result<Result<SshConfig, String>> {
-    let path = match spec.get::<Option<String>>("config")? {
-        Some(p) => PathBuf::from(p),
+    let path = match super::fs::path_field(spec, "config")? {
+        Some(p) => p,
         None => PathBuf::from(&penv.home).join(".ssh/config"),
     };
     Ok(if path.as_os_str() == "none" { Ok(SshConfig::default()) } else { SshConfig::load(&path) })
@@ -77,11 +78,11 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
     let targets: Vec<Target> = spec.get::<Vec<Table>>("targets")?.into_iter().map(target).collect::<mlua::Result<_>>()?;
     let overrides = overrides("remote_exec", &spec)?;
     let env: Vec<(String, String)> = match spec.get::<Option<Table>>("env")? {
-        Some(t) => t.pairs::<String, String>().collect::<mlua::Result<_>>()?,
+        Some(t) => t.pairs::<super::Text, super::Text>().map(|kv| kv.map(|(k, v)| (k.0, v.0))).collect::<mlua::Result<_>>()?,
         None => Vec::new(),
     };
     let req = ExecRequest {
-        cmd: spec.get("cmd")?,
+        cmd: super::text_field(&spec, "cmd")?.ok_or_else(|| mlua::Error::runtime("bad argument 'cmd': missing"))?,
         stdin: spec.get::<Option<mlua::LuaString>>("stdin")?.map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
         env,
         pty: spec.get::<Option<bool>>("pty")?.unwrap_or(false),

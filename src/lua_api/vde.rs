@@ -42,12 +42,22 @@ impl UserData for Session {
     }
 }
 
+/// A path field that must be there, byte for byte.
+fn path(t: &Table, key: &str) -> mlua::Result<PathBuf> {
+    super::fs::path_field(t, key)?.ok_or_else(|| mlua::Error::runtime(format!("bad argument '{key}': missing")))
+}
+
+/// A path as a Lua string, byte for byte.
+fn lua_path(lua: &Lua, p: &std::path::Path) -> mlua::Result<mlua::LuaString> {
+    lua.create_string(std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()))
+}
+
 /// The three paths of a switch from a Lua table {sock, mgmt, pidfile}.
 fn files(t: &Table) -> mlua::Result<SwitchSpec> {
     Ok(SwitchSpec {
-        sock: PathBuf::from(t.get::<String>("sock")?),
-        mgmt: PathBuf::from(t.get::<String>("mgmt")?),
-        pidfile: PathBuf::from(t.get::<String>("pidfile")?),
+        sock: path(t, "sock")?,
+        mgmt: path(t, "mgmt")?,
+        pidfile: path(t, "pidfile")?,
         ..Default::default()
     })
 }
@@ -63,21 +73,19 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "vde_start",
         lua.create_async_function(|lua, t: Table| async move {
-            let exe = match t.get::<Option<String>>("exe")? {
-                Some(e) => PathBuf::from(e),
+            let exe = match super::fs::path_field(&t, "exe")? {
+                Some(e) => e,
                 None => match vde::find_switch() {
                     Ok(p) => p,
                     Err(e) => return fail(&lua, e),
                 },
             };
             let spec = SwitchSpec {
-                sock: PathBuf::from(t.get::<String>("sock")?),
-                mgmt: PathBuf::from(t.get::<String>("mgmt")?),
-                pidfile: PathBuf::from(t.get::<String>("pidfile")?),
-                tap: t.get("tap")?,
+                tap: super::text_field(&t, "tap")?,
                 group: t.get("group")?,
                 mode: t.get("mode")?,
                 mgmt_mode: t.get("mgmt_mode")?,
+                ..files(&t)?
             };
             let timeout = seconds("vde_start", "timeout", t.get("timeout")?, 5.0)?;
             match tokio::task::spawn_blocking(move || vde::start(&exe, &spec, timeout)).await {
@@ -107,8 +115,11 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         "vde_remove",
         lua.create_function(|lua, t: Table| {
             let owners = t.get::<Option<Vec<u32>>>("owners")?.unwrap_or_default();
-            let gone = vde::remove_files(&files(&t)?, &owners);
-            ret(lua, gone.map(|g| g.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()))
+            let gone = vde::remove_files(&files(&t)?, &owners, t.get::<Option<bool>>("dry")?.unwrap_or(false));
+            match gone {
+                Ok(g) => g.iter().map(|p| lua_path(lua, p)).collect::<mlua::Result<Vec<_>>>()?.into_lua_multi(lua),
+                Err(e) => ret::<(), _>(lua, Err(e)),
+            }
         })?,
     )?;
     core.set(
@@ -157,11 +168,11 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     )?;
     core.set(
         "vde_sockets",
-        lua.create_function(|lua, (dir, all): (String, Option<bool>)| {
+        lua.create_function(|lua, (dir, all): (mlua::LuaString, Option<bool>)| {
             let out = lua.create_table()?;
-            for e in vde::sockets(std::path::Path::new(&dir), all.unwrap_or(false)) {
+            for e in vde::sockets(&super::fs::path(&dir), all.unwrap_or(false)) {
                 let t = lua.create_table()?;
-                t.set("path", e.path.display().to_string())?;
+                t.set("path", lua_path(lua, &e.path)?)?;
                 t.set("uid", e.uid)?;
                 t.set("gid", e.gid)?;
                 t.set("mode", e.mode)?;

@@ -5,7 +5,7 @@ use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 use crate::prim::wol::{self, Mac, Password, RawSender, BROADCAST};
 
-use super::nil_err as fail;
+use super::{nil_err as fail, text_field, utf8, Text};
 
 fn mac(s: &str) -> mlua::Result<Mac> {
     Mac::parse(s).map_err(mlua::Error::runtime)
@@ -19,17 +19,17 @@ enum Route {
 }
 
 fn route(spec: &Table) -> mlua::Result<Result<Route, String>> {
-    let iface: Option<String> = spec.get("iface")?;
+    let iface = text_field(spec, "iface")?;
     if spec.get::<Option<bool>>("raw")?.unwrap_or(false) {
         let to_target = spec.get::<Option<bool>>("unicast")?.unwrap_or(false);
-        let dst = match spec.get::<Option<String>>("bmac")? {
+        let dst = match text_field(spec, "bmac")? {
             Some(b) => mac(&b)?,
             None => BROADCAST,
         };
         let r = wol::interface(iface.as_deref()).and_then(|i| RawSender::open(&i));
         return Ok(r.map(|tx| Route::Raw { tx, dst, to_target }));
     }
-    let addr: String = spec.get::<Option<String>>("broadcast")?.unwrap_or_else(|| "255.255.255.255".into());
+    let addr = text_field(spec, "broadcast")?.unwrap_or_else(|| "255.255.255.255".into());
     let ip: IpAddr = addr.parse().map_err(|_| mlua::Error::runtime(format!("wol: bad address {addr:?}")))?;
     let dest = SocketAddr::new(ip, spec.get::<Option<u16>>("port")?.unwrap_or(9));
     Ok(wol::udp_socket(&dest, iface.as_deref()).map(|sock| Route::Udp { sock, dest }))
@@ -38,13 +38,13 @@ fn route(spec: &Table) -> mlua::Result<Result<Route, String>> {
 fn password(spec: &Table) -> mlua::Result<Password> {
     match spec.get::<Option<mlua::LuaString>>("password")? {
         // The password is a secret: the message never repeats it.
-        Some(p) => Password::parse(&p.to_str()?).map_err(mlua::Error::runtime),
+        Some(p) => Password::parse(&utf8(&p).unwrap_or_default()).map_err(mlua::Error::runtime),
         None => Ok(Password::None),
     }
 }
 
 async fn send(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
-    let target = mac(&spec.get::<String>("mac")?)?;
+    let target = mac(&text_field(&spec, "mac")?.unwrap_or_default())?;
     let pw = password(&spec)?;
     let count: u32 = spec.get::<Option<u32>>("count")?.unwrap_or(1);
     let interval = super::seconds("wol_send", "interval", spec.get("interval")?, 0.0)?;
@@ -72,8 +72,7 @@ async fn send_many(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
     let mut macs = Vec::with_capacity(list.raw_len());
     for (i, v) in list.sequence_values::<mlua::LuaString>().enumerate() {
         let v = v?;
-        let text = v.to_str()?;
-        let m = Mac::parse(&text)
+        let m = Mac::parse(&utf8(&v).unwrap_or_else(|| v.to_string_lossy()))
             .map_err(|e| mlua::Error::runtime(format!("ctys.wol.send_many: bad argument 'macs[{}]': {e}", i + 1)))?;
         macs.push(m);
     }
@@ -97,21 +96,29 @@ async fn send_many(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "wol_parse_mac",
-        lua.create_function(|lua, s: String| match Mac::parse(&s) {
+        // Not UTF-8 is not a MAC: the lossy text fails to parse and is named.
+        lua.create_function(|lua, s: mlua::LuaString| match Mac::parse(&s.to_string_lossy()) {
             Ok(m) => m.to_string().into_lua_multi(lua),
             Err(e) => (Value::Nil, e).into_lua_multi(lua),
         })?,
     )?;
     core.set(
         "wol_payload",
-        lua.create_function(|lua, (m, pw): (String, Option<String>)| {
-            let pw = pw.map(|p| Password::parse(&p)).transpose().map_err(mlua::Error::runtime)?.unwrap_or_default();
+        lua.create_function(|lua, (Text(m), pw): (Text, Option<mlua::LuaString>)| {
+            let pw = pw.map(|p| Password::parse(&utf8(&p).unwrap_or_default())).transpose().map_err(mlua::Error::runtime)?.unwrap_or_default();
             lua.create_string(wol::payload(mac(&m)?, pw))
         })?,
     )?;
     core.set(
+        "wol_check_password",
+        lua.create_function(|lua, pw: mlua::LuaString| match Password::parse(&utf8(&pw).unwrap_or_default()) {
+            Ok(_) => true.into_lua_multi(lua),
+            Err(e) => (Value::Nil, e).into_lua_multi(lua),
+        })?,
+    )?;
+    core.set(
         "wol_interface",
-        lua.create_function(|lua, name: Option<String>| match wol::interface(name.as_deref()) {
+        lua.create_function(|lua, name: Option<Text>| match wol::interface(name.as_ref().map(|t| t.0.as_str())) {
             Ok(i) => {
                 let t = lua.create_table()?;
                 t.set("name", i.name.as_str())?;

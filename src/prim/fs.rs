@@ -99,7 +99,7 @@ pub fn read(path: &Path, max: u64, trust: Option<&[u32]>) -> Result<Option<Vec<u
     };
     let meta = f.metadata().map_err(|e| Failure::io(&shown, &e))?;
     if !meta.is_file() {
-        return Err(Failure::new(Kind::Untrusted, format!("{shown} is not a regular file")));
+        return Err(Failure::new(Kind::Io, format!("{shown} is not a regular file")));
     }
     if let Some(owners) = trust {
         check_trusted(path, &meta, owners)?;

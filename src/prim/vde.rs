@@ -193,20 +193,40 @@ pub fn own(spec: &SwitchSpec, uid: u32, gid: u32, setgid: bool) -> Result<(), St
 /// with the sockets in it, the management socket and the pid file. Returns what it removed.
 /// Each must be trusted (prim::fs: the caller's, root's or one of `owners`'); nothing is
 /// removed when one is not.
-pub fn remove_files(spec: &SwitchSpec, owners: &[u32]) -> Result<Vec<PathBuf>, Failure> {
+/// Only what a switch leaves is removed: a directory holding nothing but sockets, a socket, a
+/// pid file (a few digits). With `dry`, nothing is removed: the list says what would be.
+pub fn remove_files(spec: &SwitchSpec, owners: &[u32], dry: bool) -> Result<Vec<PathBuf>, Failure> {
     let paths = [&spec.sock, &spec.mgmt, &spec.pidfile];
+    let mut there = Vec::new();
     for p in paths {
-        if let Ok(m) = std::fs::symlink_metadata(p) {
-            fs::check_trusted(p, &m, owners)?;
+        let Ok(m) = std::fs::symlink_metadata(p) else { continue };
+        fs::check_trusted(p, &m, owners)?;
+        if !leftover(p, &m, p == &spec.sock, p == &spec.pidfile) {
+            return Err(Failure::new(
+                Kind::Untrusted,
+                format!("{} is not what a vde_switch leaves (a directory of sockets, a socket, a pid file); nothing removed", p.display()),
+            ));
+        }
+        there.push(p.clone());
+    }
+    if !dry {
+        for p in &there {
+            fs::remove(p, owners)?;
         }
     }
-    let mut gone = Vec::new();
-    for p in paths {
-        if fs::remove(p, owners)? {
-            gone.push(p.clone());
-        }
+    Ok(there)
+}
+
+/// Whether an entry is a switch's leftover of its kind.
+fn leftover(p: &Path, m: &std::fs::Metadata, dir: bool, pidfile: bool) -> bool {
+    if dir {
+        return m.is_dir()
+            && std::fs::read_dir(p).is_ok_and(|rd| rd.flatten().all(|e| e.file_type().is_ok_and(|t| t.is_socket())));
     }
-    Ok(gone)
+    if pidfile {
+        return m.is_file() && m.len() <= 64 && fs::read(p, 64, None).ok().flatten().is_some_and(|t| t.iter().all(|b| b.is_ascii_digit() || b.is_ascii_whitespace()));
+    }
+    m.file_type().is_socket()
 }
 
 /// One answer of the switch.

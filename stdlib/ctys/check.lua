@@ -127,6 +127,23 @@ function M.arg(fname, name, v, kind)
   M.bad(fname, name, "expected %s, got %s", (kind:gsub("%?$", " or nil"):gsub("|", " or ")), type(v) == "string" and string.format("%q", v) or (math.type(v) or type(v)))
 end
 
+---Check a list argument and each of its elements: `v` is a table (nil too with a trailing `?`
+---on `kind`) whose elements 1..#v are each of `kind` (as check.arg). Misuse raises
+---"FNAME: bad argument 'NAME[I]': expected KIND, got TYPE" (exit 1).
+---@param fname string
+---@param name string
+---@param v any
+---@param kind string the elements' kind, e.g. "string"; "string?" lets the list be nil
+---@return any v
+function M.list(fname, name, v, kind)
+  local optional = kind:sub(-1) == "?"
+  if v == nil and optional then return v end
+  M.arg(fname, name, v, "table")
+  local each = optional and kind:sub(1, -2) or kind
+  for i = 1, #v do M.arg(fname, name .. "[" .. i .. "]", v[i], each) end
+  return v
+end
+
 ---A shallow copy of a table without the named keys.
 ---@param t table
 ---@param ... string keys to drop

@@ -64,6 +64,10 @@ for _, k in ipairs { "byte", "char", "len", "lower", "upper", "sub", "reverse" }
 function M.data(src, name, env, budget)
   if type(src) ~= "string" then check.bad("ctys.chunks.data", "src", "expected a string, got %s", type(src)) end
   if type(name) ~= "string" then check.bad("ctys.chunks.data", "name", "expected a string, got %s", type(name)) end
+  if env ~= nil and type(env) ~= "table" then check.bad("ctys.chunks.data", "env", "expected a table, got %s", type(env)) end
+  if budget ~= nil and (math.type(budget) ~= "integer" or budget < 1) then
+    check.bad("ctys.chunks.data", "budget", "expected a positive integer, got %s", tostring(budget))
+  end
   local f, e = raw_load(src, name, "t", env or {})
   if not f then return nil, e end
   budget = budget or M.DATA_BUDGET

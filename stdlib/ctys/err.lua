@@ -22,6 +22,11 @@ M.FAILED = 3
 ---@param fmt string format string (string.format)
 ---@param ... any format arguments
 function M.raise(code, fmt, ...)
+  -- A bad exit value would become another one (or 0) at the top: refused here.
+  if math.type(code) ~= "integer" or code < 1 or code > 125 then
+    M.raise(M.USAGE, "ctys.err.raise: bad argument 'code': an exit value from 1 to 125, got %s", tostring(code))
+  end
+  if type(fmt) ~= "string" then M.raise(M.USAGE, "ctys.err.raise: bad argument 'fmt': expected a string, got %s", type(fmt)) end
   local msg = select("#", ...) > 0 and string.format(fmt, ...) or fmt
   error(setmetatable({ code = code, msg = msg }, Error), 0)
 end

@@ -51,6 +51,7 @@ local function spec_of(fname, opts)
   end
   if opts.interface == "lan" and opts.cipher then check.bad(fname, "cipher", "IPMI 1.5 (interface = \"lan\") has no cipher suites") end
   if opts.auth and opts.interface ~= "lan" then check.bad(fname, "auth", "only for IPMI 1.5 (interface = \"lan\")") end
+  if opts.user and #opts.user > 16 then check.bad(fname, "user", "longer than 16 bytes, the most IPMI carries") end
   local spec = check.without(opts)
   spec.privilege = PRIVILEGES[opts.privilege or "admin"]
   return spec
@@ -83,10 +84,26 @@ end
 ---@field err? string
 ---@field kind? string
 
-local function split_host(h)
-  local host, port = h:match("^%[(.+)%]:(%d+)$")
-  if not host then host, port = h:match("^([^:]+):(%d+)$") end
-  return host or h, port and math.tointeger(tonumber(port))
+---A BMC address as users write it: `host`, `host:port`, `[v6]:port`, `[v6]` or a bare IPv6
+---address; the host an address or a host name (ctys.net.valid_host), the port 1-65535.
+---Returns nil and why for anything else.
+---@param s string
+---@return {host: string, port: integer?}|nil address port nil: the default (623)
+---@return string? err
+function M.parse_address(s)
+  check.arg("ctys.ipmi.parse_address", "s", s, "string")
+  local shown = #s > 64 and (s:sub(1, 60) .. "...") or s
+  local host, port = s:match("^%[([^%]]*)%]:?(.*)$")
+  if not host then
+    local colons = select(2, s:gsub(":", ""))
+    if colons == 1 then host, port = s:match("^(.*):(.*)$") else host, port = s, "" end
+    if colons > 1 and not core.net_parse_ip(s) then return nil, string.format("'%s' is not host[:port] (IPv6: [address]:port)", shown) end
+  end
+  if not require("ctys.net").valid_host(host) then return nil, string.format("bad BMC host '%s': not an address or host name", shown) end
+  if port == "" then return { host = host } end
+  local n = port:match("^%d+$") and math.tointeger(tonumber(port))
+  if not n or n < 1 or n > 65535 then return nil, string.format("bad BMC port in '%s': 1 to 65535", shown) end
+  return { host = host, port = n }
 end
 
 ---One action (status, on, off, cycle, reset, soft, identify) on many BMCs at once, each with
@@ -103,9 +120,10 @@ function M.power_many(opts)
   local base = check.without(opts, "hosts", "action")
   local specs = {}
   for i, h in ipairs(hosts) do
-    local host, port = split_host(h)
+    local a, e = type(h) == "string" and M.parse_address(h)
+    if not a then check.bad("ctys.ipmi.power_many", "hosts[" .. i .. "]", "%s", e or ("expected a string, got " .. type(h))) end
     local o = check.without(base)
-    o.host, o.port = host, port or o.port
+    o.host, o.port = a.host, a.port or o.port
     specs[i] = spec_of("ctys.ipmi.power_many", o)
   end
   local jobs = {}

@@ -39,6 +39,21 @@ function M.valid_name(name)
   return type(name) == "string" and core.net_check_name(name) == true
 end
 
+---Whether `s` is an IP address or could be a host name: dot-separated labels of letters,
+---digits, '-' and '_', none starting with '-', at most 253 bytes. Checked before a name is
+---looked up, so text that is no name (options, blanks, bytes) never reaches a resolver.
+---@param s any
+---@return boolean
+function M.valid_host(s)
+  if type(s) ~= "string" then return false end
+  if core.net_parse_ip(s) then return true end
+  if #s == 0 or #s > 253 then return false end
+  for label in (s:sub(-1) == "." and s:sub(1, -2) or s):gmatch("[^.]*") do
+    if #label == 0 or #label > 63 or label:find("[^%w%-_]") or label:sub(1, 1) == "-" then return false end
+  end
+  return true
+end
+
 local function addr_arg(fname, v)
   if type(v) ~= "string" or not v:match("^[%x.:]+/%d+$") then
     check.bad(fname, "addr", "%s is not an address with a prefix (10.0.0.1/24)", tostring(v))

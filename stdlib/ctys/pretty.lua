@@ -55,6 +55,9 @@ end
 ---@param depth? integer how many table levels to expand (default 8)
 ---@return string
 function M.format(v, depth)
+  if depth ~= nil and (math.type(depth) ~= "integer" or depth < 0) then
+    require("ctys.check").bad("ctys.pretty.format", "depth", "expected a non-negative integer, got %s", tostring(depth))
+  end
   local out = {}
   render(v, "", {}, depth or 8, out)
   return table.concat(out)

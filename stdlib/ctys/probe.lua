@@ -8,9 +8,23 @@ local check = require "ctys.check"
 
 local seq = 0
 
+---The addresses of a host name (or the address itself): /etc/hosts, then DNS, as the system
+---resolves. Text that cannot be a host name (ctys.net.valid_host) is refused without asking a
+---resolver.
+---@param host string
+---@return string[]|nil addrs
+---@return string? err
+function M.resolve(host)
+  check.arg("ctys.probe.resolve", "host", host, "string")
+  if not require("ctys.net").valid_host(host) then
+    return nil, string.format("'%s' is not a host name or address", #host > 64 and (host:sub(1, 60) .. "...") or host)
+  end
+  return core.resolve(host)
+end
+
 local function address(fname, host)
   if type(host) ~= "string" or host == "" then check.bad(fname, "host", "expected a host name or address") end
-  local addrs, e = core.resolve(host)
+  local addrs, e = M.resolve(host)
   if not addrs then return nil, e end
   return addrs[1]
 end
@@ -46,6 +60,9 @@ end
 ---@return integer|nil try the try that succeeded
 ---@return string? err the last failure
 function M.wait(probe, opts, tries, sleep)
+  check.arg("ctys.probe.wait", "probe", probe, "function")
+  if math.type(tries) ~= "integer" or tries < 1 then check.bad("ctys.probe.wait", "tries", "expected a positive integer, got %s", tostring(tries)) end
+  if not check.seconds(sleep) then check.bad("ctys.probe.wait", "sleep", "expected seconds from 0 to %d, got %s", check.MAX_SECONDS, tostring(sleep)) end
   local e
   for i = 1, tries do
     local ok

@@ -19,10 +19,13 @@ end
 
 -- Made beforehand: after a memory error there may be no memory left to describe it with.
 local NO_MEMORY = { code = err.USAGE, msg = "not enough memory: the script went past the Lua state's limit" }
+local NO_TEXT = { code = err.USAGE, msg = "an error whose message could not be made (its __tostring failed)" }
 
 local function handler(e)
   local ok, r = pcall(describe, e)
-  return ok and r or NO_MEMORY
+  if ok then return r end
+  -- Lua's own memory error is this fixed text; anything else failed to describe itself.
+  return r == "not enough memory" and NO_MEMORY or NO_TEXT
 end
 
 ---Call `f(...)`; on success return `true, results...`, on error `false, code, message, traceback|nil`.

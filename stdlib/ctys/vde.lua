@@ -101,14 +101,15 @@ function M.check_paths(opts)
   return core.vde_check_paths(opts)
 end
 
----Remove what a dead switch left: its directory, management socket and pid file. Each must be
----trusted (the caller's, root's or one of `owners`'); when one is not, nothing is removed.
----@param opts {sock: string, mgmt: string, pidfile: string, owners?: integer[]}
+---Remove what a dead switch left: its directory (of sockets only), management socket and pid
+---file. Each must be trusted (the caller's, root's or one of `owners`') and be what a switch
+---leaves; when one is not, nothing is removed. With `dry`, nothing is: the list says what would be.
+---@param opts {sock: string, mgmt: string, pidfile: string, owners?: integer[], dry?: boolean}
 ---@return string[]|nil removed the paths removed
 ---@return string? err
 ---@return string? kind
 function M.remove_files(opts)
-  check.opts("ctys.vde.remove_files", opts, { sock = "string", mgmt = "string", pidfile = "string", owners = "table" },
+  check.opts("ctys.vde.remove_files", opts, { sock = "string", mgmt = "string", pidfile = "string", owners = "table", dry = "boolean" },
     { "sock", "mgmt", "pidfile" })
   return core.vde_remove(opts)
 end

@@ -37,6 +37,16 @@ function M.parse_mac(s)
   return core.wol_parse_mac(s)
 end
 
+---Whether `s` is a SecureOn password (a.b.c.d, each 0-255, or a MAC-style 6 bytes); the reason
+---never repeats it.
+---@param s string
+---@return true|nil ok
+---@return string? err
+function M.check_password(s)
+  check.arg("ctys.wol.check_password", "s", s, "string")
+  return core.wol_check_password(s)
+end
+
 local function mac_arg(fname, name, s)
   local m, e = core.wol_parse_mac(s)
   if not m then check.bad(fname, name, "%s", e) end
@@ -57,7 +67,7 @@ local function spec_of(fname, opts, required)
   if spec.broadcast and not core.net_parse_ip(spec.broadcast) then
     check.bad(fname, "broadcast", "%q is not an IP address (resolve names first: ctys.machines)", spec.broadcast)
   end
-  if spec.password and not (spec.password:match("^%d+%.%d+%.%d+%.%d+$") or core.wol_parse_mac(spec.password)) then
+  if spec.password and not core.wol_check_password(spec.password) then
     -- Never echo the password itself.
     check.bad(fname, "password", "neither a.b.c.d (4 bytes) nor a MAC-style 6 bytes")
   end

@@ -19,7 +19,7 @@ describe("ctys.machines", function()
   it("reads our lines, the original's node;IP;MAC lines, Lua tables and /etc/ethers", function()
     local d = db(
       file("# lab\nlab01 mac=00:11:22:33:44:55 ip=10.0.0.11 bmc=10.0.1.11   # comment\nlab02;10.0.0.12;00-11-22-33-44-56\nlab03 0011.2233.4457 10.0.0.13\n"),
-      file("return { lab04 = { mac = '001122334458', ip = '10.0.0.14' }, lab01 = { iface = 'eth1', ip = 'ignored' } }", ".lua"),
+      file("return { lab04 = { mac = '001122334458', ip = '10.0.0.14' }, lab01 = { iface = 'eth1', ip = '10.9.9.9' } }", ".lua"),
       file("00:11:22:33:44:59 lab05\n00:11:22:33:44:5a 10.0.0.16\n", "ethers"))
     assert.same({ name = "lab01", mac = "00:11:22:33:44:55", ip = "10.0.0.11", bmc = "10.0.1.11", iface = "eth1",
       source = paths[1] .. ":2" }, d.lab01)
@@ -43,7 +43,9 @@ describe("ctys.machines", function()
 
   it("names the file and line of a bad entry (exit 2)", function()
     for _, case in ipairs {
-      { "ok mac=00:11:22:33:44:55\nbad mac=zz\n", ":2: \"zz\" is not a MAC address" },
+      { "ok mac=00:11:22:33:44:55\nbad mac=zz\n", ":2: bad mac \"zz\"" },
+      { "bad ip=999.1.1.1\n", ":1: bad ip \"999.1.1.1\"" },
+      { "bad bmc=-x\n", ":1: bad bmc \"-x\"" },
       { "x;y\n", ":1: expected '<node>;<IP>;<MAC>'" },
       { "name what?\n", ":1: cannot read \"what?\"" },
     } do

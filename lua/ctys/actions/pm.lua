@@ -23,6 +23,8 @@ local CREATE_KEYS = {
 local CONSOLES = { CLI = true, XTERM = "xterm", GTERM = "gterm", EMACS = "emacs", VNC = "vncviewer" }
 local ADDRESS_KEYS = { "TCP", "MAC", "LABEL", "ID", "BASEPATH", "FILENAME", "UUID", "DBRECORD" }
 local DEFAULT_PING, DEFAULT_SSHPING = { 40, 3 }, { 20, 3 }
+-- The most tries PING and SSHPING take: their wait has a bound.
+local MAX_TRIES = 10000
 
 -- CANCEL ...,WOL,BROADCAST:<addr> leaves the address a machine is to be woken through in a
 -- file of `<machine> <addr>` lines (CTYS_WOL_REMEMBER, else ~/.ctys/wol-broadcast); a later
@@ -33,13 +35,11 @@ end
 
 local function remembered_lines(path)
   local lines = {}
-  local f = io.open(path, "r")
-  if f then
-    for l in f:lines() do
-      local name, addr = l:match("^(%S+)%s+(%S+)")
-      if name then lines[#lines + 1] = { name, addr } end
-    end
-    f:close()
+  local text, e, kind = require("ctys.fs").read(path)
+  if not text and kind ~= "notfound" then err.env("%s (the remembered broadcasts)", e) end
+  for l in (text or ""):gmatch("[^\n]+") do
+    local name, addr = l:match("^(%S+)%s+(%S+)")
+    if name then lines[#lines + 1] = { name, addr } end
   end
   return lines
 end
@@ -75,12 +75,13 @@ function M.remember_broadcast(names, addr, path)
     if not drop[l[1]] then out[#out + 1] = l[1] .. " " .. l[2] .. "\n" end
   end
   for _, n in ipairs(names) do out[#out + 1] = n .. " " .. addr .. "\n" end
-  os.execute("mkdir -p " .. require("ctys.relay").quote(path:match("^(.*)/") or ".") .. " 2>/dev/null")
-  local f, e = io.open(path, "w")
-  if not f then return nil, e end
-  f:write(table.concat(out))
-  f:close()
-  return true
+  local fs = require "ctys.fs"
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir and dir ~= "" and not fs.stat(dir) then
+    local ok, e = fs.private_dir(dir)
+    if not ok then return nil, string.format("cannot write %s: %s", path, e) end
+  end
+  return fs.write(path, table.concat(out))
 end
 
 -- Seconds from a suboption (`WOL:5`, `TIMEOUT:30`), read by the one rule (ctys.check).
@@ -95,10 +96,33 @@ local function waits(entry, default, on_allowed)
   if v == "off" then return nil end
   if v == "on" and on_allowed then return default end
   local n, s = entry.values[1], entry.values[2]
-  if #entry.values ~= 2 or not math.tointeger(tonumber(n)) or tonumber(n) < 1 then
-    err.usage("CREATE: bad %s '%s': expected %s<tries>%%<sleep>", entry.given, entry.value, on_allowed and "off, on or " or "off or ")
+  local tries = #entry.values == 2 and n:match("^%d+$") and math.tointeger(tonumber(n))
+  if not tries or tries < 1 or tries > MAX_TRIES then
+    err.usage("CREATE: bad %s '%s': expected %s<tries>%%<sleep>, tries from 1 to %d", entry.given, entry.value, on_allowed and "off, on or " or "off or ", MAX_TRIES)
   end
-  return { math.tointeger(tonumber(n)), seconds("CREATE", s, entry.given .. " sleep") }
+  return { tries, seconds("CREATE", s, entry.given .. " sleep") }
+end
+
+-- BROADCAST, IF and IPMI's BMC, checked when the plan is made: before anything is sent or
+-- looked up. A BROADCAST is an IPv4 address (magic packets are IPv4 broadcasts) or a host name.
+local function check_addresses(what, plan)
+  local net = require "ctys.net"
+  local b = plan.broadcast
+  if b and b:find(":", 1, true) then
+    err.usage("%s: BROADCAST '%s' is not an IPv4 address (magic packets are IPv4 broadcasts; '::' in a suboption is one ':')", what, b)
+  elseif b and b:match("^[%d.]+$") and not net.parse_ip(b) then
+    err.usage("%s: BROADCAST '%s' is not an IPv4 address", what, b)
+  elseif b and not net.valid_host(b) then
+    err.usage("%s: BROADCAST '%s' is not an IPv4 address or host name", what, b)
+  end
+  if plan.iface and not net.valid_name(plan.iface) then
+    err.usage("%s: bad IF '%s': an interface name has 1 to 15 bytes, no '/', ':' or blanks", what, plan.iface)
+  end
+  if type(plan.ipmi) == "string" then
+    local a, e = require("ctys.ipmi").parse_address(plan.ipmi)
+    if not a then err.usage("%s: IPMI:%s: %s", what, plan.ipmi, e) end
+  end
+  return plan
 end
 
 ---Check CREATE's suboptions the way the original does, plus what it never checked; returns
@@ -149,9 +173,7 @@ function M.create_plan(action)
     ping = waits(by.PING, DEFAULT_PING, false), sshping = waits(by.SSHPING, DEFAULT_SSHPING, true),
   }
   -- An address is checked here, before anything is sent; a name is resolved when it is used.
-  if plan.broadcast and plan.broadcast:match("^[%d.]+$") and not require("ctys.net").parse_ip(plan.broadcast) then
-    err.usage("CREATE: BROADCAST '%s' is not an IPv4 address", plan.broadcast)
-  end
+  check_addresses("CREATE", plan)
   if by.PORT then
     plan.port = math.tointeger(tonumber(by.PORT.value))
     if not plan.port or plan.port < 1 or plan.port > 65535 then err.usage("CREATE: bad PORT '%s'", by.PORT.value) end
@@ -180,14 +202,14 @@ local function wait_for(plan, what, probe, opts, spec)
   err.failed("CREATE %s: %s: no answer after %d tries, %g s apart (%s)", plan.name, what, spec[1], spec[2], e)
 end
 
--- A machine's BMC: `ipmi:<bmc[:port]>` as given (plan.ipmi, true without a value), else the
--- database's `bmc` (and `bmc_user`, and `bmc_kg_file`: a file holding its K_g).
+-- A machine's BMC: `ipmi:<bmc[:port]>` as given (plan.ipmi, true without a value, checked by
+-- the plan), else the database's `bmc` (and `bmc_user`, and `bmc_kg_file`: a file holding its K_g).
 local function bmc_of(what, ipmi, known)
   local bmc = (ipmi ~= true and ipmi) or known.bmc
   if not bmc then err.env("%s: no BMC: give ipmi:<bmc> or add bmc= to the machine database", what) end
-  local host, port = bmc:match("^([^:]+):(%d+)$")
-  return { name = bmc, host = host or bmc, port = port and math.tointeger(tonumber(port)) or nil, user = known.bmc_user,
-    kg_file = known.bmc_kg_file }
+  local a, e = require("ctys.ipmi").parse_address(bmc)
+  if not a then err.env("%s: the machine database's bmc: %s", what, e) end
+  return { name = bmc, host = a.host, port = a.port, user = known.bmc_user, kg_file = known.bmc_kg_file }
 end
 
 -- One power action through a BMC (password from IPMI_PASSWORD, ~/.ctys/ipmi/credentials or the
@@ -308,9 +330,11 @@ function M.create(req)
     end
   end
   local send = { mac = mac, port = plan.port, bmac = plan.bmac, iface = plan.iface or known.iface }
-  local what
+  local what, bmc
   if plan.ipmi then
-    what = "power on through the BMC " .. tostring(plan.ipmi ~= true and plan.ipmi or known.bmc or "(none known)")
+    -- The BMC is known (and its address checked) before anything is probed or sent.
+    bmc = bmc_of("CREATE " .. plan.name, plan.ipmi, known)
+    what = "power on through the BMC " .. bmc.name
   else
     local broadcast = plan.broadcast
     if not broadcast and not plan.iface then
@@ -339,8 +363,7 @@ function M.create(req)
   if ip and probe.ping { host = ip, timeout = 1 } then
     if not plan.reuse then err.failed("CREATE %s: %s already answers ping (use REUSE to accept a running machine)", plan.name, ip) end
     say(plan, "%s already answers ping: reused", ip)
-  elseif plan.ipmi then
-    local bmc = bmc_of("CREATE " .. plan.name, plan.ipmi, known)
+  elseif bmc then
     local ok, e, kind = bmc_power(bmc, "on")
     if not ok then bmc_failed("CREATE " .. plan.name, e, kind) end
     say(plan, "ipmi: powered on through the BMC %s", bmc.name)
@@ -426,7 +449,7 @@ function M.cancel_plan(action)
   local timeout = by.TIMEOUT and seconds("CANCEL", by.TIMEOUT.value, "TIMEOUT")
   local address
   for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end
-  return {
+  return check_addresses("CANCEL", {
     name = address and address.value or (by.ALL and "ALL") or require("ctys.core").hostname() or "this machine",
     address = address and address.value,
     method = method, runlevel = runlevel, self = by.SELF ~= nil, force = by.FORCE ~= nil,
@@ -435,7 +458,7 @@ function M.cancel_plan(action)
     wol = by.WOL ~= nil, iface = by.IF and by.IF.value, broadcast = by.BROADCAST and by.BROADCAST.value,
     -- How long the OS gets to go down before its BMC powers it off anyway.
     grace = timeout or 60,
-  }
+  })
 end
 
 -- CANCEL's lines: `CANCEL <name>: ...`.

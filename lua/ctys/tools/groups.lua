@@ -30,7 +30,7 @@ M.COMPLETE = { spec = "lXh", operands = "group" }
 ---@param argv string[]
 ---@return integer
 function M.main(argv)
-  check.arg("ctys.tools.groups.main", "argv", argv, "table")
+  check.list("ctys.tools.groups.main", "argv", argv, "string")
   local opts, rest = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   local groups = require "ctys.groups"

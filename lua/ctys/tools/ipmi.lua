@@ -114,7 +114,7 @@ M.COMPLETE = { spec = "U:Ef:KG:Yk:y:C:I:A:L:N:R:Xjh", hidden = { k = true, y = t
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
-  check.arg("ctys.tools.ipmi.main", "argv", argv, "table")
+  check.list("ctys.tools.ipmi.main", "argv", argv, "string")
   local opts, rest = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   -- The value is not repeated: it may be the key itself.
@@ -128,22 +128,34 @@ function M.main(argv)
   if not cmd then err.usage("no command after the hosts (power, chassis, identify, bootdev, mc)") end
   local args = table.move(rest, i + 1, #rest, 1, {})
   check_command(cmd, args)
+  local ipmi = require "ctys.ipmi"
+  -- Every BMC is checked before the first packet leaves; nothing is looked up that is not one.
+  local addrs = {}
+  for n, h in ipairs(hosts) do
+    if h:sub(1, 1) == "-" then err.usage("'%s': options go before the hosts", h) end
+    local a, e = ipmi.parse_address(h)
+    if not a then err.usage("%s", e) end
+    addrs[n] = a
+  end
+  if opts.U and (#opts.U > 16 or not utf8.len(opts.U)) then err.usage("bad user (-U): at most 16 bytes of text") end
+  if opts.I and opts.I ~= "lanplus" and opts.I ~= "lan" then err.usage("-I takes lanplus or lan, not '%s'", opts.I) end
+  if opts.L and not ({ admin = 1, operator = 1, user = 1 })[opts.L] then err.usage("-L takes admin, operator or user, not '%s'", opts.L) end
+  if opts.C and opts.I == "lan" then err.usage("-C: IPMI 1.5 (-I lan) has no cipher suites") end
+  if opts.A and opts.I ~= "lan" then err.usage("-A is for IPMI 1.5 (-I lan)") end
   local open = {
     user = opts.U or nil, password_file = opts.f or nil, interface = opts.I or nil, privilege = opts.L or nil,
     kg_env = opts.K and "IPMI_KGKEY" or nil, kg_file = opts.G or nil, kg_prompt = opts.Y or nil,
     auth = opts.A and ({ MD5 = "md5", PASSWORD = "straight", md5 = "md5", straight = "straight" })[opts.A]
       or (opts.A and err.usage("-A takes MD5 or PASSWORD, not '%s'", opts.A)) or nil,
-    cipher = opts.C and integer(opts.C, "cipher suite (-C)", 0, 255) or nil,
+    cipher = opts.C and (({ ["0"] = 0, ["1"] = 1, ["2"] = 2, ["3"] = 3, ["17"] = 17 })[opts.C]
+      or err.usage("bad cipher suite (-C) '%s': 17 or 3 (0-2 by number only)", opts.C)) or nil,
     timeout = opts.N and check.seconds_arg(opts.N, "bad timeout (-N)", true) or nil,
     retries = opts.R and integer(opts.R, "tries (-R)", 1, 100) or nil,
   }
-  local ipmi = require "ctys.ipmi"
   local jobs = {}
   for n, h in ipairs(hosts) do
-    local host, port = h:match("^%[(.+)%]:(%d+)$")
-    if not host then host, port = h:match("^([^:]+):(%d+)$") end
-    local o = require("ctys.check").without(open)
-    o.host, o.port = host or h, port and math.tointeger(tonumber(port)) or nil
+    local o = check.without(open)
+    o.host, o.port = addrs[n].host, addrs[n].port
     jobs[n] = function()
       local bmc, e, kind = ipmi.open(o)
       if not bmc then return { host = h, err = e, kind = kind } end
@@ -156,7 +168,7 @@ function M.main(argv)
   local failed, secret = 0, false
   local json = require "ctys.json"
   for _, r in ipairs(results) do
-    local why = r.err and r.err:gsub("^ipmi [^:]+:%d+: ", "")
+    local why = r.err and r.err:gsub("^ipmi %S+: ", "")
     if r.err then failed = failed + 1; secret = secret or r.kind == "secret" end
     if opts.j then
       print(json.encode { host = r.host, result = r.result or json.null, err = r.err or json.null, kind = r.kind or json.null })

@@ -382,7 +382,7 @@ M.COMPLETE = { words = { "up", "down", "status", "exec", "tour", "--install" } }
 ---@param argv string[]
 ---@return integer
 function M.main(argv)
-  check.arg("ctys.tools.lab.main", "argv", argv, "table")
+  check.list("ctys.tools.lab.main", "argv", argv, "string")
   local cmd = argv[1]
   if cmd == nil or cmd == "-h" or cmd == "--help" then
     io.write(M.USAGE)

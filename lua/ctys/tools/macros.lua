@@ -31,7 +31,7 @@ M.COMPLETE = { spec = "f:lXh", values = { f = "file" } }
 ---@param argv string[]
 ---@return integer
 function M.main(argv)
-  check.arg("ctys.tools.macros.main", "argv", argv, "table")
+  check.list("ctys.tools.macros.main", "argv", argv, "string")
   local opts, rest = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   local macros = require "ctys.macros"
@@ -48,6 +48,9 @@ function M.main(argv)
     return 0
   end
   if #rest ~= 1 then err.usage("give -l, or one macro NAME (see -h)") end
+  if not rest[1]:match("^" .. macros.NAME .. "$") then
+    err.usage("bad macro name '%s' (letters, digits, '_', '-' and '.', then %%FLAGS)", rest[1])
+  end
   local ref = "MACRO:" .. rest[1] .. (opts.f and ("%" .. opts.f) or "")
   print(table.concat(macros.expand_argv { ref }, " "))
   return 0

@@ -278,7 +278,7 @@ M.COMPLETE = { spec = "Xjh", operands = "host" }
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
-  check.arg("ctys.tools.plugins.main", "argv", argv, "table")
+  check.list("ctys.tools.plugins.main", "argv", argv, "string")
   local opts, hosts = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   if opts.X and opts.j then err.usage("-X and -j exclude each other") end

@@ -88,6 +88,12 @@ local function context(opts, command)
   local sg = opts.g or nil
   if sg and not core.gid(sg) then err.usage("no group named '%s' (-g)", sg) end
   local sock = opts.s or (sockbase .. "/vde_switch0." .. user)
+  local mgmt = opts.S or (sockbase .. "/vde_mgmt0." .. user)
+  -- One path for two things would have the switch (or a removal) take the other's file.
+  local norm = function(p) return (p:gsub("/+", "/"):gsub("(.)/$", "%1")) end
+  if norm(mgmt) == norm(sock) or norm(mgmt) == norm(sock .. ".pid") then
+    err.usage("the management socket '%s' (-S) is the switch's %s", mgmt, norm(mgmt) == norm(sock) and "directory (-s)" or "pid file")
+  end
   local debug = 0
   if opts.d then
     debug = math.tointeger(tonumber(opts.d)) or err.usage("bad debug level '%s' (-d)", opts.d)
@@ -102,7 +108,7 @@ local function context(opts, command)
   end
   return {
     command = command, user = user, group = group, uid = uid, gid = gid or primary_gid,
-    setgid_group = sg, sock = sock, mgmt = opts.S or (sockbase .. "/vde_mgmt0." .. user),
+    setgid_group = sg, sock = sock, mgmt = mgmt,
     pidfile = sock .. ".pid", statefile = statefile, statedir = statedir, sockbase = sockbase,
     bridge = opts.b or nil, iface = opts.i or nil, force = opts.f == true, dry = opts.n == true,
     terse = opts.X == true, debug = debug,
@@ -293,10 +299,14 @@ local function create(ctx)
     if pkind == "toolarge" then err.usage("%s (-s, -S, CTYS_SOCKBASE)", pe) end
     err.env("%s", pe)
   end
+  -- Leftovers of a switch that died: cleared first, so the new one can start; files that are
+  -- not ours, or not a switch's, stop the create before anything is made.
+  local leftovers = stale(ctx)
+  leftovers.dry = ctx.dry
+  for _, p in ipairs(must(vde.remove_files(leftovers))) do
+    if ctx.dry then print("would remove the stale " .. p) else step(ctx, "remove stale %s", p) end
+  end
   return transaction(ctx, function(undo)
-    -- Leftovers of a switch that died: cleared first, so the new one can start; files that
-    -- are not ours stop the create before anything is made.
-    for _, p in ipairs(must(vde.remove_files(stale(ctx)))) do step(ctx, "remove stale %s", p) end
     local bridge, made, iface = ensure_bridge(ctx, links, undo)
     if ctx.dry then
       print(string.format("would create a TAP owned by %s%s on %s, and start %s -d -t TAP -s %s -M %s -p %s",
@@ -356,7 +366,8 @@ local function cancel(ctx)
   local mst = fs.stat(ctx.mgmt)
   local own_switch = sw and mst and (mst.uid == fs.euid() or mst.uid == 0)
   if ctx.dry then
-    print(string.format("would stop the switch on %s, delete TAP %s, remove %s %s %s", ctx.mgmt, tostring(tap or (own_switch and switch_tap(sw))), ctx.sock, ctx.mgmt, ctx.pidfile))
+    print(string.format("would stop the switch on %s, delete %s, remove %s %s %s", ctx.mgmt,
+      (tap or (own_switch and switch_tap(sw))) and ("TAP " .. (tap or switch_tap(sw))) or "no TAP (none known)", ctx.sock, ctx.mgmt, ctx.pidfile))
     return 0
   end
   if sw then
@@ -566,7 +577,7 @@ end
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
-  check.arg("ctys.tools.vnetctl.main", "argv", argv, "table")
+  check.list("ctys.tools.vnetctl.main", "argv", argv, "string")
   local macros = require "ctys.macros"
   if macros.used(argv) then argv = macros.expand_argv(argv) end
   local opts, rest = require("ctys.getopt").parse(argv, SPEC)

@@ -37,7 +37,7 @@ M.COMPLETE = { spec = "i:t:p:P:nh", values = { t = "host" }, operands = "host" }
 ---@param argv string[]
 ---@return integer exit value
 function M.main(argv)
-  check.arg("ctys.tools.wakeup.main", "argv", argv, "table")
+  check.list("ctys.tools.wakeup.main", "argv", argv, "string")
   local opts, targets = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   if #targets == 0 then err.usage("no MAC or machine name given (see -h)") end
@@ -45,6 +45,13 @@ function M.main(argv)
   local wol = require "ctys.wol"
   local db = machines.load()
   local spec = { iface = opts.i or nil, password = opts.P or os.getenv("CTYS_WOL_PASSWORD") }
+  if opts.i and not require("ctys.net").valid_name(opts.i) then
+    err.usage("bad interface (-i) '%s': 1 to 15 bytes, no '/', ':' or blanks", opts.i)
+  end
+  if spec.password and not wol.check_password(spec.password) then
+    -- Never repeated: it is a secret.
+    err.usage("bad SecureOn password (%s): a.b.c.d (each 0-255) or aa:bb:cc:dd:ee:ff", opts.P and "-P" or "CTYS_WOL_PASSWORD")
+  end
   if opts.p then
     spec.port = math.tointeger(tonumber(opts.p))
     if not spec.port or spec.port < 1 or spec.port > 65535 then err.usage("bad port '%s'", opts.p) end

@@ -70,3 +70,16 @@ fn fail(kind: &'static str, label: &str, msg: impl std::fmt::Display) -> IpmiErr
     IpmiError { kind, message: format!("ipmi {label}: {detail}"), detail }
 }
 
+/// The user name and the password fit what the protocol carries (16 bytes of user name; a
+/// password of 20 bytes for RMCP+, 16 for IPMI 1.5): checked before anything is sent, since a
+/// longer one cut short would log in as someone else or fail in a way that names nothing.
+fn check_lengths(cfg: &Config, label: &str, password_max: usize) -> Result<(), IpmiError> {
+    if cfg.user.len() > 16 {
+        return Err(fail("auth", label, "the user name is longer than 16 bytes"));
+    }
+    if cfg.password.len() > password_max {
+        return Err(fail("secret", label, format!("the password is longer than {password_max} bytes, the most this protocol carries")));
+    }
+    Ok(())
+}
+

@@ -106,9 +106,7 @@ pub fn parse_rakp4<'a>(payload: &'a [u8], suite: &Suite) -> Result<&'a [u8], u8>
 /// else what it lists (best first), else 17 then 3.
 pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Result<Session, IpmiError> {
     // Checked before anything is sent: a refusal later would leave a session half open.
-    if cfg.user.len() > 16 {
-        return Err(fail("auth", label, "the user name is longer than 16 bytes"));
-    }
+    super::check_lengths(cfg, label, 20)?;
     let pace = Pace::new(cfg.timeout, cfg.tries);
     hello(cfg, label, &sock, &pace).await?;
     let pace = pace.times(super::ALIVE_FACTOR);

@@ -70,10 +70,12 @@ impl Pace {
         Pace { halfway: true, ..self.clone() }
     }
 
-    /// The wait after the `attempt`-th send (from 0) before the next.
+    /// The wait after the `attempt`-th send (from 0) before the next: twice the round trip for
+    /// the first two sends (a datagram lost on a lossy path is the common case, not congestion),
+    /// then doubling, up to the timeout.
     pub fn wait(&self, attempt: u32) -> Duration {
         match self.rtt.get() {
-            Some(rtt) => (rtt * 2).max(Duration::from_millis(200)).saturating_mul(1 << attempt.min(16)).min(self.timeout),
+            Some(rtt) => (rtt * 2).max(Duration::from_millis(200)).saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(self.timeout),
             None => self.timeout,
         }
     }
@@ -101,7 +103,7 @@ mod tests {
         assert_eq!(p.wait(0), Duration::from_secs(5), "no round trip known: the timeout");
         p.learn(Some(Duration::from_millis(2)));
         let waits: Vec<u128> = (0..7).map(|a| p.wait(a).as_millis()).collect();
-        assert_eq!(waits, [200, 400, 800, 1600, 3200, 5000, 5000], "a slow BMC still gets the timeout");
+        assert_eq!(waits, [200, 200, 400, 800, 1600, 3200, 5000], "a slow BMC still gets the timeout");
         p.learn(Some(Duration::from_millis(400)));
         assert_eq!(p.wait(0), Duration::from_millis(800));
         assert_eq!(p.times(2).tries, 8);

@@ -15,6 +15,7 @@ use super::{codes, fail, wire, Config, IpmiError};
 /// An IPMI 1.5 session: Get Channel Authentication Capabilities, Get Session Challenge,
 /// Activate Session (MD5 if the BMC offers it, else straight password; never "none").
 pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Result<Session, IpmiError> {
+    super::check_lengths(cfg, label, 16)?;
     let pace = Pace::new(cfg.timeout, cfg.tries);
     let pre = |cmd: u8, data: &[u8]| wire::v15_packet(&wire::request(0x06, cmd, 0, data));
     let reply = |cmd: u8| move |p: &[u8]| wire::v15_message(p).and_then(wire::response).filter(|r| r.cmd == cmd);
@@ -39,9 +40,6 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
         return Err(fail("refused", label, "the BMC offers neither MD5 nor straight password authentication for IPMI 1.5 (authentication none is never chosen)"));
     };
     let mut user16 = [0u8; 16];
-    if cfg.user.len() > 16 {
-        return Err(fail("auth", label, "the user name is longer than 16 bytes"));
-    }
     user16[..cfg.user.len()].copy_from_slice(cfg.user.as_bytes());
     let mut data = vec![authtype];
     data.extend_from_slice(&user16);

@@ -170,7 +170,7 @@ impl SshConfig {
                 let bad = || format!("ssh config: bad {k} value '{v}' for host {host}");
                 match k.as_str() {
                     "hostname" => set(&mut hc.hostname, v.clone()),
-                    "port" => set(&mut hc.port, v.parse().map_err(|_| bad())?),
+                    "port" => set(&mut hc.port, v.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(bad)?),
                     "user" => set(&mut hc.user, v.clone()),
                     "identityfile" => hc.identity_files.push(v.clone()),
                     "identitiesonly" => set(&mut hc.identities_only, yes_no(v).ok_or_else(bad)?),
@@ -309,6 +309,8 @@ Host *
         assert_eq!(SshConfig::parse("Host\n", "cfg").unwrap_err(), "cfg:1: 'Host' needs at least one pattern");
         let c = SshConfig::parse("Port abc\n", "cfg").unwrap();
         assert_eq!(c.lookup("x").unwrap_err(), "ssh config: bad port value 'abc' for host x");
+        let c = SshConfig::parse("Port 0\n", "cfg").unwrap();
+        assert_eq!(c.lookup("x").unwrap_err(), "ssh config: bad port value '0' for host x");
     }
 
     #[test]
