@@ -3,7 +3,7 @@
 //! `ctys -t pm -a create=wol,... lab01` goes whole to `ctys.cli.main` in Lua, because MACROS
 //! may expand into options and must be expanded before any option is parsed.
 use std::ffi::{OsStr, OsString};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -114,25 +114,33 @@ extern "C" {
 /// Flushes what Lua wrote; a write that failed anywhere in the run (a full disk, a closed
 /// pipe) is an error, so `ctys ... > /dev/full` does not report success.
 fn flush_stdout() -> Result<(), String> {
+    flush_stdout_raw().map_err(|why| format!("cannot write to standard output: {why}"))
+}
+
+fn flush_stdout_raw() -> Result<(), String> {
     // SAFETY: stdout is the C library's own FILE*, valid for the whole process.
     let (flushed, clean) = unsafe {
         let out = stdout;
         (nix::libc::fflush(out) == 0, nix::libc::ferror(out) == 0)
     };
     if !flushed {
-        return Err(format!("cannot write to standard output: {}", std::io::Error::last_os_error()));
+        return Err(std::io::Error::last_os_error().to_string());
     }
     if !clean {
-        return Err("cannot write to standard output: a write failed".into());
+        return Err("a write failed".into());
     }
-    std::io::stdout().flush().map_err(|e| format!("cannot write to standard output: {e}"))
+    std::io::stdout().flush().map_err(|e| e.to_string())
 }
 
 fn exit_code(prog: &str, r: Result<i32, HostError>) -> i32 {
     let code = r.unwrap_or_else(|e| report(prog, &e));
     match flush_stdout() {
-        Err(e) if code == 0 => report(prog, &HostError { code: EXIT_ENV, message: e, traceback: None }),
-        _ => code,
+        // Lost output is said, also after a failure that has its own exit value.
+        Err(e) => {
+            let reported = report(prog, &HostError::new(EXIT_ENV, e));
+            if code == 0 { reported } else { code }
+        }
+        Ok(()) => code,
     }
 }
 
@@ -159,10 +167,17 @@ pub fn main() -> i32 {
     init_logging();
     let m = match command().try_get_matches_from(&argv) {
         Ok(m) => m,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion && argv.len() > 2 => {
+            let _ = writeln!(std::io::stderr(), "ctys: --version takes no other arguments");
+            return EXIT_USAGE;
+        }
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
-            let _ = e.print();
-            return code;
+            let printed = e.print().map_err(|e| format!("cannot write to standard output: {e}")).and_then(|()| flush_stdout());
+            return match printed {
+                Err(why) if code == 0 => report("ctys", &HostError::new(EXIT_ENV, why)),
+                _ => code,
+            };
         }
     };
     exit_code("ctys", run(&m))
@@ -246,10 +261,7 @@ fn is_script(first: &OsStr) -> bool {
 }
 
 fn run_stdin(host: &Host, args: &[OsString]) -> Result<i32, HostError> {
-    let mut src = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut src)
-        .map_err(|e| HostError { code: EXIT_ENV, message: format!("cannot read stdin: {e}"), traceback: None })?;
+    let src = crate::host::read_source(std::io::stdin(), "stdin").map_err(|e| HostError::new(EXIT_ENV, e))?;
     let f = host.load(&src, "=stdin")?;
     host.call::<()>(f, mlua::Variadic::from_iter(host.strings(args)?))?;
     Ok(0)

@@ -46,7 +46,7 @@ fn remote_sizes(screen: &str) -> Vec<(u32, u32)> {
 fn command_in_a_pty_exits_with_its_status() {
     let sshd = Sshd::start(60, 1);
     let t = console_in_tmux(&sshd, r#", cmd = "echo hello-$((6*7)); exit 7""#);
-    let s = t.wait("the exit value", |s| s.contains("rc=7") && s.contains("columns"));
+    let s = t.wait("the exit value", |s| s.contains("rc=7") && s.contains("icanon"));
     assert!(s.contains("hello-42"), "{s}");
     let words = stty_words(&s);
     assert!(words.contains(&"icanon") && words.contains(&"echo"), "cooked mode again:\n{s}");
@@ -69,7 +69,7 @@ fn interactive_shell_sizes_resize_tty_and_cooked_mode_after() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     t.keys(&["-l", "stty size; tty; exit 3"]);
     t.keys(&["Enter"]);
-    let s = t.wait("the exit value", |s| s.contains("rc=3") && s.contains("columns"));
+    let s = t.wait("the exit value", |s| s.contains("rc=3") && s.contains("icanon"));
     let sizes = remote_sizes(&s);
     assert_eq!(sizes.len(), 2, "{s}");
     assert_eq!(sizes[1], local_size(&s), "the remote pty has the local terminal's size:\n{s}");

@@ -133,7 +133,7 @@ fn up_failing_half_way_takes_itself_down_and_refusals() {
     lab.assert_gone();
 
     for (args, code, msg) in [
-        (&["up", "0"][..], 1, "bad machine count '0' (1 to 50)"),
+        (&["up", "0"][..], 1, "bad machine count '0': a whole number from 1 to 50"),
         (&["up", "x"][..], 1, "bad machine count 'x'"),
         (&["frob"][..], 1, "unknown command 'frob'"),
         (&["exec"][..], 1, "give a command"),

@@ -87,8 +87,8 @@ fn window_consoles_start_the_command_tables_programs() {
     assert!(err.contains("unknown CONSOLE 'telnet' (CLI, XTERM, GTERM, EMACS or VNC)"), "{err}");
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(!log.exists(), "nothing started");
-    // A host cannot end the elisp string it goes into.
+    // A host cannot end the elisp string it goes into: it is not a host name, refused first.
     let (code, out, err) = run(r#"-t pm -a create=CONSOLE:emacs,t:a"b\c --dry-run"#, Some(":99"));
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains(r#"(let ((default-directory "/ssh:a\"b\\c:")) (shell))"#), "{out}");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains(r#"bad t:a"b\c"#) && out.is_empty(), "{out}{err}");
 }

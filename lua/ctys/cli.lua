@@ -71,6 +71,18 @@ local function read_string(v)
   return v
 end
 
+-- -b: sync|async, then seq|par, comma-separated; the original's numeric forms (its example
+-- `-b 1,2`) are taken too and run as par.
+local MODES = { sync = true, async = true, seq = true, par = true, ["0"] = true, ["1"] = true, ["2"] = true }
+local function read_mode(v)
+  local n = 0
+  for w in (v .. ","):gmatch("([^,]*),") do
+    n = n + 1
+    if not MODES[w:lower()] or n > 2 then err.usage("bad value '%s' for -b: sync|async[,seq|par]", v) end
+  end
+  return v
+end
+
 ---How -Z becomes root: the original's names, and the command each one runs.
 ---@type table<string, string[]>
 M.ESCALATE = { SUDO = { "sudo", "-n" }, KSU = { "ksu", "-q", "-e" } }
@@ -89,7 +101,7 @@ local OPTIONS = {
   ["-a"] = { field = "action", read = subopts.parse },
   ["-d"] = { field = "debug", read = read_level },
   ["-l"] = { field = "user", read = read_string },
-  ["-b"] = { field = "b", read = read_string },
+  ["-b"] = { field = "b", read = read_mode },
   ["-c"] = { field = "c", read = read_string },
   ["-Z"] = { field = "Z", read = read_escalation },
   ["-X"] = { field = "terse" },
@@ -264,8 +276,8 @@ usage: ctys [-t TYPE] [-T TYPE,...|all] -a ACTION[=SUBOPTS] [options] [--] ['(GL
                    their folded host list (clush -b)
   --json           results from several targets: one JSON object a target
   -l USER          default remote user
-  -b VALUE         execution mode, e.g. sync|async[,seq|par]: with seq, targets run
-                   one after another (default: all at once)
+  -b VALUE         execution mode sync|async[,seq|par]: with seq, targets run one after
+                   another (default: all at once); the original's 0, 1, 2 are taken as par
   -c VALUE         stored for the action to read
   -Z VALUE         privilege escalation: SUDO|KSU
   --               end of options; a '(...)' right after it is the global context
@@ -346,6 +358,7 @@ function M.main(argv)
     return 0
   end
   if req.version then
+    if #req.targets > 0 then err.usage("-V takes no targets, got '%s'", req.targets[1].raw or req.targets[1].host) end
     print("ctys " .. require("ctys.core").version)
     return 0
   end
@@ -361,6 +374,13 @@ function M.main(argv)
   local function run_here(r) return action_function(r.type, r.action.action)(r) or 0 end
   if #req.targets > 0 then
     req.targets = require("ctys.groups").resolve(req.targets)
+    -- Every target is checked before the first is contacted: a word that names no group is a
+    -- host, and must look like one.
+    local net = require "ctys.net"
+    for _, t in ipairs(req.targets) do
+      if t.host and not net.valid_host(t.host) then err.usage("target '%s': not a group, an address or a host name", t.raw or t.host) end
+      if t.user and not t.user:match("^[%w_.$][%w_.%-$]*$") then err.usage("target '%s': '%s' is not a user name", t.raw or t.host, t.user) end
+    end
     if destructive then confirm(req) end
     local function relay(r) return require("ctys.relay").run(r, run_here) end
     -- An action may do part of its work here, around the relay (PM CANCEL with IPMI).

@@ -38,7 +38,7 @@ function M.table()
   for k, v in pairs(M.defaults) do table_[k] = v end
   -- CTYS_COMMANDS names the table to use: one that is not there is an error, never the
   -- built-in table (a typo must not turn a recorder back into a real poweroff).
-  local named = os.getenv("CTYS_COMMANDS")
+  local named = require("ctys.paths").env("CTYS_COMMANDS")
   for _, path in ipairs(require("ctys.paths").search("CTYS_COMMANDS", { "~/.ctys/commands.lua", "/etc/ctys/commands.lua" })) do
     local text, e, kind = require("ctys.fs").read(path)
     if not text and (named or kind ~= "notfound") then err.env("the command table %s", e) end

@@ -34,13 +34,21 @@ function M.path()
   return M.dirs or require("ctys.paths").search("CTYS_GROUPS_PATH", { "~/.ctys/groups", "/etc/ctys/groups" })
 end
 
----The file of a group and its text, or nil and the places looked at.
+-- The most bytes of context options one member gets (its group's CONTEXTs and its own).
+local MAX_CTX = 64 * 1024
+
+---The file of a group and its text, or nil, the places looked at (or why the name is bad) and
+---a kind: "notfound" or "badname" (a name is letters, digits, '_', '.', '-' and '/', not
+---starting with '/' or '.', without '..').
 ---@param name string
 ---@return string|nil path
 ---@return string text_or_looked the file's text, or where it was looked for
+---@return string? kind
 function M.find(name)
   check.arg("ctys.groups.find", "name", name, "string")
-  if name == "" or name:find("%.%.") or name:find("^/") then return nil, "bad group name '" .. name .. "'" end
+  if not name:match("^[%w_][%w_.%-/]*$") or name:find("..", 1, true) then
+    return nil, string.format("bad group name '%s'", #name > 64 and (name:sub(1, 60) .. "...") or name), "badname"
+  end
   local tried = {}
   for _, dir in ipairs(M.path()) do
     local path = dir .. "/" .. name
@@ -49,7 +57,7 @@ function M.find(name)
     if text then return path, text end
     tried[#tried + 1] = path
   end
-  return nil, table.concat(tried, ", ")
+  return nil, table.concat(tried, ", "), "notfound"
 end
 
 ---@class ctys.GroupMember : ctys.Target
@@ -78,6 +86,11 @@ local function entries(line, where)
   return out
 end
 
+-- A member's host: an address or a host name (ranges are checked with their first name).
+local function valid_host(h)
+  return require("ctys.net").valid_host(h)
+end
+
 local function join_ctx(a, b)
   if not a or a == "" then return b end
   if not b or b == "" then return a end
@@ -89,7 +102,10 @@ local function key(t)
   return targets.format(t)
 end
 
--- Adds the members of a group file to `set` (keyed, ordered), under the context `outer`.
+-- Adds the members of a group file to `set` (keyed, ordered), under the context `outer`. A
+-- group read once adds nothing when read again (members are keyed by address, the first
+-- context wins), so it is read once: includes that branch (a diamond, or a bomb of doubling
+-- includes) cost one read per group.
 local function read_group(name, outer, set, stack, from)
   for i, s in ipairs(stack) do
     if s == name then
@@ -98,14 +114,18 @@ local function read_group(name, outer, set, stack, from)
       err.usage("group include cycle: %s", table.concat(cycle, " -> "))
     end
   end
-  local path, text = M.find(name)
+  set.read = set.read or {}
+  if set.read[name] then return end
+  set.read[name] = true
+  local path, text, kind = M.find(name)
   if not path then
+    if kind == "badname" then err.usage("%s%s", from and (from .. ": #include: ") or "", text) end
     if from then err.env("%s: #include %s: no such group (looked at %s)", from, name, text) end
     err.env("no group %s (looked at %s)", name, text)
   end
   stack[#stack + 1] = name
   -- CONTEXT applies to every member of the group, wherever it stands in the file.
-  local ctx = outer
+  local ctxs = { outer }
   local lines = {}
   local n = 0
   for line in (text .. "\n"):gmatch("(.-)\r?\n") do
@@ -113,24 +133,34 @@ local function read_group(name, outer, set, stack, from)
     -- A `#` after an entry or a CONTEXT starts a comment, as at the start of a line.
     if not line:match("^%s*#") then line = line:gsub("%s+#.*$", "") end
     lines[n] = line
-    local c = line:match("^%s*CONTEXT'?%((.*)%)'?%s*$")
-    if c then ctx = join_ctx(ctx, c) end
+    if line:match("^%s*CONTEXT'?%(") then
+      local c = line:match("^%s*CONTEXT'?(%b())'?%s*$")
+      if not c then err.usage("%s:%d: bad CONTEXT line: CONTEXT(options) or CONTEXT'(options)'", path, n) end
+      ctxs[#ctxs + 1] = c:sub(2, -2)
+    end
   end
+  local ctx = table.concat(ctxs, " ")
+  if #ctx > MAX_CTX then err.usage("%s: the group's context options take more than %d bytes", path, MAX_CTX) end
+  if ctx == "" then ctx = nil end
   for ln, line in ipairs(lines) do
     local where = path .. ":" .. ln
-    local inc = line:match("^%s*#include%s+(.-)%s*$")
+    local inc = line:match("^%s*#include%f[%s%z](.*)$")
     if inc then
-      for g in inc:gmatch("[^,%s]+") do read_group(g, ctx, set, stack, where) end
-    elseif not line:match("^%s*#") and not line:match("^%s*CONTEXT") then
+      local any = false
+      for g in inc:gmatch("[^,%s]+") do any = true; read_group(g, ctx, set, stack, where) end
+      if not any then err.usage("%s: #include names no group", where) end
+    elseif not line:match("^%s*#") and not line:match("^%s*CONTEXT'?%(") then
       for _, e in ipairs(entries(line, where)) do
         local ok, t = pcall(targets.parse, e)
         if not ok then err.usage("%s: %s", where, select(2, err.describe(t))) end
         local hosts = ok and t.host:find("[", 1, true) and hostlist.expand(t.host) or { t.host }
+        if not valid_host(hosts[1]) then err.usage("%s: '%s' is not an address or a host name", where, hostlist.shown(e)) end
         -- Names are counted as they come, duplicates too: 200 lines of lab[1-100000] are
         -- refused, not expanded 200 times.
         set.produced = (set.produced or 0) + #hosts
         if set.produced > hostlist.MAX then err.usage("%s: the group names more than %d hosts", where, hostlist.MAX) end
         local member_ctx = join_ctx(ctx, t.ctx_raw)
+        if member_ctx and #member_ctx > MAX_CTX then err.usage("%s: the context options take more than %d bytes", where, MAX_CTX) end
         for _, h in ipairs(hosts) do
           local m = { user = t.user, host = h, port = t.port, ctx_raw = member_ctx }
           m.raw = key(m)
@@ -197,6 +227,7 @@ local function operand(word, where)
   if word:sub(1, 1) == "@" then return M.members(word:sub(2)) end
   local t = targets.parse(word)
   local out = {}
+  if not valid_host(t.host:gsub("%b[]", "0")) then err.usage("'%s' in '%s' is not an address or a host name", hostlist.shown(word), hostlist.shown(where)) end
   for _, h in ipairs(t.host:find("[", 1, true) and hostlist.expand(t.host) or { t.host }) do
     local m = { user = t.user, host = h, port = t.port }
     m.raw = key(m)
@@ -246,9 +277,15 @@ end
 ---@param list ctys.RequestTarget[]
 ---@return ctys.RequestTarget[]
 function M.resolve(list)
-  check.arg("ctys.groups.resolve", "list", list, "table")
+  check.list("ctys.groups.resolve", "list", list, "table")
   local out, seen = {}, {}
   local cli = require "ctys.cli"
+  -- Members of one group share their context text: each text is parsed once.
+  local parsed = {}
+  local function parse(raw)
+    if parsed[raw] == nil then parsed[raw] = cli.parse_options(targets.split_words(raw)) end
+    return parsed[raw]
+  end
   for _, t in ipairs(list) do
     local members
     local word = t.expr or t.host
@@ -260,7 +297,7 @@ function M.resolve(list)
       if not seen[k] then
         seen[k] = true
         if members then
-          m.ctx = m.ctx_raw and cli.parse_options(targets.split_words(m.ctx_raw)) or nil
+          m.ctx = m.ctx_raw and parse(m.ctx_raw) or nil
         end
         out[#out + 1] = m
       end

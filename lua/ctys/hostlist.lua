@@ -16,14 +16,25 @@ M.MAX = 100000
 ---refused as well.
 M.MAX_BYTES = 16 * 1024 * 1024
 
+---A long word (or item) shortened for a message: its first 60 and last 12 bytes.
+---@param w string
+---@return string
+function M.shown(w)
+  check.arg("ctys.hostlist.shown", "w", w, "string")
+  return #w > 80 and (w:sub(1, 60) .. "..." .. w:sub(-12)) or w
+end
+local shown = M.shown
+
 -- A range item's bounds: "01-04", "7", "1-10/3" → lo, hi, step, padding width, count.
 local function range_of(item, word)
   local a, b, step = item:match("^(%d+)%-(%d+)/(%d+)$")
   if not a then a, b = item:match("^(%d+)%-(%d+)$") end
   if not a then a = item:match("^(%d+)$"); b = a end
-  if not a then err.usage("bad range '%s' in '%s'", item, word) end
+  if not a then err.usage("bad range '%s' in '%s'", shown(item), shown(word)) end
+  -- 19 digits may fit an integer (tointeger below says), and no name needs more padding.
+  if #a > 19 or #b > 19 or (step and #step > 19) then err.usage("bad range '%s' in '%s': numbers of at most 19 digits", shown(item), shown(word)) end
   local lo, hi, st = math.tointeger(tonumber(a)), math.tointeger(tonumber(b)), math.tointeger(tonumber(step or 1))
-  if not (lo and hi and st) or lo > hi or st < 1 then err.usage("bad range '%s' in '%s'", item, word) end
+  if not (lo and hi and st) or lo > hi or st < 1 then err.usage("bad range '%s' in '%s'", shown(item), shown(word)) end
   -- hi - lo cannot wrap (both are non-negative); the count is capped before it grows further.
   return lo, hi, st, (#a > 1 and a:sub(1, 1) == "0") and #a or 0, math.min((hi - lo) // st, M.MAX) + 1
 end
@@ -32,7 +43,7 @@ end
 local function count(word)
   local n = 1
   for body in word:gmatch("%[([^%]]*)%]") do
-    if body == "" then err.usage("empty range in '%s'", word) end
+    if body == "" then err.usage("empty range in '%s'", shown(word)) end
     local items = 0
     for item in (body .. ","):gmatch("([^,]*),") do
       items = items + select(5, range_of(item, word))
@@ -45,32 +56,43 @@ local function count(word)
 end
 
 -- The numbers a range item stands for, as text (padding kept).
-local function range_items(item, word)
+local function range_items(item, word, out)
   local lo, hi, st, width = range_of(item, word)
-  local out = {}
   for n = lo, hi, st do out[#out + 1] = string.format("%0" .. width .. "d", n) end
-  return out
 end
 
--- The names of a word, in order (its size checked by M.expand).
+-- The names of a word, in order (its size checked by M.expand): the word is cut into pieces,
+-- each a list of choices (a literal has one), and each name is joined once from its choices,
+-- so the work is the size of the names, however many brackets there are.
 local function expand(word)
-  local open = word:find("[", 1, true)
-  if not open then
-    if word:find("]", 1, true) then err.usage("stray ']' in '%s'", word) end
-    return { word }
+  local pieces, pos = {}, 1
+  while pos <= #word do
+    local open = word:find("[", pos, true)
+    local lit = word:sub(pos, (open or #word + 1) - 1)
+    if lit:find("]", 1, true) then err.usage("stray ']' in '%s'", shown(word)) end
+    if lit ~= "" then pieces[#pieces + 1] = { lit } end
+    if not open then break end
+    local close = word:find("]", open, true)
+    if not close then err.usage("unbalanced '[' in '%s'", shown(word)) end
+    local body = word:sub(open + 1, close - 1)
+    if body == "" or body:find("[", 1, true) then err.usage("bad range '[%s]' in '%s'", shown(body), shown(word)) end
+    local choices = {}
+    for item in (body .. ","):gmatch("([^,]*),") do range_items(item, word, choices) end
+    pieces[#pieces + 1] = choices
+    pos = close + 1
   end
-  local close = word:find("]", open, true)
-  if not close then err.usage("unbalanced '[' in '%s'", word) end
-  local prefix, body, rest = word:sub(1, open - 1), word:sub(open + 1, close - 1), word:sub(close + 1)
-  if body == "" then err.usage("empty range in '%s'", word) end
-  local out = {}
-  local tails = expand(rest)
-  for item in (body .. ","):gmatch("([^,]*),") do
-    for _, n in ipairs(range_items(item, word)) do
-      for _, tail in ipairs(tails) do out[#out + 1] = prefix .. n .. tail end
-    end
+  if #pieces == 0 then return { "" } end
+  -- An odometer over the pieces, the last turning fastest.
+  local at, out, name = {}, {}, {}
+  for i, p in ipairs(pieces) do at[i] = 1; name[i] = p[1] end
+  while true do
+    out[#out + 1] = table.concat(name)
+    local i = #pieces
+    while i > 0 and at[i] == #pieces[i] do at[i] = 1; name[i] = pieces[i][1]; i = i - 1 end
+    if i == 0 then return out end
+    at[i] = at[i] + 1
+    name[i] = pieces[i][at[i]]
   end
-  return out
 end
 
 ---Expand one word with `[...]` ranges into host names, in order; more than M.MAX names is
@@ -80,9 +102,8 @@ end
 function M.expand(word)
   check.arg("ctys.hostlist.expand", "word", word, "string")
   local n = count(word)
-  local shown = #word > 80 and (word:sub(1, 60) .. "..." .. word:sub(-12)) or word
-  if n > M.MAX then err.usage("'%s' is too large: it stands for more than %d hosts", shown, M.MAX) end
-  if n * #word > M.MAX_BYTES then err.usage("'%s' is too large: its %d names take more than %d bytes", shown, n, M.MAX_BYTES) end
+  if n > M.MAX then err.usage("'%s' is too large: it stands for more than %d hosts", shown(word), M.MAX) end
+  if n * #word > M.MAX_BYTES then err.usage("'%s' is too large: its %d names take more than %d bytes", shown(word), n, M.MAX_BYTES) end
   return expand(word)
 end
 

@@ -40,7 +40,16 @@ function M.files()
   return require("ctys.paths").search("CTYS_MACHINES", { "~/.ctys/machines", "~/.ctys/machines.lua", "/etc/ctys/machines", "/etc/ethers" })
 end
 
+-- A machine's name: text without blanks or control characters (it is looked up as typed).
+local function name_of(name, where)
+  if type(name) ~= "string" or name == "" or name:find("[%s%c]") or not utf8.len(name) then
+    err.env("%s: bad machine name %q", where, tostring(name))
+  end
+  return name
+end
+
 local function add(db, name, fields, where)
+  name = name_of(name, where)
   local m = db[name]
   if not m then
     m = { name = name, source = where }
@@ -59,7 +68,7 @@ local FIELDS = {
   ip = function(v) return require("ctys.net").parse_ip(v) end,
   bmc = function(v) return require("ctys.ipmi").parse_address(v) and v end,
   iface = function(v) return require("ctys.net").valid_name(v) and v end,
-  bmc_user = function(v) return #v <= 16 and utf8.len(v) and v end,
+  bmc_user = function(v) return #v <= 16 and utf8.len(v) and not v:find("%c") and v end,
   bmc_kg_file = function(v) return v ~= "" and v end,
 }
 
@@ -97,15 +106,16 @@ local function read_lines(db, path, text, ethers)
         local fields = {}
         for word in rest:gmatch("%S+") do
           local k, v = word:match("^([%w_]+)=(.*)$")
-          if k then
-            fields[k] = field(k, v, where)
-          elseif wol.parse_mac(word) and not is_ip(word) then
-            fields.mac = wol.parse_mac(word)
-          elseif is_ip(word) then
-            fields.ip = word
-          else
+          if not k and wol.parse_mac(word) and not is_ip(word) then
+            k, v = "mac", word
+          elseif not k and is_ip(word) then
+            k, v = "ip", word
+          elseif not k then
             err.env("%s: cannot read %q (use key=value)", where, word)
           end
+          -- One value a field: a second one would silently win or lose.
+          if fields[k] ~= nil then err.env("%s: %s given twice", where, k) end
+          fields[k] = field(k, v, where)
         end
         add(db, name, fields, where)
       end

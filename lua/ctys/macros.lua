@@ -148,7 +148,8 @@ local function expand_text(text, stack, memo)
   end
   local function sub(spec, shown)
     local ref = reference(spec)
-    local key = ref.name .. "%" .. (ref.file or "") .. "%" .. (ref.mode or "")
+    -- OPTIONAL is part of the key: a missing macro is "" only where it was asked to be.
+    local key = ref.name .. "%" .. (ref.file or "") .. "%" .. (ref.mode or "") .. "%" .. (ref.optional and "o" or "")
     if memo[key] then return grow(memo[key], shown) end
     for i, s in ipairs(stack) do
       if s == ref.name then

@@ -67,7 +67,7 @@ end
 ---@param out? file*
 ---@param errf? file*
 function M.print(results, mode, out, errf)
-  check.arg("ctys.output.print", "results", results, "table")
+  check.list("ctys.output.print", "results", results, "table")
   check.arg("ctys.output.print", "mode", mode, "string")
   out, errf = out or io.stdout, errf or io.stderr
   if mode == "terse" then
@@ -131,7 +131,7 @@ end
 ---@param results ctys.core.RemoteResult[]
 ---@return integer
 function M.exit_value(results)
-  check.arg("ctys.output.exit_value", "results", results, "table")
+  check.list("ctys.output.exit_value", "results", results, "table")
   local code = 0
   for _, r in ipairs(results) do
     if r.err or r.signal then

@@ -4,6 +4,18 @@
 local M = {}
 
 local check = require "ctys.check"
+local err = require "ctys.err"
+
+---The value of environment variable `name`, or nil when it is not set. Set but empty is an
+---error (exit 2) naming it: an empty CTYS_COMMANDS must not mean the built-in command table.
+---@param name string
+---@return string|nil
+function M.env(name)
+  check.arg("ctys.paths.env", "name", name, "string")
+  local v = os.getenv(name)
+  if v and not v:find("[^:%s]") then err.env("%s is set but names nothing; unset it or give a value", name) end
+  return v
+end
 
 ---The list in `env` (colon-separated) if it is set, else the defaults (`~` is $HOME).
 ---@param env string environment variable, e.g. "CTYS_GROUPS_PATH"
@@ -11,8 +23,8 @@ local check = require "ctys.check"
 ---@return string[]
 function M.search(env, defaults)
   check.arg("ctys.paths.search", "env", env, "string")
-  check.arg("ctys.paths.search", "defaults", defaults, "table")
-  local v = os.getenv(env)
+  check.list("ctys.paths.search", "defaults", defaults, "string")
+  local v = M.env(env)
   local out = {}
   if v then
     for p in v:gmatch("[^:]+") do out[#out + 1] = p end
@@ -23,14 +35,13 @@ function M.search(env, defaults)
   return out
 end
 
----Whether a file (or directory) can be opened for reading.
+---Whether there is a file, directory or anything else at `path` (never opened: a FIFO does
+---not block).
 ---@param path string
 ---@return boolean
 function M.exists(path)
   check.arg("ctys.paths.exists", "path", path, "string")
-  local f = io.open(path, "r")
-  if f then f:close() end
-  return f ~= nil
+  return path ~= "" and require("ctys.fs").stat(path) ~= nil
 end
 
 return M

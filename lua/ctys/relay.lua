@@ -17,7 +17,7 @@ local targets = require "ctys.targets"
 ---@param t ctys.Target
 ---@return boolean
 function M.is_local(t)
-  check.arg("ctys.relay.is_local", "t", t, "table")
+  check.fields("ctys.relay.is_local", "t", t, { host = "string", user = "string?" })
   if t.port or (t.user and t.user ~= os.getenv("USER")) then return false end
   local h = t.host:lower()
   local me = (core.hostname() or ""):lower()
@@ -76,7 +76,7 @@ function M.run(req, run_local)
   check.arg("ctys.relay.run", "run_local", run_local, "function")
   local mode = req.terse and "terse" or req.json and "json" or req.gather and "gather" or "prefix"
   local sequential = req.b and req.b:lower():find("seq") ~= nil
-  local remote_cmd = os.getenv("CTYS_REMOTE_CMD") or "ctys"
+  local remote_cmd = require("ctys.paths").env("CTYS_REMOTE_CMD") or "ctys"
   local stream = mode == "prefix" and output.line_printer(#req.targets > 1) or nil
   local units, by_cmd = {}, {}
   for i, t in ipairs(req.targets) do

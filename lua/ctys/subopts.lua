@@ -116,8 +116,8 @@ end
 ---@param drop string[] canonical keys
 ---@return string
 function M.without(parsed, drop)
-  check.arg("ctys.subopts.without", "parsed", parsed, "table")
-  check.arg("ctys.subopts.without", "drop", drop, "table")
+  check.fields("ctys.subopts.without", "parsed", parsed, { raw = "string" })
+  check.list("ctys.subopts.without", "drop", drop, "string")
   local skip, kept = {}, {}
   for _, k in ipairs(drop) do skip[k] = true end
   local name, rest = parsed.raw:match("^([^=]*)=(.*)$")
@@ -132,7 +132,7 @@ end
 ---@param key string e.g. `"TCP"`, `"t"`, `"LABEL"`, `"1"`
 ---@return ctys.Subopt|nil
 function M.get(parsed, key)
-  check.arg("ctys.subopts.get", "parsed", parsed, "table")
+  check.fields("ctys.subopts.get", "parsed", parsed, { by_key = "table" })
   check.arg("ctys.subopts.get", "key", key, "string")
   return parsed.by_key[M.canonical_key(key)]
 end

@@ -149,6 +149,12 @@ function ctys.core.wol_parse_mac(s) end
 ---@return string bytes 102, 106 or 108 of them
 function ctys.core.wol_payload(mac, password) end
 
+---Whether `name` is an IP address or could be a host name (labels of letters, digits, '-' and
+---'_', none starting with '-', at most 253 bytes): the rule every lookup applies first.
+---@param name string
+---@return boolean
+function ctys.core.net_valid_host(name) end
+
 ---Whether a SecureOn password is valid (a.b.c.d, each 0-255, or a MAC-style 6 bytes); the
 ---reason never repeats it.
 ---@param password string
@@ -182,10 +188,14 @@ function ctys.core.wol_interface(name) end
 ---@return string? err
 function ctys.core.wol_send(spec) end
 
----Send one magic packet per MAC in spec.macs over one socket (sendmmsg for UDP).
+---Send one magic packet per MAC in spec.macs over one socket (UDP segmentation offload or
+---sendmmsg for UDP). A MAC that does not parse sends nothing and returns nil, why, "badarg"
+---and its index.
 ---@param spec ctys.core.WolSpec
 ---@return integer|nil sent
 ---@return string? err
+---@return string? kind
+---@return integer? index the bad MAC's, with kind "badarg"
 function ctys.core.wol_send_many(spec) end
 
 ---One ICMP echo request (ping socket, else raw socket); async.
@@ -423,10 +433,15 @@ function ctys.core.ipmi_open(spec) end
 ---@return boolean|string ipmi_or_err whether IPMI is supported, or the error
 function ctys.core.ipmi_ping(host, port, timeout, tries) end
 
----Regular files under a directory, as sorted relative paths (a missing directory gives none).
+---Regular files under a directory and its subdirectories (never through a link to a
+---directory), as sorted relative paths; a missing directory gives none, more than `max` files
+---fail with kind "toolarge".
 ---@param dir string
----@return string[]
-function ctys.core.list_files(dir) end
+---@param max integer
+---@return string[]|nil files
+---@return string? err
+---@return string? kind
+function ctys.core.fs_list(dir, max) end
 
 ---A regular file's bytes, at most `max` of them; with `owners` (a list, possibly empty) the file
 ---must be owned by the caller, root or one of them, writable by nobody else, and no link.

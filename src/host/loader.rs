@@ -1,6 +1,7 @@
 //! The module searcher: site directories first (`--lua-path`, `CTYS_LUA_PATH`, `~/.ctys/lua`,
 //! `/etc/ctys/lua`), then the embedded copies. `builtin.<name>` always loads the embedded copy,
 //! so a site override can wrap the original instead of copying it.
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table};
@@ -40,9 +41,23 @@ fn search(lua: &Lua, dirs: &[PathBuf], name: &str) -> mlua::Result<MultiValue> {
     tried.join("\n\t").into_lua_multi(lua)
 }
 
+/// The most bytes a script or module may have: /dev/zero given as a script is an error, not
+/// all the memory there is.
+const MAX_SOURCE: u64 = 64 << 20;
+
+/// A script's or module's source from `r`, at most MAX_SOURCE bytes (a pipe works: `ctys <(...)`).
+pub fn read_source(r: impl Read, shown: &str) -> Result<Vec<u8>, String> {
+    let mut src = Vec::new();
+    r.take(MAX_SOURCE + 1).read_to_end(&mut src).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if src.len() as u64 > MAX_SOURCE {
+        return Err(format!("{shown} holds more than {} MiB: not a Lua source", MAX_SOURCE >> 20));
+    }
+    Ok(src)
+}
+
 fn load_file(lua: &Lua, name: &str, path: &Path) -> mlua::Result<MultiValue> {
     let shown = path.display().to_string();
-    let src = std::fs::read(path).map_err(|e| {
+    let src = std::fs::File::open(path).map_err(|e| e.to_string()).and_then(|f| read_source(f, &shown)).map_err(|e| {
         mlua::Error::runtime(format!("error loading module '{name}' from file '{shown}': {e}"))
     })?;
     let f = load(lua, name, &src, &format!("@{shown}"), &shown)?;

@@ -5,7 +5,7 @@ mod interrupt;
 mod loader;
 pub mod repl;
 
-pub use loader::module_names;
+pub use loader::{module_names, read_source};
 
 use std::cell::Cell;
 use std::ffi::OsString;
@@ -72,7 +72,7 @@ pub struct HostError {
 }
 
 impl HostError {
-    fn new(code: i32, message: impl Into<String>) -> Self {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
         HostError { code, message: message.into(), traceback: None }
     }
 
@@ -228,7 +228,11 @@ impl Host {
     /// Runs a script file as `lua5.4 FILE args...` would: `arg[0]` is the path, `arg[1..]` and
     /// `...` are the arguments. File and arguments are bytes, UTF-8 or not.
     pub fn run_file(&self, path: &Path, args: &[OsString]) -> Result<(), HostError> {
-        let mut src = std::fs::read(path).map_err(|e| HostError::new(EXIT_ENV, format!("cannot read {}: {e}", path.display())))?;
+        let shown = path.display().to_string();
+        let mut src = std::fs::File::open(path)
+            .map_err(|e| format!("cannot read {shown}: {e}"))
+            .and_then(|f| loader::read_source(f, &shown))
+            .map_err(|e| HostError::new(EXIT_ENV, e))?;
         // A leading #! line is legal in Lua files run as scripts.
         if src.starts_with(b"#!") {
             src.splice(0..0, *b"--");

@@ -3,7 +3,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use mlua::{Lua, Table};
+use mlua::{FromLua, Lua, Table, Value};
 
 use super::ret;
 use crate::prim::failure::{Failure, Kind};
@@ -14,9 +14,28 @@ pub(crate) fn path(s: &mlua::LuaString) -> PathBuf {
     PathBuf::from(std::ffi::OsStr::from_bytes(&s.as_bytes()))
 }
 
+/// A path argument: a string only (a number is not turned into a file name to act on).
+pub(crate) struct LuaPath(pub PathBuf);
+
+fn path_value(v: Value) -> Result<PathBuf, String> {
+    match v {
+        Value::String(s) => Ok(path(&s)),
+        other => Err(format!("expected a path (a string), got {}", other.type_name())),
+    }
+}
+
+impl FromLua for LuaPath {
+    fn from_lua(v: Value, _: &Lua) -> mlua::Result<LuaPath> {
+        path_value(v).map(LuaPath).map_err(mlua::Error::runtime)
+    }
+}
+
 /// Field `key` of a spec as a path, byte for byte, if present.
 pub(crate) fn path_field(t: &Table, key: &str) -> mlua::Result<Option<PathBuf>> {
-    Ok(t.get::<Option<mlua::LuaString>>(key)?.map(|s| path(&s)))
+    match t.get::<Value>(key)? {
+        Value::Nil => Ok(None),
+        v => path_value(v).map(Some).map_err(|e| mlua::Error::runtime(format!("bad argument '{key}': {e}"))),
+    }
 }
 
 /// `Ok(None)` (nothing there) as the failure `notfound`.
@@ -27,8 +46,7 @@ fn present<T>(p: &Path, r: Result<Option<T>, Failure>) -> Result<T, Failure> {
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "fs_read",
-        lua.create_function(|lua, (p, max, owners): (mlua::LuaString, u64, Option<Vec<u32>>)| {
-            let p = path(&p);
+        lua.create_function(|lua, (LuaPath(p), max, owners): (LuaPath, u64, Option<Vec<u32>>)| {
             let r = present(&p, fs::read(&p, max, owners.as_deref()));
             match r {
                 Ok(d) => ret::<_, Failure>(lua, Ok(lua.create_string(d)?)),
@@ -38,24 +56,23 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     )?;
     core.set(
         "fs_write",
-        lua.create_function(|lua, (p, data, mode): (mlua::LuaString, mlua::LuaString, u32)| {
-            ret(lua, fs::write_atomic(&path(&p), &data.as_bytes(), mode).map(|()| true))
+        lua.create_function(|lua, (LuaPath(p), data, mode): (LuaPath, mlua::LuaString, u32)| {
+            ret(lua, fs::write_atomic(&p, &data.as_bytes(), mode).map(|()| true))
         })?,
     )?;
     core.set(
         "fs_remove",
-        lua.create_function(|lua, (p, owners): (mlua::LuaString, Option<Vec<u32>>)| {
-            ret(lua, fs::remove(&path(&p), owners.as_deref().unwrap_or_default()))
+        lua.create_function(|lua, (LuaPath(p), owners): (LuaPath, Option<Vec<u32>>)| {
+            ret(lua, fs::remove(&p, owners.as_deref().unwrap_or_default()))
         })?,
     )?;
     core.set(
         "fs_private_dir",
-        lua.create_function(|lua, p: mlua::LuaString| ret(lua, fs::private_dir(&path(&p)).map(|()| true)))?,
+        lua.create_function(|lua, LuaPath(p): LuaPath| ret(lua, fs::private_dir(&p).map(|()| true)))?,
     )?;
     core.set(
         "fs_stat",
-        lua.create_function(|lua, p: mlua::LuaString| {
-            let p = path(&p);
+        lua.create_function(|lua, LuaPath(p): LuaPath| {
             match present(&p, fs::stat(&p)) {
                 Ok(s) => {
                     let t = lua.create_table()?;
@@ -68,6 +85,13 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
                 }
                 Err(e) => ret::<(), _>(lua, Err(e)),
             }
+        })?,
+    )?;
+    core.set(
+        "fs_list",
+        lua.create_function(|lua, (LuaPath(dir), max): (LuaPath, usize)| match fs::list_files(&dir, max) {
+            Ok(list) => ret::<_, Failure>(lua, Ok(list.iter().map(|p| lua.create_string(p.as_os_str().as_bytes())).collect::<mlua::Result<Vec<_>>>()?)),
+            Err(e) => ret::<(), _>(lua, Err(e)),
         })?,
     )?;
     Ok(())

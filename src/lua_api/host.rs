@@ -119,30 +119,6 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
         })?,
     )?;
     core.set(
-        "list_files",
-        lua.create_function(|_, Text(dir): Text| {
-            // Regular files under dir, as relative paths, sorted; a missing dir is empty.
-            fn walk(root: &std::path::Path, d: &std::path::Path, out: &mut Vec<String>) {
-                let Ok(rd) = std::fs::read_dir(d) else { return };
-                for e in rd.flatten() {
-                    let p = e.path();
-                    if p.is_dir() {
-                        walk(root, &p, out);
-                    } else if p.is_file() {
-                        if let Ok(rel) = p.strip_prefix(root) {
-                            out.push(rel.display().to_string());
-                        }
-                    }
-                }
-            }
-            let root = std::path::PathBuf::from(dir);
-            let mut out = Vec::new();
-            walk(&root, &root, &mut out);
-            out.sort();
-            Ok(out)
-        })?,
-    )?;
-    core.set(
         "hostname",
         lua.create_function(|_, ()| Ok(nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok())))?,
     )?;

@@ -164,6 +164,10 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         lua.create_function(|_, s: mlua::LuaString| Ok(std::str::from_utf8(&s.as_bytes()).ok().and_then(|t| t.parse::<IpAddr>().ok()).map(|ip| ip.to_string())))?,
     )?;
     core.set(
+        "net_valid_host",
+        lua.create_function(|_, s: mlua::LuaString| Ok(super::utf8(&s).is_some_and(|t| crate::prim::resolve::valid_host(&t))))?,
+    )?;
+    core.set(
         "net_check_name",
         lua.create_function(|lua, name: mlua::LuaString| {
             // A name that is not UTF-8 is refused as it is shown (lossily), never changed.

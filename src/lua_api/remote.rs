@@ -87,6 +87,7 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
         env,
         pty: spec.get::<Option<bool>>("pty")?.unwrap_or(false),
         timeout: secs("remote_exec", spec.get("timeout")?, "timeout")?,
+        max_output: spec.get("max_output")?,
     };
     let fanout: usize = spec.get::<Option<usize>>("fanout")?.unwrap_or(64);
     let on_line: Option<Function> = spec.get("on_line")?;

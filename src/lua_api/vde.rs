@@ -96,7 +96,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     )?;
     core.set(
         "vde_switch_pid",
-        lua.create_function(|lua, p: mlua::LuaString| ret(lua, vde::switch_pid(&super::fs::path(&p)).map(|pid| pid.map_or(mlua::Value::Boolean(false), |p| mlua::Value::Integer(p.into())))))?,
+        lua.create_function(|lua, super::fs::LuaPath(p): super::fs::LuaPath| ret(lua, vde::switch_pid(&p).map(|pid| pid.map_or(mlua::Value::Boolean(false), |p| mlua::Value::Integer(p.into())))))?,
     )?;
     core.set(
         "vde_check_paths",
@@ -124,8 +124,8 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     )?;
     core.set(
         "vde_connect",
-        lua.create_function(|lua, (path, timeout, owners): (mlua::LuaString, Option<f64>, Option<Vec<u32>>)| {
-            let m = Mgmt::connect(&super::fs::path(&path), seconds("vde_connect", "timeout", timeout, 2.0)?, &owners.unwrap_or_default());
+        lua.create_function(|lua, (super::fs::LuaPath(path), timeout, owners): (super::fs::LuaPath, Option<f64>, Option<Vec<u32>>)| {
+            let m = Mgmt::connect(&path, seconds("vde_connect", "timeout", timeout, 2.0)?, &owners.unwrap_or_default());
             ret(lua, m.map(|m| Session(RefCell::new(Some(m)))))
         })?,
     )?;
@@ -168,9 +168,9 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     )?;
     core.set(
         "vde_sockets",
-        lua.create_function(|lua, (dir, all): (mlua::LuaString, Option<bool>)| {
+        lua.create_function(|lua, (super::fs::LuaPath(dir), all): (super::fs::LuaPath, Option<bool>)| {
             let out = lua.create_table()?;
-            for e in vde::sockets(&super::fs::path(&dir), all.unwrap_or(false)) {
+            for e in vde::sockets(&dir, all.unwrap_or(false)) {
                 let t = lua.create_table()?;
                 t.set("path", lua_path(lua, &e.path)?)?;
                 t.set("uid", e.uid)?;

@@ -67,14 +67,20 @@ async fn send(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
     true.into_lua_multi(&lua)
 }
 
-async fn send_many(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
+/// Synchronous: the sends do not wait.
+fn send_many(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
     let list: Table = spec.get("macs")?;
     let mut macs = Vec::with_capacity(list.raw_len());
-    for (i, v) in list.sequence_values::<mlua::LuaString>().enumerate() {
-        let v = v?;
-        let m = Mac::parse(&utf8(&v).unwrap_or_else(|| v.to_string_lossy()))
-            .map_err(|e| mlua::Error::runtime(format!("ctys.wol.send_many: bad argument 'macs[{}]': {e}", i + 1)))?;
-        macs.push(m);
+    for (i, v) in list.sequence_values::<Value>().enumerate() {
+        // A bad MAC is the caller's misuse, raised by the stdlib as such: nil, why, "badarg", index.
+        let parsed = match v? {
+            Value::String(v) => Mac::parse(&utf8(&v).unwrap_or_else(|| v.to_string_lossy())),
+            other => Err(format!("expected a MAC string, got {}", other.type_name())),
+        };
+        match parsed {
+            Ok(m) => macs.push(m),
+            Err(e) => return (Value::Nil, e, "badarg", i + 1).into_lua_multi(lua),
+        }
     }
     let pw = password(&spec)?;
     let sent = match route(&spec)? {
@@ -88,8 +94,8 @@ async fn send_many(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
         Ok(Route::Raw { mut tx, dst, to_target }) => tx.send_many(dst, to_target, &macs, pw),
     };
     match sent {
-        Ok(n) => n.into_lua_multi(&lua),
-        Err(e) => fail(&lua, e),
+        Ok(n) => n.into_lua_multi(lua),
+        Err(e) => fail(lua, e),
     }
 }
 
@@ -129,6 +135,6 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         })?,
     )?;
     core.set("wol_send", lua.create_async_function(send)?)?;
-    core.set("wol_send_many", lua.create_async_function(send_many)?)?;
+    core.set("wol_send_many", lua.create_function(send_many)?)?;
     Ok(())
 }

@@ -98,6 +98,10 @@ pub fn read(path: &Path, max: u64, trust: Option<&[u32]>) -> Result<Option<Vec<u
         Err(e) => return Err(Failure::io(shown, &e)),
     };
     let meta = f.metadata().map_err(|e| Failure::io(&shown, &e))?;
+    // /dev/null is how users say "no file" (UserKnownHostsFile /dev/null, -F /dev/null).
+    if trust.is_none() && meta.file_type().is_char_device() && meta.rdev() == nix::libc::makedev(1, 3) {
+        return Ok(Some(Vec::new()));
+    }
     if !meta.is_file() {
         return Err(Failure::new(Kind::Io, format!("{shown} is not a regular file")));
     }
@@ -179,6 +183,35 @@ pub fn private_dir(path: &Path) -> Result<(), Failure> {
     check_trusted(path, &m, &[])
 }
 
+/// The regular files under `dir` and its subdirectories, as paths relative to it, sorted. A link
+/// to a file counts; a link to a directory is not entered (two links to `.` would never end),
+/// and at most `max` files are listed. A missing `dir` has none.
+pub fn list_files(dir: &Path, max: usize) -> Result<Vec<PathBuf>, Failure> {
+    let mut out = Vec::new();
+    let mut todo = vec![PathBuf::new()];
+    while let Some(rel) = todo.pop() {
+        let rd = match std::fs::read_dir(dir.join(&rel)) {
+            Ok(rd) => rd,
+            Err(e) if rel.as_os_str().is_empty() && e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(Failure::io(dir.join(&rel).display(), &e)),
+        };
+        for e in rd.flatten() {
+            let Ok(t) = e.file_type() else { continue };
+            let name = rel.join(e.file_name());
+            if t.is_dir() {
+                todo.push(name);
+            } else if t.is_file() || (t.is_symlink() && e.path().is_file()) {
+                if out.len() == max {
+                    return Err(Failure::new(Kind::TooLarge, format!("{} holds more than {max} files", dir.display())));
+                }
+                out.push(name);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +265,29 @@ mod tests {
         let p = d.join("fifo");
         assert!(std::process::Command::new("mkfifo").arg(&p).status().unwrap().success());
         assert!(read(&p, 10, Some(&[])).unwrap_err().message.contains("not a regular file"));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn dev_null_reads_empty_but_other_devices_do_not() {
+        assert_eq!(read(Path::new("/dev/null"), 10, None).unwrap(), Some(Vec::new()));
+        assert!(read(Path::new("/dev/null"), 10, Some(&[0])).is_err(), "a trusted file is a regular file");
+        assert!(read(Path::new("/dev/zero"), 10, None).unwrap_err().message.contains("not a regular file"));
+    }
+
+    #[test]
+    fn listing_never_follows_a_directory_link() {
+        let d = scratch("list");
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(d.join("sub/g"), "").unwrap();
+        std::fs::write(d.join("a"), "").unwrap();
+        std::os::unix::fs::symlink(".", d.join("loop1")).unwrap();
+        std::os::unix::fs::symlink(".", d.join("loop2")).unwrap();
+        std::os::unix::fs::symlink("a", d.join("alias")).unwrap();
+        let names: Vec<String> = list_files(&d, 10).unwrap().iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(names, ["a", "alias", "sub/g"]);
+        assert_eq!(list_files(&d, 2).unwrap_err().kind, Kind::TooLarge);
+        assert!(list_files(&d.join("none"), 10).unwrap().is_empty());
         std::fs::remove_dir_all(d).unwrap();
     }
 

@@ -24,7 +24,18 @@ end
 ---@param fmt string format of the complaint
 ---@param ... any format arguments
 function M.bad(fname, name, fmt, ...)
+  if type(fname) ~= "string" or type(name) ~= "string" or type(fmt) ~= "string" then
+    err.usage("ctys.check.bad: bad argument '%s': expected a string", type(fname) ~= "string" and "fname" or type(name) ~= "string" and "name" or "fmt")
+  end
   err.usage("%s: bad argument '%s': " .. fmt, fname, name, ...)
+end
+
+-- The checkers' own arguments: a name and a function name are strings.
+local function own(fname, ...)
+  for i = 1, select("#", ...), 2 do
+    local name, v = select(i, ...)
+    if type(v) ~= "string" then M.bad(fname, name, "expected a string, got %s", type(v)) end
+  end
 end
 
 -- Kinds of option value and how to test them.
@@ -59,7 +70,10 @@ local WHAT = { number = "a positive number", ["number>=0"] = "a non-negative num
 ---@param required? string[] options that must be present
 ---@return table opts the same table
 function M.opts(fname, opts, spec, required)
-  if type(opts) ~= "table" then err.usage("%s: expected a table of options, got %s", fname, type(opts)) end
+  own("ctys.check.opts", "fname", fname)
+  if type(spec) ~= "table" then M.bad("ctys.check.opts", "spec", "expected a table, got %s", type(spec)) end
+  if required ~= nil and type(required) ~= "table" then M.bad("ctys.check.opts", "required", "expected a table, got %s", type(required)) end
+  if type(opts) ~= "table" then M.bad(fname, "opts", "expected a table of options, got %s", type(opts)) end
   for k, v in pairs(opts) do
     local kind = spec[k]
     if kind == nil then err.usage("%s: unknown option '%s'", fname, tostring(k)) end
@@ -89,15 +103,33 @@ end
 
 ---Seconds from a command line, or a usage error (exit 1) `LABEL 'V': not a number of seconds
 ---from 0 (above 0 with `positive`) to MAX_SECONDS`.
----@param v string
+---@param v string|number
 ---@param label string e.g. "CANCEL: bad TIMEOUT"
 ---@param positive? boolean 0 is refused too
 ---@return number
 function M.seconds_arg(v, label, positive)
+  own("ctys.check.seconds_arg", "label", label)
+  if positive ~= nil and type(positive) ~= "boolean" then M.bad("ctys.check.seconds_arg", "positive", "expected a boolean, got %s", type(positive)) end
   local n = M.seconds(v)
   if not n or (positive and n == 0) then
     err.usage("%s '%s': not a number of seconds %s %d", label, tostring(v), positive and "above 0, at most" or "from 0 to", M.MAX_SECONDS)
   end
+  return n
+end
+
+---A whole number from a command line, in decimal digits only (no sign, `0x`, exponent, point
+---or blanks), from `lo` to `hi`; or a usage error (exit 1) `LABEL 'V': a whole number from LO
+---to HI`.
+---@param v string
+---@param label string e.g. "CREATE: bad PORT"
+---@param lo integer
+---@param hi integer
+---@return integer
+function M.integer_arg(v, label, lo, hi)
+  own("ctys.check.integer_arg", "v", v, "label", label)
+  if math.type(lo) ~= "integer" or math.type(hi) ~= "integer" then M.bad("ctys.check.integer_arg", "lo", "expected integer bounds") end
+  local n = #v <= 19 and v:match("^%d+$") and math.tointeger(tonumber(v))
+  if not n or n < lo or n > hi then err.usage("%s '%s': a whole number from %d to %d", label, v, lo, hi) end
   return n
 end
 
@@ -119,10 +151,13 @@ local ARG_KINDS = {
 ---@param kind string
 ---@return any v
 function M.arg(fname, name, v, kind)
+  own("ctys.check.arg", "fname", fname, "name", name, "kind", kind)
   local optional = kind:sub(-1) == "?"
   if v == nil and optional then return v end
   for k in (optional and kind:sub(1, -2) or kind):gmatch("[^|]+") do
-    if ARG_KINDS[k](v) then return v end
+    local test = ARG_KINDS[k]
+    if not test then M.bad("ctys.check.arg", "kind", "unknown kind '%s'", k) end
+    if test(v) then return v end
   end
   M.bad(fname, name, "expected %s, got %s", (kind:gsub("%?$", " or nil"):gsub("|", " or ")), type(v) == "string" and string.format("%q", v) or (math.type(v) or type(v)))
 end
@@ -136,6 +171,7 @@ end
 ---@param kind string the elements' kind, e.g. "string"; "string?" lets the list be nil
 ---@return any v
 function M.list(fname, name, v, kind)
+  own("ctys.check.list", "fname", fname, "name", name, "kind", kind)
   local optional = kind:sub(-1) == "?"
   if v == nil and optional then return v end
   M.arg(fname, name, v, "table")
@@ -144,11 +180,28 @@ function M.list(fname, name, v, kind)
   return v
 end
 
+---Check a table argument and the fields a function reads of it: `fields` maps each name to a
+---kind as check.arg takes it ("string", "table?", "integer|string", ...). Misuse raises
+---"FNAME: bad argument 'NAME.FIELD': expected KIND, got TYPE" (exit 1).
+---@param fname string
+---@param name string
+---@param t any
+---@param fields table<string, string>
+---@return table t
+function M.fields(fname, name, t, fields)
+  if type(fname) ~= "string" then M.bad("ctys.check.fields", "fname", "expected a string, got %s", type(fname)) end
+  M.arg(fname, name, t, "table")
+  if type(fields) ~= "table" then M.bad("ctys.check.fields", "fields", "expected a table, got %s", type(fields)) end
+  for k, kind in pairs(fields) do M.arg(fname, name .. "." .. k, t[k], kind) end
+  return t
+end
+
 ---A shallow copy of a table without the named keys.
 ---@param t table
 ---@param ... string keys to drop
 ---@return table
 function M.without(t, ...)
+  if type(t) ~= "table" then M.bad("ctys.check.without", "t", "expected a table, got %s", type(t)) end
   local out = {}
   for k, v in pairs(t) do out[k] = v end
   for i = 1, select("#", ...) do out[select(i, ...)] = nil end

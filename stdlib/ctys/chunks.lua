@@ -18,6 +18,9 @@ local raw_load, raw_loadfile = load, loadfile
 ---@return function|nil
 ---@return string? err
 function M.load(chunk, name, mode, ...)
+  check.arg("ctys.chunks.load", "chunk", chunk, "string|function")
+  check.arg("ctys.chunks.load", "name", name, "string?")
+  check.arg("ctys.chunks.load", "mode", mode, "string?")
   return raw_load(chunk, name, mode or "t", ...)
 end
 
@@ -28,6 +31,8 @@ end
 ---@return function|nil
 ---@return string? err
 function M.loadfile(filename, mode, ...)
+  check.arg("ctys.chunks.loadfile", "filename", filename, "string?")
+  check.arg("ctys.chunks.loadfile", "mode", mode, "string?")
   return raw_loadfile(filename, mode or "t", ...)
 end
 
@@ -35,6 +40,7 @@ end
 ---@param filename? string
 ---@return any ...
 function M.dofile(filename)
+  check.arg("ctys.chunks.dofile", "filename", filename, "string?")
   local f, e = raw_loadfile(filename, "t")
   if not f then error(e, 2) end
   return f()

@@ -28,6 +28,7 @@ end
 ---@return boolean ok
 ---@return any ...
 function M.resume(co, ...)
+  if type(co) ~= "thread" then require("ctys.check").bad("ctys.coroutine.resume", "co", "expected a coroutine, got %s", type(co)) end
   return forward(co, raw_resume(co, ...))
 end
 
@@ -35,6 +36,7 @@ end
 ---@param f function
 ---@return fun(...): ...
 function M.wrap(f)
+  require("ctys.check").arg("ctys.coroutine.wrap", "f", f, "function")
   local co = coroutine.create(f)
   return function(...)
     local r = table.pack(forward(co, raw_resume(co, ...)))

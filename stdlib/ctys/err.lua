@@ -17,6 +17,16 @@ M.USAGE = 1
 M.ENV = 2
 M.FAILED = 3
 
+local function throw(code, msg)
+  error(setmetatable({ code = code, msg = msg }, Error), 0)
+end
+
+-- Raises for `fname` (the public function called): its format must be a string.
+local function raise_as(fname, code, fmt, ...)
+  if type(fmt) ~= "string" then throw(M.USAGE, string.format("%s: bad argument 'fmt': expected a string, got %s", fname, type(fmt))) end
+  throw(code, select("#", ...) > 0 and string.format(fmt, ...) or fmt)
+end
+
 ---Raise an error with an exit value.
 ---@param code integer exit value
 ---@param fmt string format string (string.format)
@@ -24,28 +34,26 @@ M.FAILED = 3
 function M.raise(code, fmt, ...)
   -- A bad exit value would become another one (or 0) at the top: refused here.
   if math.type(code) ~= "integer" or code < 1 or code > 125 then
-    M.raise(M.USAGE, "ctys.err.raise: bad argument 'code': an exit value from 1 to 125, got %s", tostring(code))
+    throw(M.USAGE, string.format("ctys.err.raise: bad argument 'code': an exit value from 1 to 125, got %s", tostring(code)))
   end
-  if type(fmt) ~= "string" then M.raise(M.USAGE, "ctys.err.raise: bad argument 'fmt': expected a string, got %s", type(fmt)) end
-  local msg = select("#", ...) > 0 and string.format(fmt, ...) or fmt
-  error(setmetatable({ code = code, msg = msg }, Error), 0)
+  raise_as("ctys.err.raise", code, fmt, ...)
 end
 
 ---Raise an "erroneous parameters" error (exit 1).
 ---@param fmt string format string
 ---@param ... any format arguments
-function M.usage(fmt, ...) M.raise(M.USAGE, fmt, ...) end
+function M.usage(fmt, ...) raise_as("ctys.err.usage", M.USAGE, fmt, ...) end
 
 ---Raise a "missing environment element" error (exit 2).
 ---@param fmt string format string
 ---@param ... any format arguments
-function M.env(fmt, ...) M.raise(M.ENV, fmt, ...) end
+function M.env(fmt, ...) raise_as("ctys.err.env", M.ENV, fmt, ...) end
 
 ---Raise an "operation failed" error (exit 3): the parameters and the environment were fine,
 ---but the operation did not reach its goal (a machine did not come up, or was already up).
 ---@param fmt string format string
 ---@param ... any format arguments
-function M.failed(fmt, ...) M.raise(M.FAILED, fmt, ...) end
+function M.failed(fmt, ...) raise_as("ctys.err.failed", M.FAILED, fmt, ...) end
 
 ---Whether a value is an error raised through this module.
 ---@param e any

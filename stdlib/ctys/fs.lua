@@ -110,4 +110,18 @@ function M.stat(path)
   return core.fs_stat(path_arg("ctys.fs.stat", path))
 end
 
+---The regular files under a directory and its subdirectories, as sorted paths relative to it.
+---A link to a file counts; a link to a directory is not entered. A missing directory has none.
+---Failure kinds: toolarge (more than `max`, default 100000), permission, io.
+---@param dir string
+---@param max? integer
+---@return string[]|nil files
+---@return string? err
+---@return string? kind
+function M.list(dir, max)
+  path_arg("ctys.fs.list", dir)
+  if max ~= nil and (math.type(max) ~= "integer" or max < 1) then check.bad("ctys.fs.list", "max", "expected a positive integer, got %s", tostring(max)) end
+  return core.fs_list(dir, max or 100000)
+end
+
 return M

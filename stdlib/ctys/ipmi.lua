@@ -51,7 +51,10 @@ local function spec_of(fname, opts)
   end
   if opts.interface == "lan" and opts.cipher then check.bad(fname, "cipher", "IPMI 1.5 (interface = \"lan\") has no cipher suites") end
   if opts.auth and opts.interface ~= "lan" then check.bad(fname, "auth", "only for IPMI 1.5 (interface = \"lan\")") end
-  if opts.user and #opts.user > 16 then check.bad(fname, "user", "longer than 16 bytes, the most IPMI carries") end
+  if not require("ctys.net").valid_host(opts.host) then check.bad(fname, "host", "%q is not an address or host name", opts.host) end
+  if opts.user and (#opts.user > 16 or opts.user:find("%c")) then
+    check.bad(fname, "user", "at most 16 bytes, no control characters (the most IPMI carries)")
+  end
   local spec = check.without(opts)
   spec.privilege = PRIVILEGES[opts.privilege or "admin"]
   return spec
@@ -120,8 +123,9 @@ function M.power_many(opts)
   local base = check.without(opts, "hosts", "action")
   local specs = {}
   for i, h in ipairs(hosts) do
-    local a, e = type(h) == "string" and M.parse_address(h)
-    if not a then check.bad("ctys.ipmi.power_many", "hosts[" .. i .. "]", "%s", e or ("expected a string, got " .. type(h))) end
+    if type(h) ~= "string" then check.bad("ctys.ipmi.power_many", "hosts[" .. i .. "]", "expected a string, got %s", type(h)) end
+    local a, e = M.parse_address(h)
+    if not a then check.bad("ctys.ipmi.power_many", "hosts[" .. i .. "]", "%s", e) end
     local o = check.without(base)
     o.host, o.port = a.host, a.port or o.port
     specs[i] = spec_of("ctys.ipmi.power_many", o)

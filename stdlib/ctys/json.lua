@@ -18,7 +18,14 @@ local function is_array(t)
   return n > 0 or next(t) == nil
 end
 
-local function encode(v, out, seen)
+-- Deeper than this is a mistake, not data (and would end in a C stack overflow).
+local MAX_DEPTH = 200
+
+local function bad(fmt, ...)
+  require("ctys.check").bad("ctys.json.encode", "v", fmt, ...)
+end
+
+local function encode(v, out, seen, depth)
   local t = type(v)
   if v == nil or v == M.null then out[#out + 1] = "null"
   elseif t == "boolean" then out[#out + 1] = tostring(v)
@@ -28,32 +35,39 @@ local function encode(v, out, seen)
     else out[#out + 1] = string.format("%.17g", v) end
   elseif t == "string" then out[#out + 1] = string_(v)
   elseif t == "table" then
-    if seen[v] then error("ctys.json.encode: a table contains itself", 0) end
+    if seen[v] then bad("a table contains itself") end
+    if depth > MAX_DEPTH then bad("tables nested deeper than %d", MAX_DEPTH) end
     seen[v] = true
     if is_array(v) and next(v) ~= nil then
       out[#out + 1] = "["
       for i = 1, #v do
         if i > 1 then out[#out + 1] = "," end
-        encode(v[i], out, seen)
+        encode(v[i], out, seen, depth + 1)
       end
       out[#out + 1] = "]"
     else
-      local keys = {}
-      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+      -- Object keys are strings, or integers written in decimal; two keys that would be
+      -- the same text (1 and "1") are refused, as is any other key.
+      local keys, by_text = {}, {}
+      for k in pairs(v) do
+        if type(k) ~= "string" and math.type(k) ~= "integer" then bad("a %s key cannot be a JSON object key", math.type(k) or type(k)) end
+        local text = tostring(k)
+        if by_text[text] ~= nil then bad("keys %q twice (as a string and as a number)", text) end
+        by_text[text] = k
+        keys[#keys + 1] = text
+      end
       table.sort(keys)
       out[#out + 1] = "{"
       for i, k in ipairs(keys) do
         if i > 1 then out[#out + 1] = "," end
         out[#out + 1] = string_(k) .. ":"
-        local val = v[k]
-        if val == nil then val = v[math.tointeger(tonumber(k)) or k] end
-        encode(val, out, seen)
+        encode(v[by_text[k]], out, seen, depth + 1)
       end
       out[#out + 1] = "}"
     end
     seen[v] = nil
   else
-    error("ctys.json.encode: cannot encode a " .. t, 0)
+    bad("cannot encode a %s", t)
   end
 end
 
@@ -65,7 +79,7 @@ M.null = setmetatable({}, { __tostring = function() return "null" end })
 ---@return string
 function M.encode(v)
   local out = {}
-  encode(v, out, {})
+  encode(v, out, {}, 1)
   return table.concat(out)
 end
 

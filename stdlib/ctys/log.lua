@@ -6,8 +6,9 @@ local M = {}
 local core = require "ctys.core"
 
 local function emit(level, fmt, ...)
+  if type(fmt) ~= "string" then require("ctys.check").bad("ctys.log." .. level, "fmt", "expected a string, got %s", type(fmt)) end
   if core.log_enabled(level) then
-    core.log(level, select("#", ...) > 0 and string.format(fmt, ...) or tostring(fmt))
+    core.log(level, select("#", ...) > 0 and string.format(fmt, ...) or fmt)
   end
 end
 

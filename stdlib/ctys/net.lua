@@ -45,13 +45,7 @@ end
 ---@param s any
 ---@return boolean
 function M.valid_host(s)
-  if type(s) ~= "string" then return false end
-  if core.net_parse_ip(s) then return true end
-  if #s == 0 or #s > 253 then return false end
-  for label in (s:sub(-1) == "." and s:sub(1, -2) or s):gmatch("[^.]*") do
-    if #label == 0 or #label > 63 or label:find("[^%w%-_]") or label:sub(1, 1) == "-" then return false end
-  end
-  return true
+  return type(s) == "string" and core.net_valid_host(s)
 end
 
 local function addr_arg(fname, v)

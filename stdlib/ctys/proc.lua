@@ -32,9 +32,11 @@ local function check_argv(fname, opts)
   if #opts.argv == 0 then check.bad(fname, "argv", "expected a program and its arguments") end
   for i = 1, #opts.argv do
     if type(opts.argv[i]) ~= "string" then check.bad(fname, "argv[" .. i .. "]", "expected a string, got %s", type(opts.argv[i])) end
+    -- exec takes C strings: a NUL would cut the word short.
+    if opts.argv[i]:find("%z") then check.bad(fname, "argv[" .. i .. "]", "contains a NUL byte") end
   end
   for k, v in pairs(opts.env or {}) do
-    if type(k) ~= "string" or type(v) ~= "string" or k == "" or k:find("[=%z]") then
+    if type(k) ~= "string" or type(v) ~= "string" or k == "" or k:find("[=%z]") or v:find("%z") then
       check.bad(fname, "env", "expected NAME = value strings, got %s = %s", tostring(k), tostring(v))
     end
   end

@@ -27,6 +27,7 @@ local core = require "ctys.core"
 ---@field pty? boolean run under a pseudo-terminal (stdout and stderr arrive merged)
 ---@field on_line? fun(host: string, stream: "stdout"|"stderr", line: string) each output line as it arrives
 ---@field progress? boolean show live progress on a terminal (default true; never when stderr is not one)
+---@field max_output? integer the most bytes of output kept per host (64 MiB); past it the command is ended and the host fails with kind toolarge
 
 local check = require "ctys.check"
 
@@ -34,9 +35,27 @@ local OPTS = {
   cmd = "string", timeout = "seconds", connect_timeout = "seconds", fanout = "integer", user = "string", port = "port",
   identity = "string", known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string",
   stdin = "string", env = "table", pty = "boolean", on_line = "function", progress = "boolean", hosts = "any",
+  max_output = "integer",
 }
 local LUA_OPTS = check.without(OPTS, "cmd", "stdin")
 LUA_OPTS.chunk, LUA_OPTS.remote_cmd = "string", "string"
+
+-- A target table checked before anything connects: the host an address or a host name
+-- (ctys.net.valid_host), the user a name (letters, digits, '_', '.', '-', '$', not starting
+-- with '-'), the port 1-65535; a copy with those fields only.
+local function target_of(fname, name, t)
+  if type(t) ~= "table" then check.bad(fname, name, "expected a target table, got %s", type(t)) end
+  if not require("ctys.net").valid_host(t.host) then
+    check.bad(fname, name .. ".host", "%s is not an address or host name", type(t.host) == "string" and string.format("%q", t.host) or type(t.host))
+  end
+  if t.user ~= nil and (type(t.user) ~= "string" or not t.user:match("^[%w_.$][%w_.%-$]*$")) then
+    check.bad(fname, name .. ".user", "%s is not a user name", type(t.user) == "string" and string.format("%q", t.user) or type(t.user))
+  end
+  if t.port ~= nil and not (math.type(t.port) == "integer" and t.port >= 1 and t.port <= 65535) then
+    check.bad(fname, name .. ".port", "expected a port number (1-65535), got %s", tostring(t.port))
+  end
+  return { host = t.host, user = t.user, port = t.port }
+end
 
 -- Hosts as target tables: strings go through the ctys target grammar (which names bad
 -- tokens), group names and expressions (@lab,@desk!lab03) through ctys.groups.
@@ -53,7 +72,7 @@ local function hosts_of(fname, hosts)
   local groups, out = require("ctys.groups"), {}
   for _, h in ipairs(hosts) do
     for _, t in ipairs(type(h) == "table" and { h } or groups.hosts { h }) do
-      out[#out + 1] = { user = t.user, host = t.host, port = t.port }
+      out[#out + 1] = target_of(fname, "hosts[" .. (#out + 1) .. "]", t)
     end
   end
   return out
@@ -80,6 +99,11 @@ function M.exec(opts)
   check.opts("ctys.remote.exec", opts, OPTS, { "hosts", "cmd" })
   local spec = check.without(opts, "hosts", "progress")
   spec.targets = hosts_of("ctys.remote.exec", opts.hosts)
+  for k, v in pairs(opts.env or {}) do
+    if type(k) ~= "string" or type(v) ~= "string" or not k:match("^[%a_][%w_]*$") then
+      check.bad("ctys.remote.exec", "env", "expected NAME = \"value\" strings, got %s = %s", tostring(k), tostring(v))
+    end
+  end
   local finish
   if opts.progress ~= false and core.isatty("stderr") then spec.on_progress, finish = progress_printer() end
   local res, e = core.remote_exec(spec)

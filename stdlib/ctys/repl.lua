@@ -23,6 +23,7 @@ end
 ---@return integer start byte offset (0-based) where the completed word starts
 ---@return string[] candidates full replacements for that word
 function M.complete(line)
+  require("ctys.check").arg("ctys.repl.complete", "line", line, "string")
   local word = line:match("[%w_%.:]*$")
   local start = #line - #word
   local path, sep, last = word:match("^(.-)([%.:]?)([%w_]*)$")

@@ -34,6 +34,7 @@ end
 ---@return boolean ok
 ---@return any ...
 function M.protect(f, ...)
+  require("ctys.check").arg("ctys.run.protect", "f", f, "function")
   local r = table.pack(xpcall(f, handler, ...))
   if r[1] then return table.unpack(r, 1, r.n) end
   local e = r[2]
@@ -47,6 +48,7 @@ end
 ---@param name string module name
 ---@return any|nil module
 function M.try_require(name)
+  require("ctys.check").arg("ctys.run.try_require", "name", name, "string")
   local ok, mod = pcall(require, name)
   if ok then return mod end
   if tostring(mod):find("module '" .. name .. "' not found", 1, true) == 1 then return nil end
@@ -59,6 +61,8 @@ end
 ---@param argv string[] its arguments
 ---@return integer exit value
 function M.tool(name, argv)
+  require("ctys.check").arg("ctys.run.tool", "name", name, "string")
+  require("ctys.check").list("ctys.run.tool", "argv", argv, "string")
   local mod = M.try_require("ctys.tools." .. name)
   if type(mod) ~= "table" or type(mod.main) ~= "function" then
     err.env("ctys-%s is not available: no module ctys.tools.%s with a main function", name, name)

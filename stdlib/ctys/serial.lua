@@ -128,7 +128,7 @@ end
 ---@return any value
 ---@return string? err
 function M.decode(s)
-  if type(s) ~= "string" then return nil, "ctys.serial.decode: expected a string" end
+  if type(s) ~= "string" then require("ctys.check").bad("ctys.serial.decode", "s", "expected a string, got %s", type(s)) end
   local ok, v = pcall(reader(s))
   if ok then return v end
   return nil, v

@@ -34,6 +34,7 @@ local OPTS = {
 ---@return string|nil mac
 ---@return string? err
 function M.parse_mac(s)
+  check.arg("ctys.wol.parse_mac", "s", s, "string")
   return core.wol_parse_mac(s)
 end
 
@@ -99,8 +100,11 @@ function M.send_many(opts)
   if spec.mac or spec.count or spec.interval then check.bad("ctys.wol.send_many", spec.mac and "mac" or "count", "not for send_many") end
   if spec.gso and spec.raw then check.bad("ctys.wol.send_many", "gso", "only for UDP") end
   if spec.raw then spec.gso = false end
-  -- The MACs are checked natively: a bad one raises naming its index.
-  return core.wol_send_many(spec)
+  -- The MACs are checked natively (many of them, fast): a bad one comes back as "badarg".
+  local n, e, kind, index = core.wol_send_many(spec)
+  if kind == "badarg" then check.bad("ctys.wol.send_many", "macs[" .. tostring(index) .. "]", "%s", e) end
+  if n == nil then return nil, e, kind end
+  return n
 end
 
 ---What send would put on the wire, without sending: a description and the bytes as hex

@@ -18,6 +18,8 @@ local CREATE_KEYS = {
   UUID = "value", DBRECORD = "value", BROADCAST = "value", PORT = "value", BMAC = "value", IF = "value",
   CONSOLE = "value", USER = "value", PING = "value", SSHPING = "value", WAITC = "value", WAITS = "value",
 }
+-- Listed by the original, which never said what they do: refused rather than guessed at.
+local UNDEFINED = { USER = true, WAITC = true, WAITS = true }
 -- CONSOLE kinds: CLI is an SSH session with a terminal (a login shell here when the machine is
 -- this one); the others start the command table's program.
 local CONSOLES = { CLI = true, XTERM = "xterm", GTERM = "gterm", EMACS = "emacs", VNC = "vncviewer" }
@@ -30,7 +32,7 @@ local MAX_TRIES = 10000
 -- file of `<machine> <addr>` lines (CTYS_WOL_REMEMBER, else ~/.ctys/wol-broadcast); a later
 -- CREATE without BROADCAST or IF sends its magic packet there.
 local function remember_file()
-  return os.getenv("CTYS_WOL_REMEMBER") or ((os.getenv("HOME") or ".") .. "/.ctys/wol-broadcast")
+  return require("ctys.paths").env("CTYS_WOL_REMEMBER") or ((os.getenv("HOME") or ".") .. "/.ctys/wol-broadcast")
 end
 
 local function remembered_lines(path)
@@ -67,6 +69,11 @@ function M.remember_broadcast(names, addr, path)
   check.arg("ctys.actions.pm.remember_broadcast", "names", names, "table")
   check.arg("ctys.actions.pm.remember_broadcast", "addr", addr, "string")
   check.arg("ctys.actions.pm.remember_broadcast", "path", path, "string?")
+  -- One `<name> <addr>` a line: text that would make another line, or another field, is refused.
+  for i, n in ipairs(names) do
+    if type(n) ~= "string" or n == "" or n:find("[%s%c]") then check.bad("ctys.actions.pm.remember_broadcast", "names[" .. i .. "]", "%q is not a machine name", tostring(n)) end
+  end
+  if not require("ctys.net").valid_host(addr) then check.bad("ctys.actions.pm.remember_broadcast", "addr", "%q is not an address or host name", addr) end
   path = path or remember_file()
   local drop = {}
   for _, n in ipairs(names) do drop[n] = true end
@@ -115,6 +122,12 @@ local function check_addresses(what, plan)
   elseif b and not net.valid_host(b) then
     err.usage("%s: BROADCAST '%s' is not an IPv4 address or host name", what, b)
   end
+  if plan.tcp then
+    local ok, t = pcall(require("ctys.targets").parse, plan.tcp)
+    if not ok or t.ctx_raw or not net.valid_host(t.host) then
+      err.usage("%s: bad t:%s: the machine's [user@]address or host name[:port]", what, plan.tcp)
+    end
+  end
   if plan.iface and not net.valid_name(plan.iface) then
     err.usage("%s: bad IF '%s': an interface name has 1 to 15 bytes, no '/', ':' or blanks", what, plan.iface)
   end
@@ -130,11 +143,12 @@ end
 ---@param action ctys.Action parsed `-a create=...`
 ---@return table plan
 function M.create_plan(action)
-  check.arg("ctys.actions.pm.create_plan", "action", action, "table")
+  check.fields("ctys.actions.pm.create_plan", "action", action, { by_key = "table", list = "table" })
   local by = action.by_key
   for _, e in ipairs(action.list) do
     local kind = CREATE_KEYS[e.key]
     if not kind then err.usage("CREATE: unknown suboption '%s'", e.given) end
+    if UNDEFINED[e.key] then err.usage("CREATE: suboption '%s' is listed by the original ctys without a meaning; ctys-rs does not take it", e.given) end
     if kind == "flag" and e.value then err.usage("CREATE: suboption '%s' takes no value", e.given) end
     if kind == "value" and not e.value then err.usage("CREATE: suboption '%s' needs a value", e.given) end
   end
@@ -152,7 +166,7 @@ function M.create_plan(action)
   if console and not (by.WOL or by.RESUME or by.IPMI) then
     -- A console to a running machine: the one named by t:, else the target, else this one.
     if by.MAC then err.usage("CREATE: CONSOLE reaches a machine by t:<host>, not by MAC") end
-    return { console = console, console_only = true, tcp = by.TCP and by.TCP.value, name = address and address.value or "this machine" }
+    return check_addresses("CREATE", { console = console, console_only = true, tcp = by.TCP and by.TCP.value, name = address and address.value or "this machine" })
   end
   if not address then err.usage("CREATE: no machine address (t:<host>, m:<mac> or l:<label>)") end
   for _, k in ipairs { "ID", "BASEPATH", "FILENAME", "UUID", "DBRECORD" } do
@@ -175,8 +189,7 @@ function M.create_plan(action)
   -- An address is checked here, before anything is sent; a name is resolved when it is used.
   check_addresses("CREATE", plan)
   if by.PORT then
-    plan.port = math.tointeger(tonumber(by.PORT.value))
-    if not plan.port or plan.port < 1 or plan.port > 65535 then err.usage("CREATE: bad PORT '%s'", by.PORT.value) end
+    plan.port = check.integer_arg(by.PORT.value, "CREATE: bad PORT", 1, 65535)
   end
   for _, k in ipairs { "MAC", "BMAC" } do
     if by[k] then
@@ -416,7 +429,7 @@ for _, k in ipairs(ADDRESS_KEYS) do CANCEL_KEYS[k] = "value" end
 ---@param action ctys.Action parsed `-a cancel=...`
 ---@return table plan
 function M.cancel_plan(action)
-  check.arg("ctys.actions.pm.cancel_plan", "action", action, "table")
+  check.fields("ctys.actions.pm.cancel_plan", "action", action, { by_key = "table", list = "table" })
   local by = action.by_key
   local method, delay
   for _, e in ipairs(action.list) do
@@ -442,6 +455,7 @@ function M.cancel_plan(action)
     err.usage("CANCEL: WOL does not combine with %s", method == "INIT" and ("INIT:" .. runlevel) or method)
   end
   if by.IF and not by.WOL then err.usage("CANCEL: IF needs WOL") end
+  if by.BROADCAST and not by.WOL then err.usage("CANCEL: BROADCAST needs WOL") end
   -- A BMC can only cut the power: it must not do so under a machine that reboots.
   if by.IPMI and not (METHODS[method] == "poweroff" or (method == "INIT" and runlevel == "0")) then
     err.usage("CANCEL: IPMI powers a machine off; it does not combine with %s", method == "INIT" and ("INIT:" .. runlevel) or method)
@@ -453,7 +467,7 @@ function M.cancel_plan(action)
     name = address and address.value or (by.ALL and "ALL") or require("ctys.core").hostname() or "this machine",
     address = address and address.value,
     method = method, runlevel = runlevel, self = by.SELF ~= nil, force = by.FORCE ~= nil,
-    delay = delay or timeout or (os.getenv("CTYS_CANCEL_TIMEOUT") and seconds("CANCEL", os.getenv("CTYS_CANCEL_TIMEOUT"), "CTYS_CANCEL_TIMEOUT")) or 20,
+    delay = delay or timeout or (require("ctys.paths").env("CTYS_CANCEL_TIMEOUT") and seconds("CANCEL", os.getenv("CTYS_CANCEL_TIMEOUT"), "CTYS_CANCEL_TIMEOUT")) or 20,
     ipmi = by.IPMI and (by.IPMI.value or true) or nil,
     wol = by.WOL ~= nil, iface = by.IF and by.IF.value, broadcast = by.BROADCAST and by.BROADCAST.value,
     -- How long the OS gets to go down before its BMC powers it off anyway.

@@ -35,9 +35,12 @@ function M.main(argv)
   if opts.h then io.write(M.USAGE) return 0 end
   local groups = require "ctys.groups"
   if opts.l then
+    if #rest > 0 then err.usage("-l takes no NAME, got '%s'", rest[1]) end
     local seen = {}
     for _, dir in ipairs(groups.path()) do
-      for _, name in ipairs(require("ctys.core").list_files(dir)) do
+      local names, e = require("ctys.fs").list(dir)
+      if not names then err.env("%s", e) end
+      for _, name in ipairs(names) do
         if not seen[name] then
           seen[name] = true
           print(opts.X and (name .. ";" .. dir) or string.format("%-30s %s/%s", name, dir, name))

@@ -48,12 +48,6 @@ local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true
 
 
 
--- A whole number from lo to hi, or exit 1 naming the option.
-local function integer(v, what, lo, hi)
-  local n = math.tointeger(tonumber(v))
-  if not n or n < lo or n > hi then err.usage("bad %s '%s': a whole number from %d to %d", what, tostring(v), lo, hi) end
-  return n
-end
 
 -- What one BMC does for the command; returns the result text, or nil, err, kind.
 local function run_one(bmc, cmd, args)
@@ -67,7 +61,7 @@ local function run_one(bmc, cmd, args)
     return string.format("power %s, identify %s, restore %s%s%s", s.power, s.identify, s.restore_policy,
       s.power_fault and ", power fault" or "", s.intrusion and ", intrusion" or "")
   elseif cmd == "identify" then
-    local r, e, k = bmc:identify(args[1] and integer(args[1], "identify seconds", 0, 255) or 15)
+    local r, e, k = bmc:identify(args[1] and check.integer_arg(args[1], "bad identify seconds", 0, 255) or 15)
     if r == nil then return nil, e, k end
     return "ok"
   elseif cmd == "bootdev" then
@@ -100,7 +94,7 @@ local function check_command(cmd, args)
     end
   elseif cmd == "identify" then
     if #args > 1 then err.usage("identify takes at most a number of seconds") end
-    if args[1] then integer(args[1], "identify seconds", 0, 255) end
+    if args[1] then check.integer_arg(args[1], "bad identify seconds", 0, 255) end
   end
 end
 
@@ -137,11 +131,12 @@ function M.main(argv)
     if not a then err.usage("%s", e) end
     addrs[n] = a
   end
-  if opts.U and (#opts.U > 16 or not utf8.len(opts.U)) then err.usage("bad user (-U): at most 16 bytes of text") end
+  if opts.U and (#opts.U > 16 or not utf8.len(opts.U) or opts.U:find("%c")) then err.usage("bad user (-U): at most 16 bytes of text, no control characters") end
   if opts.I and opts.I ~= "lanplus" and opts.I ~= "lan" then err.usage("-I takes lanplus or lan, not '%s'", opts.I) end
   if opts.L and not ({ admin = 1, operator = 1, user = 1 })[opts.L] then err.usage("-L takes admin, operator or user, not '%s'", opts.L) end
   if opts.C and opts.I == "lan" then err.usage("-C: IPMI 1.5 (-I lan) has no cipher suites") end
   if opts.A and opts.I ~= "lan" then err.usage("-A is for IPMI 1.5 (-I lan)") end
+  if opts.X and opts.j then err.usage("-X and -j exclude each other") end
   local open = {
     user = opts.U or nil, password_file = opts.f or nil, interface = opts.I or nil, privilege = opts.L or nil,
     kg_env = opts.K and "IPMI_KGKEY" or nil, kg_file = opts.G or nil, kg_prompt = opts.Y or nil,
@@ -150,7 +145,7 @@ function M.main(argv)
     cipher = opts.C and (({ ["0"] = 0, ["1"] = 1, ["2"] = 2, ["3"] = 3, ["17"] = 17 })[opts.C]
       or err.usage("bad cipher suite (-C) '%s': 17 or 3 (0-2 by number only)", opts.C)) or nil,
     timeout = opts.N and check.seconds_arg(opts.N, "bad timeout (-N)", true) or nil,
-    retries = opts.R and integer(opts.R, "tries (-R)", 1, 100) or nil,
+    retries = opts.R and check.integer_arg(opts.R, "bad tries (-R)", 1, 100) or nil,
   }
   local jobs = {}
   for n, h in ipairs(hosts) do

@@ -66,11 +66,11 @@ end
 ---The lab's names and paths.
 ---@return {name: string, dir: string, ctl: string, home: string}
 function M.config()
-  local name = os.getenv("CTYS_LAB_NAME") or "ctyslab"
+  local name = require("ctys.paths").env("CTYS_LAB_NAME") or "ctyslab"
   if not name:match("^[a-z][a-z0-9]*$") or #name > 10 then
     err.usage("CTYS_LAB_NAME '%s': 1-10 lower-case letters and digits, starting with a letter", name)
   end
-  local dir = os.getenv("CTYS_LAB_DIR") or ("/run/" .. name)
+  local dir = require("ctys.paths").env("CTYS_LAB_DIR") or ("/run/" .. name)
   return { name = name, dir = dir, ctl = name .. "0", home = dir .. "/home" }
 end
 
@@ -370,9 +370,7 @@ local function exec(cfg, argv)
 end
 
 local function count(word)
-  local n = math.tointeger(tonumber(word or "3"))
-  if not n or n < 1 or n > 50 then err.usage("lab: bad machine count '%s' (1 to 50)", tostring(word)) end
-  return n
+  return require("ctys.check").integer_arg(word or "3", "lab: bad machine count", 1, 50)
 end
 
 ---How the shells complete `ctys lab` (see ctys.tools.vnetctl.COMPLETE).

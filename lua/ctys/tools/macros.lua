@@ -35,7 +35,9 @@ function M.main(argv)
   local opts, rest = require("ctys.getopt").parse(argv, M.COMPLETE.spec)
   if opts.h then io.write(M.USAGE) return 0 end
   local macros = require "ctys.macros"
+  if opts.f and (not opts.f:match("^[%w_][%w_.%-/]*$") or opts.f:find("..", 1, true)) then err.usage("bad macro file name '%s' (-f)", opts.f) end
   if opts.l then
+    if #rest > 0 then err.usage("-l takes no NAME, got '%s'", rest[1]) end
     local list, where = macros.load(opts.f or nil)
     if not list then err.env("no macro file %s (looked at %s)", opts.f or "default", where) end
     local names = {}

@@ -48,14 +48,12 @@ local TOOLS = {
 -- Entries of the command table that PM CREATE/CANCEL runs.
 local COMMANDS = { "poweroff", "reboot", "init", "halt", "logger", "wall" }
 
-local ENOENT, ENXIO, EACCES = 2, 6, 13
+local ENOENT = 2
+local fs = require "ctys.fs"
 
+-- A file's text, or nil (never blocks: a FIFO or device under the name is no file).
 local function read(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
+  return (fs.read(path, { max = 1024 * 1024 }))
 end
 
 local exists = require("ctys.paths").exists
@@ -125,16 +123,14 @@ local function ssh_rows(home)
   if not sock or sock == "" then
     rows[1] = { check = "ssh agent", status = "missing", detail = "SSH_AUTH_SOCK is not set" }
   else
-    -- Opening a socket fails with ENXIO: that is how plain Lua tells that it exists.
-    local f, e, code = io.open(sock, "r")
-    if f then f:close() end
-    rows[1] = code == ENXIO and { check = "ssh agent", status = "ok", detail = sock }
-      or { check = "ssh agent", status = code == EACCES and "denied" or "missing", detail = f and (sock .. ": not a socket") or e }
+    local st, e, kind = fs.stat(sock)
+    rows[1] = st and st.type == "socket" and { check = "ssh agent", status = "ok", detail = sock }
+      or { check = "ssh agent", status = kind == "permission" and "denied" or "missing", detail = st and (sock .. ": not a socket") or e }
   end
   local have, unreadable = {}, {}
   for _, k in ipairs { "id_ed25519", "id_ecdsa", "id_rsa" } do
-    local f, _, code = io.open(home .. "/.ssh/" .. k, "r")
-    if f then f:close() have[#have + 1] = k elseif code == EACCES then unreadable[#unreadable + 1] = k end
+    local text, _, kind = fs.read(home .. "/.ssh/" .. k, { max = 1024 * 1024 })
+    if text then have[#have + 1] = k elseif kind ~= "notfound" then unreadable[#unreadable + 1] = k end
   end
   if #have > 0 then
     rows[2] = { check = "ssh keys", status = "ok", detail = table.concat(have, ", ") }
@@ -148,22 +144,20 @@ end
 
 local function credentials_row(home)
   local path = home .. "/.ctys/ipmi/credentials"
-  local f, e, code = io.open(path, "r")
-  if f then f:close() end
-  if not f and code == ENOENT then
+  local st, e, kind = fs.stat(path)
+  if not st and kind == "notfound" then
     return { check = "ipmi credentials", status = "missing", detail = path .. " (IPMI_PASSWORD or -f FILE instead)" }
   end
-  local quote = require("ctys.relay").quote
-  local p = io.popen("stat -c %a " .. quote(path) .. " 2>/dev/null")
-  local mode = p and tonumber(p:read("a"):match("%d+") or "", 8)
-  if p then p:close() end
-  if not mode then return { check = "ipmi credentials", status = "denied", detail = e or (path .. ": cannot read its mode") } end
+  if not st then return { check = "ipmi credentials", status = "denied", detail = e } end
+  if st.type ~= "file" then return { check = "ipmi credentials", status = "denied", detail = path .. " is not a regular file" } end
+  local mode = st.mode & 4095
   -- The same rule the IPMI secret reader applies: anything for group or others is refused.
   if mode & 0x3f ~= 0 then
     return { check = "ipmi credentials", status = "denied",
       detail = string.format("%s mode %o: readable by group or others (chmod 600 %s)", path, mode, path) }
   end
-  if not f then return { check = "ipmi credentials", status = "denied", detail = e } end
+  local text, re = fs.read(path, { max = 1024 * 1024 })
+  if not text then return { check = "ipmi credentials", status = "denied", detail = re } end
   return { check = "ipmi credentials", status = "ok", detail = string.format("%s mode %o", path, mode) }
 end
 

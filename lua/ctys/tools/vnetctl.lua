@@ -76,8 +76,28 @@ local function must(v, e, kind)
   return v
 end
 
+-- A path given for a socket (or, with `dir`, the directory of the default ones): absolute,
+-- without control characters, and for a socket ending in a name: the pid file and the state
+-- file are named after it.
+local function socket_path(p, what, dir)
+  local base = p:match("([^/]*)$")
+  if p:sub(1, 1) ~= "/" or p:find("%c") or (not dir and (base == "" or base == "." or base == "..")) then
+    err.usage("bad %s '%s': an absolute path%s, without control characters", what, p, dir and "" or " ending in a name")
+  end
+  return p
+end
+
+-- An interface name from the command line, as the kernel would take it.
+local function ifname(v, opt)
+  if not net.valid_name(v) then err.usage("bad interface name '%s' (%s): 1 to 15 bytes, no '/', ':' or blanks", v, opt) end
+  return v
+end
+
 local function context(opts, command)
-  local sockbase = os.getenv("CTYS_SOCKBASE") or "/var/tmp"
+  local sockbase = socket_path(require("ctys.paths").env("CTYS_SOCKBASE") or "/var/tmp", "CTYS_SOCKBASE", true)
+  if opts.u and not (opts.u:match("^[^.]+$") or opts.u:match("^[^.]+%.[^.]+$")) then
+    err.usage("bad -u '%s': USER or USER.GROUP", opts.u)
+  end
   local user, group = (opts.u or ""):match("^([^.]*)%.?(.*)$")
   if user == "" then user = os.getenv("USER") or core.user_name() or "root" end
   if group == "" then group = nil end
@@ -87,10 +107,16 @@ local function context(opts, command)
   if group and not gid then err.usage("no group named '%s' (-u)", group) end
   local sg = opts.g or nil
   if sg and not core.gid(sg) then err.usage("no group named '%s' (-g)", sg) end
-  local sock = opts.s or (sockbase .. "/vde_switch0." .. user)
-  local mgmt = opts.S or (sockbase .. "/vde_mgmt0." .. user)
+  local sock = socket_path(opts.s or (sockbase:gsub("/$", "") .. "/vde_switch0." .. user), "switch socket directory (-s)")
+  local mgmt = socket_path(opts.S or (sockbase:gsub("/$", "") .. "/vde_mgmt0." .. user), "management socket (-S)")
   -- One path for two things would have the switch (or a removal) take the other's file.
-  local norm = function(p) return (p:gsub("/+", "/"):gsub("(.)/$", "%1")) end
+  local norm = function(p)
+    local parts = {}
+    for c in p:gmatch("[^/]+") do
+      if c ~= "." then parts[#parts + 1] = c end
+    end
+    return "/" .. table.concat(parts, "/")
+  end
   if norm(mgmt) == norm(sock) or norm(mgmt) == norm(sock .. ".pid") then
     err.usage("the management socket '%s' (-S) is the switch's %s", mgmt, norm(mgmt) == norm(sock) and "directory (-s)" or "pid file")
   end
@@ -102,7 +128,7 @@ local function context(opts, command)
   -- does anyone who names a state directory; the file is named after the switch directory,
   -- so several sockbases never meet.
   local statefile = sock .. ".ctys"
-  local statedir = os.getenv("CTYS_STATE_DIR") or (fs.euid() == 0 and ROOT_STATE) or nil
+  local statedir = require("ctys.paths").env("CTYS_STATE_DIR") or (fs.euid() == 0 and ROOT_STATE) or nil
   if statedir then
     statefile = statedir .. "/" .. sock:gsub("%%", "%%25"):gsub("/", "%%2F") .. ".state"
   end
@@ -110,7 +136,7 @@ local function context(opts, command)
     command = command, user = user, group = group, uid = uid, gid = gid or primary_gid,
     setgid_group = sg, sock = sock, mgmt = mgmt,
     pidfile = sock .. ".pid", statefile = statefile, statedir = statedir, sockbase = sockbase,
-    bridge = opts.b or nil, iface = opts.i or nil, force = opts.f == true, dry = opts.n == true,
+    bridge = opts.b and ifname(opts.b, "-b") or nil, iface = opts.i and ifname(opts.i, "-i") or nil, force = opts.f == true, dry = opts.n == true,
     terse = opts.X == true, debug = debug,
   }
 end
@@ -561,7 +587,7 @@ local function remote(opts, command)
   local words = option_words(opts, { r = true, l = true, Z = true })
   words[#words + 1] = command
   for i, w in ipairs(words) do words[i] = quote(w) end
-  local cmd = (os.getenv("CTYS_REMOTE_VNETCTL") or "ctys-vnetctl") .. " " .. table.concat(words, " ")
+  local cmd = (require("ctys.paths").env("CTYS_REMOTE_VNETCTL") or "ctys-vnetctl") .. " " .. table.concat(words, " ")
   if opts.Z then cmd = table.concat(ESCALATE[opts.Z:upper()], " ") .. " " .. cmd end
   -- `-r a,root@b` is a list, and @groups and ranges work too (a list is a union).
   local hosts = require("ctys.groups").hosts { opts.r }

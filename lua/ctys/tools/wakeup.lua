@@ -53,11 +53,13 @@ function M.main(argv)
     err.usage("bad SecureOn password (%s): a.b.c.d (each 0-255) or aa:bb:cc:dd:ee:ff", opts.P and "-P" or "CTYS_WOL_PASSWORD")
   end
   if opts.p then
-    spec.port = math.tointeger(tonumber(opts.p))
-    if not spec.port or spec.port < 1 or spec.port > 65535 then err.usage("bad port '%s'", opts.p) end
+    spec.port = check.integer_arg(opts.p, "bad port (-p)", 1, 65535)
     if not opts.t and opts.i then err.usage("-p needs -t (a raw frame has no port)") end
   end
   if opts.t then
+    if not require("ctys.net").valid_host(opts.t) then
+      err.usage("bad -t '%s': an address or a host name%s", opts.t, opts.t:find(":%d+$") and " (the port goes with -p)" or "")
+    end
     local b, e = machines.address(opts.t, db)
     if not b then err.env("-t %s: %s", opts.t, e) end
     spec.broadcast = b

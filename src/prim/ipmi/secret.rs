@@ -25,7 +25,13 @@ const MAX_SECRET_FILE: u64 = 1 << 20;
 fn private_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
     use std::os::unix::fs::MetadataExt;
     let shown = path.display();
-    let mut f = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: a FIFO under the name must not block the open (it is refused below).
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| format!("{shown}: {e}"))?;
     let meta = f.metadata().map_err(|e| format!("{shown}: {e}"))?;
     if !meta.is_file() {
         return Err(format!("{shown} is not a regular file"));
@@ -63,8 +69,14 @@ pub fn dumpable() -> bool {
 pub fn kg_bytes(raw: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, String> {
     let key = match raw.strip_prefix(b"0x").or_else(|| raw.strip_prefix(b"0X")) {
         Some(hex) => {
-            if hex.is_empty() || hex.len() % 2 != 0 || !hex.iter().all(u8::is_ascii_hexdigit) {
-                return Err("the K_g after 0x is not an even number of hex digits".into());
+            if hex.is_empty() {
+                return Err("the K_g is 0x and no hex digits".into());
+            }
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return Err("the K_g after 0x holds a byte that is no hex digit".into());
+            }
+            if hex.len() % 2 != 0 {
+                return Err(format!("the K_g after 0x has {} hex digits, not an even number", hex.len()));
             }
             let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
             Zeroizing::new(hex.chunks(2).map(|c| digit(c[0]) << 4 | digit(c[1])).collect::<Vec<u8>>())

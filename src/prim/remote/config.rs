@@ -153,12 +153,12 @@ impl SshConfig {
         Ok(SshConfig { blocks })
     }
 
-    /// Reads a config file; a missing file is an empty config.
+    /// Reads a config file (a regular file of at most 16 MiB); a missing file is an empty config.
     pub fn load(path: &Path) -> Result<SshConfig, String> {
-        match std::fs::read(path) {
-            Ok(text) => SshConfig::parse_bytes(&text, &path.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SshConfig::default()),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+        match crate::prim::fs::read(path, super::MAX_FILE, None) {
+            Ok(Some(text)) => SshConfig::parse_bytes(&text, &path.display().to_string()),
+            Ok(None) => Ok(SshConfig::default()),
+            Err(e) => Err(e.message),
         }
     }
 

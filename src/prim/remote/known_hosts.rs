@@ -108,10 +108,9 @@ pub fn parse(text: &[u8]) -> Vec<Entry> {
 /// A known_hosts file's bytes: a missing file is empty; one that cannot be read is an error
 /// (a check must not quietly pass over a file it could not see).
 fn read(file: &Path) -> Result<Vec<u8>, String> {
-    match std::fs::read(file) {
-        Ok(b) => Ok(b),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(format!("cannot read {}: {e}", file.display())),
+    match crate::prim::fs::read(file, super::MAX_FILE, None) {
+        Ok(b) => Ok(b.unwrap_or_default()),
+        Err(e) => Err(format!("cannot read {}", e.message)),
     }
 }
 

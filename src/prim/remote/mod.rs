@@ -67,7 +67,13 @@ pub struct ExecRequest {
     pub pty: bool,
     /// After this the remote process group gets SIGTERM and the host fails.
     pub timeout: Option<Duration>,
+    /// The most bytes of output (stdout and stderr together) kept; past it the command is
+    /// ended and the host fails with kind toolarge (None: DEFAULT_MAX_OUTPUT).
+    pub max_output: Option<usize>,
 }
+
+/// The most output one command's result holds unless asked otherwise (64 MiB).
+pub const DEFAULT_MAX_OUTPUT: usize = 64 << 20;
 
 /// Which output stream bytes came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +103,7 @@ pub enum ErrorKind {
     Timeout,
     Cancelled,
     Protocol,
+    TooLarge,
 }
 
 impl ErrorKind {
@@ -109,6 +116,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Protocol => "ssh",
+            ErrorKind::TooLarge => "toolarge",
         }
     }
 }
@@ -192,6 +200,9 @@ impl Env {
 
 /// The default connect timeout (TCP, handshake and authentication together).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most bytes an ssh_config or known_hosts file may have (a link to /dev/zero is an error).
+pub const MAX_FILE: u64 = 16 << 20;
 
 /// Resolves one target: target fields beat overrides (`user@host` beats `-l user`), which beat
 /// ssh_config, which beats the defaults (port 22, the local user, ~/.ssh/id_{ed25519,ecdsa,rsa},

@@ -64,6 +64,46 @@ pub fn connect(s: &Settings, cancel: &AtomicBool) -> Result<Conn, RemoteError> {
     if cancel.load(Ordering::Relaxed) {
         return Err(err(ErrorKind::Cancelled, label, "cancelled"));
     }
+    // libssh2's timeout bounds each read, not the whole: a peer that keeps sending bytes and
+    // never finishes the handshake would hold the connection forever. A watchdog shuts the
+    // socket down at the deadline (or on cancel), which ends whatever call is waiting.
+    let watched = tcp.try_clone().map_err(|e| err(ErrorKind::Connect, label, e))?;
+    let fired = AtomicBool::new(false);
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let sess = std::thread::scope(|scope| {
+        let (w, f) = (&watched, &fired);
+        scope.spawn(move || watch(w, deadline, cancel, wait, f));
+        let r = establish(&tcp, s, deadline);
+        drop(done);
+        r
+    });
+    let sess = sess.map_err(|e| match fired.load(Ordering::Relaxed) {
+        true if cancel.load(Ordering::Relaxed) => err(ErrorKind::Cancelled, label, "cancelled"),
+        true => err(ErrorKind::Timeout, label, format_args!("no SSH session within {} s", s.connect_timeout.as_secs_f64())),
+        false => e,
+    })?;
+    Ok(Conn { sess, tcp, label: s.label.clone(), keepalive: s.keepalive, settings: s.clone() })
+}
+
+/// Shuts `tcp` down when `deadline` passes or `cancel` is set, unless `done` comes first.
+fn watch(tcp: &TcpStream, deadline: Instant, cancel: &AtomicBool, done: std::sync::mpsc::Receiver<()>, fired: &AtomicBool) {
+    use std::sync::mpsc::RecvTimeoutError;
+    loop {
+        match done.recv_timeout(remaining(deadline).min(Duration::from_millis(100))) {
+            Err(RecvTimeoutError::Timeout) if cancel.load(Ordering::Relaxed) || Instant::now() >= deadline => {
+                fired.store(true, Ordering::Relaxed);
+                let _ = tcp.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+    }
+}
+
+/// The SSH handshake, the host key check and authentication on a connected socket.
+fn establish(tcp: &TcpStream, s: &Settings, deadline: Instant) -> Result<Session, RemoteError> {
+    let label = s.label.as_str();
     let mut sess = Session::new().map_err(|e| err(ErrorKind::Protocol, label, e))?;
     sess.set_tcp_stream(tcp.try_clone().map_err(|e| err(ErrorKind::Connect, label, e))?);
     sess.set_timeout(ms(remaining(deadline)));
@@ -79,7 +119,7 @@ pub fn connect(s: &Settings, cancel: &AtomicBool) -> Result<Conn, RemoteError> {
         sess.set_keepalive(false, k.as_secs().clamp(1, u32::MAX as u64) as u32);
     }
     sess.set_timeout(0);
-    Ok(Conn { sess, tcp, label: s.label.clone(), keepalive: s.keepalive, settings: s.clone() })
+    Ok(sess)
 }
 
 fn check_host_key(sess: &Session, s: &Settings) -> Result<(), RemoteError> {
@@ -337,6 +377,7 @@ impl Conn {
         let mut buf = vec![0u8; 32 * 1024];
         let mut next_keepalive = Instant::now();
         let (mut out_eof, mut err_eof) = (false, false);
+        let max_output = req.max_output.unwrap_or(super::DEFAULT_MAX_OUTPUT);
         let failure = loop {
             let mut progress = false;
             if !eof_sent {
@@ -359,7 +400,9 @@ impl Conn {
                 }
             }
             for (stream, done) in [(Stream::Stdout, &mut out_eof), (Stream::Stderr, &mut err_eof)] {
-                while !*done {
+                // A fast writer keeps the channel readable: the bound is checked per read, so
+                // what is kept never passes it by more than one buffer.
+                while !*done && out.outcome.stdout.len() + out.outcome.stderr.len() <= max_output {
                     let r = match stream {
                         Stream::Stdout => ch.read(&mut buf),
                         Stream::Stderr => ch.stderr().read(&mut buf),
@@ -394,6 +437,9 @@ impl Conn {
                         }
                     }
                 }
+            }
+            if out.outcome.stdout.len() + out.outcome.stderr.len() > max_output {
+                break Some((ErrorKind::TooLarge, format!("more than {max_output} bytes of output")));
             }
             if out_eof && err_eof {
                 break None;
