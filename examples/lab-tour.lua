@@ -56,7 +56,7 @@ run("ctys-vnetctl -r lab02 check")
 
 step("lab03 on through its BMC, then one command on the group @lab")
 run("ctys -t pm -a create=ipmi,t:lab03,ping:50%0.2,sshping:50%0.2")
-local results = assert(ctys.remote.exec { hosts = { "@lab" }, cmd = "echo $(ip -4 -o addr show scope global | awk '{print $2, $4}')" })
+local results = assert(ctys.remote.exec { hosts = ctys.groups.hosts { "@lab" }, cmd = "echo $(ip -4 -o addr show scope global | awk '{print $2, $4}')" })
 for _, r in ipairs(results) do
   print(string.format("%s: %s", r.host, r.status == 0 and r.stdout:gsub("%s+$", "") or (r.err or ("exit " .. tostring(r.status)))))
 end

@@ -151,11 +151,7 @@ pub fn main() -> i32 {
     if let Some(tool) = prog.strip_prefix("ctys-") {
         return tool_main(tool, argv.into_iter().skip(1).collect());
     }
-    // `ctys lab ...`: the sandbox lab is a tool too (ctys.tools.lab); `ctys --tool NAME ...` is
-    // `ctys-NAME ...` where no such link is (under sudo, say).
-    if argv.get(1).is_some_and(|a| a == "lab") {
-        return tool_main("lab", argv.into_iter().skip(2).collect());
-    }
+    // `ctys --tool NAME ...` is `ctys-NAME ...` where no such link is (under sudo, say).
     if argv.get(1).is_some_and(|a| a == "--tool") {
         let name = argv.get(2).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase()) {
@@ -189,7 +185,7 @@ pub fn tool_main(tool: &str, args: Vec<OsString>) -> i32 {
     let prog = format!("ctys-{tool}");
     exit_code(&prog, (|| {
         let host = Host::new(HostOptions::default())?;
-        let run: mlua::Function = host.require::<mlua::Table>("ctys.run")?.get("tool")?;
+        let run: mlua::Function = host.require::<mlua::Table>("ctys.tool")?.get("run")?;
         run_main(&host, run.bind(tool)?, &args)
     })())
 }

@@ -334,8 +334,8 @@ end
 -- A destructive action on several targets asks first, on a terminal only (scripts and -y
 -- do not); anything but y or yes ends it with nothing done.
 local function confirm(req)
-  local core = require "ctys.core"
-  if req.yes or req.dry_run or #req.targets < 2 or not (core.isatty("stdin") and core.isatty("stderr")) then return end
+  local system = require "ctys.system"
+  if req.yes or req.dry_run or #req.targets < 2 or not (system.isatty("stdin") and system.isatty("stderr")) then return end
   local hosts = {}
   for i, t in ipairs(req.targets) do hosts[i] = t.host end
   io.stderr:write(string.format("ctys: %s on %d targets (%s)? [y/N] ", req.action.raw, #req.targets,
@@ -350,6 +350,8 @@ end
 ---@return integer exit value (the action's result, or 0)
 function M.main(argv)
   check.list("ctys.cli.main", "argv", argv, "string")
+  -- `ctys lab ...`: the sandbox lab is a tool (ctys.tools.lab).
+  if argv[1] == "lab" then return require("ctys.tool").run("lab", table.move(argv, 2, #argv, 1, {})) end
   local macros = require "ctys.macros"
   if macros.used(argv) then argv = macros.expand_argv(argv) end
   local req = M.parse(argv)
@@ -359,7 +361,7 @@ function M.main(argv)
   end
   if req.version then
     if #req.targets > 0 then err.usage("-V takes no targets, got '%s'", req.targets[1].raw or req.targets[1].host) end
-    print("ctys " .. require("ctys.core").version)
+    print("ctys " .. require("ctys").version)
     return 0
   end
   if req.debug then require("ctys.log").set_level(req.debug) end

@@ -9,7 +9,7 @@ local M = {}
 
 local check = require "ctys.check"
 
-local core = require "ctys.core"
+local system = require "ctys.system"
 local output = require "ctys.output"
 local targets = require "ctys.targets"
 
@@ -20,7 +20,7 @@ function M.is_local(t)
   check.fields("ctys.relay.is_local", "t", t, { host = "string", user = "string?" })
   if t.port or (t.user and t.user ~= os.getenv("USER")) then return false end
   local h = t.host:lower()
-  local me = (core.hostname() or ""):lower()
+  local me = (system.hostname() or ""):lower()
   return h == "localhost" or h == "localhost.localdomain" or h == "127.0.0.1" or h == "::1"
     or (me ~= "" and (h == me or h == me:match("^[^.]+")))
 end
@@ -65,6 +65,12 @@ function M.quote(w)
   return "'" .. w:gsub("'", "'\\''") .. "'"
 end
 
+---The ctys a target runs: $CTYS_REMOTE_CMD, else `ctys` (a command line for the remote shell).
+---@return string
+function M.remote_cmd()
+  return require("ctys.paths").env("CTYS_REMOTE_CMD") or "ctys"
+end
+
 ---Run the request on every target and return the exit value (see ctys.output.exit_value) and
 ---the results, one per target in the order of `req.targets`.
 ---@param req ctys.Request
@@ -76,7 +82,7 @@ function M.run(req, run_local)
   check.arg("ctys.relay.run", "run_local", run_local, "function")
   local mode = req.terse and "terse" or req.json and "json" or req.gather and "gather" or "prefix"
   local sequential = req.b and req.b:lower():find("seq") ~= nil
-  local remote_cmd = require("ctys.paths").env("CTYS_REMOTE_CMD") or "ctys"
+  local remote_cmd = M.remote_cmd()
   local stream = mode == "prefix" and output.line_printer(#req.targets > 1) or nil
   local units, by_cmd = {}, {}
   for i, t in ipairs(req.targets) do
@@ -87,7 +93,7 @@ function M.run(req, run_local)
     elseif M.is_local(t) then
       -- Records need the target's output: it runs as a program of its own, here, no SSH.
       units[#units + 1] = function()
-        local argv = { core.exe, table.unpack(M.remote_argv(req, t)) }
+        local argv = { system.exe(), table.unpack(M.remote_argv(req, t)) }
         local r, e, kind = require("ctys.proc").run { argv = argv }
         if not r then return { { index = i, host = t.host, err = e, kind = kind, stdout = "", stderr = "" } } end
         return { { index = i, host = t.host, status = r.status, signal = r.signal, stdout = r.stdout, stderr = r.stderr } }

@@ -37,7 +37,7 @@ local loaded = false
 function M.handlers()
   if not loaded then
     loaded = true
-    for _, name in ipairs(require("ctys.core").modules("ctys.stack.")) do M.register(require(name)) end
+    for _, name in ipairs(require("ctys.system").modules("ctys.stack.")) do M.register(require(name)) end
   end
   local out = {}
   for _, name in ipairs(order) do

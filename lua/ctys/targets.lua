@@ -21,28 +21,6 @@ local function bad(word, why)
   err.usage("bad target '%s': %s", word, why)
 end
 
-local function port_number(word, text)
-  local n = text:match("^%d+$") and math.tointeger(tonumber(text))
-  if not n or n < 1 or n > 65535 then bad(word, "port must be an integer 1..65535") end
-  return n
-end
-
--- Split `host[:port]`; an IPv6 address takes brackets when a port follows (`[::1]:22`),
--- and without brackets more than one colon means a bare IPv6 address, not a port.
-local function split_port(word, s)
-  if s:sub(1, 1) == "[" then
-    local host, rest = s:match("^%[([^%]]*)%](.*)$")
-    if not host then bad(word, "missing ']'") end
-    if rest == "" then return host, nil end
-    local port = rest:match("^:(.*)$")
-    if not port then bad(word, "unexpected text after ']'") end
-    return host, port_number(word, port)
-  end
-  local host, port = s:match("^([^:]*):([^:]*)$")
-  if host then return host, port_number(word, port) end
-  return s, nil
-end
-
 ---Parse one target word.
 ---@param word string e.g. `root@lab02:22(-d 1)`
 ---@return ctys.Target
@@ -55,14 +33,9 @@ function M.parse(word)
     addr, ctx_raw = word:sub(1, open - 1), word:sub(open + 1, -2)
   end
   if addr:find("[()]") then bad(word, "stray parenthesis") end
-  local user, hostport = addr:match("^([^@]*)@(.*)$")
-  if user == "" then bad(word, "empty user before '@'") end
-  local host, port = split_port(word, hostport or addr)
-  if host == "" then bad(word, "empty host") end
-  if host:find("[@%s]") then bad(word, "host contains '@' or white space") end
-  -- A leading '-' would reach ssh and other tools as an option.
-  if host:find("^%-") or (user and user:find("^%-")) then bad(word, "user or host starts with '-'") end
-  return { user = user, host = host, port = port, ctx_raw = ctx_raw, raw = word }
+  local t, why = require("ctys.net").parse_target(addr)
+  if not t then bad(word, why) end
+  return { user = t.user, host = t.host, port = t.port, ctx_raw = ctx_raw, raw = word }
 end
 
 ---The canonical text `[user@]host[:port]` of a target (IPv6 hosts in brackets).

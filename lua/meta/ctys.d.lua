@@ -515,6 +515,14 @@ ctys.core.async_pending = nil
 ---@return number|nil
 function ctys.core.parse_seconds(s) end
 
+---Seconds on a monotonic clock (from an arbitrary start, never going back): for timing.
+---@return number
+function ctys.core.now() end
+
+---The wall clock: seconds since 1970-01-01 UTC, with fractions.
+---@return number
+function ctys.core.time() end
+
 ---The longest wait any primitive accepts, in seconds (366 days).
 ---@type number
 ctys.core.max_seconds = 0

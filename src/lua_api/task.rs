@@ -44,6 +44,16 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     // What an async call yields while it waits (stdlib/ctys/coroutine.lua passes it on).
     core.set("async_pending", Lua::poll_pending())?;
     core.set("max_seconds", crate::prim::duration::MAX_SECONDS)?;
+    // A monotonic clock counted from the first call: for timing, immune to clock changes.
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(std::time::Instant::now);
+    core.set("now", lua.create_function(|_, ()| Ok(EPOCH.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()))?)?;
+    core.set(
+        "time",
+        lua.create_function(|_, ()| {
+            Ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0))
+        })?,
+    )?;
     core.set(
         "parse_seconds",
         lua.create_function(|_, s: mlua::LuaString| {

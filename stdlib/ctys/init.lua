@@ -38,6 +38,19 @@ local function check_seconds(fname, s)
   end
 end
 
+---Seconds on a monotonic clock (from an arbitrary start, never going back): subtract two
+---readings to time something in wall time (os.clock counts CPU time).
+---@return number
+function M.now()
+  return core.now()
+end
+
+---The wall clock: seconds since 1970-01-01 UTC, with fractions (os.time has whole seconds).
+---@return number
+function M.time()
+  return core.time()
+end
+
 ---Suspend the calling script (or task) for `seconds`; other tasks run meanwhile.
 ---@param seconds number
 function M.sleep(seconds)

@@ -48,6 +48,53 @@ function M.valid_host(s)
   return type(s) == "string" and core.net_valid_host(s)
 end
 
+---@class ctys.net.Target
+---@field host string
+---@field user? string
+---@field port? integer
+
+-- `host[:port]`; an IPv6 address takes brackets when a port follows (`[::1]:22`), and without
+-- brackets more than one colon is a bare IPv6 address, not a port.
+local function split_port(s)
+  local host, port = s, nil
+  if s:sub(1, 1) == "[" then
+    local rest
+    host, rest = s:match("^%[([^%]]*)%](.*)$")
+    if not host then return nil, "missing ']'" end
+    if rest ~= "" then
+      port = rest:match("^:(.*)$")
+      if not port then return nil, "unexpected text after ']'" end
+    end
+  else
+    local h, p = s:match("^([^:]*):([^:]*)$")
+    if h then host, port = h, p end
+  end
+  if port then
+    port = port:match("^%d+$") and math.tointeger(tonumber(port))
+    if not port or port < 1 or port > 65535 then return nil, "port must be an integer 1..65535" end
+  end
+  return host, port
+end
+
+---Split `[user@]host[:port]` (IPv6 in brackets with a port: `root@[::1]:22`). The host is not
+---looked up or checked as a name (see valid_host): a caller may give it a meaning of its own.
+---Text that does not have this form returns nil and why.
+---@param text string
+---@return ctys.net.Target|nil
+---@return string? why
+function M.parse_target(text)
+  check.arg("ctys.net.parse_target", "text", text, "string")
+  local user, hostport = text:match("^([^@]*)@(.*)$")
+  if user == "" then return nil, "empty user before '@'" end
+  local host, port = split_port(hostport or text)
+  if not host then return nil, port end
+  if host == "" then return nil, "empty host" end
+  if host:find("[@%s]") then return nil, "host contains '@' or white space" end
+  -- A leading '-' would reach ssh and other tools as an option.
+  if host:find("^%-") or (user and user:find("^%-")) then return nil, "user or host starts with '-'" end
+  return { user = user, host = host, port = port }
+end
+
 local function addr_arg(fname, v)
   if type(v) ~= "string" or not v:match("^[%x.:]+/%d+$") then
     check.bad(fname, "addr", "%s is not an address with a prefix (10.0.0.1/24)", tostring(v))

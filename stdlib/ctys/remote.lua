@@ -11,7 +11,7 @@ local M = {}
 local core = require "ctys.core"
 
 ---@class ctys.remote.ExecOpts
----@field hosts string|string[]|table[] `[user@]host[:port]` strings or ctys.targets tables
+---@field hosts string|string[]|ctys.net.Target[] `[user@]host[:port]` strings or target tables (groups: expand them with ctys.groups.hosts)
 ---@field cmd string command line for the remote POSIX shell
 ---@field timeout? number seconds; then the remote process group gets SIGTERM and the host fails
 ---@field connect_timeout? number seconds for TCP connect, SSH handshake and authentication (10)
@@ -57,24 +57,28 @@ local function target_of(fname, name, t)
   return { host = t.host, user = t.user, port = t.port }
 end
 
--- Hosts as target tables: strings go through the ctys target grammar (which names bad
--- tokens), group names and expressions (@lab,@desk!lab03) through ctys.groups.
+-- One host as a target table: a string is `[user@]host[:port]` (ctys.net.parse_target).
+-- Groups and expressions are the ctys layer's: they come here expanded (ctys.groups.hosts).
+local function host_arg(fname, name, h)
+  if type(h) == "string" then
+    if h:find("^@") or h:find("[,!&^()]") or h:find(".%[") then
+      check.bad(fname, name, "'%s' is a group or an expression: expand it with ctys.groups.hosts first", h)
+    end
+    local t, why = require("ctys.net").parse_target(h)
+    if not t then check.bad(fname, name, "'%s': %s", h, why) end
+    h = t
+  elseif type(h) ~= "table" then
+    check.bad(fname, name, "expected a host string or a target table, got %s", type(h))
+  end
+  return target_of(fname, name, h)
+end
+
+-- One target table per host given, in order (duplicates too).
 local function hosts_of(fname, hosts)
   if type(hosts) == "string" then hosts = { hosts } end
   if type(hosts) ~= "table" or #hosts == 0 then check.bad(fname, "hosts", "expected a non-empty list of hosts") end
-  for i, h in ipairs(hosts) do
-    if type(h) ~= "string" and not (type(h) == "table" and type(h.host) == "string") then
-      check.bad(fname, "hosts[" .. i .. "]", "expected a host string or a target table, got %s", type(h))
-    end
-  end
-  -- One result per host given, in order (duplicates too); only group names and expressions
-  -- grow into their members.
-  local groups, out = require("ctys.groups"), {}
-  for _, h in ipairs(hosts) do
-    for _, t in ipairs(type(h) == "table" and { h } or groups.hosts { h }) do
-      out[#out + 1] = target_of(fname, "hosts[" .. (#out + 1) .. "]", t)
-    end
-  end
+  local out = {}
+  for i, h in ipairs(hosts) do out[i] = host_arg(fname, "hosts[" .. i .. "]", h) end
   return out
 end
 
@@ -112,7 +116,7 @@ function M.exec(opts)
 end
 
 ---@class ctys.remote.ConsoleOpts
----@field host string|table `[user@]host[:port]`, a group of one host, or a ctys.targets table
+---@field host string|ctys.net.Target `[user@]host[:port]` or a target table
 ---@field cmd? string command for the remote shell (default: the login shell)
 ---@field pty? boolean request a pty (default: when stdin is a terminal, as ssh does)
 ---@field user? string default user (the host's own `user@` wins)
@@ -137,16 +141,8 @@ local CONSOLE_OPTS = {
 ---@return string? kind on failure: "resolve"|"connect"|"hostkey"|"auth"|"timeout"|"cancelled"|"ssh"
 function M.console(opts)
   check.opts("ctys.remote.console", opts, CONSOLE_OPTS, { "host" })
-  local h = opts.host
-  if type(h) ~= "string" and not (type(h) == "table" and type(h.host) == "string") then
-    check.bad("ctys.remote.console", "host", "expected a host string or a target table, got %s", type(h))
-  end
-  local targets = hosts_of("ctys.remote.console", { opts.host })
-  if #targets ~= 1 then
-    check.bad("ctys.remote.console", "host", "expected one host, got %d", #targets)
-  end
   local spec = check.without(opts, "host")
-  spec.target = targets[1]
+  spec.target = host_arg("ctys.remote.console", "host", opts.host)
   -- What the script wrote so far must appear before the session's output.
   io.stdout:flush()
   return core.remote_console(spec)
@@ -168,14 +164,14 @@ io.stdout:write(%q, require("ctys.serial").encode(r), "\n")
 ---@field values? any[] the chunk's return values (`n` holds their count), or its error message
 
 ---Run a Lua chunk with `ctys` on each host (the chunk goes over stdin) and return its results.
----The remote command is `remote_cmd`, else $CTYS_REMOTE_CMD, else `ctys`, with ` -` appended.
+---The remote command is `remote_cmd` (default `ctys`), with ` -` appended.
 ---@param opts ctys.remote.ExecOpts|{chunk: string, remote_cmd?: string}
 ---@return ctys.remote.LuaResult[]|nil
 ---@return string? err
 function M.run_lua(opts)
   check.opts("ctys.remote.run_lua", opts, LUA_OPTS, { "hosts", "chunk" })
   local spec = check.without(opts, "chunk", "remote_cmd")
-  spec.cmd = (opts.remote_cmd or os.getenv("CTYS_REMOTE_CMD") or "ctys") .. " -"
+  spec.cmd = (opts.remote_cmd or "ctys") .. " -"
   spec.stdin = string.format(WRAPPER, opts.chunk, MARK)
   local res, e = M.exec(spec)
   if not res then return nil, e end

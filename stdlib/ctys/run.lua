@@ -55,19 +55,4 @@ function M.try_require(name)
   error(mod, 0)
 end
 
----Run a tool module's `main(argv)` (`ctys-vnetctl` runs `ctys.tools.vnetctl`).
----A tool that is not there is a missing environment element (exit 2).
----@param name string tool name without the `ctys-` prefix
----@param argv string[] its arguments
----@return integer exit value
-function M.tool(name, argv)
-  require("ctys.check").arg("ctys.run.tool", "name", name, "string")
-  require("ctys.check").list("ctys.run.tool", "argv", argv, "string")
-  local mod = M.try_require("ctys.tools." .. name)
-  if type(mod) ~= "table" or type(mod.main) ~= "function" then
-    err.env("ctys-%s is not available: no module ctys.tools.%s with a main function", name, name)
-  end
-  return mod.main(argv) or 0
-end
-
 return M

@@ -41,9 +41,18 @@ end
 ---The ports, parsed from `port/print`.
 ---@return ctys.vde.Port[]|nil
 ---@return string? err
+---@return string? kind
 function Switch:ports()
-  local data, e = self:cmd("port/print")
-  if not data then return nil, e end
+  local data, e, kind = self:cmd("port/print")
+  if not data then return nil, e, kind end
+  return core.vde_parse_ports(data)
+end
+
+---Ports from the data lines of a `port/print` reply (as Switch:cmd returns them).
+---@param data string[]
+---@return ctys.vde.Port[]
+function M.parse_ports(data)
+  check.list("ctys.vde.parse_ports", "data", data, "string")
   return core.vde_parse_ports(data)
 end
 

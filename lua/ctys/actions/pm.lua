@@ -464,7 +464,7 @@ function M.cancel_plan(action)
   local address
   for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end
   return check_addresses("CANCEL", {
-    name = address and address.value or (by.ALL and "ALL") or require("ctys.core").hostname() or "this machine",
+    name = address and address.value or (by.ALL and "ALL") or require("ctys.system").hostname() or "this machine",
     address = address and address.value,
     method = method, runlevel = runlevel, self = by.SELF ~= nil, force = by.FORCE ~= nil,
     delay = delay or timeout or (require("ctys.paths").env("CTYS_CANCEL_TIMEOUT") and seconds("CANCEL", os.getenv("CTYS_CANCEL_TIMEOUT"), "CTYS_CANCEL_TIMEOUT")) or 20,

@@ -21,7 +21,7 @@ local M = {}
 local check = require "ctys.check"
 
 local err = require "ctys.err"
-local core = require "ctys.core"
+local system = require "ctys.system"
 local fs = require "ctys.fs"
 local quote = require("ctys.relay").quote
 
@@ -106,7 +106,7 @@ end
 local exists = require("ctys.paths").exists
 
 local function need_root()
-  if core.uid() ~= 0 then err.env("ctys lab needs root: it builds network namespaces") end
+  if require("ctys.fs").euid() ~= 0 then err.env("ctys lab needs root: it builds network namespaces") end
 end
 
 -- Every tool present, or (with install) apt-get installs the missing packages; else exit 2.
@@ -205,7 +205,7 @@ local function build(cfg, n)
   if not ok then err.env("lab: %s", e) end
   for _, sub in ipairs { "bin", "log", "vde", "home/.ssh", "home/.ctys/groups", "home/.ctys/ipmi" } do sh("mkdir -p " .. quote(d .. "/" .. sub)) end
   for _, tool in ipairs { "ctys", "ctys-vnetctl", "ctys-ipmi", "ctys-wakeup", "ctys-groups", "ctys-macros", "ctys-plugins" } do
-    sh(string.format("ln -sf %s %s", quote(core.exe), quote(d .. "/bin/" .. tool)))
+    sh(string.format("ln -sf %s %s", quote(system.exe()), quote(d .. "/bin/" .. tool)))
   end
   write(d .. "/bin/machine", string.format(MACHINE, d, cfg.name, SUBNET), "755")
   write(d .. "/bin/listen", string.format(LISTEN, d), "755")
@@ -272,7 +272,7 @@ local function build(cfg, n)
   -- Ready when every BMC answers a presence ping and every listener listens.
   local pings = {}
   for i = 1, n do pings[#pings + 1] = string.format("assert(ctys.ipmi.ping{ host = %q, timeout = 0.2, retries = 50 }, %q)", SUBNET .. (100 + i), "BMC " .. i) end
-  sh(string.format("ip netns exec %s %s -e %s", cfg.ctl, quote(core.exe), quote(table.concat(pings, "; "))))
+  sh(string.format("ip netns exec %s %s -e %s", cfg.ctl, quote(system.exe()), quote(table.concat(pings, "; "))))
   for i = 1, n do
     sh(string.format("for t in $(seq 100); do grep -q 'listening on' %s/m%d/listen.log && exit 0; sleep 0.05; done; exit 1", quote(d), i))
   end
@@ -336,7 +336,7 @@ local function alive(pidfile)
   if not f then return false end
   local pid = tonumber(f:read("l") or "")
   f:close()
-  return pid ~= nil and core.pid_alive(math.tointeger(pid))
+  return pid ~= nil and system.alive(math.tointeger(pid))
 end
 
 ---Each machine's state, as rows: name, power, address, sshd, BMC, listener.

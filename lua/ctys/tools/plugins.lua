@@ -204,7 +204,6 @@ end
 ---The checks of this machine, one row each, in a fixed order.
 ---@return ctys.tools.plugins.Row[]
 function M.report()
-  local core = require "ctys.core"
   local home = os.getenv("HOME") or ""
   local ps = proc_status()
   local cmds = require("ctys.commands").table()
@@ -212,7 +211,7 @@ function M.report()
   for _, t in ipairs(TOOLS) do words[#words + 1] = t[1] end
   for _, c in ipairs(COMMANDS) do if cmds[c] then words[#words + 1] = cmds[c][1] end end
   local found = require("ctys.commands").which(words)
-  local rows = { { check = "ctys", status = "ok", detail = core.version .. " " .. core.exe } }
+  local rows = { { check = "ctys", status = "ok", detail = require("ctys").version .. " " .. require("ctys.system").exe() } }
   for _, t in ipairs(TOOLS) do rows[#rows + 1] = tool_row("tool " .. t[1], t[1], found, t[2]) end
   for _, c in ipairs(COMMANDS) do
     if cmds[c] then
@@ -241,11 +240,12 @@ end
 local function collect(hosts)
   if #hosts == 0 then
     local rows = M.report()
-    local name = require("ctys.core").hostname() or "localhost"
+    local name = require("ctys.system").hostname() or "localhost"
     for _, r in ipairs(rows) do r.host = name end
     return rows, 0
   end
-  local res, e = require("ctys.remote").run_lua { hosts = hosts, chunk = 'return require("ctys.tools.plugins").report()' }
+  local res, e = require("ctys.remote").run_lua { hosts = require("ctys.groups").hosts(hosts),
+    remote_cmd = require("ctys.relay").remote_cmd(), chunk = 'return require("ctys.tools.plugins").report()' }
   if not res then err.env("%s", e) end
   local rows, failed = {}, 0
   for _, r in ipairs(res) do

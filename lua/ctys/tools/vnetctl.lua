@@ -20,7 +20,7 @@ local M = {}
 
 local check = require "ctys.check"
 
-local core = require "ctys.core"
+local system = require "ctys.system"
 local err = require "ctys.err"
 local fs = require "ctys.fs"
 local net = require "ctys.net"
@@ -99,14 +99,14 @@ local function context(opts, command)
     err.usage("bad -u '%s': USER or USER.GROUP", opts.u)
   end
   local user, group = (opts.u or ""):match("^([^.]*)%.?(.*)$")
-  if user == "" then user = os.getenv("USER") or core.user_name() or "root" end
+  if user == "" then user = os.getenv("USER") or system.user_name() or "root" end
   if group == "" then group = nil end
-  local uid, primary_gid = core.uid(user)
+  local uid, primary_gid = system.user(user)
   if not uid then err.usage("no user named '%s' (-u)", user) end
-  local gid = group and core.gid(group)
+  local gid = group and system.group(group)
   if group and not gid then err.usage("no group named '%s' (-u)", group) end
   local sg = opts.g or nil
-  if sg and not core.gid(sg) then err.usage("no group named '%s' (-g)", sg) end
+  if sg and not system.group(sg) then err.usage("no group named '%s' (-g)", sg) end
   local sock = socket_path(opts.s or (sockbase:gsub("/$", "") .. "/vde_switch0." .. user), "switch socket directory (-s)")
   local mgmt = socket_path(opts.S or (sockbase:gsub("/$", "") .. "/vde_mgmt0." .. user), "management socket (-S)")
   -- One path for two things would have the switch (or a removal) take the other's file.
@@ -349,7 +349,7 @@ local function create(ctx)
     step(ctx, "start vde_switch pid %d on %s (management %s)", started.pid, ctx.sock, ctx.mgmt)
     undo[#undo + 1] = function() started:shutdown() end
     local ok, oe = vde.own { sock = ctx.sock, mgmt = ctx.mgmt, pidfile = ctx.pidfile, uid = ctx.uid,
-      gid = ctx.setgid_group and core.gid(ctx.setgid_group) or ctx.gid, setgid = ctx.setgid_group ~= nil }
+      gid = ctx.setgid_group and system.group(ctx.setgid_group) or ctx.gid, setgid = ctx.setgid_group ~= nil }
     if not ok then err.env("%s", oe) end
     step(ctx, "sockets owned by %s, switch directory mode %s", ctx.user, ctx.setgid_group and "2700" or "0700")
     write_state(ctx, { tap = tap, bridge = bridge, created_bridge = made, iface = iface })
@@ -373,12 +373,12 @@ local function stop_by_pidfile(ctx)
   local pid, e = vde.switch_pid(ctx.pidfile)
   if pid == nil then err.env("%s; nothing killed", e) end
   if not pid then return nil end
-  core.kill(pid, "SIGTERM")
+  system.kill(pid, "SIGTERM")
   for _ = 1, 30 do
-    if not core.pid_alive(pid) then return pid end
+    if not system.alive(pid) then return pid end
     ctys.sleep(0.05)
   end
-  core.kill(pid, "SIGKILL")
+  system.kill(pid, "SIGKILL")
   return pid
 end
 
@@ -402,7 +402,7 @@ local function cancel(ctx)
     local ok, e = sw:shutdown()
     if not ok then err.env("the switch on %s did not shut down: %s", ctx.mgmt, e) end
     for _ = 1, 40 do
-      if not (pid and core.pid_alive(pid)) then break end
+      if not (pid and system.alive(pid)) then break end
       ctys.sleep(0.05)
     end
     step(ctx, "switch pid %s shut down", tostring(pid))
@@ -472,7 +472,7 @@ local function ports(ctx)
   local data = must(sw:cmd("port/print"))
   sw:close()
   if ctx.terse then
-    for _, p in ipairs(core.vde_parse_ports(data)) do
+    for _, p in ipairs(vde.parse_ports(data)) do
       for _, e in ipairs(p.endpoints) do
         print(table.concat({ p.port, p.active and "active" or "inactive", p.vlan, p.user or "", e.module, e.description }, ";"))
       end
@@ -492,7 +492,7 @@ local function check_env(ctx)
     fault("no switch answers on %s: %s", ctx.mgmt, e)
   else
     local info = sw:info() or {}
-    if not (info.pid and core.pid_alive(info.pid)) then fault("switch process %s is gone", tostring(info.pid)) end
+    if not (info.pid and system.alive(info.pid)) then fault("switch process %s is gone", tostring(info.pid)) end
     local links = by_name(must(net.links()))
     local taps = 0
     for _, p in ipairs(sw:ports() or {}) do
@@ -538,7 +538,7 @@ local function access_text(mode)
 end
 
 local function list(ctx, all)
-  local host = core.hostname() or "localhost"
+  local host = system.hostname() or "localhost"
   local rows = {}
   for _, s in ipairs(vde.sockets(ctx.sockbase, all)) do
     if all or s.uid == ctx.uid then
@@ -608,7 +608,7 @@ function M.main(argv)
   if macros.used(argv) then argv = macros.expand_argv(argv) end
   local opts, rest = require("ctys.getopt").parse(argv, SPEC)
   if opts.h or opts.H then io.write(M.USAGE) return 0 end
-  if opts.V then print("ctys-vnetctl " .. core.version) return 0 end
+  if opts.V then print("ctys-vnetctl " .. require("ctys").version) return 0 end
   if #rest > 1 then err.usage("one command only, got '%s'", table.concat(rest, " ")) end
   local command = (rest[1] or "info"):lower()
   if not COMMANDS[command] then err.usage("unknown command '%s' (cancel, check, create, info, ports, list, listall)", rest[1]) end
@@ -616,11 +616,11 @@ function M.main(argv)
   if opts.l and not opts.r then err.usage("-l names the login for -r hosts; give -r") end
   if opts.d and not (opts.d:match("^%d+$") and tonumber(opts.d) <= 3) then err.usage("bad debug level '%s' (-d): 0 to 3", opts.d) end
   if opts.r then return remote(opts, command) end
-  if opts.Z and core.uid() ~= 0 then
+  if opts.Z and require("ctys.fs").euid() ~= 0 then
     -- This very binary again, as root, told which tool to be (installed as a ctys-vnetctl
     -- link, it is `ctys` on disk).
     local argv2 = { table.unpack(ESCALATE[opts.Z:upper()]) }
-    for _, w in ipairs { core.exe, "--tool", "vnetctl", table.unpack(option_words(opts, { Z = true })) } do argv2[#argv2 + 1] = w end
+    for _, w in ipairs { system.exe(), "--tool", "vnetctl", table.unpack(option_words(opts, { Z = true })) } do argv2[#argv2 + 1] = w end
     argv2[#argv2 + 1] = command
     local r, e = require("ctys.proc").run { argv = argv2, inherit = true }
     if not r then err.env("%s", e) end
