@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use crate::host::{embedded, Host, HostError, HostOptions, EXIT_ENV, EXIT_USAGE};
+use crate::host::{Host, HostError, HostOptions, EXIT_ENV, EXIT_USAGE};
+use crate::modules as embedded;
 
 const AFTER_HELP: &str = "\
 A ctys command line is handed to the Lua grammar (ctys.cli):

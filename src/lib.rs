@@ -11,6 +11,7 @@
 pub mod front;
 pub mod host;
 mod lua_api;
+pub mod modules;
 pub mod prim;
 
 pub use host::{Host, HostError, HostOptions};

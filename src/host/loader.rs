@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table};
 
-use super::embedded;
+use crate::modules as embedded;
 
 /// Installs the searcher as `package.searchers[2]`, right after `package.preload`.
 pub fn install(lua: &Lua, dirs: Vec<PathBuf>) -> mlua::Result<()> {
@@ -70,27 +70,4 @@ fn load(lua: &Lua, name: &str, src: impl AsRef<[u8]>, chunk: &str, shown: &str) 
     lua.load(src.as_ref()).set_name(chunk).set_mode(mlua::chunk::ChunkMode::Text).into_function().map_err(|e| {
         mlua::Error::runtime(format!("error loading module '{name}' from file '{shown}':\n\t{e}"))
     })
-}
-
-/// Every module name visible through the searcher, site directories and embedded, sorted.
-pub fn module_names(dirs: &[PathBuf]) -> Vec<String> {
-    let mut names: Vec<String> = embedded::module_names().collect();
-    for dir in dirs {
-        walk(dir, dir, &mut names);
-    }
-    names.sort();
-    names.dedup();
-    names
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(root, &p, out);
-        } else if let Some(name) = p.strip_prefix(root).ok().and_then(embedded::module_name) {
-            out.push(name);
-        }
-    }
 }

@@ -1,13 +1,11 @@
 //! The Lua host: one Lua 5.4 state, the module loader, a current-thread tokio runtime with a
 //! LocalSet for async primitives, Ctrl-C handling, error rendering, and the REPL.
-pub mod embedded;
 mod interrupt;
 mod loader;
 pub mod repl;
 
-pub use loader::{module_names, read_source};
+pub use loader::read_source;
 
-use std::cell::Cell;
 use std::ffi::OsString;
 use std::future::Future;
 use std::os::unix::ffi::OsStrExt;
@@ -102,16 +100,6 @@ impl From<mlua::Error> for HostError {
     }
 }
 
-thread_local! {
-    /// True while `Host::block_on` drives the LocalSet: `ctys.spawn` is only valid then.
-    static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether the caller runs inside a host's LocalSet (so `spawn_local` cannot panic).
-pub(crate) fn in_runtime() -> bool {
-    IN_RUNTIME.with(Cell::get)
-}
-
 /// An embeddable ctys scripting host.
 pub struct Host {
     lua: Lua,
@@ -163,7 +151,7 @@ impl Host {
     pub fn block_on<F: Future>(&self, fut: F) -> Result<F::Output, HostError> {
         let _signals = interrupt::install();
         let local = tokio::task::LocalSet::new();
-        IN_RUNTIME.with(|c| c.set(true));
+        crate::lua_api::set_in_runtime(true);
         let out = self.rt.block_on(local.run_until(async {
             let mut fut = pin!(fut);
             let mut stop = pin!(interrupt::wait());
@@ -175,7 +163,7 @@ impl Host {
             })
             .await
         }));
-        IN_RUNTIME.with(|c| c.set(false));
+        crate::lua_api::set_in_runtime(false);
         out
     }
 

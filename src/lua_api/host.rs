@@ -6,7 +6,7 @@ use log::Level;
 use mlua::{Lua, Table};
 
 use super::Text;
-use crate::host::embedded;
+use crate::modules as embedded;
 
 fn level(name: &str) -> mlua::Result<Level> {
     name.parse().map_err(|_| mlua::Error::runtime(format!("bad log level {name:?} (error, warn, info, debug, trace)")))
@@ -39,7 +39,7 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
         lua.create_function(move |_, prefix: Option<Text>| {
             let prefix = prefix.map(|t| t.0);
             let prefix = prefix.unwrap_or_default();
-            let mut names = crate::host::module_names(&dirs);
+            let mut names = embedded::module_names(&dirs);
             names.retain(|n| n.starts_with(&prefix));
             Ok(names)
         })?,

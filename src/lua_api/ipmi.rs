@@ -1,7 +1,6 @@
 //! `ctys.core.ipmi_*`: BMC sessions from Lua. Secrets are read here, from the sources the spec
 //! names, and never pass through Lua.
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::rc::Rc;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
@@ -13,16 +12,11 @@ fn err(lua: &Lua, e: IpmiError) -> mlua::Result<MultiValue> {
     (Value::Nil, e.message, e.kind).into_lua_multi(lua)
 }
 
-fn sources(t: &Table, prefix: &str, default_env: Option<&str>) -> mlua::Result<secret::Sources> {
+/// Where a secret may come from: only the sources the spec names (the defaults are Lua's).
+fn sources(t: &Table, prefix: &str) -> mlua::Result<secret::Sources> {
     let env: Option<String> = t.get(format!("{prefix}_env"))?;
-    let credentials = match t.get::<Value>("credentials")? {
-        Value::String(s) => Some(super::fs::path(&s)),
-        Value::Boolean(false) => None,
-        _ => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ctys/ipmi/credentials")),
-    };
+    let credentials = super::fs::path_field(t, "credentials")?;
     let file = super::fs::path_field(t, &format!("{prefix}_file"))?;
-    // The default variable only stands in when the spec names no source of its own.
-    let env = env.or(if file.is_none() { default_env.map(String::from) } else { None });
     let prompt = if prefix == "password" { t.get::<Option<bool>>("prompt")?.unwrap_or(true) } else { t.get::<Option<bool>>("kg_prompt")?.unwrap_or(false) };
     Ok(secret::Sources { env, file, credentials: if prefix == "password" { credentials } else { None }, prompt })
 }
@@ -31,8 +25,8 @@ fn sources(t: &Table, prefix: &str, default_env: Option<&str>) -> mlua::Result<s
 fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
     let host = super::text_field(t, "host")?.ok_or_else(|| mlua::Error::runtime("bad argument 'host': missing"))?;
     let port: u16 = t.get::<Option<u16>>("port")?.unwrap_or(623);
-    let user = super::text_field(t, "user")?.unwrap_or_else(|| "admin".into());
-    let password = match secret::find(&sources(t, "password", Some("IPMI_PASSWORD"))?, "password", &host, port, &user) {
+    let user = super::text_field(t, "user")?.ok_or_else(|| mlua::Error::runtime("bad argument 'user': missing"))?;
+    let password = match secret::find(&sources(t, "password")?, "password", &host, port, &user) {
         Ok(p) => p,
         Err(e) => return Ok(Err(e)),
     };
@@ -40,7 +34,7 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
         || t.get::<Option<String>>("kg_file")?.is_some()
         || t.get::<Option<bool>>("kg_prompt")?.unwrap_or(false);
     let kg = if kg_wanted {
-        match secret::find(&sources(t, "kg", None)?, "K_g", &host, port, &user).and_then(secret::kg_bytes) {
+        match secret::find(&sources(t, "kg")?, "K_g", &host, port, &user).and_then(secret::kg_bytes) {
             Ok(k) => Some(k),
             Err(e) => return Ok(Err(e)),
         }

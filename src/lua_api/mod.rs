@@ -15,6 +15,8 @@ mod task;
 mod vde;
 mod wol;
 
+pub use task::set_in_runtime;
+
 /// Builds `ctys.core` and makes it loadable as `require "ctys.core"`.
 pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     let core = lua.create_table()?;

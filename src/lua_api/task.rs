@@ -32,8 +32,18 @@ impl UserData for Task {
     }
 }
 
+thread_local! {
+    /// True while `Host::block_on` drives the LocalSet: `ctys.spawn` is only valid then.
+    static IN_RUNTIME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Set by the host around its LocalSet (so `spawn_local` cannot panic).
+pub fn set_in_runtime(on: bool) {
+    IN_RUNTIME.with(|c| c.set(on));
+}
+
 fn need_runtime(what: &str) -> mlua::Result<()> {
-    if crate::host::in_runtime() {
+    if IN_RUNTIME.with(std::cell::Cell::get) {
         Ok(())
     } else {
         Err(mlua::Error::runtime(format!("{what}: not inside the host's runtime (use Host::call)")))

@@ -4,9 +4,6 @@
 --- local bmc = assert(ctys.ipmi.open{ host = "10.0.0.5", user = "admin", password_env = "IPMI_PASSWORD" })
 --- print(bmc:power("status"))          --> "on" | "off"
 --- bmc:power("cycle"); bmc:bootdev("pxe"); bmc:identify(15); bmc:close()
---- for _, r in ipairs(ctys.ipmi.power_many{ hosts = { "10.0.0.5", "10.0.0.6:9623" }, action = "status" }) do
----   print(r.host, r.result or r.err)
---- end
 --- ```
 --- The password never comes from Lua: `password_env` (default IPMI_PASSWORD), `password_file`
 --- (mode 0600), the credentials file (`~/.ctys/ipmi/credentials`, lines `host[:port] user
@@ -57,6 +54,18 @@ local function spec_of(fname, opts)
   end
   local spec = check.without(opts)
   spec.privilege = PRIVILEGES[opts.privilege or "admin"]
+  spec.user = opts.user or "admin"
+  -- The default variable stands in only when the caller names no source of its own.
+  if not (opts.password_env or opts.password_file) then spec.password_env = "IPMI_PASSWORD" end
+  if opts.credentials ~= nil and opts.credentials ~= false and type(opts.credentials) ~= "string" then
+    check.bad(fname, "credentials", "expected a file name or false, got %s", type(opts.credentials))
+  end
+  if opts.credentials == nil then
+    local home = os.getenv("HOME")
+    spec.credentials = home and home ~= "" and (home .. "/.ctys/ipmi/credentials") or nil
+  elseif opts.credentials == false then
+    spec.credentials = nil
+  end
   return spec
 end
 
@@ -81,12 +90,6 @@ function M.ping(opts)
   return core.ipmi_ping(opts.host, opts.port, opts.timeout, opts.retries)
 end
 
----@class ctys.ipmi.Result
----@field host string as given
----@field result? string "on"/"off" for status, "ok" for the other actions
----@field err? string
----@field kind? string
-
 ---A BMC address as users write it: `host`, `host:port`, `[v6]:port`, `[v6]` or a bare IPv6
 ---address; the host an address or a host name (ctys.net.valid_host), the port 1-65535.
 ---Returns nil and why for anything else.
@@ -107,42 +110,6 @@ function M.parse_address(s)
   local n = port:match("^%d+$") and math.tointeger(tonumber(port))
   if not n or n < 1 or n > 65535 then return nil, string.format("bad BMC port in '%s': 1 to 65535", shown) end
   return { host = host, port = n }
-end
-
----One action (status, on, off, cycle, reset, soft, identify) on many BMCs at once, each with
----its own session and timeout; results in the order of `hosts`.
----@param opts ctys.ipmi.OpenOpts|{hosts: string[], action: string, fanout?: integer}
----@return ctys.ipmi.Result[]
-function M.power_many(opts)
-  if type(opts) ~= "table" then check.bad("ctys.ipmi.power_many", "opts", "expected a table") end
-  local hosts, action = opts.hosts, opts.action
-  if type(hosts) == "string" then hosts = { hosts } end
-  if type(hosts) ~= "table" or #hosts == 0 then check.bad("ctys.ipmi.power_many", "hosts", "expected a list of BMCs") end
-  local actions = { status = 1, on = 1, off = 1, cycle = 1, reset = 1, soft = 1, diag = 1, identify = 1 }
-  if not actions[action] then check.bad("ctys.ipmi.power_many", "action", "%s is not one of status, on, off, cycle, reset, soft, diag, identify", tostring(action)) end
-  local base = check.without(opts, "hosts", "action")
-  local specs = {}
-  for i, h in ipairs(hosts) do
-    if type(h) ~= "string" then check.bad("ctys.ipmi.power_many", "hosts[" .. i .. "]", "expected a string, got %s", type(h)) end
-    local a, e = M.parse_address(h)
-    if not a then check.bad("ctys.ipmi.power_many", "hosts[" .. i .. "]", "%s", e) end
-    local o = check.without(base)
-    o.host, o.port = a.host, a.port or o.port
-    specs[i] = spec_of("ctys.ipmi.power_many", o)
-  end
-  local jobs = {}
-  for i, spec in ipairs(specs) do
-    jobs[i] = function()
-      local bmc, e, kind = core.ipmi_open(spec)
-      if not bmc then return { host = hosts[i], err = e, kind = kind } end
-      local r, ae, akind
-      if action == "identify" then r, ae, akind = bmc:identify() else r, ae, akind = bmc:power(action) end
-      bmc:close()
-      if r == nil then return { host = hosts[i], err = ae, kind = akind } end
-      return { host = hosts[i], result = type(r) == "string" and r or "ok" }
-    end
-  end
-  return ctys.all(jobs)
 end
 
 return M

@@ -1,6 +1,6 @@
-//! The Lua files built into the binary (listed by build.rs), and how module names map
-//! onto them: `ctys.cli` is `stdlib/ctys/cli.lua` or `lua/ctys/cli.lua` (or `.../init.lua`).
-use std::path::Path;
+//! The Lua module tree: the files built into the binary (listed by build.rs), the modules a
+//! search path adds, and how module names map onto them: `ctys.cli` is `stdlib/ctys/cli.lua` or `lua/ctys/cli.lua` (or `.../init.lua`).
+use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 
@@ -38,7 +38,7 @@ pub fn module_name(rel: &Path) -> Option<String> {
 }
 
 /// Every embedded module name.
-pub fn module_names() -> impl Iterator<Item = String> {
+fn module_names_embedded() -> impl Iterator<Item = String> {
     FILES.iter().filter_map(|(p, _)| {
         let (_, rel) = p.split_once('/')?;
         module_name(Path::new(rel))
@@ -49,4 +49,27 @@ pub fn module_names() -> impl Iterator<Item = String> {
 /// dump is itself a directory for `--lua-path` (`stdlib/ctys/log.lua` → `ctys/log.lua`).
 pub fn site_path(path: &str) -> &str {
     path.split_once('/').map_or(path, |(_, rel)| rel)
+}
+
+/// Every module name visible through the searcher, site directories and embedded, sorted.
+pub fn module_names(dirs: &[PathBuf]) -> Vec<String> {
+    let mut names: Vec<String> = module_names_embedded().collect();
+    for dir in dirs {
+        walk(dir, dir, &mut names);
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(root, &p, out);
+        } else if let Some(name) = p.strip_prefix(root).ok().and_then(module_name) {
+            out.push(name);
+        }
+    }
 }
