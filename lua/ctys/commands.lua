@@ -82,28 +82,14 @@ function M.describe(name, ...)
   return table.concat(words, " ")
 end
 
----Where each program word resolves the way os.execute would run it (one shell for all): an
----executable path as given, or the executable file `command -v` finds on PATH.
+---Where each program word resolves, as ctys.proc.run would find it: an executable path as
+---given, or the executable file of that name on PATH.
 ---@param words string[]
 ---@return table<string, string> found word → path (words that do not resolve are absent)
 function M.which(words)
-  check.arg("ctys.commands.which", "words", words, "table")
-  local quote = require("ctys.relay").quote
-  local script = [[for n do case $n in
-  */*) [ -f "$n" ] && [ -x "$n" ] && printf '%s\t%s\n' "$n" "$n" ;;
-  *) p=$(command -v "$n") && { case $p in /*) [ -f "$p" ] && [ -x "$p" ] ;; esac; } && printf '%s\t%s\n' "$n" "$p" ;;
-esac; done]]
-  local q = {}
-  for i, w in ipairs(words) do q[i] = quote(w) end
+  check.list("ctys.commands.which", "words", words, "string")
   local found = {}
-  local p = io.popen("sh -c " .. quote(script) .. " sh " .. table.concat(q, " "))
-  if p then
-    for line in p:lines() do
-      local n, path = line:match("^(.-)\t(.*)$")
-      if n then found[n] = path end
-    end
-    p:close()
-  end
+  for _, w in ipairs(words) do found[w] = require("ctys.proc").which(w) end
   return found
 end
 

@@ -124,10 +124,10 @@ local function value_of(ref, shown)
     if not M.allow_eval then
       err.usage("%s: %%EVAL would run the macro's value as a shell command; refused (a site may set ctys.macros.allow_eval = true)", shown)
     end
-    local p = assert(io.popen("/bin/sh -c " .. string.format("'%s'", m.value:gsub("'", "'\\''")), "r"))
-    local out = p:read("a")
-    p:close()
-    return (out:gsub("\n+$", ""))
+    -- The shell's exit value does not matter (as with bash's `$(...)`); not starting does.
+    local r, e = require("ctys.proc").run { argv = { "/bin/sh", "-c", m.value } }
+    if not r then err.env("%s: %%EVAL: %s", shown, e) end
+    return (r.stdout:gsub("\n+$", ""))
   end
   return m.value
 end
@@ -140,6 +140,21 @@ local NAME = M.NAME
 -- expansion for the rest of the command line, so a macro used many times is expanded once;
 -- `memo.size` counts the bytes the command line's expansions put in, which stop at MAX_TEXT
 -- before a string that large is built.
+-- string.gsub as a Lua loop: the replacement may wait (an %EVAL runs a program), which a gsub
+-- callback, called from C, may not. Patterns here never match empty text.
+local function replace(text, pattern, f)
+  local out, pos = {}, 1
+  while true do
+    local s, e, a, b = text:find(pattern, pos)
+    if not s then break end
+    out[#out + 1] = text:sub(pos, s - 1)
+    out[#out + 1] = f(a, b)
+    pos = e + 1
+  end
+  out[#out + 1] = text:sub(pos)
+  return table.concat(out)
+end
+
 local function expand_text(text, stack, memo)
   local function grow(v, shown)
     memo.size = (memo.size or 0) + #v
@@ -164,11 +179,8 @@ local function expand_text(text, stack, memo)
     memo[key] = v
     return grow(v, shown)
   end
-  text = text:gsub("{[Mm][Aa][Cc][Rr][Oo]:([^}]*)}", function(spec) return sub(spec, "{macro:" .. spec .. "}") end)
-  text = text:gsub("()[Mm][Aa][Cc][Rr][Oo]:(" .. NAME .. ")", function(at, spec)
-    return sub(spec, "macro:" .. spec)
-  end)
-  return text
+  text = replace(text, "{[Mm][Aa][Cc][Rr][Oo]:([^}]*)}", function(spec) return sub(spec, "{macro:" .. spec .. "}") end)
+  return (replace(text, "[Mm][Aa][Cc][Rr][Oo]:(" .. NAME .. ")", function(spec) return sub(spec, "macro:" .. spec) end))
 end
 
 ---Expand the macros of a command line. A word that is one whole reference becomes the words

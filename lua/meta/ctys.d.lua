@@ -523,6 +523,12 @@ function ctys.core.now() end
 ---@return number
 function ctys.core.time() end
 
+---Where exec would find a program: a word with a `/` as it is, else on $PATH; only an
+---executable regular file counts. Nil when there is none.
+---@param prog string
+---@return string|nil path
+function ctys.core.proc_which(prog) end
+
 ---The longest wait any primitive accepts, in seconds (366 days).
 ---@type number
 ctys.core.max_seconds = 0

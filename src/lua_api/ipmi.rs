@@ -23,6 +23,8 @@ fn sources(t: &Table, prefix: &str) -> mlua::Result<secret::Sources> {
 
 /// A Config from a Lua spec; secret lookup failures are `Err(message)` (expected failures).
 fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
+    // Every plain value is checked before a secret is looked up (which may prompt).
+    let timeout = super::seconds("ipmi_open", "timeout", t.get("timeout")?, 1.0)?;
     let host = super::text_field(t, "host")?.ok_or_else(|| mlua::Error::runtime("bad argument 'host': missing"))?;
     let port: u16 = t.get::<Option<u16>>("port")?.unwrap_or(623);
     let user = super::text_field(t, "user")?.ok_or_else(|| mlua::Error::runtime("bad argument 'user': missing"))?;
@@ -56,7 +58,7 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
             Some(other) => return Err(mlua::Error::runtime(format!("ipmi: bad auth {other:?} (md5, straight)"))),
             None => None,
         },
-        timeout: super::seconds("ipmi_open", "timeout", t.get("timeout")?, 1.0)?,
+        timeout,
         tries: t.get::<Option<u32>>("retries")?.unwrap_or(4),
     }))
 }

@@ -65,6 +65,13 @@ async fn run(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set("proc_run", lua.create_async_function(run)?)?;
     core.set(
+        "proc_which",
+        lua.create_function(|lua, prog: LuaString| {
+            let path = std::env::var_os("PATH");
+            proc::which(&os(&prog), path.as_deref()).map(|p| lua.create_string(p.as_os_str().as_bytes())).transpose()
+        })?,
+    )?;
+    core.set(
         "proc_spawn",
         lua.create_function(|lua, spec: Table| {
             let (argv, env) = argv_env(&spec)?;

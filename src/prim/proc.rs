@@ -182,9 +182,48 @@ pub fn spawn(argv: &[OsString], env: &[(OsString, OsString)]) -> Result<u32, Fai
     Ok(pid)
 }
 
+/// Where exec would find a program: a word with a `/` as it is, else the first directory of
+/// `path` (PATH's form; an empty entry is the current directory) that holds it. Only an
+/// executable regular file (links followed) counts.
+pub fn which(prog: &std::ffi::OsStr, path: Option<&std::ffi::OsStr>) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let runnable = |p: &std::path::Path| {
+        p.metadata().is_ok_and(|m| m.is_file()) && nix::unistd::access(p, nix::unistd::AccessFlags::X_OK).is_ok()
+    };
+    let bytes = prog.as_bytes();
+    if bytes.is_empty() {
+        return None;
+    }
+    if bytes.contains(&b'/') {
+        let p = std::path::PathBuf::from(prog);
+        return runnable(&p).then_some(p);
+    }
+    let path = path?;
+    path.as_bytes().split(|&b| b == b':').find_map(|dir| {
+        let dir = if dir.is_empty() { std::path::Path::new(".") } else { std::path::Path::new(std::ffi::OsStr::from_bytes(dir)) };
+        let p = dir.join(prog);
+        runnable(&p).then_some(p)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn which_finds_what_exec_would() {
+        let p = |s: &str| Some(std::ffi::OsStr::new(s));
+        let sh = std::ffi::OsStr::new("sh");
+        assert!(which(sh, p("/nonexistent:/bin:/usr/bin")).is_some_and(|f| f.ends_with("sh")));
+        assert_eq!(which(sh, p("/nonexistent")), None);
+        assert_eq!(which(sh, None), None);
+        assert_eq!(which(std::ffi::OsStr::new("/bin/sh"), None), Some("/bin/sh".into()));
+        // Not executable, a directory, nothing: not a program.
+        assert_eq!(which(std::ffi::OsStr::new("/etc/passwd"), None), None);
+        assert_eq!(which(std::ffi::OsStr::new("/bin"), None), None);
+        assert_eq!(which(std::ffi::OsStr::new(""), p("/bin")), None);
+        assert_eq!(which(std::ffi::OsStr::new("passwd"), p("/etc")), None);
+    }
 
     fn req(argv: &[&str]) -> Request {
         Request { argv: argv.iter().map(OsString::from).collect(), max_output: 1 << 20, ..Default::default() }

@@ -55,6 +55,15 @@ function M.run(opts)
   return core.proc_run(opts)
 end
 
+---Where `run` would find a program: a word with a `/` as it is, else the first executable
+---file of that name on $PATH. Nil when there is none.
+---@param prog string
+---@return string|nil path
+function M.which(prog)
+  check.arg("ctys.proc.which", "prog", prog, "string")
+  return core.proc_which(prog)
+end
+
 ---Start a program detached from ctys (a session of its own, no terminal; it goes on after
 ---ctys ends, as a console window does) and return its pid.
 ---@param opts {argv: string[], env?: table<string,string>}

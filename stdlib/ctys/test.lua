@@ -130,15 +130,15 @@ local assert_mt = { __call = function(_, v, msg, ...) if not v then error(msg or
 ---The directory is left for the system's /tmp cleaning.
 ---@return {path: string, write: fun(self, rel: string, text: string): string}
 function M.tempdir()
+  local fs = require "ctys.fs"
   local root = os.tmpname()
   os.remove(root)
-  assert(os.execute("mkdir -p '" .. root .. "'"))
+  assert(fs.private_dir(root))
   return {
     path = root,
     write = function(self, rel, text)
       local path = self.path .. "/" .. rel
-      local dir = path:match("^(.*)/")
-      assert(os.execute("mkdir -p '" .. dir .. "'"))
+      assert(fs.private_dir(path:match("^(.*)/")))
       local f = assert(io.open(path, "w"))
       f:write(text)
       f:close()

@@ -302,8 +302,9 @@ local function open_console(kind, t, name, dry_run)
     return 0
   end
   if kind == "CLI" then
-    local _, how, code = os.execute(line)
-    return how == "exit" and code or 128 + code
+    local r, e = require("ctys.proc").run { argv = commands.argv(table.unpack(argv)), inherit = true }
+    if not r then err.env("CREATE %s: %s", name, e) end
+    return r.status or 128 + r.signal
   end
   if not (os.getenv("DISPLAY") or os.getenv("WAYLAND_DISPLAY")) then
     err.env("CREATE %s: CONSOLE:%s opens a window and needs a display (DISPLAY is not set)", name, kind)
