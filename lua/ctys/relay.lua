@@ -56,6 +56,19 @@ function M.local_request(req, t)
   return r
 end
 
+---The request with another `-a` argument (what a caller relays when it does part of the work).
+---@param req ctys.Request
+---@param raw string the new `-a` argument, e.g. "cancel=POWEROFF,SELF"
+---@return ctys.Request
+function M.with_action(req, raw)
+  check.arg("ctys.relay.with_action", "req", req, "table")
+  check.arg("ctys.relay.with_action", "raw", raw, "string")
+  local r = {}
+  for k, v in pairs(req) do r[k] = v end
+  r.action = require("ctys.subopts").parse(raw)
+  return r
+end
+
 ---A word quoted for a POSIX shell (left bare when it is safe as it is).
 ---@param w string
 ---@return string

@@ -1,0 +1,73 @@
+--- The wake-up broadcasts CANCEL remembers: `CANCEL ...,WOL,BROADCAST:<addr>` leaves the
+--- address a machine is to be woken through in a file of `<machine> <addr>` lines
+--- (CTYS_WOL_REMEMBER, else ~/.ctys/wol-broadcast); a later CREATE without BROADCAST or IF sends
+--- its magic packet there.
+---@class ctys.wolmemory
+local M = {}
+
+local check = require "ctys.check"
+local err = require "ctys.err"
+
+---The file the broadcasts are kept in.
+---@return string
+function M.file()
+  return require("ctys.paths").env("CTYS_WOL_REMEMBER") or ((os.getenv("HOME") or ".") .. "/.ctys/wol-broadcast")
+end
+
+local function remembered_lines(path)
+  local lines = {}
+  local text, e, kind = require("ctys.fs").read(path)
+  if not text and kind ~= "notfound" then err.env("%s (the remembered broadcasts)", e) end
+  for l in (text or ""):gmatch("[^\n]+") do
+    local name, addr = l:match("^(%S+)%s+(%S+)")
+    if name then lines[#lines + 1] = { name, addr } end
+  end
+  return lines
+end
+
+---The directed broadcast a CANCEL with WOL,BROADCAST remembered for a machine, or nil.
+---@param name string the machine as CREATE names it (t: or l:)
+---@param path? string the file (default: M.file())
+---@return string|nil
+function M.lookup(name, path)
+  check.arg("ctys.wolmemory.lookup", "name", name, "string")
+  check.arg("ctys.wolmemory.lookup", "path", path, "string?")
+  for _, l in ipairs(remembered_lines(path or M.file())) do
+    if l[1] == name then return l[2] end
+  end
+end
+
+---Remember the directed broadcast to wake machines through (replacing what was remembered for
+---them); true, or nil and why the file could not be written.
+---@param names string[]
+---@param addr string
+---@param path? string the file (default: M.file())
+---@return true|nil ok
+---@return string? err
+function M.remember(names, addr, path)
+  check.arg("ctys.wolmemory.remember", "names", names, "table")
+  check.arg("ctys.wolmemory.remember", "addr", addr, "string")
+  check.arg("ctys.wolmemory.remember", "path", path, "string?")
+  -- One `<name> <addr>` a line: text that would make another line, or another field, is refused.
+  for i, n in ipairs(names) do
+    if type(n) ~= "string" or n == "" or n:find("[%s%c]") then check.bad("ctys.wolmemory.remember", "names[" .. i .. "]", "%q is not a machine name", tostring(n)) end
+  end
+  if not require("ctys.net").valid_host(addr) then check.bad("ctys.wolmemory.remember", "addr", "%q is not an address or host name", addr) end
+  path = path or M.file()
+  local drop = {}
+  for _, n in ipairs(names) do drop[n] = true end
+  local out = {}
+  for _, l in ipairs(remembered_lines(path)) do
+    if not drop[l[1]] then out[#out + 1] = l[1] .. " " .. l[2] .. "\n" end
+  end
+  for _, n in ipairs(names) do out[#out + 1] = n .. " " .. addr .. "\n" end
+  local fs = require "ctys.fs"
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir and dir ~= "" and not fs.stat(dir) then
+    local ok, e = fs.private_dir(dir)
+    if not ok then return nil, string.format("cannot write %s: %s", path, e) end
+  end
+  return fs.write(path, table.concat(out))
+end
+
+return M
