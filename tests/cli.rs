@@ -4,7 +4,6 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use common::{bin, ctys, split, TempDir};
 
@@ -207,14 +206,8 @@ fn interrupt(body: &str) -> (i32, String) {
     out.read_line(&mut line).unwrap();
     assert_eq!(line, "ready\n");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "SIGINT did not stop the script");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    common::wait_until("SIGINT to stop the script", 10, || child.try_wait().unwrap().is_some());
+    let status = child.wait().unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     (status.code().unwrap_or(-1), rest)

@@ -11,7 +11,7 @@ use common::{bin, split, TempDir};
 fn the_manuals_console_line_opens_a_shell_here_and_returns_its_status() {
     let home = TempDir::new("console");
     let t = Tmux::start_env(home.path(), "SHELL=/bin/sh", "-t pm -a create=CONSOLE:cli; echo exit=$?; sleep 60");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.wait("the shell's prompt", |s| s.trim_end().ends_with(['$', '#']));
     t.keys(&["-l", "echo in-shell-$((6*7)); exit 4"]);
     t.keys(&["Enter"]);
     let sc = t.wait("the exit", |s| s.contains("exit="));
@@ -23,7 +23,7 @@ fn cli_to_a_target_is_an_ssh_session_with_a_terminal() {
     let sshd = Sshd::start(66, 1);
     let target = format!("127.0.0.66:{}", sshd.port);
     let t = Tmux::start(sshd.home.path(), &format!("-t pm -a create=CONSOLE:cli {target}; echo exit=$?; sleep 60"));
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.wait("the remote shell's prompt", |s| s.trim_end().ends_with(['$', '#']));
     t.keys(&["-l", "tty; echo remote-$((6*7)); exit 5"]);
     t.keys(&["Enter"]);
     let sc = t.wait("the exit", |s| s.contains("exit="));
@@ -49,13 +49,7 @@ fn window_consoles_start_the_command_tables_programs() {
     };
     let recorded = || {
         // The programs start in the background: wait for their lines.
-        for _ in 0..100 {
-            let s = std::fs::read_to_string(&log).unwrap_or_default();
-            if s.lines().count() >= 4 {
-                return s;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        common::wait_until("the four programs' lines", 10, || std::fs::read_to_string(&log).unwrap_or_default().lines().count() >= 4);
         std::fs::read_to_string(&log).unwrap_or_default()
     };
     for kind in ["xterm", "GTERM", "emacs", "vnc"] {

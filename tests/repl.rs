@@ -2,7 +2,7 @@
 //! reads the screen.
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::tmux::Tmux;
 use common::TempDir;
@@ -50,11 +50,7 @@ fn repl_in_a_pty() {
 
     // Ctrl-D exits; the history file kept the lines.
     t.keys(&["C-d"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while t.tmux(&["has-session", "-t", "repl"]).success() {
-        assert!(Instant::now() < deadline, "Ctrl-D did not end the REPL");
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    common::wait_until("Ctrl-D to end the REPL", 10, || !t.tmux(&["has-session", "-t", "repl"]).success());
     let history = std::fs::read_to_string(home.path().join(".ctys/history")).unwrap();
     assert!(history.contains("twice(21)") && history.contains("print('still here')"), "{history}");
 }

@@ -212,7 +212,9 @@ mod tests {
 
     #[test]
     fn which_finds_what_exec_would() {
-        let p = |s: &str| Some(std::ffi::OsStr::new(s));
+        fn p(s: &str) -> Option<&std::ffi::OsStr> {
+            Some(std::ffi::OsStr::new(s))
+        }
         let sh = std::ffi::OsStr::new("sh");
         assert!(which(sh, p("/nonexistent:/bin:/usr/bin")).is_some_and(|f| f.ends_with("sh")));
         assert_eq!(which(sh, p("/nonexistent")), None);

@@ -86,7 +86,7 @@ pub fn split(o: Output) -> (i32, String, String) {
 
 /// Polls `f` every 20 ms until it holds; panics naming `what` after `secs` seconds. The one way
 /// tests wait for something to happen (never a bare sleep).
-pub fn wait_until(what: &str, secs: u64, f: impl Fn() -> bool) {
+pub fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {
         assert!(Instant::now() < deadline, "waited {secs} s for {what}");
