@@ -18,11 +18,12 @@ pub fn candidates(name: &str) -> [String; 2] {
     [format!("{rel}.lua"), format!("{rel}/init.lua")]
 }
 
-/// The embedded file (path, source) that holds a module, if any.
-pub fn module(name: &str) -> Option<(&'static str, &'static str)> {
+/// The embedded file that holds a module, if any: its path and its bytecode (compiled by
+/// build.rs from the source `file` returns, with the chunk name `@path`).
+pub fn module(name: &str) -> Option<(&'static str, &'static [u8])> {
     let cands = candidates(name);
     ROOTS.iter().flat_map(|root| cands.iter().map(move |c| format!("{root}/{c}"))).find_map(|want| {
-        FILES.iter().find(|(p, _)| *p == want).map(|(p, s)| (*p, *s))
+        COMPILED.iter().find(|(p, _)| *p == want).map(|(p, b)| (*p, *b))
     })
 }
 

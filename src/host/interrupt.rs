@@ -3,12 +3,11 @@
 //! script that is parked in an async primitive, so remote commands are killed and BMC sessions
 //! closed on the way out, whichever of the three ended the run. A second signal before the
 //! first is handled exits at once (unless it is the same one, delivered again within 250 ms),
-//! and so does a run that has not ended GRACE after the first
+//! and so does a run that has not ended GRACE_SECS after the first
 //! (stuck in C code, where no hook runs). A signal the process was started with ignored
 //! (`nohup`, a background job's SIGINT) stays ignored.
-use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::time::Duration;
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
@@ -40,6 +39,8 @@ extern "C" fn on_signal(sig: nix::libc::c_int) {
     let before = PENDING.swap(sig, Ordering::SeqCst);
     if before == 0 {
         SINCE_MS.store(now, Ordering::SeqCst);
+        // SAFETY: alarm is async-signal-safe.
+        unsafe { nix::libc::alarm(GRACE_SECS) };
     } else if before != sig || now.saturating_sub(SINCE_MS.load(Ordering::SeqCst)) >= REPEAT_MS {
         // SAFETY: _exit is async-signal-safe.
         unsafe { nix::libc::_exit(128 + sig) }
@@ -48,34 +49,18 @@ extern "C" fn on_signal(sig: nix::libc::c_int) {
 
 /// How long a run may take to end after a signal before the process exits anyway (the
 /// cleanup of stalled remote sessions takes up to about 12 s).
-const GRACE: Duration = Duration::from_secs(20);
+const GRACE_SECS: u32 = 20;
 
-/// Runs (guards) that take signals now; the watchdog only acts while there is one.
-static ACTIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// Exits the process when a signal has been pending for GRACE during a run.
-fn watchdog() {
-    static STARTED: OnceLock<()> = OnceLock::new();
-    STARTED.get_or_init(|| {
-        let _ = std::thread::Builder::new().name("ctys-signals".into()).spawn(|| {
-            let mut since: Option<(i32, Instant)> = None;
-            loop {
-                std::thread::sleep(Duration::from_millis(100));
-                let sig = PENDING.load(Ordering::SeqCst);
-                since = match since {
-                    Some((s, t)) if s == sig && sig != 0 => Some((s, t)),
-                    _ if sig != 0 && ACTIVE.load(Ordering::SeqCst) > 0 => Some((sig, Instant::now())),
-                    _ => None,
-                };
-                if let Some((s, t)) = since {
-                    if t.elapsed() >= GRACE {
-                        // SAFETY: ending the process; nothing else can be done for it.
-                        unsafe { nix::libc::_exit(128 + s) }
-                    }
-                }
-            }
-        });
-    });
+/// SIGALRM, armed by the first signal: the run did not end within GRACE_SECS (stuck in C code,
+/// where no hook runs), so the process ends with the first signal's exit value. An alarm
+/// rather than a watchdog thread: nothing is started unless a signal comes.
+extern "C" fn on_alarm(_: nix::libc::c_int) {
+    let sig = match PENDING.load(Ordering::SeqCst) {
+        0 => nix::libc::SIGALRM,
+        s => s,
+    };
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { nix::libc::_exit(128 + sig) }
 }
 
 /// Routes SIGINT, SIGTERM and SIGHUP to the flag instead of killing the process, until the
@@ -95,8 +80,12 @@ pub fn install() -> Guard {
             Err(e) => log::warn!("cannot install the {sig} handler: {e}; it will kill the process"),
         }
     }
-    ACTIVE.fetch_add(1, Ordering::SeqCst);
-    watchdog();
+    let alarm = SigAction::new(SigHandler::Handler(on_alarm), SaFlags::empty(), SigSet::empty());
+    // SAFETY: the handler only reads an atomic and calls _exit.
+    match unsafe { sigaction(Signal::SIGALRM, &alarm) } {
+        Ok(old) => previous.push((Signal::SIGALRM, old)),
+        Err(e) => log::warn!("cannot install the SIGALRM handler: {e}; a run stuck after a signal is not ended"),
+    }
     Guard { previous }
 }
 
@@ -107,7 +96,8 @@ pub struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+        // SAFETY: cancelling this process's alarm.
+        unsafe { nix::libc::alarm(0) };
         for (sig, old) in self.previous.drain(..).rev() {
             // SAFETY: restoring the disposition that was there before.
             let _ = unsafe { sigaction(sig, &old) };
@@ -130,6 +120,8 @@ pub fn exit_value() -> i32 {
 
 /// Forgets a handled signal (the REPL goes on after Ctrl-C).
 pub fn clear() {
+    // SAFETY: cancelling this process's alarm.
+    unsafe { nix::libc::alarm(0) };
     PENDING.store(0, Ordering::SeqCst);
 }
 

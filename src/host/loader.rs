@@ -33,8 +33,11 @@ fn search(lua: &Lua, dirs: &[PathBuf], name: &str) -> mlua::Result<MultiValue> {
             name
         }
     };
-    if let Some((path, src)) = embedded::module(embedded_name) {
-        let f = load(lua, name, src, &format!("@{path}"), path)?;
+    if let Some((path, code)) = embedded::module(embedded_name) {
+        // Built into the binary by build.rs: bytecode is trusted here, and never elsewhere.
+        let f = lua.load(code).set_mode(mlua::chunk::ChunkMode::Binary).into_function().map_err(|e| {
+            mlua::Error::runtime(format!("error loading built-in module '{name}' ({path}): {e}"))
+        })?;
         return (f, path).into_lua_multi(lua);
     }
     tried.push(format!("no embedded module '{embedded_name}'"));

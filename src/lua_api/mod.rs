@@ -17,19 +17,39 @@ mod wol;
 
 pub use task::set_in_runtime;
 
+/// The areas bound when a script first asks `ctys.core` for something not bound yet: start-up
+/// (`ctys -e ''`, a tool's --help) binds only the host and the tasks.
+const LAZY: [fn(&Lua, &Table) -> mlua::Result<()>; 8] =
+    [fs::register, remote::register, wol::register, probe::register, proc::register, net::register, vde::register, ipmi::register];
+
 /// Builds `ctys.core` and makes it loadable as `require "ctys.core"`.
 pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     let core = lua.create_table()?;
     host::register(lua, &core, search_dirs)?;
-    fs::register(lua, &core)?;
     task::register(lua, &core)?;
-    remote::register(lua, &core)?;
-    wol::register(lua, &core)?;
-    probe::register(lua, &core)?;
-    proc::register(lua, &core)?;
-    net::register(lua, &core)?;
-    vde::register(lua, &core)?;
-    ipmi::register(lua, &core)?;
+    // A missing key (or pairs) binds every other area once, then the metatable goes: later
+    // lookups are plain table reads.
+    let bind_all = lua.create_function(|lua, core: Table| {
+        if core.metatable().is_some() {
+            core.set_metatable(None)?;
+            for register in LAZY {
+                register(lua, &core)?;
+            }
+        }
+        Ok(())
+    })?;
+    let meta = lua.create_table()?;
+    let bind = bind_all.clone();
+    meta.set("__index", lua.create_function(move |_, (core, key): (Table, Value)| {
+        bind.call::<()>(&core)?;
+        core.raw_get::<Value>(key)
+    })?)?;
+    meta.set("__pairs", lua.create_function(move |lua, core: Table| {
+        bind_all.call::<()>(&core)?;
+        let next: mlua::Function = lua.globals().get("next")?;
+        Ok((next, core, Value::Nil))
+    })?)?;
+    core.set_metatable(Some(meta))?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("ctys.core", core)
 }

@@ -5,7 +5,8 @@
 ---@class ctys.chunks
 local M = {}
 
-local check = require "ctys.check"
+-- ctys.check on first use: every script starts through this module, most never misuse it.
+local check = setmetatable({}, { __index = function(_, k) return require("ctys.check")[k] end })
 local core = require "ctys.core"
 local raw_load, raw_loadfile = load, loadfile
 

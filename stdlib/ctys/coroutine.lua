@@ -36,7 +36,7 @@ end
 ---@param f function
 ---@return fun(...): ...
 function M.wrap(f)
-  require("ctys.check").arg("ctys.coroutine.wrap", "f", f, "function")
+  if type(f) ~= "function" then require("ctys.check").arg("ctys.coroutine.wrap", "f", f, "function") end
   local co = coroutine.create(f)
   return function(...)
     local r = table.pack(forward(co, raw_resume(co, ...)))

@@ -69,4 +69,57 @@ function M.describe(e)
   return M.USAGE, tostring(e)
 end
 
+local KIND_OF = { [1] = "usage", [2] = "env", [3] = "failed" }
+
+-- The exit value of a returned failure's kind: what is missing or refused here is exit 2.
+local EXIT_OF_KIND = { permission = 2, notfound = 2, nodevice = 2, untrusted = 2, secret = 2, hostkey = 2, auth = 2 }
+
+local function raise_returned(codes, v, e, kind)
+  if v ~= nil then return v end
+  local code = codes[kind] or codes.default or EXIT_OF_KIND[kind] or M.FAILED
+  throw(code, tostring(e or "failed"))
+end
+
+---A returned failure raised: `v` when it is not nil, else the message `e` raised with exit 2
+---for what is missing or refused here (kinds permission, notfound, nodevice, untrusted, secret,
+---hostkey, auth), else 3. `local links = err.must(ctys.net.links())`.
+---@param v any the first value a function returned
+---@param e? string its message when v is nil
+---@param kind? string its kind when v is nil
+---@return any v
+function M.must(v, e, kind)
+  if v == nil then
+    if e ~= nil and type(e) ~= "string" then throw(M.USAGE, "ctys.err.must: bad argument 'e': expected a string, got " .. type(e)) end
+    if kind ~= nil and type(kind) ~= "string" then throw(M.USAGE, "ctys.err.must: bad argument 'kind': expected a string, got " .. type(kind)) end
+  end
+  return raise_returned({}, v, e, kind)
+end
+
+---A `must` with its own exit values: `codes` maps kinds (and `default`) to exit values.
+---`local must = err.must_with { exists = err.USAGE, default = err.ENV }`.
+---@param codes table<string, integer>
+---@return fun(v: any, e?: string, kind?: string): any
+function M.must_with(codes)
+  if type(codes) ~= "table" then throw(M.USAGE, "ctys.err.must_with: bad argument 'codes': expected a table, got " .. type(codes)) end
+  for k, c in pairs(codes) do
+    if type(k) ~= "string" or math.type(c) ~= "integer" or c < 1 or c > 125 then
+      throw(M.USAGE, "ctys.err.must_with: bad argument 'codes': kind = exit value from 1 to 125, got " .. tostring(k) .. " = " .. tostring(c))
+    end
+  end
+  return function(v, e, kind) return raise_returned(codes, v, e, kind) end
+end
+
+---A raised error returned: `f(...)`'s results, or nil, the message and a kind ("usage",
+---"env", "failed" for ctys.err errors, 128+N's "signal", "error" for any other).
+---@param f function
+---@param ... any its arguments
+---@return any ...
+function M.try(f, ...)
+  if type(f) ~= "function" then throw(M.USAGE, "ctys.err.try: bad argument 'f': expected a function, got " .. type(f)) end
+  local r = table.pack(pcall(f, ...))
+  if r[1] then return table.unpack(r, 2, r.n) end
+  local code, msg = M.describe(r[2])
+  return nil, msg, M.is(r[2]) and (KIND_OF[code] or (code > 128 and "signal") or "failed") or "error"
+end
+
 return M

@@ -34,7 +34,8 @@ end
 ---@return boolean ok
 ---@return any ...
 function M.protect(f, ...)
-  require("ctys.check").arg("ctys.run.protect", "f", f, "function")
+  -- ctys.check only on misuse: every run starts here, and start-up time counts.
+  if type(f) ~= "function" then require("ctys.check").arg("ctys.run.protect", "f", f, "function") end
   local r = table.pack(xpcall(f, handler, ...))
   if r[1] then return table.unpack(r, 1, r.n) end
   local e = r[2]
@@ -48,7 +49,7 @@ end
 ---@param name string module name
 ---@return any|nil module
 function M.try_require(name)
-  require("ctys.check").arg("ctys.run.try_require", "name", name, "string")
+  if type(name) ~= "string" then require("ctys.check").arg("ctys.run.try_require", "name", name, "string") end
   local ok, mod = pcall(require, name)
   if ok then return mod end
   if tostring(mod):find("module '" .. name .. "' not found", 1, true) == 1 then return nil end

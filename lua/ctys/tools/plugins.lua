@@ -170,8 +170,8 @@ local function machines_row()
   if #present == 0 then
     return { check = "machines", status = "missing", detail = "none of " .. table.concat(files, ", ") }
   end
-  local ok, db = pcall(machines.load, present)
-  if not ok then return { check = "machines", status = "missing", detail = select(2, err.describe(db)) } end
+  local db, e = err.try(machines.load, present)
+  if not db then return { check = "machines", status = "missing", detail = e } end
   return { check = "machines", status = "ok", detail = string.format("%d machines from %s", #db, table.concat(present, ", ")) }
 end
 

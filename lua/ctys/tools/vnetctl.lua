@@ -67,14 +67,9 @@ local function step(ctx, fmt, ...)
   if ctx.debug >= 1 then io.stderr:write("ctys-vnetctl: ", string.format(fmt, ...), "\n") end
 end
 
--- A kernel refusal as an exit-2 error (permission: needs CAP_NET_ADMIN, missing device, ...).
-local function must(v, e, kind)
-  if v == nil then
-    if kind == "exists" then err.usage("%s", e) end
-    err.env("%s", e)
-  end
-  return v
-end
+-- A kernel refusal: exit 2 (permission: needs CAP_NET_ADMIN, missing device, ...), a name
+-- that exists already exit 1.
+local must = err.must_with { exists = err.USAGE, default = err.ENV }
 
 -- A path given for a socket (or, with `dir`, the directory of the default ones): absolute,
 -- without control characters, and for a socket ending in a name: the pid file and the state

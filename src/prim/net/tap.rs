@@ -39,12 +39,17 @@ fn ifreq(name: &str, what: &str) -> Result<libc::ifreq, NetError> {
     Ok(r)
 }
 
-fn ioctl(fd: &std::fs::File, req: libc::c_ulong, arg: libc::c_ulong, what: &str) -> Result<(), NetError> {
+/// One ioctl; the errno when it fails.
+fn ioctl_errno(fd: &std::fs::File, req: libc::c_ulong, arg: libc::c_ulong) -> Result<(), i32> {
     // SAFETY: the requests used here take an integer argument (or a pointer to a live ifreq).
     if unsafe { libc::ioctl(fd.as_raw_fd(), req as _, arg) } < 0 {
-        return Err(errno_error(what, std::io::Error::last_os_error().raw_os_error().unwrap_or(0)));
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
     }
     Ok(())
+}
+
+fn ioctl(fd: &std::fs::File, req: libc::c_ulong, arg: libc::c_ulong, what: &str) -> Result<(), NetError> {
+    ioctl_errno(fd, req, arg).map_err(|errno| errno_error(what, errno))
 }
 
 /// Creates a TAP and returns its name.
@@ -57,12 +62,10 @@ pub fn add(spec: &TapSpec) -> Result<String, NetError> {
     }
     let fd = open_tun(&what)?;
     let mut r = ifreq(&shown, &what)?;
-    ioctl(&fd, TUNSETIFF, &mut r as *mut libc::ifreq as libc::c_ulong, &what).map_err(|e| match e.kind {
+    ioctl_errno(&fd, TUNSETIFF, &mut r as *mut libc::ifreq as libc::c_ulong).map_err(|errno| match errno {
         // TUNSETIFF on a name that exists as another kind of link says EINVAL or EBUSY.
-        ErrorKind::Other if e.message.contains("busy") || e.message.contains("Invalid") => {
-            NetError { kind: ErrorKind::Exists, message: format!("{what}: a link of that name exists and is no free TAP") }
-        }
-        _ => e,
+        libc::EBUSY | libc::EINVAL => NetError { kind: ErrorKind::Exists, message: format!("{what}: a link of that name exists and is no free TAP") },
+        e => errno_error(&what, e),
     })?;
     let name: String = r.ifr_name.iter().take_while(|c| **c != 0).map(|c| *c as u8 as char).collect();
     if let Some(uid) = spec.owner {
