@@ -1,4 +1,4 @@
-//! Embeds every file under `stdlib/` and `lua/` into the binary, so a fresh install has
+//! Embeds every `.lua` and `.sh` file under `stdlib/` and `lua/` into the binary, so a fresh install has
 //! the whole Lua layer without touching the disk (`src/modules.rs` reads the tables): the
 //! sources, and each module compiled to Lua bytecode here, so start-up does not parse them
 //! (a syntax error in a built-in module fails the build).
@@ -11,7 +11,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         let p = e.path();
         if p.is_dir() {
             walk(root, &p, out);
-        } else if p.extension().is_some_and(|x| x == "lua") {
+        } else if p.extension().is_some_and(|x| x == "lua" || x == "sh") {
             out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
         }
     }
@@ -32,10 +32,11 @@ fn main() {
         writeln!(f, "    ({rel:?}, include_str!({:?})),", abs.to_string_lossy()).unwrap();
     }
     writeln!(f, "];").unwrap();
-    // Modules only: `meta/ctys.d.lua` is a stub for editors, not code to run.
+    // Modules only: `meta/ctys.d.lua` is a stub for editors, not code to run; `.sh` files are
+    // programs a tool writes out (the sandbox lab's).
     let lua = mlua::Lua::new();
     writeln!(f, "pub static COMPILED: &[(&str, &[u8])] = &[").unwrap();
-    for rel in files.iter().filter(|r| !Path::new(r).file_stem().unwrap().to_string_lossy().contains('.')) {
+    for rel in files.iter().filter(|r| r.ends_with(".lua") && !Path::new(r).file_stem().unwrap().to_string_lossy().contains('.')) {
         let src = fs::read(root.join(rel)).unwrap();
         let func = lua
             .load(&src)

@@ -86,4 +86,12 @@ function M.modules(prefix)
   return core.modules(prefix)
 end
 
+---The text of a file built into the binary (`lua/ctys/tools/lab/machine.sh`), or nil.
+---@param path string its path in the source tree
+---@return string|nil
+function M.builtin(path)
+  check.arg("ctys.system.builtin", "path", path, "string")
+  return core.embedded(path)
+end
+
 return M

@@ -1,6 +1,6 @@
 //! OpenIPMI's ipmi_sim as a real BMC on 127.0.0.x for the tests: its own lan.conf (users admin
 //! and oper, a GUID so RMCP+ is on), one management controller, and the power model in
-//! tests/fixtures/chassis-control.sh keeping state in files.
+//! lua/ctys/tools/lab/chassis.sh (the sandbox lab's own) keeping state in files.
 use std::net::UdpSocket;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -29,7 +29,7 @@ impl Bmc {
         let dir = TempDir::new("bmc");
         let d = dir.path().display().to_string();
         let port = free_udp_port(addr);
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/chassis-control.sh");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/lua/ctys/tools/lab/chassis.sh");
         dir.write(
             "lan.conf",
             &format!(

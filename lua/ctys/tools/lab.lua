@@ -23,7 +23,7 @@ local check = require "ctys.check"
 local err = require "ctys.err"
 local system = require "ctys.system"
 local fs = require "ctys.fs"
-local quote = require("ctys.relay").quote
+local proc = require "ctys.proc"
 
 M.USAGE = [[
 usage: ctys lab up [--install] [N] | down | status | exec CMD [ARGS...] | tour [--install] [N] [FILE]
@@ -74,21 +74,23 @@ function M.config()
   return { name = name, dir = dir, ctl = name .. "0", home = dir .. "/home" }
 end
 
--- Runs a shell command; its output, or raises exit 3 with the command and what it said.
-local function sh(cmd)
-  local f = assert(io.popen(cmd .. " 2>&1", "r"))
-  local out = f:read("a")
-  local ok, how, code = f:close()
-  if not ok then err.failed("lab: %s: %s %s: %s", cmd, tostring(how), tostring(code), out:gsub("%s+$", "")) end
-  return out
+-- Runs a program (an argv, no shell); its stdout, or exit 3 naming it and what it said.
+local function run(argv, env)
+  local r, e = proc.run { argv = argv, env = env }
+  local line = table.concat(argv, " ")
+  if not r then err.failed("lab: %s: %s", line, e) end
+  if r.status ~= 0 then
+    err.failed("lab: %s: %s %s: %s", line, r.signal and "signal" or "exit", tostring(r.status or r.signal), (r.stderr .. r.stdout):gsub("%s+$", ""))
+  end
+  return r.stdout
 end
 
 local function write(path, text, mode)
-  local f, e = io.open(path, "w")
-  if not f then err.failed("lab: %s", e) end
-  f:write(text)
-  f:close()
-  if mode then sh(string.format("chmod %s %s", mode, quote(path))) end
+  err.must(fs.write(path, text, mode))
+end
+
+local function mkdir(path)
+  err.must(fs.private_dir(path))
 end
 
 local function machine_name(i) return string.format("lab%02d", i) end
@@ -96,7 +98,7 @@ local function machine_name(i) return string.format("lab%02d", i) end
 -- The namespaces of this lab that exist now.
 local function namespaces(cfg)
   local list = {}
-  for line in sh("ip netns list"):gmatch("[^\n]+") do
+  for line in run { "ip", "netns", "list" }:gmatch("[^\n]+") do
     local ns = line:match("^(%S+)")
     if ns and ns:match("^" .. cfg.name .. "%d+$") then list[#list + 1] = ns end
   end
@@ -113,88 +115,30 @@ end
 local function check_tools(install)
   local missing = {}
   for _, t in ipairs(TOOLS) do
-    if not os.execute("command -v " .. t[1] .. " >/dev/null 2>&1") then missing[#missing + 1] = t[2] end
+    if not proc.which(t[1]) then missing[#missing + 1] = t[2] end
   end
   if #missing == 0 then return end
   local line = "apt-get install -y " .. table.concat(missing, " ")
   if not install then err.env("lab: missing packages: %s; install them with: %s (or ctys lab up --install)", table.concat(missing, " "), line) end
   print("lab: installing " .. table.concat(missing, " "))
-  sh("apt-get update -qq && DEBIAN_FRONTEND=noninteractive " .. line .. " -qq --no-install-recommends")
+  run { "apt-get", "update", "-qq" }
+  run({ "apt-get", "install", "-y", "-qq", "--no-install-recommends", table.unpack(missing) }, { DEBIAN_FRONTEND = "noninteractive" })
 end
 
--- The power switch of every machine: `machine on|off I` (its BMC and WoL listener), and from
--- inside a machine `machine later|reboot|init N` (its poweroff, reboot, init: return at once and
--- go down a second later, from the control namespace, as a real poweroff does).
-local MACHINE = [[
-#!/bin/sh
-dir=%s name=%s
-me() { ip netns identify $$ | sed "s/^$name//"; }
-case $1 in
-on|1)
-  i=$2 ns=$name$2 m=$dir/m$2
-  ip -n $ns addr add %s$i/24 dev eth0 2>/dev/null
-  if ! { [ -f $m/sshd.pid ] && kill -0 "$(cat $m/sshd.pid)" 2>/dev/null; }; then
-    mkdir -p /run/sshd
-    ip netns exec $ns /usr/sbin/sshd -f $m/sshd_config
-  fi
-  echo 1 > $m/bmc/power ;;
-off|0)
-  i=$2 ns=$name$2 m=$dir/m$2
-  for p in $(ip netns pids $ns); do [ "$p" = $$ ] || kill -9 "$p" 2>/dev/null; done
-  ip -n $ns -4 addr flush scope global 2>/dev/null
-  rm -f $m/sshd.pid
-  echo 0 > $m/bmc/power ;;
-later|halt) i=$(me); ip netns exec ${name}0 setsid sh -c "sleep 1; $0 off $i" </dev/null >/dev/null 2>&1 & ;;
-reboot) i=$(me); ip netns exec ${name}0 setsid sh -c "sleep 1; $0 off $i; $0 on $i" </dev/null >/dev/null 2>&1 & ;;
-init)
-  case $2 in 0) exec $0 later ;; 6) exec $0 reboot ;; *) echo "$(date +%%T) $(me) init $2" >> $dir/log/messages ;; esac ;;
-*) echo "usage: machine on|off I | later | reboot | init N" >&2; exit 1 ;;
-esac
-exit 0
-]]
-
--- A machine's WoL listener: a magic packet for its MAC (raw 0x0842 or UDP port 9, the MAC's
--- first copy after the six 0xff bytes) crossing its bridge port switches it on.
-local LISTEN = [[
-#!/bin/sh
-i=$1
-while :; do
-  tcpdump -i m$i -p -n -l -c 1 "(ether proto 0x0842 and ether[20:4] = 0x02770000 and ether[24:2] = $i) or (udp dst port 9 and udp[8:4] = 0xffffffff and udp[14:4] = 0x02770000 and udp[18:2] = $i)" || exit 1
-  %s/bin/machine on $i
-done
-]]
-
--- OpenIPMI's chassis_control program: get/set NAME VALUE over one file per name in the BMC's
--- state directory; a change of power runs its on-power hook (the machine's switch).
-local CHASSIS = [[
-#!/bin/sh
-state=$1; shift 2; op=$1; shift
-case $op in
-get) for n in "$@"; do case $n in power) echo "power:$(cat $state/power 2>/dev/null || echo 0)" ;; boot) echo "boot:$(cat $state/boot 2>/dev/null || echo default)" ;; *) exit 1 ;; esac; done ;;
-set)
-  while [ $# -ge 2 ]; do
-    n=$1 v=$2; shift 2
-    case $n in shutdown) n=power v=0 ;; esac
-    echo "$v" > $state/$n
-    echo "$(date +%%T) $n $v" >> $state/chassis.log
-    [ $n = power ] && $state/on-power $v
-  done ;;
-*) exit 1 ;;
-esac
-exit 0
-]]
+-- The programs the lab runs, shipped in the binary (lua/ctys/tools/lab/*.sh): each reads the
+-- lab's directory, name and subnet from lab.env next to its bin/.
+local SCRIPTS = { machine = "machine.sh", listen = "listen.sh", chassis = "chassis.sh", log = "log.sh" }
 
 local function ssh_keygen(path, comment)
-  sh(string.format("ssh-keygen -q -t ed25519 -N '' -C %s -f %s", quote(comment), quote(path)))
-  local f = assert(io.open(path .. ".pub"))
-  local pub = f:read("l")
-  f:close()
-  return pub
+  run { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path }
+  return (err.must(fs.read(path .. ".pub")):match("^[^\n]*"))
 end
 
--- Starts a daemon in a namespace, detached, its pid in `pidfile`.
-local function daemon(ns, cmd, log, pidfile)
-  sh(string.format("ip netns exec %s setsid %s </dev/null >>%s 2>&1 & echo $! > %s", ns, cmd, quote(log), quote(pidfile)))
+-- Starts a daemon in a namespace, detached (a session of its own), its output appended to
+-- `log`, its pid in `pidfile`: `ip netns exec` and the shell exec it, so the pid stays its own.
+local function daemon(ns, argv, log, pidfile)
+  local pid = err.must(proc.spawn { argv = { "ip", "netns", "exec", ns, "sh", "-c", 'exec "$@" >>"$0" 2>&1', log, table.unpack(argv) } })
+  write(pidfile, pid .. "\n")
 end
 
 local function build(cfg, n)
@@ -203,31 +147,38 @@ local function build(cfg, n)
   if not ok then err.env("lab: %s", e) end
   ok, e = fs.write(d .. MARKER, cfg.name .. "\n")
   if not ok then err.env("lab: %s", e) end
-  for _, sub in ipairs { "bin", "log", "vde", "home/.ssh", "home/.ctys/groups", "home/.ctys/ipmi" } do sh("mkdir -p " .. quote(d .. "/" .. sub)) end
+  for _, sub in ipairs { "bin", "log", "vde", "home/.ssh", "home/.ctys/groups", "home/.ctys/ipmi" } do mkdir(d .. "/" .. sub) end
   for _, tool in ipairs { "ctys", "ctys-vnetctl", "ctys-ipmi", "ctys-wakeup", "ctys-groups", "ctys-macros", "ctys-plugins" } do
-    sh(string.format("ln -sf %s %s", quote(system.exe()), quote(d .. "/bin/" .. tool)))
+    run { "ln", "-sf", system.exe(), d .. "/bin/" .. tool }
   end
-  write(d .. "/bin/machine", string.format(MACHINE, d, cfg.name, SUBNET), "755")
-  write(d .. "/bin/listen", string.format(LISTEN, d), "755")
-  write(d .. "/bin/chassis", string.format(CHASSIS), "755")
-  write(d .. "/bin/log", string.format('#!/bin/sh\necho "$(date +%%T) $(ip netns identify $$) $*" >> %s/log/messages\n', d), "755")
+  write(d .. "/lab.env", string.format("dir=%s name=%s subnet=%s\n", require("ctys.relay").quote(d), cfg.name, SUBNET))
+  for bin, file in pairs(SCRIPTS) do
+    write(d .. "/bin/" .. bin, assert(system.builtin("lua/ctys/tools/lab/" .. file), file), tonumber("755", 8))
+  end
   local hostkey = ssh_keygen(d .. "/host_key", "ctys-lab-host")
   write(d .. "/authorized_keys", ssh_keygen(cfg.home .. "/.ssh/id_ed25519", "ctys-lab") .. "\n")
   -- 16 characters: what ipmi_sim keeps of a password (IPMI 1.5 user passwords).
-  local password = sh("head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \\n'")
+  local rnd = assert(io.open("/dev/urandom", "rb"))
+  local password = rnd:read(8):gsub(".", function(c) return string.format("%02x", c:byte()) end)
+  rnd:close()
 
-  sh(string.format("ip netns add %s && ip -n %s link set lo up", cfg.ctl, cfg.ctl))
-  sh(string.format("ip -n %s link add labbr0 type bridge && ip -n %s addr add %s254/24 dev labbr0 && ip -n %s link set labbr0 up",
-    cfg.ctl, cfg.ctl, SUBNET, cfg.ctl))
+  local function ip_(...) run { "ip", ... } end
+  ip_("netns", "add", cfg.ctl)
+  ip_("-n", cfg.ctl, "link", "set", "lo", "up")
+  ip_("-n", cfg.ctl, "link", "add", "labbr0", "type", "bridge")
+  ip_("-n", cfg.ctl, "addr", "add", SUBNET .. "254/24", "dev", "labbr0")
+  ip_("-n", cfg.ctl, "link", "set", "labbr0", "up")
   local ssh_config, known, machines, creds, group = {}, {}, {}, {}, {}
   for i = 1, n do
     local ns, m, name, ip, bmc = cfg.name .. i, d .. "/m" .. i, machine_name(i), SUBNET .. i, SUBNET .. (100 + i)
     local mac = string.format("02:77:00:00:00:%02x", i)
-    sh(string.format("ip netns add %s && ip -n %s link set lo up", ns, ns))
-    sh(string.format("ip link add m%d netns %s type veth peer name eth0 netns %s", i, cfg.ctl, ns))
-    sh(string.format("ip -n %s link set m%d master labbr0 up && ip -n %s link set eth0 address %s up", cfg.ctl, i, ns, mac))
-    sh(string.format("ip -n %s addr add %s/24 dev labbr0", cfg.ctl, bmc))
-    sh(string.format("mkdir -p %s/bmc", quote(m)))
+    ip_("netns", "add", ns)
+    ip_("-n", ns, "link", "set", "lo", "up")
+    ip_("link", "add", "m" .. i, "netns", cfg.ctl, "type", "veth", "peer", "name", "eth0", "netns", ns)
+    ip_("-n", cfg.ctl, "link", "set", "m" .. i, "master", "labbr0", "up")
+    ip_("-n", ns, "link", "set", "eth0", "address", mac, "up")
+    ip_("-n", cfg.ctl, "addr", "add", bmc .. "/24", "dev", "labbr0")
+    mkdir(m .. "/bmc")
     write(m .. "/sshd_config", table.concat({
       "ListenAddress " .. ip .. ":22", "HostKey " .. d .. "/host_key", "PidFile " .. m .. "/sshd.pid",
       "AuthorizedKeysFile " .. d .. "/authorized_keys", "PermitRootLogin prohibit-password", "PasswordAuthentication no",
@@ -235,7 +186,7 @@ local function build(cfg, n)
       "PrintMotd no", "PrintLastLog no", "SetEnv SHLVL=1", "LogLevel ERROR", "",
     }, "\n"))
     write(m .. "/bmc/power", "0\n")
-    write(m .. "/bmc/on-power", string.format("#!/bin/sh\nexec %s/bin/machine \"$1\" %d\n", d, i), "755")
+    write(m .. "/bmc/on-power", string.format("#!/bin/sh\nexec %s/bin/machine \"$1\" %d\n", require("ctys.relay").quote(d), i), tonumber("755", 8))
     write(m .. "/bmc/lan.conf", table.concat({
       'name "' .. name .. '"', "set_working_mc 0x20", "  startlan 1", "    addr " .. bmc .. " 623", "    priv_limit admin",
       "    allowed_auths_callback md5 straight", "    allowed_auths_user md5 straight",
@@ -243,10 +194,10 @@ local function build(cfg, n)
       string.format("    guid a1234567%08x89abcdefa1234567", i), "  endlan",
       string.format('  chassis_control "%s/bin/chassis %s/bmc 0x20"', d, m),
       string.format('  user 2 true "admin" "%s" admin 10 md5 straight', password), "",
-    }, "\n"), "600")
+    }, "\n"), tonumber("600", 8))
     write(m .. "/bmc/sim.emu", "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nmc_enable 0x20\n")
-    daemon(cfg.ctl, string.format("ipmi_sim -c %s/bmc/lan.conf -f %s/bmc/sim.emu -s %s/bmc -n", m, m, m), m .. "/bmc.log", m .. "/bmc.pid")
-    daemon(cfg.ctl, string.format("%s/bin/listen %d", d, i), m .. "/listen.log", m .. "/listen.pid")
+    daemon(cfg.ctl, { "ipmi_sim", "-c", m .. "/bmc/lan.conf", "-f", m .. "/bmc/sim.emu", "-s", m .. "/bmc", "-n" }, m .. "/bmc.log", m .. "/bmc.pid")
+    daemon(cfg.ctl, { d .. "/bin/listen", tostring(i) }, m .. "/listen.log", m .. "/listen.pid")
     ssh_config[#ssh_config + 1] = string.format("Host %s\n  HostName %s\n", name, ip)
     known[#known + 1] = string.format("%s,%s %s\n", name, ip, hostkey:match("^(%S+ %S+)"))
     machines[#machines + 1] = string.format("%s mac=%s ip=%s bmc=%s bmc_user=admin iface=labbr0\n", name, mac, ip, bmc)
@@ -259,7 +210,7 @@ local function build(cfg, n)
   write(h .. "/.ssh/known_hosts", table.concat(known))
   write(h .. "/.ctys/machines", "# the sandbox lab's machines (ctys lab up)\n" .. table.concat(machines))
   write(h .. "/.ctys/groups/lab", table.concat(group, " ") .. "\n")
-  write(h .. "/.ctys/ipmi/credentials", table.concat(creds), "600")
+  write(h .. "/.ctys/ipmi/credentials", table.concat(creds), tonumber("600", 8))
   local cmd = function(...) return "{ " .. table.concat({ ... }, ", ") .. " }" end
   write(h .. "/.ctys/commands.lua", "-- The lab's machines go down through their switch, never this machine.\nreturn {\n" .. table.concat({
     "  poweroff = " .. cmd(string.format("%q", d .. "/bin/machine"), '"later"'),
@@ -272,9 +223,14 @@ local function build(cfg, n)
   -- Ready when every BMC answers a presence ping and every listener listens.
   local pings = {}
   for i = 1, n do pings[#pings + 1] = string.format("assert(ctys.ipmi.ping{ host = %q, timeout = 0.2, retries = 50 }, %q)", SUBNET .. (100 + i), "BMC " .. i) end
-  sh(string.format("ip netns exec %s %s -e %s", cfg.ctl, quote(system.exe()), quote(table.concat(pings, "; "))))
+  run { "ip", "netns", "exec", cfg.ctl, system.exe(), "-e", table.concat(pings, "; ") }
   for i = 1, n do
-    sh(string.format("for t in $(seq 100); do grep -q 'listening on' %s/m%d/listen.log && exit 0; sleep 0.05; done; exit 1", quote(d), i))
+    local log = d .. "/m" .. i .. "/listen.log"
+    local t0 = ctys.now()
+    while not (fs.read(log) or ""):find("listening on", 1, true) do
+      if ctys.now() - t0 > 5 then err.failed("lab: the Wake-on-LAN listener of machine %d does not listen (%s)", i, log) end
+      ctys.sleep(0.05)
+    end
   end
 end
 
@@ -289,7 +245,9 @@ function M.env(cfg)
   -- /run/ctys, so `down` removes them.
   local base = { "HOME=" .. cfg.home, "PATH=" .. path, "CTYS_NO_DNS=1", "CTYS_LAB_DIR=" .. cfg.dir, "CTYS_LAB_NAME=" .. cfg.name,
     "CTYS_SOCKBASE=" .. cfg.dir .. "/vde", "CTYS_STATE_DIR=" .. cfg.dir .. "/state" }
-  local remote = "env " .. table.concat(base, " ")
+  local quoted = {}
+  for i, w in ipairs(base) do quoted[i] = require("ctys.relay").quote(w) end
+  local remote = "env " .. table.concat(quoted, " ")
   local env = { table.unpack(base) }
   env[#env + 1] = "CTYS_REMOTE_CMD=" .. remote .. " ctys"
   env[#env + 1] = "CTYS_REMOTE_VNETCTL=" .. remote .. " ctys-vnetctl"
@@ -301,11 +259,12 @@ end
 ---@param cfg table from M.config()
 function M.down(cfg)
   check.arg("ctys.tools.lab.down", "cfg", cfg, "table")
+  -- Every process in the lab's namespaces is the lab's: `up` started them there.
   for _, ns in ipairs(namespaces(cfg)) do
-    os.execute(string.format("for p in $(ip netns pids %s); do kill -9 $p; done 2>/dev/null", ns))
+    local r = proc.run { argv = { "ip", "netns", "pids", ns } }
+    for pid in (r and r.stdout or ""):gmatch("%d+") do system.kill(math.tointeger(tonumber(pid)), "SIGKILL") end
   end
-  -- The namespaces go once nothing holds them; killed processes may take a moment.
-  for _, ns in ipairs(namespaces(cfg)) do sh("ip netns del " .. ns) end
+  for _, ns in ipairs(namespaces(cfg)) do run { "ip", "netns", "del", ns } end
   if marked(cfg) then
     local ok, e = fs.remove(cfg.dir)
     if not ok and ok ~= false then err.failed("lab: %s", e) end
@@ -351,7 +310,8 @@ function M.status(cfg)
     local f = io.open(m .. "/bmc/power")
     local power = f and f:read("l") == "1" and "on" or "off"
     if f then f:close() end
-    local addr = sh(string.format("ip -n %s -4 -o addr show scope global 2>/dev/null || true", cfg.name .. i)):match("inet (%S+)") or "-"
+    local r = proc.run { argv = { "ip", "-n", cfg.name .. i, "-4", "-o", "addr", "show", "scope", "global" } }
+    local addr = r and r.status == 0 and r.stdout:match("inet (%S+)") or "-"
     rows[#rows + 1] = { machine_name(i), power, addr, alive(m .. "/sshd.pid") and "up" or "-",
       (alive(m .. "/bmc.pid") and "up " or "DOWN ") .. SUBNET .. (100 + i), alive(m .. "/listen.pid") and "up" or "DOWN" }
     i = i + 1
@@ -361,12 +321,11 @@ end
 
 -- Runs argv in the control namespace with the lab's environment; its exit status.
 local function exec(cfg, argv)
-  local words = {}
-  for i, w in ipairs(argv) do words[i] = quote(w) end
-  local env = {}
-  for i, w in ipairs(M.env(cfg)) do env[i] = quote(w) end
-  local _, how, code = os.execute(string.format("ip netns exec %s env %s %s", cfg.ctl, table.concat(env, " "), table.concat(words, " ")))
-  return how == "exit" and code or 128 + code
+  local full = { "ip", "netns", "exec", cfg.ctl, "env", table.unpack(M.env(cfg)) }
+  table.move(argv, 1, #argv, #full + 1, full)
+  local r, e = proc.run { argv = full, inherit = true }
+  if not r then err.failed("lab exec: %s", e) end
+  return r.status or 128 + r.signal
 end
 
 local function count(word)
