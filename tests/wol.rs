@@ -70,6 +70,11 @@ fn raw_frames_equal_etherwakes() {
         let ours = capture(&pair, &dir, &format!("ctys-{tag}"), raw, &mut lua_in(&pair, &dir, &format!("assert({chunk})")));
         assert_eq!(ours, peer, "{tag}: frames differ");
         assert_eq!(&ours[6..12], &[2, 0, 0, 0, 0, 0x0a], "{tag}: source is va's MAC");
+        // describe shows the frame that went out, byte for byte, the password's bytes as xx.
+        let (code, out, err) = split(lua_in(&pair, &dir, &format!("print(select(2, ctys.wol.describe{}))", &chunk["ctys.wol.send".len()..])).output().unwrap());
+        assert_eq!(code, 0, "{tag}: {err}");
+        let hex: String = ours.iter().enumerate().map(|(i, b)| if i >= 14 + 102 { "xx".to_string() } else { format!("{b:02x}") }).collect();
+        assert_eq!(out.trim_end(), hex, "{tag}: describe differs from the wire");
     }
     // count and interval: three frames.
     let file = dir.path().join("count.pcap");

@@ -143,11 +143,14 @@ function ctys.core.remote_console(spec) end
 ---@return string? err
 function ctys.core.wol_parse_mac(s) end
 
----The magic payload: 6 x 0xFF, 16 x the MAC, then the SecureOn password if any.
----@param mac string
----@param password? string a.b.c.d or a MAC-style 6 bytes
----@return string bytes 102, 106 or 108 of them
-function ctys.core.wol_payload(mac, password) end
+---What wol_send would put on the wire for a spec, without sending: `bytes` (the raw frame
+---with its Ethernet header, or the UDP payload: 6 x 0xFF, 16 x the MAC, the SecureOn password),
+---`secret_at` (where the password's bytes start), and `iface`, `src`, `dst` for a raw frame or
+---`dest` (address:port) for UDP. Nil and why when no interface fits.
+---@param spec ctys.core.WolSpec
+---@return {bytes: string, secret_at: integer, iface?: string, src?: string, dst?: string, dest?: string}|nil
+---@return string? err
+function ctys.core.wol_wire(spec) end
 
 ---Whether `name` is an IP address or could be a host name (labels of letters, digits, '-' and
 ---'_', none starting with '-', at most 253 bytes): the rule every lookup applies first.
@@ -162,11 +165,6 @@ function ctys.core.net_valid_host(name) end
 ---@return string? err
 function ctys.core.wol_check_password(password) end
 
----An interface for raw frames: the named one, else the first that is up, not loopback, with a MAC.
----@param name? string
----@return {name: string, mac: string?}|nil iface
----@return string? err
-function ctys.core.wol_interface(name) end
 
 ---@class ctys.core.WolSpec
 ---@field mac string canonical MAC

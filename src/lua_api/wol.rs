@@ -5,7 +5,7 @@ use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 use crate::prim::wol::{self, Mac, Password, RawSender, BROADCAST};
 
-use super::{nil_err as fail, text_field, utf8, Text};
+use super::{nil_err as fail, text_field, utf8};
 
 fn mac(s: &str) -> mlua::Result<Mac> {
     Mac::parse(s).map_err(mlua::Error::runtime)
@@ -99,7 +99,40 @@ fn send_many(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
     }
 }
 
+/// What `send` would put on the wire for a spec, without a socket: the bytes (a raw frame or
+/// the UDP payload), where the password's bytes start, and the frame's interface and MACs or the
+/// datagram's destination.
+fn wire(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
+    let target = mac(&text_field(&spec, "mac")?.unwrap_or_default())?;
+    let pw = password(&spec)?;
+    let t = lua.create_table()?;
+    let (bytes, secret_at) = if spec.get::<Option<bool>>("raw")?.unwrap_or(false) {
+        let i = match wol::interface(text_field(&spec, "iface")?.as_deref()) {
+            Ok(i) => i,
+            Err(e) => return fail(lua, e),
+        };
+        let Some(src) = i.mac.map(|m| m.octets()) else { return fail(lua, format!("interface {} has no MAC address", i.name)) };
+        let dst = match (spec.get::<Option<bool>>("unicast")?.unwrap_or(false), text_field(&spec, "bmac")?) {
+            (true, _) => target,
+            (false, Some(b)) => mac(&b)?,
+            (false, None) => BROADCAST,
+        };
+        t.set("iface", i.name.as_str())?;
+        t.set("src", Mac(src).to_string())?;
+        t.set("dst", dst.to_string())?;
+        (wol::frame(dst, src, target, pw), wol::HEADER_LEN + wol::PASSWORD_AT)
+    } else {
+        let addr = text_field(&spec, "broadcast")?.unwrap_or_else(|| "255.255.255.255".into());
+        t.set("dest", format!("{addr}:{}", spec.get::<Option<u16>>("port")?.unwrap_or(9)))?;
+        (wol::payload(target, pw), wol::PASSWORD_AT)
+    };
+    t.set("bytes", lua.create_string(&bytes)?)?;
+    t.set("secret_at", secret_at)?;
+    t.into_lua_multi(lua)
+}
+
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    core.set("wol_wire", lua.create_function(|lua, spec: Table| wire(lua, spec))?)?;
     core.set(
         "wol_parse_mac",
         // Not UTF-8 is not a MAC: the lossy text fails to parse and is named.
@@ -109,28 +142,9 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         })?,
     )?;
     core.set(
-        "wol_payload",
-        lua.create_function(|lua, (Text(m), pw): (Text, Option<mlua::LuaString>)| {
-            let pw = pw.map(|p| Password::parse(&utf8(&p).unwrap_or_default())).transpose().map_err(mlua::Error::runtime)?.unwrap_or_default();
-            lua.create_string(wol::payload(mac(&m)?, pw))
-        })?,
-    )?;
-    core.set(
         "wol_check_password",
         lua.create_function(|lua, pw: mlua::LuaString| match Password::parse(&utf8(&pw).unwrap_or_default()) {
             Ok(_) => true.into_lua_multi(lua),
-            Err(e) => (Value::Nil, e).into_lua_multi(lua),
-        })?,
-    )?;
-    core.set(
-        "wol_interface",
-        lua.create_function(|lua, name: Option<Text>| match wol::interface(name.as_ref().map(|t| t.0.as_str())) {
-            Ok(i) => {
-                let t = lua.create_table()?;
-                t.set("name", i.name.as_str())?;
-                t.set("mac", i.mac.map(|m| m.to_string()))?;
-                t.into_lua_multi(lua)
-            }
             Err(e) => (Value::Nil, e).into_lua_multi(lua),
         })?,
     )?;

@@ -101,6 +101,12 @@ impl Password {
 /// The longest payload: 102 bytes plus a 6-byte password.
 pub const MAX_PAYLOAD: usize = 108;
 
+/// Where the SecureOn password starts in a payload (after six 0xff and sixteen copies of the MAC).
+pub const PASSWORD_AT: usize = 102;
+
+/// The Ethernet header of a raw frame: destination, source, EtherType.
+pub const HEADER_LEN: usize = 14;
+
 /// Writes the magic payload into `buf` and returns its length (102, 106 or 108).
 pub fn write_payload(buf: &mut [u8; MAX_PAYLOAD], mac: Mac, pw: Password) -> usize {
     buf[..6].fill(0xff);
@@ -108,8 +114,8 @@ pub fn write_payload(buf: &mut [u8; MAX_PAYLOAD], mac: Mac, pw: Password) -> usi
         buf[6 + i * 6..12 + i * 6].copy_from_slice(&mac.0);
     }
     let pw = pw.bytes();
-    buf[102..102 + pw.len()].copy_from_slice(pw);
-    102 + pw.len()
+    buf[PASSWORD_AT..PASSWORD_AT + pw.len()].copy_from_slice(pw);
+    PASSWORD_AT + pw.len()
 }
 
 /// The magic payload as a vector.
@@ -233,16 +239,23 @@ pub struct RawSender {
 }
 
 /// The longest frame: 14-byte header and the longest payload.
-const MAX_FRAME: usize = 14 + MAX_PAYLOAD;
+const MAX_FRAME: usize = HEADER_LEN + MAX_PAYLOAD;
 
 fn write_frame(buf: &mut [u8], dst: Mac, src: [u8; 6], mac: Mac, pw: Password) -> usize {
     buf[..6].copy_from_slice(&dst.0);
     buf[6..12].copy_from_slice(&src);
-    buf[12..14].copy_from_slice(&ETHERTYPE_WOL.to_be_bytes());
+    buf[12..HEADER_LEN].copy_from_slice(&ETHERTYPE_WOL.to_be_bytes());
     let mut p = [0u8; MAX_PAYLOAD];
     let n = write_payload(&mut p, mac, pw);
-    buf[14..14 + n].copy_from_slice(&p[..n]);
-    14 + n
+    buf[HEADER_LEN..HEADER_LEN + n].copy_from_slice(&p[..n]);
+    HEADER_LEN + n
+}
+
+/// The raw frame a RawSender on an interface with MAC `src` puts on the wire for `mac`.
+pub fn frame(dst: Mac, src: [u8; 6], mac: Mac, pw: Password) -> Vec<u8> {
+    let mut buf = [0u8; MAX_FRAME];
+    let n = write_frame(&mut buf, dst, src, mac, pw);
+    buf[..n].to_vec()
 }
 
 impl RawSender {
@@ -262,9 +275,7 @@ impl RawSender {
 
     /// The frame that `send` would put on the wire.
     pub fn frame(&self, dst: Mac, mac: Mac, pw: Password) -> Vec<u8> {
-        let mut buf = [0u8; MAX_FRAME];
-        let n = write_frame(&mut buf, dst, self.src, mac, pw);
-        buf[..n].to_vec()
+        frame(dst, self.src, mac, pw)
     }
 
     /// Sends one frame to `dst` (the broadcast MAC, or the target's own as etherwake does).

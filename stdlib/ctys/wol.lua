@@ -115,19 +115,17 @@ end
 function M.describe(opts)
   local spec = spec_of("ctys.wol.describe", opts, { "mac" })
   local mac = mac_arg("ctys.wol.describe", "mac", spec.mac)
-  local payload = core.wol_payload(mac, spec.password)
+  spec.mac = mac
+  -- The bytes are the primitive's own (ctys.core.wol_wire builds them as send does).
+  local w, e = core.wol_wire(spec)
+  if not w then return nil, e end
   -- The SecureOn password is a secret: its bytes show as xx.
-  local hex = payload:sub(1, 102):gsub(".", function(c) return string.format("%02x", c:byte()) end) .. string.rep("xx", #payload - 102)
-  if not spec.raw then
-    return string.format("UDP %d bytes to %s:%d%s for %s%s", #payload, spec.broadcast or "255.255.255.255", spec.port or 9,
-      spec.iface and (" via " .. spec.iface) or "", mac, spec.password and " with a SecureOn password" or ""), hex
+  local hex = w.bytes:sub(1, w.secret_at):gsub(".", function(c) return string.format("%02x", c:byte()) end) .. string.rep("xx", #w.bytes - w.secret_at)
+  local pw = spec.password and " with a SecureOn password" or ""
+  if w.iface then
+    return string.format("raw frame %d bytes on %s, %s > %s, ethertype 0x0842, for %s%s", #w.bytes, w.iface, w.src, w.dst, mac, pw), hex
   end
-  local iface, e = core.wol_interface(spec.iface)
-  if not iface then return nil, e end
-  local dst = spec.unicast and mac or spec.bmac or "ff:ff:ff:ff:ff:ff"
-  local function raw(m) return (m:gsub(":", "")) end
-  return string.format("raw frame %d bytes on %s, %s > %s, ethertype 0x0842, for %s%s", 14 + #payload, iface.name,
-    iface.mac, dst, mac, spec.password and " with a SecureOn password" or ""), raw(dst) .. raw(iface.mac) .. "0842" .. hex
+  return string.format("UDP %d bytes to %s%s for %s%s", #w.bytes, w.dest, spec.iface and (" via " .. spec.iface) or "", mac, pw), hex
 end
 
 return M
