@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use mlua::{FromLua, Lua, Table, Value};
 
-use super::ret;
+use super::{failure, ret};
 use crate::prim::failure::{Failure, Kind};
 use crate::prim::fs;
 
@@ -49,8 +49,8 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, (LuaPath(p), max, owners): (LuaPath, u64, Option<Vec<u32>>)| {
             let r = present(&p, fs::read(&p, max, owners.as_deref()));
             match r {
-                Ok(d) => ret::<_, Failure>(lua, Ok(lua.create_string(d)?)),
-                Err(e) => ret::<(), _>(lua, Err(e)),
+                Ok(d) => ret(lua, Ok(lua.create_string(d)?)),
+                Err(e) => failure(lua, e),
             }
         })?,
     )?;
@@ -81,17 +81,17 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
                     t.set("gid", s.gid)?;
                     t.set("mode", s.mode)?;
                     t.set("size", s.size)?;
-                    ret::<_, Failure>(lua, Ok(t))
+                    ret(lua, Ok(t))
                 }
-                Err(e) => ret::<(), _>(lua, Err(e)),
+                Err(e) => failure(lua, e),
             }
         })?,
     )?;
     core.set(
         "fs_list",
         lua.create_function(|lua, (LuaPath(dir), max): (LuaPath, usize)| match fs::list_files(&dir, max) {
-            Ok(list) => ret::<_, Failure>(lua, Ok(list.iter().map(|p| lua.create_string(p.as_os_str().as_bytes())).collect::<mlua::Result<Vec<_>>>()?)),
-            Err(e) => ret::<(), _>(lua, Err(e)),
+            Ok(list) => ret(lua, Ok(list.iter().map(|p| lua.create_string(p.as_os_str().as_bytes())).collect::<mlua::Result<Vec<_>>>()?)),
+            Err(e) => failure(lua, e),
         })?,
     )?;
     Ok(())

@@ -6,11 +6,8 @@ use std::rc::Rc;
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 
 use crate::prim::ipmi::chassis::{BootFlags, ChassisStatus, DeviceId};
+use super::failure;
 use crate::prim::ipmi::{self, secret, Config, IpmiError, Session};
-
-fn err(lua: &Lua, e: IpmiError) -> mlua::Result<MultiValue> {
-    (Value::Nil, e.message, e.kind).into_lua_multi(lua)
-}
 
 /// Where a secret may come from: only the sources the spec names (the defaults are Lua's).
 fn sources(t: &Table, prefix: &str) -> mlua::Result<secret::Sources> {
@@ -78,7 +75,7 @@ async fn with<T>(b: &Bmc, lua: &Lua, f: impl AsyncFnOnce(&mut Session) -> Result
     *b.session.borrow_mut() = Some(s);
     match r {
         Ok(v) => out(lua, v),
-        Err(e) => err(lua, e),
+        Err(e) => failure(lua, e),
     }
 }
 
@@ -188,7 +185,7 @@ async fn open(lua: Lua, t: Table) -> mlua::Result<MultiValue> {
     let label = format!("{}:{}", cfg.host, cfg.port);
     match Session::open(&cfg).await {
         Ok(s) => Bmc { session: Rc::new(RefCell::new(Some(s))), label }.into_lua_multi(&lua),
-        Err(e) => err(&lua, e),
+        Err(e) => failure(&lua, e),
     }
 }
 
@@ -200,7 +197,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
             let t = super::seconds("ipmi_ping", "timeout", timeout, 1.0)?;
             match ipmi::presence_ping(&host, port.unwrap_or(623), t, tries.unwrap_or(3)).await {
                 Ok(ipmi) => (true, ipmi).into_lua_multi(&lua),
-                Err(e) => err(&lua, e),
+                Err(e) => failure(&lua, e),
             }
         })?,
     )?;

@@ -93,26 +93,17 @@ pub(crate) fn seconds(fname: &str, name: &str, v: Option<f64>, default: f64) -> 
         .map_err(|e| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument '{name}': {e}")))
 }
 
-/// A primitive's failure as Lua sees it: its message and its kind.
-pub(crate) trait Failure {
-    fn parts(self) -> (String, &'static str);
-}
-
-impl Failure for crate::prim::failure::Failure {
-    fn parts(self) -> (String, &'static str) {
-        (self.message, self.kind.name())
-    }
-}
-
-/// `ok` as Lua values, or `nil, message, kind`.
-pub(crate) fn ret<T: IntoLuaMulti, E: Failure>(lua: &Lua, r: Result<T, E>) -> mlua::Result<MultiValue> {
+/// `ok` as Lua values, or the one shape of an expected failure: `nil, message, kind`.
+pub(crate) fn ret<T: IntoLuaMulti>(lua: &Lua, r: Result<T, crate::prim::failure::Failure>) -> mlua::Result<MultiValue> {
     match r {
         Ok(v) => v.into_lua_multi(lua),
-        Err(e) => {
-            let (message, kind) = e.parts();
-            (Value::Nil, message, kind).into_lua_multi(lua)
-        }
+        Err(e) => failure(lua, e),
     }
+}
+
+/// A primitive's failure as Lua sees it: `nil, message, kind`.
+pub(crate) fn failure(lua: &Lua, e: crate::prim::failure::Failure) -> mlua::Result<MultiValue> {
+    (Value::Nil, e.message, e.kind.name()).into_lua_multi(lua)
 }
 
 /// An expected failure as Lua sees it: `nil, message`.

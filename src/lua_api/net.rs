@@ -7,11 +7,11 @@ use std::net::IpAddr;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
-use super::{ret, Failure, Text};
+use super::{failure, ret, Text};
 
-use crate::prim::ethtool::{self, EthtoolError, Modes};
+use crate::prim::ethtool::{self, Modes};
 use crate::prim::net::tap::{self, TapSpec};
-use crate::prim::net::{Addr, ErrorKind, LinkChange, Net, NetError, Route};
+use crate::prim::net::{Addr, LinkChange, Net, NetError, Route};
 
 thread_local! {
     /// One netlink connection for the host's thread, made on first use (inside the runtime).
@@ -27,33 +27,6 @@ fn net() -> Result<Net, NetError> {
             Ok(n)
         }
     })
-}
-
-impl Failure for NetError {
-    fn parts(self) -> (String, &'static str) {
-        let kind = match self.kind {
-            ErrorKind::Permission => "permission",
-            ErrorKind::Exists => "exists",
-            ErrorKind::NoDevice => "nodevice",
-            ErrorKind::Invalid => "invalid",
-            ErrorKind::Other => "other",
-        };
-        (self.message, kind)
-    }
-}
-
-impl Failure for EthtoolError {
-    fn parts(self) -> (String, &'static str) {
-        use ethtool::ErrorKind as K;
-        let kind = match self.kind {
-            K::NotSupported => "unsupported",
-            K::UnsupportedMode => "mode",
-            K::NoDevice => "nodevice",
-            K::Permission => "permission",
-            K::Other => "other",
-        };
-        (self.message, kind)
-    }
 }
 
 fn addr(s: &str) -> mlua::Result<Addr> {
@@ -123,7 +96,7 @@ async fn links(lua: Lua) -> mlua::Result<MultiValue> {
     let r = async { net()?.links().await }.await;
     let list = match r {
         Ok(l) => l,
-        Err(e) => return ret::<(), _>(&lua, Err(e)),
+        Err(e) => return failure(&lua, e),
     };
     let out = lua.create_table()?;
     for l in &list {
@@ -144,11 +117,11 @@ async fn links(lua: Lua) -> mlua::Result<MultiValue> {
 async fn routes(lua: Lua) -> mlua::Result<MultiValue> {
     let n = match net() {
         Ok(n) => n,
-        Err(e) => return ret::<(), _>(&lua, Err(e)),
+        Err(e) => return failure(&lua, e),
     };
     let (rs, ls) = match (n.routes().await, n.links().await) {
         (Ok(r), Ok(l)) => (r, l),
-        (Err(e), _) | (_, Err(e)) => return ret::<(), _>(&lua, Err(e)),
+        (Err(e), _) | (_, Err(e)) => return failure(&lua, e),
     };
     let out = lua.create_table()?;
     for r in &rs {
@@ -264,7 +237,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         "ethtool_wol_get",
         lua.create_function(|lua, Text(iface): Text| match ethtool::wol_get(&iface) {
             Ok(w) => lua.create_table_from([("supported", w.supported.to_string()), ("enabled", w.enabled.to_string())])?.into_lua_multi(lua),
-            Err(e) => ret::<(), _>(lua, Err(e)),
+            Err(e) => failure(lua, e),
         })?,
     )?;
     core.set(

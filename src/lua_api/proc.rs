@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mlua::{Lua, LuaString, MultiValue, Table};
 
-use super::{ret, seconds};
+use super::{failure, ret, seconds};
 use crate::prim::proc::{self, Request};
 
 /// Sets the flag when dropped before the run finished (its future was dropped).
@@ -56,9 +56,9 @@ async fn run(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
             t.set("signal", o.signal)?;
             t.set("stdout", lua.create_string(&o.stdout)?)?;
             t.set("stderr", lua.create_string(&o.stderr)?)?;
-            ret::<_, crate::prim::failure::Failure>(&lua, Ok(t))
+            ret(&lua, Ok(t))
         }
-        Err(e) => ret::<(), _>(&lua, Err(e)),
+        Err(e) => failure(&lua, e),
     }
 }
 

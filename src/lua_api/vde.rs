@@ -6,7 +6,7 @@ use mlua::{IntoLuaMulti, Lua, Table, UserData, UserDataMethods};
 
 use crate::prim::vde::{self, Mgmt, SwitchSpec};
 
-use super::{nil_err as fail, ret, seconds};
+use super::{failure, nil_err as fail, ret, seconds};
 
 /// An open management session.
 struct Session(RefCell<Option<Mgmt>>);
@@ -30,7 +30,7 @@ impl UserData for Session {
                 }
                 Err(e) => {
                     *g = None;
-                    ret::<(), _>(lua, Err(e))
+                    failure(lua, e)
                 }
             }
         });
@@ -118,7 +118,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
             let gone = vde::remove_files(&files(&t)?, &owners, t.get::<Option<bool>>("dry")?.unwrap_or(false));
             match gone {
                 Ok(g) => g.iter().map(|p| lua_path(lua, p)).collect::<mlua::Result<Vec<_>>>()?.into_lua_multi(lua),
-                Err(e) => ret::<(), _>(lua, Err(e)),
+                Err(e) => failure(lua, e),
             }
         })?,
     )?;

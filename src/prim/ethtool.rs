@@ -86,31 +86,7 @@ pub struct WolInfo {
     pub enabled: Modes,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The driver has no Wake-on-LAN operations (a veth, lo, most virtual NICs).
-    NotSupported,
-    NoDevice,
-    /// CAP_NET_ADMIN is missing.
-    Permission,
-    /// A requested mode is not among those the driver lists as supported.
-    UnsupportedMode,
-    Other,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EthtoolError {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl fmt::Display for EthtoolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for EthtoolError {}
+pub use super::failure::{Failure as EthtoolError, Kind as ErrorKind};
 
 fn err(kind: ErrorKind, message: String) -> EthtoolError {
     EthtoolError { kind, message }

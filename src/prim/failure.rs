@@ -2,12 +2,13 @@
 //! thing concerned) and its kind (for code: callers branch on kinds, never on message text).
 use std::fmt;
 
-/// What kind of failure happened. The Lua side sees `name()`.
+/// What kind of failure happened, for every primitive (files, processes, netlink, ethtool,
+/// SSH, IPMI). The Lua side sees `name()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// The file, device or entry does not exist.
     NotFound,
-    /// The operating system refused (permissions, capabilities).
+    /// The operating system refused (permissions, capabilities: CAP_NET_ADMIN, CAP_NET_RAW).
     Permission,
     /// It exists already.
     Exists,
@@ -20,6 +21,44 @@ pub enum Kind {
     Timeout,
     /// Any other input/output error.
     Io,
+    /// No such network device.
+    NoDevice,
+    /// A name the kernel would refuse (checked before it is asked).
+    Invalid,
+    /// Another kernel refusal.
+    Other,
+    /// The driver has no Wake-on-LAN operations (a veth, lo, most virtual NICs).
+    NotSupported,
+    /// A requested Wake-on-LAN mode is not among those the driver supports.
+    UnsupportedMode,
+    /// SSH: the host name did not resolve.
+    Resolve,
+    /// SSH: no TCP connection.
+    Connect,
+    /// SSH: the host key is unknown, changed or revoked.
+    HostKey,
+    /// SSH or IPMI: the login was refused.
+    Auth,
+    /// Cancelled (Ctrl-C, a signal).
+    Cancelled,
+    /// SSH: the session failed after it was set up.
+    Ssh,
+    /// IPMI: the BMC key K_g does not match.
+    Kg,
+    /// IPMI: the user may not have the privilege asked for.
+    Privilege,
+    /// IPMI: the BMC refused what was asked (a cipher suite, an authentication type).
+    Refused,
+    /// IPMI: the BMC answered with an error.
+    Bmc,
+    /// IPMI: a reply that does not parse.
+    Protocol,
+    /// IPMI: the network (resolve, bind, send).
+    Network,
+    /// IPMI: no password (or K_g) where one was looked for.
+    Secret,
+    /// IPMI: the session is closed or in use.
+    Closed,
 }
 
 impl Kind {
@@ -32,6 +71,25 @@ impl Kind {
             Kind::TooLarge => "toolarge",
             Kind::Timeout => "timeout",
             Kind::Io => "io",
+            Kind::NoDevice => "nodevice",
+            Kind::Invalid => "invalid",
+            Kind::Other => "other",
+            Kind::NotSupported => "unsupported",
+            Kind::UnsupportedMode => "mode",
+            Kind::Resolve => "resolve",
+            Kind::Connect => "connect",
+            Kind::HostKey => "hostkey",
+            Kind::Auth => "auth",
+            Kind::Cancelled => "cancelled",
+            Kind::Ssh => "ssh",
+            Kind::Kg => "kg",
+            Kind::Privilege => "privilege",
+            Kind::Refused => "refused",
+            Kind::Bmc => "bmc",
+            Kind::Protocol => "protocol",
+            Kind::Network => "network",
+            Kind::Secret => "secret",
+            Kind::Closed => "closed",
         }
     }
 

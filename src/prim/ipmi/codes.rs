@@ -1,5 +1,6 @@
 //! What the BMC's numbers mean: RMCP+ status codes and IPMI completion codes, in words (with
 //! the number, so a user can look it up).
+use super::Kind;
 
 /// RMCP+ status codes (IPMI 2.0 table 13-15) in words.
 pub fn rmcp_status(code: u8) -> String {
@@ -56,14 +57,14 @@ pub fn completion(code: u8) -> String {
 
 /// What a completion code means for a command, and its kind: privilege (0xd4 anywhere; 0x80
 /// and 0x81 from Set Session Privilege Level), auth (0x86 from Activate Session), else bmc.
-pub fn command_failure(netfn: u8, cmd: u8, code: u8) -> (&'static str, String) {
+pub fn command_failure(netfn: u8, cmd: u8, code: u8) -> (Kind, String) {
     match (netfn, cmd, code) {
-        (0x06, 0x3b, 0x80) => ("privilege", "the requested privilege level is not available for this user (0x80)".into()),
-        (0x06, 0x3b, 0x81) => ("privilege", "the requested privilege level exceeds the user's or the channel's limit (0x81)".into()),
+        (0x06, 0x3b, 0x80) => (Kind::Privilege, "the requested privilege level is not available for this user (0x80)".into()),
+        (0x06, 0x3b, 0x81) => (Kind::Privilege, "the requested privilege level exceeds the user's or the channel's limit (0x81)".into()),
         // What ipmi_sim answers to an Activate Session whose auth code is wrong.
-        (0x06, 0x3a, 0x86) => ("auth", "the requested privilege exceeds the user's limit, or the authentication failed (0x86)".into()),
-        (_, _, 0xd4) => ("privilege", completion(code)),
-        _ => ("bmc", completion(code)),
+        (0x06, 0x3a, 0x86) => (Kind::Auth, "the requested privilege exceeds the user's limit, or the authentication failed (0x86)".into()),
+        (_, _, 0xd4) => (Kind::Privilege, completion(code)),
+        _ => (Kind::Bmc, completion(code)),
     }
 }
 
@@ -90,8 +91,8 @@ mod tests {
         assert_eq!(completion(0x42), "completion code 0x42");
         assert_eq!(rmcp_status(0x0d), "unauthorized name (0x0d)");
         assert_eq!(rmcp_status(0x99), "RMCP+ status 0x99");
-        assert_eq!(command_failure(0x06, 0x3b, 0x81).0, "privilege");
-        assert_eq!(command_failure(0x00, 0x02, 0xd4).0, "privilege");
-        assert_eq!(command_failure(0x00, 0x02, 0x80).0, "bmc");
+        assert_eq!(command_failure(0x06, 0x3b, 0x81).0, Kind::Privilege);
+        assert_eq!(command_failure(0x00, 0x02, 0xd4).0, Kind::Privilege);
+        assert_eq!(command_failure(0x00, 0x02, 0x80).0, Kind::Bmc);
     }
 }

@@ -48,26 +48,13 @@ pub struct Config {
     pub tries: u32,
 }
 
-/// Why an IPMI operation failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpmiError {
-    /// timeout, auth, kg, privilege, refused, protocol, bmc, network
-    pub kind: &'static str,
-    /// `ipmi HOST:PORT: what happened`.
-    pub message: String,
-    /// What happened, without the BMC's name.
-    pub detail: String,
-}
+/// Why an IPMI operation failed: the one failure type, with kinds timeout, auth, kg,
+/// privilege, refused, protocol, bmc, network, secret.
+pub use super::failure::{Failure as IpmiError, Kind};
 
-impl std::fmt::Display for IpmiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-fn fail(kind: &'static str, label: &str, msg: impl std::fmt::Display) -> IpmiError {
-    let detail = msg.to_string();
-    IpmiError { kind, message: format!("ipmi {label}: {detail}"), detail }
+/// A failure about the BMC `label` (host:port): `ipmi HOST:PORT: what happened`.
+fn fail(kind: Kind, label: &str, msg: impl std::fmt::Display) -> IpmiError {
+    IpmiError::new(kind, format!("ipmi {label}: {msg}"))
 }
 
 /// The user name and the password fit what the protocol carries (16 bytes of user name; a
@@ -75,10 +62,10 @@ fn fail(kind: &'static str, label: &str, msg: impl std::fmt::Display) -> IpmiErr
 /// longer one cut short would log in as someone else or fail in a way that names nothing.
 fn check_lengths(cfg: &Config, label: &str, password_max: usize) -> Result<(), IpmiError> {
     if cfg.user.len() > 16 {
-        return Err(fail("auth", label, "the user name is longer than 16 bytes"));
+        return Err(fail(Kind::Auth, label, "the user name is longer than 16 bytes"));
     }
     if cfg.password.len() > password_max {
-        return Err(fail("secret", label, format!("the password is longer than {password_max} bytes, the most this protocol carries")));
+        return Err(fail(Kind::Secret, label, format!("the password is longer than {password_max} bytes, the most this protocol carries")));
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use tokio::net::UdpSocket;
 use super::crypto::{self, Exchange, Suite};
 use super::session::Session;
 use super::transport::{exchange, Pace};
-use super::{codes, fail, wire, Config, IpmiError};
+use super::{codes, fail, wire, Config, IpmiError, Kind};
 
 /// Rounds of Open Session + RAKP before a BMC that answers but never completes one is given
 /// up on (ipmitool's IPMI_LAN_RETRY is 4 too).
@@ -121,21 +121,21 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     };
     let mut last = None;
     for id in candidates {
-        let suite = Suite::by_id(id).ok_or_else(|| fail("refused", label, format!("cipher suite {id} is not supported (0-3, 17)")))?;
+        let suite = Suite::by_id(id).ok_or_else(|| fail(Kind::Refused, label, format!("cipher suite {id} is not supported (0-3, 17)")))?;
         match with_suite(cfg, label, &sock, suite, &pace).await {
             Ok(s) => {
                 SUITES.with(|m| m.borrow_mut().insert(label.to_string(), id));
                 return Ok(s);
             }
             // Only a BMC that answers "no such suite" gets the next one; a silent one is dead.
-            Err(e) if e.kind == "refused" => {
+            Err(e) if e.kind == Kind::Refused => {
                 log::debug!("{label}: {e}; trying the next cipher suite");
                 last = Some(e);
             }
             Err(e) => return Err(e),
         }
     }
-    Err(last.unwrap_or_else(|| fail("refused", label, "no cipher suite to try")))
+    Err(last.unwrap_or_else(|| fail(Kind::Refused, label, "no cipher suite to try")))
 }
 
 /// How a round ended without a session.
@@ -161,7 +161,7 @@ async fn with_suite(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suit
         }
     }
     let e = last.expect("a lost round leaves its error");
-    Err(fail(e.kind, label, format!("no session after {ROUNDS} rounds of setup: {}", e.detail)))
+    Err(IpmiError::new(e.kind, format!("{} (no session after {ROUNDS} rounds of setup)", e.message)))
 }
 
 /// One round: Open Session, RAKP 1/2, RAKP 3/4 with a fresh console session ID and tag; each
@@ -173,7 +173,7 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
         rng.fill_bytes(&mut console_sid);
     }
     let tag = (rng.next_u32() & 0x3f) as u8;
-    let lost = |e: IpmiError| if e.kind == "timeout" { Setback::Lost(e) } else { Setback::Final(e) };
+    let lost = |e: IpmiError| if e.kind == Kind::Timeout { Setback::Lost(e) } else { Setback::Final(e) };
     // Open Session Request: tag, requested privilege, reserved, console SID, the algorithms.
     let mut req = vec![tag, cfg.privilege, 0, 0];
     req.extend_from_slice(&console_sid);
@@ -183,9 +183,9 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
     let open = exchange(sock, label, &pkt, &patient, |p| setup_reply(p, wire::PT_OPEN_RESP, tag, console_sid)).await.map_err(lost)?;
     let bmc_sid = match parse_open(&open) {
         Ok(sid) => sid,
-        Err(0) => return Err(Setback::Final(fail("protocol", label, "malformed Open Session response"))),
+        Err(0) => return Err(Setback::Final(fail(Kind::Protocol, label, "malformed Open Session response"))),
         Err(status) => {
-            let kind = if matches!(status, 0x04 | 0x05 | 0x06 | 0x07 | 0x10 | 0x11) { "refused" } else { "bmc" };
+            let kind = if matches!(status, 0x04 | 0x05 | 0x06 | 0x07 | 0x10 | 0x11) { Kind::Refused } else { Kind::Bmc };
             return Err(Setback::Final(fail(kind, label, format!("Open Session with cipher suite {}: {}", suite.id, codes::rmcp_status(status)))));
         }
     };
@@ -218,10 +218,16 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
         Ok(parts) => parts,
         Err(0) => {
             abandon();
-            return Err(Setback::Final(fail("protocol", label, "malformed RAKP 2")));
+            return Err(Setback::Final(fail(Kind::Protocol, label, "malformed RAKP 2")));
         }
         Err(status) => {
-            let kind = if matches!(status, 0x0d | 0x0f) { "auth" } else if status == 0x09 || status == 0x0a { "privilege" } else { "bmc" };
+            let kind = if matches!(status, 0x0d | 0x0f) {
+                Kind::Auth
+            } else if status == 0x09 || status == 0x0a {
+                Kind::Privilege
+            } else {
+                Kind::Bmc
+            };
             return Err(Setback::Final(fail(kind, label, format!("RAKP 2: {}", codes::rmcp_status(status)))));
         }
     };
@@ -231,7 +237,7 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
     if suite.auth != 0 {
         if !crypto::equal(&x.rakp2(&kuid), their_code) {
             abandon();
-            return Err(Setback::Final(fail("auth", label, format!("password invalid for user {} (RAKP 2 check failed)", cfg.user))));
+            return Err(Setback::Final(fail(Kind::Auth, label, format!("password invalid for user {} (RAKP 2 check failed)", cfg.user))));
         }
     }
     // RAKP 3 and 4. From here both sides have the session keys.
@@ -268,9 +274,9 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
             // RAKP 2 proved the password right, so an integrity or name complaint here means the
             // BMC answered another RAKP 1 than ours (a resend it processed again): start over.
             return Err(match status {
-                0x0f | 0x0d | 0x02 => Setback::Lost(fail("bmc", label, format!("RAKP 4: {}", codes::rmcp_status(status)))),
-                0 => Setback::Final(fail("protocol", label, "malformed RAKP 4")),
-                c => Setback::Final(fail("bmc", label, format!("RAKP 4: {}", codes::rmcp_status(c)))),
+                0x0f | 0x0d | 0x02 => Setback::Lost(fail(Kind::Bmc, label, format!("RAKP 4: {}", codes::rmcp_status(status)))),
+                0 => Setback::Final(fail(Kind::Protocol, label, "malformed RAKP 4")),
+                c => Setback::Final(fail(Kind::Bmc, label, format!("RAKP 4: {}", codes::rmcp_status(c)))),
             });
         }
     };
@@ -278,7 +284,7 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
         if !crypto::equal(&x.rakp4(&sik), icv) {
             session.open = false;
             let why = if cfg.kg.is_some() { "k_g invalid (RAKP 4 check failed)" } else { "RAKP 4 check failed (does the BMC want a K_g?)" };
-            return Err(Setback::Final(fail(if cfg.kg.is_some() { "kg" } else { "auth" }, label, why)));
+            return Err(Setback::Final(fail(if cfg.kg.is_some() { Kind::Kg } else { Kind::Auth }, label, why)));
         }
     }
     Ok(session)

@@ -8,18 +8,18 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 use tokio::net::UdpSocket;
 
-use super::{fail, IpmiError};
+use super::{fail, IpmiError, Kind};
 
 /// A UDP socket connected to the BMC (so only its replies arrive).
 pub async fn connect_udp(host: &str, port: u16, label: &str) -> Result<UdpSocket, IpmiError> {
     let addr = crate::prim::resolve::socket_addrs(host, port)
-        .map_err(|e| fail("network", label, e))?
+        .map_err(|e| fail(Kind::Network, label, e))?
         .into_iter()
         .next()
-        .ok_or_else(|| fail("network", label, "no address"))?;
+        .ok_or_else(|| fail(Kind::Network, label, "no address"))?;
     let any: SocketAddr = if addr.is_ipv4() { (std::net::Ipv4Addr::UNSPECIFIED, 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
-    let sock = UdpSocket::bind(any).await.map_err(|e| fail("network", label, e))?;
-    sock.connect(addr).await.map_err(|e| fail("network", label, e))?;
+    let sock = UdpSocket::bind(any).await.map_err(|e| fail(Kind::Network, label, e))?;
+    sock.connect(addr).await.map_err(|e| fail(Kind::Network, label, e))?;
     Ok(sock)
 }
 
@@ -116,7 +116,7 @@ pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], pace: &Pa
     let mut buf = [0u8; 1024];
     let mut waited = Duration::ZERO;
     for attempt in 0..pace.tries {
-        sock.send(packet).await.map_err(|e| fail("network", label, e))?;
+        sock.send(packet).await.map_err(|e| fail(Kind::Network, label, e))?;
         let sent = Instant::now();
         let wait = pace.wait(attempt);
         let deadline = sent + wait;
@@ -124,7 +124,7 @@ pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], pace: &Pa
         loop {
             if halfway.is_some_and(|h| Instant::now() >= h) {
                 halfway = None;
-                sock.send(packet).await.map_err(|e| fail("network", label, e))?;
+                sock.send(packet).await.map_err(|e| fail(Kind::Network, label, e))?;
             }
             let left = halfway.unwrap_or(deadline).saturating_duration_since(Instant::now());
             if left.is_zero() && halfway.is_none() {
@@ -137,7 +137,7 @@ pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], pace: &Pa
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                     tokio::time::sleep(left.min(Duration::from_millis(50))).await;
                 }
-                Ok(Err(e)) => return Err(fail("network", label, e)),
+                Ok(Err(e)) => return Err(fail(Kind::Network, label, e)),
                 Ok(Ok(n)) => {
                     if let Some(v) = accept(&buf[..n]) {
                         // Only a reply to the one copy sent so far times the round trip.
@@ -151,5 +151,5 @@ pub async fn exchange<T>(sock: &UdpSocket, label: &str, packet: &[u8], pace: &Pa
         }
         waited += wait;
     }
-    Err(fail("timeout", label, format!("no answer after {} tries ({} s)", pace.tries, waited.as_secs_f64())))
+    Err(fail(Kind::Timeout, label, format!("no answer after {} tries ({} s)", pace.tries, waited.as_secs_f64())))
 }

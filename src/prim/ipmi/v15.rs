@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::crypto::{self, Suite};
 use super::session::Session;
 use super::transport::{exchange, Pace};
-use super::{codes, fail, wire, Config, IpmiError};
+use super::{codes, fail, wire, Config, IpmiError, Kind};
 
 /// An IPMI 1.5 session: Get Channel Authentication Capabilities, Get Session Challenge,
 /// Activate Session (MD5 if the BMC offers it, else straight password; never "none").
@@ -24,12 +24,12 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     let caps = exchange(&sock, label, &pre(0x38, &[0x0e, cfg.privilege]), &first, reply(0x38)).await?;
     pace.learn(first.rtt());
     if caps.code != 0 || caps.data.len() < 2 {
-        return Err(fail("bmc", label, format!("Get Channel Authentication Capabilities: {}", codes::completion(caps.code))));
+        return Err(fail(Kind::Bmc, label, format!("Get Channel Authentication Capabilities: {}", codes::completion(caps.code))));
     }
     let offered = |t: u8| caps.data[1] & (1 << t) != 0;
     let authtype = if let Some(t) = cfg.v15_auth {
         if !offered(t) {
-            return Err(fail("refused", label, format!("the BMC does not offer IPMI 1.5 authentication type {t}")));
+            return Err(fail(Kind::Refused, label, format!("the BMC does not offer IPMI 1.5 authentication type {t}")));
         }
         t
     } else if caps.data[1] & 0x04 != 0 {
@@ -37,7 +37,7 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     } else if caps.data[1] & 0x10 != 0 {
         wire::AUTH_STRAIGHT
     } else {
-        return Err(fail("refused", label, "the BMC offers neither MD5 nor straight password authentication for IPMI 1.5 (authentication none is never chosen)"));
+        return Err(fail(Kind::Refused, label, "the BMC offers neither MD5 nor straight password authentication for IPMI 1.5 (authentication none is never chosen)"));
     };
     let mut user16 = [0u8; 16];
     user16[..cfg.user.len()].copy_from_slice(cfg.user.as_bytes());
@@ -47,10 +47,10 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     let ch = exchange(&sock, label, &pre(0x39, &data), &pace, reply(0x39)).await?;
     match ch.code {
         0 => {}
-        0x81 => return Err(fail("auth", label, format!("invalid user name {}", cfg.user))),
-        c => return Err(fail("bmc", label, format!("Get Session Challenge: {}", codes::completion(c)))),
+        0x81 => return Err(fail(Kind::Auth, label, format!("invalid user name {}", cfg.user))),
+        c => return Err(fail(Kind::Bmc, label, format!("Get Session Challenge: {}", codes::completion(c)))),
     }
-    let (temp_sid, challenge) = parse_challenge(&ch.data).ok_or_else(|| fail("protocol", label, "short Get Session Challenge response"))?;
+    let (temp_sid, challenge) = parse_challenge(&ch.data).ok_or_else(|| fail(Kind::Protocol, label, "short Get Session Challenge response"))?;
     let mut pw = Zeroizing::new([0u8; 16]);
     let n = cfg.password.len().min(16);
     pw[..n].copy_from_slice(&cfg.password[..n]);
@@ -79,10 +79,12 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     // Activate Session goes with sequence number 0 in the temporary session.
     s.out_seq = u32::MAX;
     let (sid, inbound) = match s.cmd(0x06, 0x3a, &act).await {
-        Ok(r) => parse_activate(&r).ok_or_else(|| fail("protocol", label, "short Activate Session response"))?,
+        Ok(r) => parse_activate(&r).ok_or_else(|| fail(Kind::Protocol, label, "short Activate Session response"))?,
         // A BMC that does not like the auth code stays silent or says so: the password.
-        Err(e) if e.kind == "timeout" || e.kind == "auth" => {
-            return Err(fail("auth", label, format!("password invalid for user {} (Activate Session: {})", cfg.user, e.detail)));
+        Err(e) if e.kind == Kind::Timeout || e.kind == Kind::Auth => {
+            // IPMI 1.5 BMCs drop a wrong authentication code silently: silence is a wrong password.
+            let why = if e.kind == Kind::Timeout { "no answer: a BMC drops a wrong authentication code" } else { "refused" };
+            return Err(fail(Kind::Auth, label, format!("password invalid for user {} (Activate Session {why})", cfg.user)));
         }
         Err(e) => return Err(e),
     };

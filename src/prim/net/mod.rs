@@ -13,29 +13,7 @@ use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage,
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, RouteMessageBuilder};
 
-/// Why a network operation failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// Needs CAP_NET_ADMIN (exit 2 in the tools).
-    Permission,
-    Exists,
-    NoDevice,
-    /// A bad interface name (refused before the kernel sees it).
-    Invalid,
-    Other,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NetError {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl std::fmt::Display for NetError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
+pub use super::failure::{Failure as NetError, Kind as ErrorKind};
 
 /// An errno from the kernel, in words for `what` (e.g. "add bridge ctysbr0").
 pub fn errno_error(what: &str, errno: i32) -> NetError {

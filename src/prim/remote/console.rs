@@ -129,7 +129,7 @@ pub fn console(s: &Settings, req: &ConsoleRequest, cancel: &AtomicBool) -> Resul
         Ok(ch)
     })();
     let what = if req.cmd.is_some() { "command" } else { "shell" };
-    let mut ch = started.map_err(|e| err(ErrorKind::Protocol, label, format_args!("cannot start the {what}: {e}")))?;
+    let mut ch = started.map_err(|e| err(ErrorKind::Ssh, label, format_args!("cannot start the {what}: {e}")))?;
     sess.set_timeout(0);
     sess.set_blocking(false);
 
@@ -152,7 +152,7 @@ pub fn console(s: &Settings, req: &ConsoleRequest, cancel: &AtomicBool) -> Resul
     }
     ch.exit_status()
         .map(Exit::Status)
-        .map_err(|e| err(ErrorKind::Protocol, label, format_args!("no exit status: {e}")))
+        .map_err(|e| err(ErrorKind::Ssh, label, format_args!("no exit status: {e}")))
 }
 
 /// Moves bytes both ways until the remote side has closed its output.
@@ -223,10 +223,10 @@ fn pump(
                             let mut o = std::io::stdout().lock();
                             o.write_all(&buf[..n]).and_then(|()| o.flush())
                         };
-                        written.map_err(|e| err(ErrorKind::Protocol, label, format_args!("writing the output here: {e}")))?;
+                        written.map_err(|e| err(ErrorKind::Ssh, label, format_args!("writing the output here: {e}")))?;
                     }
                     Err(e) if would_block(&e) => break,
-                    Err(e) => return Err(err(ErrorKind::Protocol, label, format_args!("reading output: {e}"))),
+                    Err(e) => return Err(err(ErrorKind::Ssh, label, format_args!("reading output: {e}"))),
                 }
             }
         }
@@ -249,7 +249,7 @@ fn pump(
         let wait: u16 = if progress { 0 } else { 100 };
         match poll(&mut fds, wait) {
             Ok(_) | Err(Errno::EINTR) => {}
-            Err(e) => return Err(err(ErrorKind::Protocol, label, format_args!("poll: {e}"))),
+            Err(e) => return Err(err(ErrorKind::Ssh, label, format_args!("poll: {e}"))),
         }
         let stdin_ready = want_stdin && fds[1].revents().is_some_and(|r| !r.is_empty());
         if stdin_ready {

@@ -93,54 +93,7 @@ pub struct Outcome {
     pub stderr: Vec<u8>,
 }
 
-/// What kind of failure a host had, for scripts that branch on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Resolve,
-    Connect,
-    HostKey,
-    Auth,
-    Timeout,
-    Cancelled,
-    Protocol,
-    TooLarge,
-}
-
-impl ErrorKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::Resolve => "resolve",
-            ErrorKind::Connect => "connect",
-            ErrorKind::HostKey => "hostkey",
-            ErrorKind::Auth => "auth",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Cancelled => "cancelled",
-            ErrorKind::Protocol => "ssh",
-            ErrorKind::TooLarge => "toolarge",
-        }
-    }
-}
-
-/// A host's failure: its kind and a message that names the host and says what to do.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RemoteError {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl RemoteError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        RemoteError { kind, message: message.into() }
-    }
-}
-
-impl std::fmt::Display for RemoteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for RemoteError {}
+pub use super::failure::{Failure as RemoteError, Kind as ErrorKind};
 
 /// One host's result: what ran and, if it failed to run to its end, why.
 #[derive(Debug, Clone, Default, PartialEq)]

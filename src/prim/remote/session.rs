@@ -104,7 +104,7 @@ fn watch(tcp: &TcpStream, deadline: Instant, cancel: &AtomicBool, done: std::syn
 /// The SSH handshake, the host key check and authentication on a connected socket.
 fn establish(tcp: &TcpStream, s: &Settings, deadline: Instant) -> Result<Session, RemoteError> {
     let label = s.label.as_str();
-    let mut sess = Session::new().map_err(|e| err(ErrorKind::Protocol, label, e))?;
+    let mut sess = Session::new().map_err(|e| err(ErrorKind::Ssh, label, e))?;
     sess.set_tcp_stream(tcp.try_clone().map_err(|e| err(ErrorKind::Connect, label, e))?);
     sess.set_timeout(ms(remaining(deadline)));
     let hs_timeout = s.connect_timeout.as_secs_f64();
@@ -363,7 +363,7 @@ impl Conn {
                     let secs = req.timeout.unwrap_or(self.settings.connect_timeout).as_secs_f64();
                     (ErrorKind::Timeout, format!("the command did not start within {secs} s{killed}"))
                 } else {
-                    (ErrorKind::Protocol, format!("cannot start the command: {e}{killed}"))
+                    (ErrorKind::Ssh, format!("cannot start the command: {e}{killed}"))
                 };
                 out.error = Some(err(kind, &label, msg));
                 return out;
@@ -431,7 +431,7 @@ impl Conn {
                         Err(e) if would_block(&e) => break,
                         Err(e) => {
                             if out.error.is_none() {
-                                out.error = Some(err(ErrorKind::Protocol, &label, format_args!("reading output: {e}")));
+                                out.error = Some(err(ErrorKind::Ssh, &label, format_args!("reading output: {e}")));
                             }
                             *done = true;
                         }
