@@ -40,6 +40,7 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
     } else {
         None
     };
+    let label = super::text_field(t, "label")?.unwrap_or_else(|| format!("ipmi {host}:{port}"));
     Ok(Ok(Config {
         host,
         port,
@@ -57,6 +58,7 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
         },
         timeout,
         tries: t.get::<Option<u32>>("retries")?.unwrap_or(4),
+        label,
     }))
 }
 
@@ -69,7 +71,8 @@ struct Bmc {
 async fn with<T>(b: &Bmc, lua: &Lua, f: impl AsyncFnOnce(&mut Session) -> Result<T, IpmiError>, out: impl FnOnce(&Lua, T) -> mlua::Result<MultiValue>) -> mlua::Result<MultiValue> {
     let taken = b.session.borrow_mut().take();
     let Some(mut s) = taken else {
-        return (Value::Nil, format!("ipmi {}: the session is closed or busy", b.label), "closed").into_lua_multi(lua);
+        let prefix = if b.label.is_empty() { String::new() } else { format!("{}: ", b.label) };
+        return (Value::Nil, format!("{prefix}the session is closed or busy"), "closed").into_lua_multi(lua);
     };
     let r = f(&mut s).await;
     *b.session.borrow_mut() = Some(s);
@@ -182,7 +185,7 @@ async fn open(lua: Lua, t: Table) -> mlua::Result<MultiValue> {
         Ok(c) => c,
         Err(e) => return (Value::Nil, e, "secret").into_lua_multi(&lua),
     };
-    let label = format!("{}:{}", cfg.host, cfg.port);
+    let label = cfg.label.clone();
     match Session::open(&cfg).await {
         Ok(s) => Bmc { session: Rc::new(RefCell::new(Some(s))), label }.into_lua_multi(&lua),
         Err(e) => failure(&lua, e),

@@ -33,12 +33,14 @@ local PRIVILEGES = { user = 2, operator = 3, admin = 4 }
 ---@field auth? "md5"|"straight" IPMI 1.5 authentication (default: MD5 if offered, else straight; never none)
 ---@field privilege? "admin"|"operator"|"user" (admin)
 ---@field timeout? number seconds per try (1)
+---@field label? string how failures name the BMC (`ipmi HOST:PORT`); "" for not at all, when the caller names it
 ---@field retries? integer tries (4): a dead BMC costs timeout x retries; once it answered, each exchange gets twice as many
 
 local OPTS = {
   host = "string", port = "port", user = "string", password_env = "string", password_file = "string",
   credentials = "any", prompt = "boolean", kg_env = "string", kg_file = "string", kg_prompt = "boolean", cipher = "integer",
   interface = { "lanplus", "lan" }, auth = { "md5", "straight" }, privilege = { "admin", "operator", "user" }, timeout = "seconds", retries = "integer",
+  label = "string",
 }
 
 local function spec_of(fname, opts)

@@ -145,6 +145,8 @@ function M.main(argv)
     cipher = opts.C and (({ ["0"] = 0, ["1"] = 1, ["2"] = 2, ["3"] = 3, ["17"] = 17 })[opts.C]
       or err.usage("bad cipher suite (-C) '%s': 17 or 3 (0-2 by number only)", opts.C)) or nil,
     timeout = opts.N and check.seconds_arg(opts.N, "bad timeout (-N)", true) or nil,
+    -- Each line names its BMC as given: the messages need not.
+    label = "",
     retries = opts.R and check.integer_arg(opts.R, "bad tries (-R)", 1, 100) or nil,
   }
   local jobs = {}
@@ -163,7 +165,7 @@ function M.main(argv)
   local failed, secret = 0, false
   local json = require "ctys.json"
   for _, r in ipairs(results) do
-    local why = r.err and r.err:gsub("^ipmi %S+: ", "")
+    local why = r.err
     if r.err then failed = failed + 1; secret = secret or r.kind == "secret" end
     if opts.j then
       print(json.encode { host = r.host, result = r.result or json.null, err = r.err or json.null, kind = r.kind or json.null })

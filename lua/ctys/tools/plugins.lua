@@ -249,12 +249,13 @@ local function collect(hosts)
   if not res then err.env("%s", e) end
   local rows, failed = {}, 0
   for _, r in ipairs(res) do
-    local why = r.err or (r.ok == false and tostring(r.values[1])) or (type(r.values[1]) ~= "table" and "no report")
+    -- A host's own failure names the host already; the remote side's does not.
+    local why = r.err or (r.ok == false and (r.host .. ": " .. tostring(r.values[1])))
+      or (type(r.values[1]) ~= "table" and (r.host .. ": no report"))
     if why then
       failed = failed + 1
-      why = why:gsub("^" .. r.host:gsub("%p", "%%%0") .. ": ", "")
       rows[#rows + 1] = { host = r.host, check = "host", status = "failed", detail = why }
-      io.stderr:write("ctys-plugins: ", r.host, ": ", why, "\n")
+      io.stderr:write("ctys-plugins: ", why, "\n")
     else
       for _, row in ipairs(r.values[1]) do
         row.host = r.host

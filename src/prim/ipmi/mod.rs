@@ -46,15 +46,19 @@ pub struct Config {
     pub timeout: Duration,
     /// Tries of the first exchange; those after the BMC answered get ALIVE_FACTOR times more.
     pub tries: u32,
+    /// How failures name the BMC, before `: what happened` (`ipmi HOST:PORT`); empty: not at all
+    /// (a caller that prints the name itself).
+    pub label: String,
 }
 
 /// Why an IPMI operation failed: the one failure type, with kinds timeout, auth, kg,
 /// privilege, refused, protocol, bmc, network, secret.
 pub use super::failure::{Failure as IpmiError, Kind};
 
-/// A failure about the BMC `label` (host:port): `ipmi HOST:PORT: what happened`.
+/// A failure about the BMC `label` names (`ipmi HOST:PORT: what happened`; just what happened
+/// when the label is empty).
 fn fail(kind: Kind, label: &str, msg: impl std::fmt::Display) -> IpmiError {
-    IpmiError::new(kind, format!("ipmi {label}: {msg}"))
+    IpmiError::new(kind, if label.is_empty() { msg.to_string() } else { format!("{label}: {msg}") })
 }
 
 /// The user name and the password fit what the protocol carries (16 bytes of user name; a

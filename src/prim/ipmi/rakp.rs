@@ -110,7 +110,9 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
     let pace = Pace::new(cfg.timeout, cfg.tries);
     hello(cfg, label, &sock, &pace).await?;
     let pace = pace.times(super::ALIVE_FACTOR);
-    let candidates: Vec<u8> = match (cfg.cipher, SUITES.with(|s| s.borrow().get(label).copied())) {
+    // The suite a BMC took is remembered by its address (the label is only for messages).
+    let key = format!("{}:{}", cfg.host, cfg.port);
+    let candidates: Vec<u8> = match (cfg.cipher, SUITES.with(|s| s.borrow().get(&key).copied())) {
         (Some(c), _) => vec![c],
         (None, Some(c)) => vec![c],
         (None, None) => match channel_suites(&sock, label).await {
@@ -124,12 +126,12 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
         let suite = Suite::by_id(id).ok_or_else(|| fail(Kind::Refused, label, format!("cipher suite {id} is not supported (0-3, 17)")))?;
         match with_suite(cfg, label, &sock, suite, &pace).await {
             Ok(s) => {
-                SUITES.with(|m| m.borrow_mut().insert(label.to_string(), id));
+                SUITES.with(|m| m.borrow_mut().insert(key.clone(), id));
                 return Ok(s);
             }
             // Only a BMC that answers "no such suite" gets the next one; a silent one is dead.
             Err(e) if e.kind == Kind::Refused => {
-                log::debug!("{label}: {e}; trying the next cipher suite");
+                log::debug!("{key}: {e}; trying the next cipher suite");
                 last = Some(e);
             }
             Err(e) => return Err(e),
@@ -154,7 +156,7 @@ async fn with_suite(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Suit
         match setup_round(cfg, label, sock, suite, pace).await {
             Ok(s) => return Ok(s),
             Err(Setback::Lost(e)) => {
-                log::debug!("{label}: session setup round {round} of {ROUNDS}: {e}; starting over");
+                log::debug!("{}:{}: session setup round {round} of {ROUNDS}: {e}; starting over", cfg.host, cfg.port);
                 last = Some(e);
             }
             Err(Setback::Final(e)) => return Err(e),

@@ -36,7 +36,7 @@ impl Session {
     /// privilege; it is raised to the one asked for before the first command that needs more
     /// (so `power status` costs one exchange less).
     pub async fn open(cfg: &Config) -> Result<Session, IpmiError> {
-        let label = format!("{}:{}", cfg.host, cfg.port);
+        let label = cfg.label.clone();
         let sock = Rc::new(connect_udp(&cfg.host, cfg.port, &label).await?);
         let mut s = if cfg.lan15 { v15::open(cfg, &label, sock).await? } else { rakp::open(cfg, &label, sock).await? };
         s.raise_to = if cfg.privilege > 2 { cfg.privilege } else { 0 };

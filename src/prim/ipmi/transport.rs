@@ -26,7 +26,7 @@ pub async fn connect_udp(host: &str, port: u16, label: &str) -> Result<UdpSocket
 /// Whether something answers an RMCP presence ping (ASF) at `host:port`, and whether it says
 /// it speaks IPMI. Needs no account: a quick "is a BMC there" before any session.
 pub async fn presence_ping(host: &str, port: u16, timeout: Duration, tries: u32) -> Result<bool, IpmiError> {
-    let label = format!("{host}:{port}");
+    let label = format!("ipmi {host}:{port}");
     let sock = connect_udp(host, port, &label).await?;
     let tag = (rand::rng().next_u32() & 0xfe) as u8;
     let ping = [0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, tag, 0x00, 0x00];
