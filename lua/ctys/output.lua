@@ -27,14 +27,25 @@ function M.ok(r)
   return r.err == nil and r.status == 0
 end
 
----Why a host failed, in a few words (nil when it did not).
+---How a command that ran ended, when not well: `exit 3`, `killed by signal 9` (nil for exit 0,
+---or when it did not run: see `err`).
+---@param r ctys.core.RemoteResult
+---@return string|nil
+function M.ended(r)
+  check.arg("ctys.output.ended", "r", r, "table")
+  if r.err then return nil end
+  if r.signal then return "killed by signal " .. r.signal end
+  if r.status ~= 0 then return "exit " .. tostring(r.status) end
+end
+
+---Why a host failed, naming the host (`lab01: exit 3`; nil when it did not fail).
 ---@param r ctys.core.RemoteResult
 ---@return string|nil
 function M.why(r)
   check.arg("ctys.output.why", "r", r, "table")
-  if r.err then return (r.err:gsub("^" .. r.host:gsub("%p", "%%%0") .. ": ", "")) end
-  if r.signal then return "killed by signal " .. r.signal end
-  if r.status ~= 0 then return "exit " .. tostring(r.status) end
+  if r.err then return r.err end
+  local ended = M.ended(r)
+  return ended and (r.host .. ": " .. ended)
 end
 
 ---A function for `on_line` that prints `host: line` as lines arrive (raw lines when `prefix`
@@ -105,7 +116,7 @@ function M.print(results, mode, out, errf)
   end
 end
 
----List the failed hosts on stderr, one line each: `prog: host: why`.
+---List the failed hosts on stderr, one line each: `prog: host: why` (M.why).
 ---@param results ctys.core.RemoteResult[]
 ---@param prog? string program name for the lines ("ctys")
 ---@param errf? file*
@@ -119,7 +130,7 @@ function M.report_failures(results, prog, errf)
     local why = M.why(r)
     if why then
       failed = failed + 1
-      errf:write(prog or "ctys", ": ", r.host, ": ", why, "\n")
+      errf:write(prog or "ctys", ": ", why, "\n")
     end
   end
   return failed

@@ -108,7 +108,8 @@ function M.run(req, run_local)
       units[#units + 1] = function()
         local argv = { system.exe(), table.unpack(M.remote_argv(req, t)) }
         local r, e, kind = require("ctys.proc").run { argv = argv }
-        if not r then return { { index = i, host = t.host, err = e, kind = kind, stdout = "", stderr = "" } } end
+        -- A failure names its host, as the remote ones do.
+        if not r then return { { index = i, host = t.host, err = t.host .. ": " .. e, kind = kind, stdout = "", stderr = "" } } end
         return { { index = i, host = t.host, status = r.status, signal = r.signal, stdout = r.stdout, stderr = r.stderr } }
       end
     else

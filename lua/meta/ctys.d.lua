@@ -108,7 +108,7 @@ function ctys.core.isatty(stream) end
 ---@field signal? string signal name, when a signal ended it
 ---@field stdout string
 ---@field stderr string
----@field err? string why the host failed (connect, host key, auth, timeout, ...)
+---@field err? string why the host failed (connect, host key, auth, timeout, ...), naming the host first
 ---@field kind? "resolve"|"connect"|"hostkey"|"auth"|"timeout"|"cancelled"|"ssh"
 
 ---Run one command on many hosts over SSH (async; fan-out on worker threads).

@@ -119,7 +119,7 @@ function M.on_targets(req, relay)
       local r = relayed and relayed[i]
       if not (r and r.err == nil and r.status == 0) then
         io.stderr:write(string.format("ctys: CANCEL %s: its OS shutdown did not start (%s); the BMC %s leaves it on (FORCE,IPMI powers it off)\n",
-          t.host, r and require("ctys.output").why(r) or "not relayed", bmcs[i].name))
+          t.host, r and (r.err or require("ctys.output").ended(r)) or "not relayed", bmcs[i].name))
         return 0
       end
       return settle(t, bmcs[i], plan.grace)
