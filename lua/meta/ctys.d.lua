@@ -460,13 +460,40 @@ function ctys.core.fs_read(path, max, owners) end
 ---@return string? kind
 function ctys.core.fs_write(path, data, mode) end
 
----Remove a trusted file or directory tree; false when nothing was there.
+---Remove a trusted file or directory tree; false when nothing was there. Never `/`, a path
+---with `..`, or (with `within`) a path outside `within` (kind invalid).
 ---@param path string
 ---@param owners? integer[]
+---@param within? string
 ---@return boolean|nil removed
 ---@return string? err
 ---@return string? kind
-function ctys.core.fs_remove(path, owners) end
+function ctys.core.fs_remove(path, owners, within) end
+
+---Set an entry's permission bits; no link followed, only the caller's own.
+---@param path string
+---@param mode integer
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.fs_chmod(path, mode) end
+
+---Give an entry to a uid and/or gid (nil keeps it); no link followed, only the caller's own.
+---@param path string
+---@param uid? integer
+---@param gid? integer
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.fs_chown(path, uid, gid) end
+
+---Rename an entry of the caller's (a link moves, it is not followed).
+---@param from string
+---@param to string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.fs_rename(from, to) end
 
 ---Make (or check) a directory only the caller may write.
 ---@param path string

@@ -62,9 +62,21 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     )?;
     core.set(
         "fs_remove",
-        lua.create_function(|lua, (LuaPath(p), owners): (LuaPath, Option<Vec<u32>>)| {
-            ret(lua, fs::remove(&p, owners.as_deref().unwrap_or_default()))
+        lua.create_function(|lua, (LuaPath(p), owners, within): (LuaPath, Option<Vec<u32>>, Option<LuaPath>)| {
+            ret(lua, fs::remove(&p, owners.as_deref().unwrap_or_default(), within.as_ref().map(|w| w.0.as_path())))
         })?,
+    )?;
+    core.set(
+        "fs_chmod",
+        lua.create_function(|lua, (LuaPath(p), mode): (LuaPath, u32)| ret(lua, fs::chmod(&p, mode).map(|()| true)))?,
+    )?;
+    core.set(
+        "fs_chown",
+        lua.create_function(|lua, (LuaPath(p), uid, gid): (LuaPath, Option<u32>, Option<u32>)| ret(lua, fs::chown(&p, uid, gid).map(|()| true)))?,
+    )?;
+    core.set(
+        "fs_rename",
+        lua.create_function(|lua, (LuaPath(from), LuaPath(to)): (LuaPath, LuaPath)| ret(lua, fs::rename(&from, &to).map(|()| true)))?,
     )?;
     core.set(
         "fs_private_dir",

@@ -151,7 +151,8 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), Failure> 
 
 /// Removes a trusted entry (a directory with everything in it); false when nothing is there.
 /// An entry that is not trusted is left alone and named in the error.
-pub fn remove(path: &Path, owners: &[u32]) -> Result<bool, Failure> {
+pub fn remove(path: &Path, owners: &[u32], within: Option<&Path>) -> Result<bool, Failure> {
+    check_removable(path, within)?;
     let m = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -160,6 +161,66 @@ pub fn remove(path: &Path, owners: &[u32]) -> Result<bool, Failure> {
     check_trusted(path, &m, owners)?;
     let r = if m.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
     r.map(|()| true).map_err(|e| Failure::io(path.display(), &e))
+}
+
+/// What `remove` refuses before it looks: `/`, a path with `..` (it could lead anywhere), and with
+/// `within`, a path that is not `within` or under it.
+fn check_removable(path: &Path, within: Option<&Path>) -> Result<(), Failure> {
+    use std::path::Component;
+    let shown = path.display();
+    if path.components().any(|c| c == Component::ParentDir) {
+        return Err(Failure::new(Kind::Invalid, format!("{shown}: a path with '..' is not removed")));
+    }
+    if path.components().all(|c| matches!(c, Component::RootDir | Component::CurDir)) {
+        return Err(Failure::new(Kind::Invalid, format!("{shown}: the root directory is never removed")));
+    }
+    if let Some(root) = within {
+        let inside = root.components().all(|c| c != Component::ParentDir) && path.starts_with(root);
+        if !inside {
+            return Err(Failure::new(Kind::Invalid, format!("{shown} is not under {}; not removed", root.display())));
+        }
+    }
+    Ok(())
+}
+
+/// An entry opened without following a link (a directory too), for changes through its
+/// descriptor: what was checked is what changes. Only the caller's own (or, for root, anyone's).
+fn open_own(path: &Path) -> Result<std::fs::File, Failure> {
+    let shown = path.display();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(nix::libc::ELOOP) => Failure::new(Kind::Untrusted, format!("{shown} is a symbolic link; left alone")),
+            _ => Failure::io(&shown, &e),
+        })?;
+    let m = f.metadata().map_err(|e| Failure::io(&shown, &e))?;
+    if m.uid() != euid() && euid() != 0 {
+        return Err(Failure::new(Kind::Untrusted, format!("{shown} is owned by uid {}, not by you; left alone", m.uid())));
+    }
+    Ok(f)
+}
+
+/// Sets an entry's permission bits (no link followed; only the caller's own).
+pub fn chmod(path: &Path, mode: u32) -> Result<(), Failure> {
+    let f = open_own(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777)).map_err(|e| Failure::io(path.display(), &e))
+}
+
+/// Gives an entry to a user and group (no link followed; only the caller's own; root's power).
+pub fn chown(path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<(), Failure> {
+    let f = open_own(path)?;
+    std::os::unix::fs::fchown(&f, uid, gid).map_err(|e| Failure::io(path.display(), &e))
+}
+
+/// Renames an entry of the caller's (a link is moved, never followed) within one file system.
+pub fn rename(from: &Path, to: &Path) -> Result<(), Failure> {
+    let m = std::fs::symlink_metadata(from).map_err(|e| Failure::io(from.display(), &e))?;
+    if m.uid() != euid() && euid() != 0 {
+        return Err(Failure::new(Kind::Untrusted, format!("{} is owned by uid {}, not by you; left alone", from.display(), m.uid())));
+    }
+    std::fs::rename(from, to).map_err(|e| Failure::io(format!("{} -> {}", from.display(), to.display()), &e))
 }
 
 /// Makes a directory only the caller may write (mode 0700; missing parents 0755), or checks
@@ -254,7 +315,7 @@ mod tests {
         let e = read(&target, 10, Some(&[])).unwrap_err();
         assert_eq!(e.kind, Kind::Untrusted);
         assert!(e.message.contains("writable by others (mode 0666)"), "{e}");
-        assert_eq!(remove(&target, &[]).unwrap_err().kind, Kind::Untrusted);
+        assert_eq!(remove(&target, &[], None).unwrap_err().kind, Kind::Untrusted);
         assert!(target.exists(), "an untrusted file is left alone");
         std::fs::remove_dir_all(d).unwrap();
     }
@@ -300,7 +361,44 @@ mod tests {
         private_dir(&p).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
         assert_eq!(private_dir(&p).unwrap_err().kind, Kind::Untrusted);
-        assert!(remove(&d.join("a/b/none"), &[]).is_ok_and(|gone| !gone));
+        assert!(remove(&d.join("a/b/none"), &[], None).is_ok_and(|gone| !gone));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn remove_refuses_the_root_dotdot_and_paths_outside_its_root() {
+        for p in ["/", "//", "/.", "/tmp/../etc"] {
+            assert_eq!(remove(Path::new(p), &[], None).unwrap_err().kind, Kind::Invalid, "{p}");
+        }
+        let d = scratch("within");
+        let inner = d.join("lab/x");
+        std::fs::create_dir_all(&inner).unwrap();
+        std::fs::set_permissions(d.join("lab"), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(remove(&inner, &[], Some(&d.join("other"))).unwrap_err().kind, Kind::Invalid);
+        assert!(inner.exists(), "nothing removed outside the root");
+        assert!(remove(&inner, &[], Some(&d.join("lab"))).unwrap());
+        assert!(!inner.exists());
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn chmod_chown_rename_act_on_the_entry_never_through_a_link() {
+        let d = scratch("chmod");
+        let f = d.join("f");
+        std::fs::write(&f, "x").unwrap();
+        chmod(&f, 0o640).unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o640);
+        chown(&f, None, Some(nix::unistd::getegid().as_raw())).unwrap();
+        let link = d.join("l");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        assert_eq!(chmod(&link, 0o600).unwrap_err().kind, Kind::Untrusted);
+        assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o640, "the target did not change");
+        rename(&link, &d.join("l2")).unwrap();
+        assert!(std::fs::symlink_metadata(d.join("l2")).unwrap().file_type().is_symlink(), "the link itself moved");
+        rename(&f, &d.join("g")).unwrap();
+        assert!(d.join("g").exists() && !f.exists());
+        assert_eq!(rename(&d.join("none"), &d.join("x")).unwrap_err().kind, Kind::NotFound);
         std::fs::remove_dir_all(d).unwrap();
     }
 }

@@ -211,7 +211,7 @@ pub fn remove_files(spec: &SwitchSpec, owners: &[u32], dry: bool) -> Result<Vec<
     }
     if !dry {
         for p in &there {
-            fs::remove(p, owners)?;
+            fs::remove(p, owners, None)?;
         }
     }
     Ok(there)

@@ -72,16 +72,58 @@ function M.write(path, data, mode)
 end
 
 ---Remove a trusted file, or a trusted directory with everything in it; false when nothing was
----there. Something not trusted is left alone (kind untrusted).
+---there. Something not trusted is left alone (kind untrusted); `/`, a path with `..` and, with
+---`within`, a path outside that directory are never removed (kind invalid).
 ---@param path string
----@param opts? {owners?: integer[]} more uids whose entries count as trusted
+---@param opts? {owners?: integer[], within?: string} more uids whose entries count as trusted; the directory the path must be in
 ---@return boolean|nil removed
 ---@return string? err
 ---@return string? kind
 function M.remove(path, opts)
   path_arg("ctys.fs.remove", path)
-  opts = check.opts("ctys.fs.remove", opts or {}, { owners = "table" })
-  return core.fs_remove(path, owners("ctys.fs.remove", opts.owners))
+  opts = check.opts("ctys.fs.remove", opts or {}, { owners = "table", within = "string" })
+  return core.fs_remove(path, owners("ctys.fs.remove", opts.owners), opts.within)
+end
+
+---Set an entry's permission bits (0-4095, e.g. tonumber("755", 8)); no link is followed and only
+---the caller's own entries change. Kinds: untrusted, notfound, permission, io.
+---@param path string
+---@param mode integer
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.chmod(path, mode)
+  path_arg("ctys.fs.chmod", path)
+  if math.type(mode) ~= "integer" or mode < 0 or mode > 4095 then check.bad("ctys.fs.chmod", "mode", "expected permission bits (0-4095), got %s", tostring(mode)) end
+  return core.fs_chmod(path, mode)
+end
+
+---Give an entry to a uid and/or gid (nil keeps that one); no link is followed and only the
+---caller's own entries change (in practice: root's tool).
+---@param path string
+---@param uid? integer
+---@param gid? integer
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.chown(path, uid, gid)
+  path_arg("ctys.fs.chown", path)
+  for name, id in pairs { uid = uid, gid = gid } do
+    if math.type(id) ~= "integer" or id < 0 then check.bad("ctys.fs.chown", name, "expected a non-negative integer, got %s", tostring(id)) end
+  end
+  return core.fs_chown(path, uid, gid)
+end
+
+---Rename an entry of the caller's within one file system (a link is moved, not followed).
+---@param from string
+---@param to string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.rename(from, to)
+  if type(from) ~= "string" or from == "" then check.bad("ctys.fs.rename", "from", "expected a non-empty path, got %s", type(from)) end
+  if type(to) ~= "string" or to == "" then check.bad("ctys.fs.rename", "to", "expected a non-empty path, got %s", type(to)) end
+  return core.fs_rename(from, to)
 end
 
 ---Make a directory only the caller may write (0700; missing parents 0755), or check that the
