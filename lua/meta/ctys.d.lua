@@ -101,6 +101,7 @@ function ctys.core.isatty(stream) end
 ---@field config? string ssh_config file, or "none" (default ~/.ssh/config)
 ---@field on_line? fun(host: string, stream: "stdout"|"stderr", line: string)
 ---@field on_progress? fun(done: integer, failed: integer, running: integer, elapsed: number)
+---@field max_output? integer the most bytes of output kept per host (64 MiB); more is kind toolarge
 
 ---@class ctys.core.RemoteResult
 ---@field host string
@@ -416,11 +417,35 @@ function ctys.core.vde_remove(spec) end
 
 ---Open an RMCP+ session with a BMC (async). The spec names where the password comes from
 ---(password_env, password_file, credentials, prompt) — never the password itself.
----@param spec {host: string, port?: integer, user?: string, password_env?: string, password_file?: string, credentials?: string|false, prompt?: boolean, kg_env?: string, kg_file?: string, kg_prompt?: boolean, cipher?: integer, privilege?: integer, timeout?: number, retries?: integer}
+---@param spec ctys.core.IpmiSpec
 ---@return userdata|nil bmc methods: power, chassis_status, identify, bootdev, device_id, raw, suite, close
 ---@return string? err
 ---@return string? kind timeout, auth, kg, privilege, refused, bmc, protocol, network, secret
 function ctys.core.ipmi_open(spec) end
+
+---@class ctys.core.IpmiSpec
+---@field host string
+---@field port? integer (623)
+---@field user string
+---@field password_env? string
+---@field password_file? string
+---@field credentials? string credentials file (`host[:port] user password` lines)
+---@field prompt? boolean ask on the terminal when nothing else had the password (true)
+---@field kg_env? string
+---@field kg_file? string
+---@field kg_prompt? boolean
+---@field privilege? integer 2 user, 3 operator, 4 administrator (4)
+---@field cipher? integer
+---@field interface? "lanplus"|"lan"
+---@field auth? "md5"|"straight"
+---@field timeout? number seconds per try (1)
+---@field retries? integer (4)
+---@field label? string how failures name the BMC (`ipmi HOST:PORT`; "" for not at all)
+
+---Every option table of the bindings, by its class above: the fields the code reads (a key not
+---listed is refused with "unknown field").
+---@type table<string, string[]>
+ctys.core.schema = {}
 
 ---RMCP presence ping (ASF) to host:port (async).
 ---@param host string
@@ -558,16 +583,28 @@ function ctys.core.proc_which(prog) end
 ---@type number
 ctys.core.max_seconds = 0
 
----Run a program (async): {argv, stdin?, env?, timeout?, max_output?, inherit?} →
----{status, signal, stdout, stderr}, or nil, err, kind (notfound, permission, timeout, toolarge, io).
----@param spec table
+---@class ctys.core.ProcSpec
+---@field argv string[] program and arguments (no shell)
+---@field stdin? string
+---@field env? table<string,string> added to the environment
+---@field timeout? number seconds; then the program's process group ends
+---@field max_output? integer bytes kept of stdout, and of stderr
+---@field inherit? boolean share ctys's terminal instead of capturing
+
+---@class ctys.core.SpawnSpec
+---@field argv string[]
+---@field env? table<string,string>
+
+---Run a program (async) → {status, signal, stdout, stderr}, or nil, err, kind (notfound,
+---permission, timeout, toolarge, io).
+---@param spec ctys.core.ProcSpec
 ---@return {status: integer?, signal: integer?, stdout: string, stderr: string}|nil
 ---@return string? err
 ---@return string? kind
 function ctys.core.proc_run(spec) end
 
----Start a program detached (its own session, /dev/null for stdio): {argv, env?} → pid.
----@param spec table
+---Start a program detached (its own session, /dev/null for stdio) → its pid.
+---@param spec ctys.core.SpawnSpec
 ---@return integer|nil pid
 ---@return string? err
 ---@return string? kind

@@ -180,7 +180,16 @@ impl UserData for Bmc {
     }
 }
 
+pub(super) const SPEC: super::spec::Schema = super::spec::Schema {
+    class: "ctys.core.IpmiSpec",
+    fields: &[
+        "host", "port", "user", "password_env", "password_file", "credentials", "prompt", "kg_env", "kg_file", "kg_prompt",
+        "privilege", "cipher", "interface", "auth", "timeout", "retries", "label",
+    ],
+};
+
 async fn open(lua: Lua, t: Table) -> mlua::Result<MultiValue> {
+    super::spec::check("ipmi_open", &t, &SPEC)?;
     let cfg = match config(&t)? {
         Ok(c) => c,
         Err(e) => return (Value::Nil, e, "secret").into_lua_multi(&lua),

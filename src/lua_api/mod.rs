@@ -11,6 +11,7 @@ mod net;
 mod probe;
 mod proc;
 mod remote;
+mod spec;
 mod task;
 mod vde;
 mod wol;
@@ -27,6 +28,7 @@ pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {
     let core = lua.create_table()?;
     host::register(lua, &core, search_dirs)?;
     task::register(lua, &core)?;
+    spec::register(lua, &core)?;
     // A missing key (or pairs) binds every other area once, then the metatable goes: later
     // lookups are plain table reads.
     let bind_all = lua.create_function(|lua, core: Table| {

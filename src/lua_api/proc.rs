@@ -34,7 +34,12 @@ fn argv_env(spec: &Table) -> mlua::Result<(Vec<OsString>, Vec<(OsString, OsStrin
     Ok((argv, env))
 }
 
+pub(super) const SPEC: super::spec::Schema =
+    super::spec::Schema { class: "ctys.core.ProcSpec", fields: &["argv", "stdin", "env", "timeout", "max_output", "inherit"] };
+pub(super) const SPAWN: super::spec::Schema = super::spec::Schema { class: "ctys.core.SpawnSpec", fields: &["argv", "env"] };
+
 async fn run(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
+    super::spec::check("proc_run", &spec, &SPEC)?;
     let (argv, env) = argv_env(&spec)?;
     let req = Request {
         argv,
@@ -74,6 +79,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "proc_spawn",
         lua.create_function(|lua, spec: Table| {
+            super::spec::check("proc_spawn", &spec, &SPAWN)?;
             let (argv, env) = argv_env(&spec)?;
             ret(lua, proc::spawn(&argv, &env))
         })?,

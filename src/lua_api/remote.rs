@@ -43,7 +43,22 @@ fn secs(fname: &str, v: Option<f64>, what: &str) -> mlua::Result<Option<Duration
     v.map(|s| super::seconds(fname, what, Some(s), 0.0)).transpose()
 }
 
+/// SSH settings a call may give (ssh_config and defaults fill in the rest).
+const OVERRIDES: [&str; 7] = ["strict", "user", "port", "identity", "known_hosts", "connect_timeout", "config"];
+
+pub(super) const SPEC: super::spec::Schema = super::spec::Schema {
+    class: "ctys.core.RemoteSpec",
+    fields: &["targets", "cmd", "stdin", "env", "pty", "timeout", "max_output", "fanout", "on_line", "on_progress",
+        OVERRIDES[0], OVERRIDES[1], OVERRIDES[2], OVERRIDES[3], OVERRIDES[4], OVERRIDES[5], OVERRIDES[6]],
+};
+pub(super) const CONSOLE: super::spec::Schema = super::spec::Schema {
+    class: "ctys.core.ConsoleSpec",
+    fields: &["target", "cmd", "pty", OVERRIDES[0], OVERRIDES[1], OVERRIDES[2], OVERRIDES[3], OVERRIDES[4], OVERRIDES[5], OVERRIDES[6]],
+};
+pub(super) const TARGET: super::spec::Schema = super::spec::Schema { class: "ctys.core.RemoteTarget", fields: &["host", "user", "port"] };
+
 fn target(t: Table) -> mlua::Result<Target> {
+    super::spec::check("remote_exec", &t, &TARGET)?;
     let host = super::text_field(&t, "host")?.ok_or_else(|| mlua::Error::runtime("bad argument 'host': missing"))?;
     Ok(Target { user: super::text_field(&t, "user")?, host, port: t.get("port")? })
 }
@@ -75,6 +90,7 @@ fn ssh_config(spec: &Table, penv: &Env) -> mlua::Result<Result<SshConfig, String
 }
 
 async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
+    super::spec::check("remote_exec", &spec, &SPEC)?;
     let targets: Vec<Target> = spec.get::<Vec<Table>>("targets")?.into_iter().map(target).collect::<mlua::Result<_>>()?;
     let overrides = overrides("remote_exec", &spec)?;
     let env: Vec<(String, String)> = match spec.get::<Option<Table>>("env")? {
@@ -168,6 +184,7 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
 /// or `nil, err, kind`. The session runs on its own thread so Ctrl-C (when the terminal is not
 /// in raw mode) can cancel it; the guard waits for that thread to give the terminal back.
 async fn remote_console(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
+    super::spec::check("remote_console", &spec, &CONSOLE)?;
     let t = target(spec.get("target")?)?;
     let overrides = overrides("remote_console", &spec)?;
     let req = ConsoleRequest { cmd: spec.get("cmd")?, pty: spec.get("pty")? };

@@ -43,7 +43,13 @@ fn password(spec: &Table) -> mlua::Result<Password> {
     }
 }
 
+pub(super) const SPEC: super::spec::Schema = super::spec::Schema {
+    class: "ctys.core.WolSpec",
+    fields: &["mac", "broadcast", "port", "iface", "raw", "unicast", "bmac", "password", "count", "interval", "macs", "gso"],
+};
+
 async fn send(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
+    super::spec::check("wol_send", &spec, &SPEC)?;
     let target = mac(&text_field(&spec, "mac")?.unwrap_or_default())?;
     let pw = password(&spec)?;
     let count: u32 = spec.get::<Option<u32>>("count")?.unwrap_or(1);
@@ -69,6 +75,7 @@ async fn send(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
 
 /// Synchronous: the sends do not wait.
 fn send_many(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
+    super::spec::check("wol_send_many", &spec, &SPEC)?;
     let list: Table = spec.get("macs")?;
     let mut macs = Vec::with_capacity(list.raw_len());
     for (i, v) in list.sequence_values::<Value>().enumerate() {
@@ -103,6 +110,7 @@ fn send_many(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
 /// the UDP payload), where the password's bytes start, and the frame's interface and MACs or the
 /// datagram's destination.
 fn wire(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
+    super::spec::check("wol_wire", &spec, &SPEC)?;
     let target = mac(&text_field(&spec, "mac")?.unwrap_or_default())?;
     let pw = password(&spec)?;
     let t = lua.create_table()?;

@@ -73,3 +73,38 @@ describe("built-in Lua modules", function()
     assert.same({}, bad, "public functions without a --- annotation")
   end)
 end)
+
+describe("the option tables of ctys.core", function()
+  -- The fields of a `---@class NAME` block in the stubs.
+  local function stub_fields(class)
+    local fields, inside = {}, false
+    for line in (meta .. "\n"):gmatch("(.-)\n") do
+      if line == "---@class " .. class then
+        inside = true
+      elseif inside then
+        local f = line:match("^%-%-%-@field ([%w_]+)%??%s")
+        if not f then break end
+        fields[#fields + 1] = f
+      end
+    end
+    table.sort(fields)
+    return fields
+  end
+
+  it("have stubs whose fields are exactly the fields the code reads", function()
+    local n = 0
+    for class, fields in pairs(core.schema) do
+      n = n + 1
+      local want = { table.unpack(fields) }
+      table.sort(want)
+      assert.same(want, stub_fields(class), class)
+    end
+    assert.truthy(n >= 7, "schemas found: " .. n)
+  end)
+
+  it("refuse a field they do not read, naming it", function()
+    local ok, e = pcall(core.proc_spawn, { argv = { "true" }, evn = {} })
+    assert.falsy(ok)
+    assert.truthy(tostring(e):find("ctys.core.proc_spawn: bad argument 'spec': unknown field 'evn' (ctys.core.SpawnSpec)", 1, true), tostring(e))
+  end)
+end)
