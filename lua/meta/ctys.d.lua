@@ -253,9 +253,14 @@ function ctys.core.net_link_del(name) end
 ---@return string? kind
 function ctys.core.net_links_del(names) end
 
----Change a link: up, mtu, master (a name, or false to release) (async).
+---@class ctys.core.LinkChange
+---@field up? boolean
+---@field mtu? integer
+---@field master? string|false a bridge, or false to release the link from its bridge
+
+---Change a link (async).
 ---@param name string
----@param change {up?: boolean, mtu?: integer, master?: string|false}
+---@param change ctys.core.LinkChange
 ---@return true|nil ok
 ---@return string? err
 ---@return string? kind
@@ -277,8 +282,15 @@ function ctys.core.net_addr_add(name, addr) end
 ---@return string? kind
 function ctys.core.net_addr_del(name, addr) end
 
----Add a route {dst, gateway?, metric?, protocol?} through a device (async).
----@param route table
+---@class ctys.core.RouteSpec
+---@field dst string destination with prefix (0.0.0.0/0 for the default route)
+---@field gateway? string
+---@field metric? integer
+---@field protocol? string (static)
+---@field scope? string
+
+---Add a route through a device (async).
+---@param route ctys.core.RouteSpec
 ---@param dev string
 ---@return true|nil ok
 ---@return string? err
@@ -286,15 +298,21 @@ function ctys.core.net_addr_del(name, addr) end
 function ctys.core.net_route_add(route, dev) end
 
 ---Delete a route through a device (async).
----@param route table
+---@param route ctys.core.RouteSpec
 ---@param dev string
 ---@return true|nil ok
 ---@return string? err
 ---@return string? kind
 function ctys.core.net_route_del(route, dev) end
 
----Create a TAP: {name?, user?, group?, persist? (default true)}; returns its name.
----@param spec table
+---@class ctys.core.TapSpec
+---@field name? string (default: the kernel's next tapN)
+---@field user? string owner, a name or uid
+---@field group? string group, a name or gid
+---@field persist? boolean (default true)
+
+---Create a TAP; returns its name.
+---@param spec ctys.core.TapSpec
 ---@return string|nil name
 ---@return string? err
 ---@return string? kind
@@ -327,8 +345,24 @@ function ctys.core.ethtool_wol_set(iface, modes) end
 ---@return string? err
 function ctys.core.vde_find() end
 
----Start `vde_switch -d`: {sock, mgmt, pidfile, tap?, group?, mode?, mgmt_mode?, timeout?, exe?} (async).
----@param spec table
+---@class ctys.core.VdeFiles
+---@field sock string the switch's socket directory
+---@field mgmt string its management socket
+---@field pidfile string
+
+---@class ctys.core.VdeStartSpec : ctys.core.VdeFiles
+---@field sock string
+---@field mgmt string
+---@field pidfile string
+---@field exe? string vde_switch (default: on PATH)
+---@field tap? string
+---@field group? string
+---@field mode? integer
+---@field mgmt_mode? integer
+---@field timeout? number seconds for the management socket to appear (5)
+
+---Start `vde_switch -d` (async).
+---@param spec ctys.core.VdeStartSpec
 ---@return integer|nil pid
 ---@return string? err
 function ctys.core.vde_start(spec) end
@@ -351,8 +385,8 @@ function ctys.core.vde_connect(path, timeout, owners) end
 ---@return string? kind
 function ctys.core.vde_switch_pid(pidfile) end
 
----Check a switch's paths: {sock, mgmt, pidfile}; their directories exist, the sockets fit.
----@param spec table
+---Check a switch's paths: their directories exist, the sockets fit.
+---@param spec ctys.core.VdeFiles
 ---@return true|nil ok
 ---@return string? err
 ---@return string? kind "toolarge"|"notfound"
@@ -374,8 +408,16 @@ function ctys.core.vde_parse_info(data) end
 ---@return {path: string, uid: integer, gid: integer, mode: integer, base: boolean}[]
 function ctys.core.vde_sockets(dir, all) end
 
----Give a switch's sockets to a user: {sock, mgmt, pidfile, uid, gid, setgid?}.
----@param spec table
+---@class ctys.core.VdeOwnSpec : ctys.core.VdeFiles
+---@field sock string
+---@field mgmt string
+---@field pidfile string
+---@field uid integer
+---@field gid integer
+---@field setgid? boolean directory mode 02700 instead of 0700
+
+---Give a switch's sockets to a user.
+---@param spec ctys.core.VdeOwnSpec
 ---@return true|nil ok
 ---@return string? err
 function ctys.core.vde_own(spec) end
@@ -407,9 +449,16 @@ function ctys.core.pid_alive(pid) end
 ---@return boolean sent
 function ctys.core.kill(pid, signal) end
 
----Remove a dead switch's files: {sock, mgmt, pidfile, owners?}; each must be trusted (the
----caller's, root's or one of `owners`'), else nothing is removed. Returns the removed paths.
----@param spec table
+---@class ctys.core.VdeRemoveSpec : ctys.core.VdeFiles
+---@field sock string
+---@field mgmt string
+---@field pidfile string
+---@field owners? integer[] more uids whose files count as trusted
+---@field dry? boolean remove nothing, list what would go
+
+---Remove a dead switch's files; each must be trusted (the caller's, root's or one of
+---`owners`'), else nothing is removed. Returns the removed paths.
+---@param spec ctys.core.VdeRemoveSpec
 ---@return string[]|nil removed
 ---@return string? err
 ---@return string? kind

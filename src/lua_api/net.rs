@@ -55,7 +55,12 @@ fn route_table(lua: &Lua, r: &Route, dev: Option<&str>) -> mlua::Result<Table> {
     Ok(t)
 }
 
-fn route_of(t: &Table) -> mlua::Result<Route> {
+pub(super) const ROUTE: super::spec::Schema =
+    super::spec::Schema { class: "ctys.core.RouteSpec", fields: &["dst", "gateway", "metric", "protocol", "scope"] };
+pub(super) const LINK: super::spec::Schema = super::spec::Schema { class: "ctys.core.LinkChange", fields: &["up", "mtu", "master"] };
+
+fn route_of(fname: &str, t: &Table) -> mlua::Result<Route> {
+    super::spec::check(fname, t, &ROUTE)?;
     let Text(dst) = t.get("dst")?;
     let gateway = match t.get::<Option<String>>("gateway")? {
         Some(g) => Some(g.parse::<IpAddr>().map_err(|_| mlua::Error::runtime(format!("bad gateway {g:?}")))?),
@@ -131,6 +136,8 @@ async fn routes(lua: Lua) -> mlua::Result<MultiValue> {
     out.into_lua_multi(&lua)
 }
 
+pub(super) const TAP: super::spec::Schema = super::spec::Schema { class: "ctys.core.TapSpec", fields: &["name", "user", "group", "persist"] };
+
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "net_parse_ip",
@@ -181,6 +188,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "net_link_set",
         lua.create_async_function(|lua, (Text(name), t): (Text, Table)| async move {
+            super::spec::check("net_link_set", &t, &LINK)?;
             let master = match t.get::<Value>("master")? {
                 Value::Nil => None,
                 Value::Boolean(false) => Some(None),
@@ -210,7 +218,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         core.set(
             fname,
             lua.create_async_function(move |lua, (t, Text(dev)): (Table, Text)| async move {
-                let r = route_of(&t)?;
+                let r = route_of(fname, &t)?;
                 let res = async {
                     let n = net()?;
                     if add { n.route_add(&r, &dev).await } else { n.route_del(&r, &dev).await }
@@ -223,6 +231,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "net_tap_add",
         lua.create_function(|lua, t: Table| {
+            super::spec::check("net_tap_add", &t, &TAP)?;
             let spec = TapSpec {
                 name: super::text_field(&t, "name")?,
                 owner: super::text_field(&t, "user")?.map(|u| uid_of(&u)).transpose()?,

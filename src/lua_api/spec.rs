@@ -32,7 +32,11 @@ pub(crate) fn check(fname: &str, t: &Table, schema: &Schema) -> mlua::Result<()>
 /// `ctys.core.schema`: class name → its fields.
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     let all = lua.create_table()?;
-    for s in [&super::remote::SPEC, &super::remote::CONSOLE, &super::remote::TARGET, &super::wol::SPEC, &super::ipmi::SPEC, &super::proc::SPEC, &super::proc::SPAWN] {
+    for s in [
+        &super::remote::SPEC, &super::remote::CONSOLE, &super::remote::TARGET, &super::wol::SPEC, &super::ipmi::SPEC, &super::proc::SPEC,
+        &super::proc::SPAWN, &super::vde::FILES, &super::vde::START, &super::vde::OWN, &super::vde::REMOVE, &super::net::TAP,
+        &super::net::ROUTE, &super::net::LINK,
+    ] {
         all.set(s.class, s.fields.to_vec())?;
     }
     core.set("schema", all)

@@ -52,8 +52,20 @@ fn lua_path(lua: &Lua, p: &std::path::Path) -> mlua::Result<mlua::LuaString> {
     lua.create_string(std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()))
 }
 
-/// The three paths of a switch from a Lua table {sock, mgmt, pidfile}.
-fn files(t: &Table) -> mlua::Result<SwitchSpec> {
+use super::spec::Schema;
+
+pub(super) const FILES: Schema = Schema { class: "ctys.core.VdeFiles", fields: &["sock", "mgmt", "pidfile"] };
+pub(super) const START: Schema = Schema {
+    class: "ctys.core.VdeStartSpec",
+    fields: &["sock", "mgmt", "pidfile", "exe", "tap", "group", "mode", "mgmt_mode", "timeout"],
+};
+pub(super) const OWN: Schema = Schema { class: "ctys.core.VdeOwnSpec", fields: &["sock", "mgmt", "pidfile", "uid", "gid", "setgid"] };
+pub(super) const REMOVE: Schema = Schema { class: "ctys.core.VdeRemoveSpec", fields: &["sock", "mgmt", "pidfile", "owners", "dry"] };
+
+/// The three paths of a switch from a Lua table {sock, mgmt, pidfile, ...}, whose keys are
+/// checked against the binding's schema first.
+fn files(fname: &str, t: &Table, schema: &Schema) -> mlua::Result<SwitchSpec> {
+    super::spec::check(fname, t, schema)?;
     Ok(SwitchSpec {
         sock: path(t, "sock")?,
         mgmt: path(t, "mgmt")?,
@@ -85,7 +97,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
                 group: t.get("group")?,
                 mode: t.get("mode")?,
                 mgmt_mode: t.get("mgmt_mode")?,
-                ..files(&t)?
+                ..files("vde_start", &t, &START)?
             };
             let timeout = seconds("vde_start", "timeout", t.get("timeout")?, 5.0)?;
             match tokio::task::spawn_blocking(move || vde::start(&exe, &spec, timeout)).await {
@@ -100,12 +112,12 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     )?;
     core.set(
         "vde_check_paths",
-        lua.create_function(|lua, t: Table| ret(lua, vde::check_paths(&files(&t)?).map(|()| true)))?,
+        lua.create_function(|lua, t: Table| ret(lua, vde::check_paths(&files("vde_check_paths", &t, &FILES)?).map(|()| true)))?,
     )?;
     core.set(
         "vde_own",
         lua.create_function(|lua, t: Table| {
-            match vde::own(&files(&t)?, t.get("uid")?, t.get("gid")?, t.get::<Option<bool>>("setgid")?.unwrap_or(false)) {
+            match vde::own(&files("vde_own", &t, &OWN)?, t.get("uid")?, t.get("gid")?, t.get::<Option<bool>>("setgid")?.unwrap_or(false)) {
                 Ok(()) => true.into_lua_multi(lua),
                 Err(e) => fail(lua, e),
             }
@@ -115,7 +127,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         "vde_remove",
         lua.create_function(|lua, t: Table| {
             let owners = t.get::<Option<Vec<u32>>>("owners")?.unwrap_or_default();
-            let gone = vde::remove_files(&files(&t)?, &owners, t.get::<Option<bool>>("dry")?.unwrap_or(false));
+            let gone = vde::remove_files(&files("vde_remove", &t, &REMOVE)?, &owners, t.get::<Option<bool>>("dry")?.unwrap_or(false));
             match gone {
                 Ok(g) => g.iter().map(|p| lua_path(lua, p)).collect::<mlua::Result<Vec<_>>>()?.into_lua_multi(lua),
                 Err(e) => failure(lua, e),

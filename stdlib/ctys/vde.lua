@@ -145,18 +145,19 @@ function M.own(opts)
   return core.vde_own(opts)
 end
 
----Start `vde_switch -d` and connect to it. `pidfile` defaults to `sock .. ".pid"`.
+---Start `vde_switch -d` and connect to it (the switch's pid is `sw.pid`). `pidfile` defaults
+---to `sock .. ".pid"`.
 ---@param opts {sock: string, mgmt: string, pidfile?: string, tap?: string, group?: string, mode?: integer, mgmt_mode?: integer, timeout?: number}
 ---@return ctys.vde.Switch|nil
 ---@return string? err
----@return integer? pid
+---@return string? kind
 function M.start(opts)
   check.opts("ctys.vde.start", opts, { sock = "string", mgmt = "string", pidfile = "string", tap = "string",
     group = "string", mode = "integer", mgmt_mode = "integer", timeout = "seconds" }, { "sock", "mgmt" })
   local spec = check.without(opts)
   spec.pidfile = spec.pidfile or (opts.sock .. ".pid")
-  local pid, e = core.vde_start(spec)
-  if not pid then return nil, e end
+  local pid, e, kind = core.vde_start(spec)
+  if not pid then return nil, e, kind end
   local sw, ce, ckind = M.connect { mgmt = opts.mgmt, timeout = opts.timeout }
   if not sw then
     -- A switch nobody can talk to is not left running.
@@ -164,7 +165,7 @@ function M.start(opts)
     return nil, ce, ckind
   end
   sw.pid = pid
-  return sw, nil, pid
+  return sw
 end
 
 ---The path of vde_switch, or nil and how to install it.

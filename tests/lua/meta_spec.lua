@@ -79,7 +79,7 @@ describe("the option tables of ctys.core", function()
   local function stub_fields(class)
     local fields, inside = {}, false
     for line in (meta .. "\n"):gmatch("(.-)\n") do
-      if line == "---@class " .. class then
+      if line == "---@class " .. class or line:find("---@class " .. class .. " :", 1, true) == 1 then
         inside = true
       elseif inside then
         local f = line:match("^%-%-%-@field ([%w_]+)%??%s")
