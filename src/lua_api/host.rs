@@ -8,8 +8,8 @@ use mlua::{Lua, Table};
 use super::Text;
 use crate::modules as embedded;
 
-fn level(name: &str) -> mlua::Result<Level> {
-    name.parse().map_err(|_| mlua::Error::runtime(format!("bad log level {name:?} (error, warn, info, debug, trace)")))
+fn level(fname: &str, name: &str) -> mlua::Result<Level> {
+    name.parse().map_err(|_| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'level': {name:?} (error, warn, info, debug, trace)")))
 }
 
 pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Result<()> {
@@ -19,15 +19,15 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
         "log",
         lua.create_function(|_, (Text(lvl), msg): (Text, mlua::LuaString)| {
             let msg = msg.to_string_lossy();
-            log::log!(target: "ctys::lua", level(&lvl)?, "{msg}");
+            log::log!(target: "ctys::lua", level("log", &lvl)?, "{msg}");
             Ok(())
         })?,
     )?;
-    core.set("log_enabled", lua.create_function(|_, Text(lvl): Text| Ok(level(&lvl)? <= log::max_level()))?)?;
+    core.set("log_enabled", lua.create_function(|_, Text(lvl): Text| Ok(level("log_enabled", &lvl)? <= log::max_level()))?)?;
     core.set(
         "set_log_level",
         lua.create_function(|_, Text(lvl): Text| {
-            log::set_max_level(level(&lvl)?.to_level_filter());
+            log::set_max_level(level("set_log_level", &lvl)?.to_level_filter());
             Ok(())
         })?,
     )?;
@@ -114,7 +114,7 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
         "kill",
         lua.create_function(|_, (pid, sig): (i32, Option<Text>)| {
             let sig = sig.map(|t| t.0);
-            let sig: nix::sys::signal::Signal = sig.as_deref().unwrap_or("SIGTERM").parse().map_err(|_| mlua::Error::runtime("bad signal name"))?;
+            let sig: nix::sys::signal::Signal = sig.as_deref().unwrap_or("SIGTERM").parse().map_err(|_| mlua::Error::runtime("ctys.core.kill: bad argument 'signal': not a signal name (SIGTERM, SIGKILL, ...)"))?;
             Ok(pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok())
         })?,
     )?;
@@ -130,7 +130,7 @@ pub fn register(lua: &Lua, core: &Table, search_dirs: &[PathBuf]) -> mlua::Resul
                 "stdin" => Ok(std::io::stdin().is_terminal()),
                 "stdout" => Ok(std::io::stdout().is_terminal()),
                 "stderr" => Ok(std::io::stderr().is_terminal()),
-                _ => Err(mlua::Error::runtime(format!("isatty: bad stream {stream:?} (stdin, stdout, stderr)"))),
+                _ => Err(mlua::Error::runtime(format!("ctys.core.isatty: bad argument 'stream': {stream:?} (stdin, stdout, stderr)"))),
             }
         })?,
     )?;

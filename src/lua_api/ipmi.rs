@@ -22,9 +22,9 @@ fn sources(t: &Table, prefix: &str) -> mlua::Result<secret::Sources> {
 fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
     // Every plain value is checked before a secret is looked up (which may prompt).
     let timeout = super::seconds("ipmi_open", "timeout", t.get("timeout")?, 1.0)?;
-    let host = super::text_field(t, "host")?.ok_or_else(|| mlua::Error::runtime("bad argument 'host': missing"))?;
+    let host = super::text_field(t, "host")?.ok_or_else(|| mlua::Error::runtime("ctys.core.ipmi_open: bad argument 'spec.host': missing"))?;
     let port: u16 = t.get::<Option<u16>>("port")?.unwrap_or(623);
-    let user = super::text_field(t, "user")?.ok_or_else(|| mlua::Error::runtime("bad argument 'user': missing"))?;
+    let user = super::text_field(t, "user")?.ok_or_else(|| mlua::Error::runtime("ctys.core.ipmi_open: bad argument 'spec.user': missing"))?;
     let password = match secret::find(&sources(t, "password")?, "password", &host, port, &user) {
         Ok(p) => p,
         Err(e) => return Ok(Err(e)),
@@ -53,7 +53,7 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
         v15_auth: match t.get::<Option<String>>("auth")?.as_deref() {
             Some("md5") => Some(ipmi::wire::AUTH_MD5),
             Some("straight") => Some(ipmi::wire::AUTH_STRAIGHT),
-            Some(other) => return Err(mlua::Error::runtime(format!("ipmi: bad auth {other:?} (md5, straight)"))),
+            Some(other) => return Err(mlua::Error::runtime(format!("ctys.core.ipmi_open: bad argument 'auth': {other:?} (md5, straight)"))),
             None => None,
         },
         timeout,
@@ -118,7 +118,7 @@ impl UserData for Bmc {
                 .await;
             }
             let code = ipmi::control_code(&action)
-                .ok_or_else(|| mlua::Error::runtime(format!("bmc:power: bad action {action:?} (status, on, off, cycle, reset, soft, diag)")))?;
+                .ok_or_else(|| mlua::Error::runtime(format!("ctys.core.ipmi_open: bmc:power: bad argument 'action': {action:?} (status, on, off, cycle, reset, soft, diag)")))?;
             with(&this, &lua, async move |s| s.cmd(0x00, 0x02, &[code]).await, |lua, _| true.into_lua_multi(lua)).await
         });
         m.add_async_method("chassis_status", |lua, this, ()| async move {
@@ -161,7 +161,7 @@ impl UserData for Bmc {
                 .await;
             };
             let code = ipmi::boot_device(&dev)
-                .ok_or_else(|| mlua::Error::runtime(format!("bmc:bootdev: bad device {dev:?} (none, pxe, disk, cdrom, bios, safe, diag, floppy)")))?;
+                .ok_or_else(|| mlua::Error::runtime(format!("ctys.core.ipmi_open: bmc:bootdev: bad argument 'device': {dev:?} (none, pxe, disk, cdrom, bios, safe, diag, floppy)")))?;
             let (persistent, efi) = match &opts {
                 Some(o) => (o.get::<Option<bool>>("persistent")?.unwrap_or(false), o.get::<Option<bool>>("efi")?.unwrap_or(false)),
                 None => (false, false),

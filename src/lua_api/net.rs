@@ -63,7 +63,7 @@ fn route_of(fname: &str, t: &Table) -> mlua::Result<Route> {
     super::spec::check(fname, t, &ROUTE)?;
     let Text(dst) = t.get("dst")?;
     let gateway = match t.get::<Option<String>>("gateway")? {
-        Some(g) => Some(g.parse::<IpAddr>().map_err(|_| mlua::Error::runtime(format!("bad gateway {g:?}")))?),
+        Some(g) => Some(g.parse::<IpAddr>().map_err(|_| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'route.gateway': {g:?} is not an IP address")))?),
         None => None,
     };
     Ok(Route {
@@ -193,7 +193,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
                 Value::Nil => None,
                 Value::Boolean(false) => Some(None),
                 Value::String(s) => Some(Some(s.to_str()?.to_string())),
-                other => return Err(mlua::Error::runtime(format!("link_set: master must be a name or false, not {}", other.type_name()))),
+                other => return Err(mlua::Error::runtime(format!("ctys.core.net_link_set: bad argument 'change.master': a name or false, not {}", other.type_name()))),
             };
             let c = LinkChange { up: t.get("up")?, mtu: t.get("mtu")?, master };
             let r = async { net()?.link_set(&name, &c).await }.await;

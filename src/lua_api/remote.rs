@@ -59,14 +59,14 @@ pub(super) const TARGET: super::spec::Schema = super::spec::Schema { class: "cty
 
 fn target(t: Table) -> mlua::Result<Target> {
     super::spec::check("remote_exec", &t, &TARGET)?;
-    let host = super::text_field(&t, "host")?.ok_or_else(|| mlua::Error::runtime("bad argument 'host': missing"))?;
+    let host = super::text_field(&t, "host")?.ok_or_else(|| mlua::Error::runtime("ctys.core.remote_exec: bad argument 'target.host': missing"))?;
     Ok(Target { user: super::text_field(&t, "user")?, host, port: t.get("port")? })
 }
 
 /// The spec's SSH options (user, port, identity, known_hosts, strict, connect_timeout).
 fn overrides(fname: &str, spec: &Table) -> mlua::Result<Overrides> {
     let mode = match spec.get::<Option<String>>("strict")? {
-        Some(m) => Some(HostKeyMode::parse(&m).ok_or_else(|| mlua::Error::runtime(format!("{fname}: bad host key mode {m:?}")))?),
+        Some(m) => Some(HostKeyMode::parse(&m).ok_or_else(|| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'spec.strict': {m:?} (strict, accept-new, off)")))?),
         None => None,
     };
     Ok(Overrides {
@@ -98,7 +98,7 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
         None => Vec::new(),
     };
     let req = ExecRequest {
-        cmd: super::text_field(&spec, "cmd")?.ok_or_else(|| mlua::Error::runtime("bad argument 'cmd': missing"))?,
+        cmd: super::text_field(&spec, "cmd")?.ok_or_else(|| mlua::Error::runtime("ctys.core.remote_exec: bad argument 'spec.cmd': missing"))?,
         stdin: spec.get::<Option<mlua::LuaString>>("stdin")?.map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
         env,
         pty: spec.get::<Option<bool>>("pty")?.unwrap_or(false),

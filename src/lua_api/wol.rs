@@ -30,7 +30,7 @@ fn route(spec: &Table) -> mlua::Result<Result<Route, String>> {
         return Ok(r.map(|tx| Route::Raw { tx, dst, to_target }));
     }
     let addr = text_field(spec, "broadcast")?.unwrap_or_else(|| "255.255.255.255".into());
-    let ip: IpAddr = addr.parse().map_err(|_| mlua::Error::runtime(format!("wol: bad address {addr:?}")))?;
+    let ip: IpAddr = addr.parse().map_err(|_| mlua::Error::runtime(format!("ctys.core.wol_send: bad argument 'spec.broadcast': {addr:?} is not an IP address")))?;
     let dest = SocketAddr::new(ip, spec.get::<Option<u16>>("port")?.unwrap_or(9));
     Ok(wol::udp_socket(&dest, iface.as_deref()).map(|sock| Route::Udp { sock, dest }))
 }

@@ -106,5 +106,16 @@ describe("the option tables of ctys.core", function()
     local ok, e = pcall(core.proc_spawn, { argv = { "true" }, evn = {} })
     assert.falsy(ok)
     assert.truthy(tostring(e):find("ctys.core.proc_spawn: bad argument 'spec': unknown field 'evn' (ctys.core.SpawnSpec)", 1, true), tostring(e))
+    -- The bindings' own misuse names the function and the argument too.
+    for _, c in ipairs {
+      { function() core.isatty("stdnone") end, "ctys.core.isatty: bad argument 'stream'" },
+      { function() core.kill(999999, "SIGFOO") end, "ctys.core.kill: bad argument 'signal'" },
+      { function() core.set_log_level("loud") end, "ctys.core.set_log_level: bad argument 'level'" },
+      { function() core.remote_exec { targets = {}, cmd = "true", strict = "maybe" } end, "ctys.core.remote_exec: bad argument 'spec.strict'" },
+    } do
+      local ok2, e2 = pcall(c[1])
+      assert.falsy(ok2)
+      assert.truthy(tostring(e2):find(c[2], 1, true), tostring(e2))
+    end
   end)
 end)
