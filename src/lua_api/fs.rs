@@ -31,10 +31,10 @@ impl FromLua for LuaPath {
 }
 
 /// Field `key` of a spec as a path, byte for byte, if present.
-pub(crate) fn path_field(t: &Table, key: &str) -> mlua::Result<Option<PathBuf>> {
+pub(crate) fn path_field(fname: &str, t: &Table, key: &str) -> mlua::Result<Option<PathBuf>> {
     match t.get::<Value>(key)? {
         Value::Nil => Ok(None),
-        v => path_value(v).map(Some).map_err(|e| mlua::Error::runtime(format!("bad argument '{key}': {e}"))),
+        v => path_value(v).map(Some).map_err(|e| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'spec.{key}': {e}"))),
     }
 }
 

@@ -12,8 +12,8 @@ use crate::prim::ipmi::{self, secret, Config, IpmiError, Session};
 /// Where a secret may come from: only the sources the spec names (the defaults are Lua's).
 fn sources(t: &Table, prefix: &str) -> mlua::Result<secret::Sources> {
     let env: Option<String> = t.get(format!("{prefix}_env"))?;
-    let credentials = super::fs::path_field(t, "credentials")?;
-    let file = super::fs::path_field(t, &format!("{prefix}_file"))?;
+    let credentials = super::fs::path_field("ipmi_open", t, "credentials")?;
+    let file = super::fs::path_field("ipmi_open", t, &format!("{prefix}_file"))?;
     let prompt = if prefix == "password" { t.get::<Option<bool>>("prompt")?.unwrap_or(true) } else { t.get::<Option<bool>>("kg_prompt")?.unwrap_or(false) };
     Ok(secret::Sources { env, file, credentials: if prefix == "password" { credentials } else { None }, prompt })
 }
@@ -22,9 +22,9 @@ fn sources(t: &Table, prefix: &str) -> mlua::Result<secret::Sources> {
 fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
     // Every plain value is checked before a secret is looked up (which may prompt).
     let timeout = super::seconds("ipmi_open", "timeout", t.get("timeout")?, 1.0)?;
-    let host = super::text_field(t, "host")?.ok_or_else(|| mlua::Error::runtime("ctys.core.ipmi_open: bad argument 'spec.host': missing"))?;
+    let host = super::text_field("ipmi_open", t, "host")?.ok_or_else(|| mlua::Error::runtime("ctys.core.ipmi_open: bad argument 'spec.host': missing"))?;
     let port: u16 = t.get::<Option<u16>>("port")?.unwrap_or(623);
-    let user = super::text_field(t, "user")?.ok_or_else(|| mlua::Error::runtime("ctys.core.ipmi_open: bad argument 'spec.user': missing"))?;
+    let user = super::text_field("ipmi_open", t, "user")?.ok_or_else(|| mlua::Error::runtime("ctys.core.ipmi_open: bad argument 'spec.user': missing"))?;
     let password = match secret::find(&sources(t, "password")?, "password", &host, port, &user) {
         Ok(p) => p,
         Err(e) => return Ok(Err(e)),
@@ -40,7 +40,7 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
     } else {
         None
     };
-    let label = super::text_field(t, "label")?.unwrap_or_else(|| format!("ipmi {host}:{port}"));
+    let label = super::text_field("ipmi_open", t, "label")?.unwrap_or_else(|| format!("ipmi {host}:{port}"));
     Ok(Ok(Config {
         host,
         port,

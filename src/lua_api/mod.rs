@@ -80,11 +80,11 @@ pub(crate) fn not_text(s: &LuaString) -> String {
 }
 
 /// Field `key` of a spec as text, if present; one that is not UTF-8 raises
-/// `bad argument 'KEY': '...' is not UTF-8 text`.
-pub(crate) fn text_field(t: &Table, key: &str) -> mlua::Result<Option<String>> {
+/// `ctys.core.FNAME: bad argument 'spec.KEY': '...' is not UTF-8 text`.
+pub(crate) fn text_field(fname: &str, t: &Table, key: &str) -> mlua::Result<Option<String>> {
     match t.get::<Option<LuaString>>(key)? {
         None => Ok(None),
-        Some(s) => utf8(&s).map(Some).ok_or_else(|| mlua::Error::runtime(format!("bad argument '{key}': {}", not_text(&s)))),
+        Some(s) => utf8(&s).map(Some).ok_or_else(|| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'spec.{key}': {}", not_text(&s)))),
     }
 }
 

@@ -233,9 +233,9 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, t: Table| {
             super::spec::check("net_tap_add", &t, &TAP)?;
             let spec = TapSpec {
-                name: super::text_field(&t, "name")?,
-                owner: super::text_field(&t, "user")?.map(|u| uid_of(&u)).transpose()?,
-                group: super::text_field(&t, "group")?.map(|g| gid_of(&g)).transpose()?,
+                name: super::text_field("net_tap_add", &t, "name")?,
+                owner: super::text_field("net_tap_add", &t, "user")?.map(|u| uid_of(&u)).transpose()?,
+                group: super::text_field("net_tap_add", &t, "group")?.map(|g| gid_of(&g)).transpose()?,
                 persist: t.get::<Option<bool>>("persist")?.unwrap_or(true),
             };
             ret(lua, tap::add(&spec))

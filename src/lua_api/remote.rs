@@ -57,10 +57,10 @@ pub(super) const CONSOLE: super::spec::Schema = super::spec::Schema {
 };
 pub(super) const TARGET: super::spec::Schema = super::spec::Schema { class: "ctys.core.RemoteTarget", fields: &["host", "user", "port"] };
 
-fn target(t: Table) -> mlua::Result<Target> {
-    super::spec::check("remote_exec", &t, &TARGET)?;
-    let host = super::text_field(&t, "host")?.ok_or_else(|| mlua::Error::runtime("ctys.core.remote_exec: bad argument 'target.host': missing"))?;
-    Ok(Target { user: super::text_field(&t, "user")?, host, port: t.get("port")? })
+fn target(fname: &str, t: Table) -> mlua::Result<Target> {
+    super::spec::check(fname, &t, &TARGET)?;
+    let host = super::text_field(fname, &t, "host")?.ok_or_else(|| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'target.host': missing")))?;
+    Ok(Target { user: super::text_field(fname, &t, "user")?, host, port: t.get("port")? })
 }
 
 /// The spec's SSH options (user, port, identity, known_hosts, strict, connect_timeout).
@@ -70,10 +70,10 @@ fn overrides(fname: &str, spec: &Table) -> mlua::Result<Overrides> {
         None => None,
     };
     Ok(Overrides {
-        user: super::text_field(spec, "user")?,
+        user: super::text_field(fname, spec, "user")?,
         port: spec.get("port")?,
-        identity: super::fs::path_field(spec, "identity")?,
-        known_hosts: super::fs::path_field(spec, "known_hosts")?,
+        identity: super::fs::path_field(fname, spec, "identity")?,
+        known_hosts: super::fs::path_field(fname, spec, "known_hosts")?,
         host_key_mode: mode,
         connect_timeout: secs(fname, spec.get("connect_timeout")?, "connect_timeout")?,
     })
@@ -81,8 +81,8 @@ fn overrides(fname: &str, spec: &Table) -> mlua::Result<Overrides> {
 
 /// The spec's `config` file (default ~/.ssh/config; "none" for none); the inner error is an
 /// unreadable file, which the caller returns as `nil, err`.
-fn ssh_config(spec: &Table, penv: &Env) -> mlua::Result<Result<SshConfig, String>> {
-    let path = match super::fs::path_field(spec, "config")? {
+fn ssh_config(fname: &str, spec: &Table, penv: &Env) -> mlua::Result<Result<SshConfig, String>> {
+    let path = match super::fs::path_field(fname, spec, "config")? {
         Some(p) => p,
         None => PathBuf::from(&penv.home).join(".ssh/config"),
     };
@@ -91,14 +91,14 @@ fn ssh_config(spec: &Table, penv: &Env) -> mlua::Result<Result<SshConfig, String
 
 async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
     super::spec::check("remote_exec", &spec, &SPEC)?;
-    let targets: Vec<Target> = spec.get::<Vec<Table>>("targets")?.into_iter().map(target).collect::<mlua::Result<_>>()?;
+    let targets: Vec<Target> = spec.get::<Vec<Table>>("targets")?.into_iter().map(|t| target("remote_exec", t)).collect::<mlua::Result<_>>()?;
     let overrides = overrides("remote_exec", &spec)?;
     let env: Vec<(String, String)> = match spec.get::<Option<Table>>("env")? {
         Some(t) => t.pairs::<super::Text, super::Text>().map(|kv| kv.map(|(k, v)| (k.0, v.0))).collect::<mlua::Result<_>>()?,
         None => Vec::new(),
     };
     let req = ExecRequest {
-        cmd: super::text_field(&spec, "cmd")?.ok_or_else(|| mlua::Error::runtime("ctys.core.remote_exec: bad argument 'spec.cmd': missing"))?,
+        cmd: super::text_field("remote_exec", &spec, "cmd")?.ok_or_else(|| mlua::Error::runtime("ctys.core.remote_exec: bad argument 'spec.cmd': missing"))?,
         stdin: spec.get::<Option<mlua::LuaString>>("stdin")?.map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
         env,
         pty: spec.get::<Option<bool>>("pty")?.unwrap_or(false),
@@ -110,7 +110,7 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
     let on_progress: Option<Function> = spec.get("on_progress")?;
 
     let penv = Env::from_process();
-    let cfg = match ssh_config(&spec, &penv)? {
+    let cfg = match ssh_config("remote_exec", &spec, &penv)? {
         Ok(c) => c,
         Err(e) => return (Value::Nil, e).into_lua_multi(&lua),
     };
@@ -185,11 +185,11 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
 /// in raw mode) can cancel it; the guard waits for that thread to give the terminal back.
 async fn remote_console(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
     super::spec::check("remote_console", &spec, &CONSOLE)?;
-    let t = target(spec.get("target")?)?;
+    let t = target("remote_console", spec.get("target")?)?;
     let overrides = overrides("remote_console", &spec)?;
     let req = ConsoleRequest { cmd: spec.get("cmd")?, pty: spec.get("pty")? };
     let penv = Env::from_process();
-    let cfg = match ssh_config(&spec, &penv)? {
+    let cfg = match ssh_config("remote_console", &spec, &penv)? {
         Ok(c) => c,
         Err(e) => return (Value::Nil, e, "resolve").into_lua_multi(&lua),
     };

@@ -43,8 +43,8 @@ impl UserData for Session {
 }
 
 /// A path field that must be there, byte for byte.
-fn path(t: &Table, key: &str) -> mlua::Result<PathBuf> {
-    super::fs::path_field(t, key)?.ok_or_else(|| mlua::Error::runtime(format!("bad argument '{key}': missing")))
+fn path(fname: &str, t: &Table, key: &str) -> mlua::Result<PathBuf> {
+    super::fs::path_field(fname, t, key)?.ok_or_else(|| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'spec.{key}': missing")))
 }
 
 /// A path as a Lua string, byte for byte.
@@ -67,9 +67,9 @@ pub(super) const REMOVE: Schema = Schema { class: "ctys.core.VdeRemoveSpec", fie
 fn files(fname: &str, t: &Table, schema: &Schema) -> mlua::Result<SwitchSpec> {
     super::spec::check(fname, t, schema)?;
     Ok(SwitchSpec {
-        sock: path(t, "sock")?,
-        mgmt: path(t, "mgmt")?,
-        pidfile: path(t, "pidfile")?,
+        sock: path(fname, t, "sock")?,
+        mgmt: path(fname, t, "mgmt")?,
+        pidfile: path(fname, t, "pidfile")?,
         ..Default::default()
     })
 }
@@ -85,7 +85,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     core.set(
         "vde_start",
         lua.create_async_function(|lua, t: Table| async move {
-            let exe = match super::fs::path_field(&t, "exe")? {
+            let exe = match super::fs::path_field("vde_start", &t, "exe")? {
                 Some(e) => e,
                 None => match vde::find_switch() {
                     Ok(p) => p,
@@ -93,7 +93,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
                 },
             };
             let spec = SwitchSpec {
-                tap: super::text_field(&t, "tap")?,
+                tap: super::text_field("vde_start", &t, "tap")?,
                 group: t.get("group")?,
                 mode: t.get("mode")?,
                 mgmt_mode: t.get("mgmt_mode")?,

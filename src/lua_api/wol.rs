@@ -18,19 +18,19 @@ enum Route {
     Raw { tx: RawSender, dst: Mac, to_target: bool },
 }
 
-fn route(spec: &Table) -> mlua::Result<Result<Route, String>> {
-    let iface = text_field(spec, "iface")?;
+fn route(fname: &str, spec: &Table) -> mlua::Result<Result<Route, String>> {
+    let iface = text_field(fname, spec, "iface")?;
     if spec.get::<Option<bool>>("raw")?.unwrap_or(false) {
         let to_target = spec.get::<Option<bool>>("unicast")?.unwrap_or(false);
-        let dst = match text_field(spec, "bmac")? {
+        let dst = match text_field(fname, spec, "bmac")? {
             Some(b) => mac(&b)?,
             None => BROADCAST,
         };
         let r = wol::interface(iface.as_deref()).and_then(|i| RawSender::open(&i));
         return Ok(r.map(|tx| Route::Raw { tx, dst, to_target }));
     }
-    let addr = text_field(spec, "broadcast")?.unwrap_or_else(|| "255.255.255.255".into());
-    let ip: IpAddr = addr.parse().map_err(|_| mlua::Error::runtime(format!("ctys.core.wol_send: bad argument 'spec.broadcast': {addr:?} is not an IP address")))?;
+    let addr = text_field(fname, spec, "broadcast")?.unwrap_or_else(|| "255.255.255.255".into());
+    let ip: IpAddr = addr.parse().map_err(|_| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'spec.broadcast': {addr:?} is not an IP address")))?;
     let dest = SocketAddr::new(ip, spec.get::<Option<u16>>("port")?.unwrap_or(9));
     Ok(wol::udp_socket(&dest, iface.as_deref()).map(|sock| Route::Udp { sock, dest }))
 }
@@ -50,11 +50,11 @@ pub(super) const SPEC: super::spec::Schema = super::spec::Schema {
 
 async fn send(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
     super::spec::check("wol_send", &spec, &SPEC)?;
-    let target = mac(&text_field(&spec, "mac")?.unwrap_or_default())?;
+    let target = mac(&text_field("wol_send", &spec, "mac")?.unwrap_or_default())?;
     let pw = password(&spec)?;
     let count: u32 = spec.get::<Option<u32>>("count")?.unwrap_or(1);
     let interval = super::seconds("wol_send", "interval", spec.get("interval")?, 0.0)?;
-    let mut r = match route(&spec)? {
+    let mut r = match route("wol_send", &spec)? {
         Ok(r) => r,
         Err(e) => return fail(&lua, e),
     };
@@ -90,7 +90,7 @@ fn send_many(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
         }
     }
     let pw = password(&spec)?;
-    let sent = match route(&spec)? {
+    let sent = match route("wol_send_many", &spec)? {
         Err(e) => Err(e),
         Ok(Route::Udp { sock, dest }) => {
             // Segmentation offload unless the caller says no; the primitive falls back to
@@ -111,16 +111,16 @@ fn send_many(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
 /// datagram's destination.
 fn wire(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
     super::spec::check("wol_wire", &spec, &SPEC)?;
-    let target = mac(&text_field(&spec, "mac")?.unwrap_or_default())?;
+    let target = mac(&text_field("wol_wire", &spec, "mac")?.unwrap_or_default())?;
     let pw = password(&spec)?;
     let t = lua.create_table()?;
     let (bytes, secret_at) = if spec.get::<Option<bool>>("raw")?.unwrap_or(false) {
-        let i = match wol::interface(text_field(&spec, "iface")?.as_deref()) {
+        let i = match wol::interface(text_field("wol_wire", &spec, "iface")?.as_deref()) {
             Ok(i) => i,
             Err(e) => return fail(lua, e),
         };
         let Some(src) = i.mac.map(|m| m.octets()) else { return fail(lua, format!("interface {} has no MAC address", i.name)) };
-        let dst = match (spec.get::<Option<bool>>("unicast")?.unwrap_or(false), text_field(&spec, "bmac")?) {
+        let dst = match (spec.get::<Option<bool>>("unicast")?.unwrap_or(false), text_field("wol_wire", &spec, "bmac")?) {
             (true, _) => target,
             (false, Some(b)) => mac(&b)?,
             (false, None) => BROADCAST,
@@ -130,7 +130,7 @@ fn wire(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
         t.set("dst", dst.to_string())?;
         (wol::frame(dst, src, target, pw), wol::HEADER_LEN + wol::PASSWORD_AT)
     } else {
-        let addr = text_field(&spec, "broadcast")?.unwrap_or_else(|| "255.255.255.255".into());
+        let addr = text_field("wol_wire", &spec, "broadcast")?.unwrap_or_else(|| "255.255.255.255".into());
         t.set("dest", format!("{addr}:{}", spec.get::<Option<u16>>("port")?.unwrap_or(9)))?;
         (wol::payload(target, pw), wol::PASSWORD_AT)
     };

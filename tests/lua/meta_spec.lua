@@ -112,6 +112,8 @@ describe("the option tables of ctys.core", function()
       { function() core.kill(999999, "SIGFOO") end, "ctys.core.kill: bad argument 'signal'" },
       { function() core.set_log_level("loud") end, "ctys.core.set_log_level: bad argument 'level'" },
       { function() core.remote_exec { targets = {}, cmd = "true", strict = "maybe" } end, "ctys.core.remote_exec: bad argument 'spec.strict'" },
+      { function() core.net_tap_add { name = "\255" } end, "ctys.core.net_tap_add: bad argument 'spec.name': '" },
+      { function() core.vde_check_paths { sock = "/tmp/a", mgmt = "/tmp/b" } end, "ctys.core.vde_check_paths: bad argument 'spec.pidfile': missing" },
     } do
       local ok2, e2 = pcall(c[1])
       assert.falsy(ok2)
