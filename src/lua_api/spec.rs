@@ -21,7 +21,7 @@ pub(crate) fn check(fname: &str, t: &Table, schema: &Schema) -> mlua::Result<()>
         if !known {
             let shown = match &k {
                 Value::String(s) => format!("'{}'", s.to_string_lossy()),
-                other => format!("a {} key", other.type_name()),
+                other => format!("(a key of type {})", other.type_name()),
             };
             return Err(mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'spec': unknown field {shown} ({})", schema.class)));
         }

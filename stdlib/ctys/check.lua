@@ -14,9 +14,15 @@ local function secs(v, positive)
   return type(v) == "number" and v == v and v <= M.MAX_SECONDS and (positive and v > 0 or not positive and v >= 0)
 end
 
-local function show(v)
-  return type(v) == "string" and string.format("%q", v) or tostring(v)
+---A value as a message shows it: a string quoted, and one longer than 80 bytes cut to its first
+---60 and last 12 (a 100 KB argument must not become a 100 KB message); others by tostring.
+---@param v any
+---@return string
+function M.shown(v)
+  if type(v) ~= "string" then return tostring(v) end
+  return string.format("%q", #v > 80 and (v:sub(1, 60) .. "..." .. v:sub(-12)) or v)
 end
+local show = M.shown
 
 ---Raise "FNAME: bad argument 'NAME': ...".
 ---@param fname string function name, e.g. "ctys.wol.send"

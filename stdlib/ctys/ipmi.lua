@@ -50,7 +50,7 @@ local function spec_of(fname, opts)
   end
   if opts.interface == "lan" and opts.cipher then check.bad(fname, "cipher", "IPMI 1.5 (interface = \"lan\") has no cipher suites") end
   if opts.auth and opts.interface ~= "lan" then check.bad(fname, "auth", "only for IPMI 1.5 (interface = \"lan\")") end
-  if not require("ctys.net").valid_host(opts.host) then check.bad(fname, "host", "%q is not an address or host name", opts.host) end
+  if not require("ctys.net").valid_host(opts.host) then check.bad(fname, "host", "%s is not an address or host name", check.shown(opts.host)) end
   if opts.user and (#opts.user > 16 or opts.user:find("%c")) then
     check.bad(fname, "user", "at most 16 bytes, no control characters (the most IPMI carries)")
   end

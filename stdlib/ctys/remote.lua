@@ -46,10 +46,10 @@ LUA_OPTS.chunk, LUA_OPTS.remote_cmd = "string", "string"
 local function target_of(fname, name, t)
   if type(t) ~= "table" then check.bad(fname, name, "expected a target table, got %s", type(t)) end
   if not require("ctys.net").valid_host(t.host) then
-    check.bad(fname, name .. ".host", "%s is not an address or host name", type(t.host) == "string" and string.format("%q", t.host) or type(t.host))
+    check.bad(fname, name .. ".host", "%s is not an address or host name", type(t.host) == "string" and check.shown(t.host) or type(t.host))
   end
   if t.user ~= nil and (type(t.user) ~= "string" or not t.user:match("^[%w_.$][%w_.%-$]*$")) then
-    check.bad(fname, name .. ".user", "%s is not a user name", type(t.user) == "string" and string.format("%q", t.user) or type(t.user))
+    check.bad(fname, name .. ".user", "%s is not a user name", type(t.user) == "string" and check.shown(t.user) or type(t.user))
   end
   if t.port ~= nil and not (math.type(t.port) == "integer" and t.port >= 1 and t.port <= 65535) then
     check.bad(fname, name .. ".port", "expected a port number (1-65535), got %s", tostring(t.port))
