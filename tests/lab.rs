@@ -17,6 +17,14 @@ struct Lab {
     _keep: TempDir,
 }
 
+/// A test that fails half way still takes its lab down: namespaces and daemons would outlive
+/// the test process otherwise (its files go with the TempDir).
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.ctys(&["down"]);
+    }
+}
+
 impl Lab {
     fn new(tag: &str) -> Lab {
         let keep = TempDir::new("lab");
