@@ -503,6 +503,7 @@ ctys.core.schema = {}
 ---@param tries? integer (3)
 ---@return boolean|nil answered
 ---@return boolean|string ipmi_or_err whether IPMI is supported, or the error
+---@return string? kind
 function ctys.core.ipmi_ping(host, port, timeout, tries) end
 
 ---Regular files under a directory and its subdirectories (never through a link to a

@@ -4,6 +4,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use mlua::{FromLua, Lua, Table, Value};
+use super::def;
 
 use super::{failure, ret};
 use crate::prim::failure::{Failure, Kind};
@@ -44,67 +45,40 @@ fn present<T>(p: &Path, r: Result<Option<T>, Failure>) -> Result<T, Failure> {
 }
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
-    core.set(
-        "fs_read",
-        lua.create_function(|lua, (LuaPath(p), max, owners): (LuaPath, u64, Option<Vec<u32>>)| {
-            let r = present(&p, fs::read(&p, max, owners.as_deref()));
-            match r {
-                Ok(d) => ret(lua, Ok(lua.create_string(d)?)),
-                Err(e) => failure(lua, e),
-            }
-        })?,
-    )?;
-    core.set(
-        "fs_write",
-        lua.create_function(|lua, (LuaPath(p), data, mode): (LuaPath, mlua::LuaString, u32)| {
-            ret(lua, fs::write_atomic(&p, &data.as_bytes(), mode).map(|()| true))
-        })?,
-    )?;
-    core.set(
-        "fs_remove",
-        lua.create_function(|lua, (LuaPath(p), owners, within): (LuaPath, Option<Vec<u32>>, Option<LuaPath>)| {
-            ret(lua, fs::remove(&p, owners.as_deref().unwrap_or_default(), within.as_ref().map(|w| w.0.as_path())))
-        })?,
-    )?;
-    core.set(
-        "fs_chmod",
-        lua.create_function(|lua, (LuaPath(p), mode): (LuaPath, u32)| ret(lua, fs::chmod(&p, mode).map(|()| true)))?,
-    )?;
-    core.set(
-        "fs_chown",
-        lua.create_function(|lua, (LuaPath(p), uid, gid): (LuaPath, Option<u32>, Option<u32>)| ret(lua, fs::chown(&p, uid, gid).map(|()| true)))?,
-    )?;
-    core.set(
-        "fs_rename",
-        lua.create_function(|lua, (LuaPath(from), LuaPath(to)): (LuaPath, LuaPath)| ret(lua, fs::rename(&from, &to).map(|()| true)))?,
-    )?;
-    core.set(
-        "fs_private_dir",
-        lua.create_function(|lua, LuaPath(p): LuaPath| ret(lua, fs::private_dir(&p).map(|()| true)))?,
-    )?;
-    core.set(
-        "fs_stat",
-        lua.create_function(|lua, LuaPath(p): LuaPath| {
-            match present(&p, fs::stat(&p)) {
-                Ok(s) => {
-                    let t = lua.create_table()?;
-                    t.set("type", s.kind)?;
-                    t.set("uid", s.uid)?;
-                    t.set("gid", s.gid)?;
-                    t.set("mode", s.mode)?;
-                    t.set("size", s.size)?;
-                    ret(lua, Ok(t))
-                }
-                Err(e) => failure(lua, e),
-            }
-        })?,
-    )?;
-    core.set(
-        "fs_list",
-        lua.create_function(|lua, (LuaPath(dir), max): (LuaPath, usize)| match fs::list_files(&dir, max) {
-            Ok(list) => ret(lua, Ok(list.iter().map(|p| lua.create_string(p.as_os_str().as_bytes())).collect::<mlua::Result<Vec<_>>>()?)),
+    def(lua, core, "fs_read", |lua, (LuaPath(p), max, owners): (LuaPath, u64, Option<Vec<u32>>)| {
+        let r = present(&p, fs::read(&p, max, owners.as_deref()));
+        match r {
+            Ok(d) => ret(lua, Ok(lua.create_string(d)?)),
             Err(e) => failure(lua, e),
-        })?,
-    )?;
+        }
+    })?;
+    def(lua, core, "fs_write", |lua, (LuaPath(p), data, mode): (LuaPath, mlua::LuaString, u32)| {
+        ret(lua, fs::write_atomic(&p, &data.as_bytes(), mode).map(|()| true))
+    })?;
+    def(lua, core, "fs_remove", |lua, (LuaPath(p), owners, within): (LuaPath, Option<Vec<u32>>, Option<LuaPath>)| {
+        ret(lua, fs::remove(&p, owners.as_deref().unwrap_or_default(), within.as_ref().map(|w| w.0.as_path())))
+    })?;
+    def(lua, core, "fs_chmod", |lua, (LuaPath(p), mode): (LuaPath, u32)| ret(lua, fs::chmod(&p, mode).map(|()| true)))?;
+    def(lua, core, "fs_chown", |lua, (LuaPath(p), uid, gid): (LuaPath, Option<u32>, Option<u32>)| ret(lua, fs::chown(&p, uid, gid).map(|()| true)))?;
+    def(lua, core, "fs_rename", |lua, (LuaPath(from), LuaPath(to)): (LuaPath, LuaPath)| ret(lua, fs::rename(&from, &to).map(|()| true)))?;
+    def(lua, core, "fs_private_dir", |lua, LuaPath(p): LuaPath| ret(lua, fs::private_dir(&p).map(|()| true)))?;
+    def(lua, core, "fs_stat", |lua, LuaPath(p): LuaPath| {
+        match present(&p, fs::stat(&p)) {
+            Ok(s) => {
+                let t = lua.create_table()?;
+                t.set("type", s.kind)?;
+                t.set("uid", s.uid)?;
+                t.set("gid", s.gid)?;
+                t.set("mode", s.mode)?;
+                t.set("size", s.size)?;
+                ret(lua, Ok(t))
+            }
+            Err(e) => failure(lua, e),
+        }
+    })?;
+    def(lua, core, "fs_list", |lua, (LuaPath(dir), max): (LuaPath, usize)| match fs::list_files(&dir, max) {
+        Ok(list) => ret(lua, Ok(list.iter().map(|p| lua.create_string(p.as_os_str().as_bytes())).collect::<mlua::Result<Vec<_>>>()?)),
+        Err(e) => failure(lua, e),
+    })?;
     Ok(())
 }

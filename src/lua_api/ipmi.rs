@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+use super::def_async;
 
 use crate::prim::ipmi::chassis::{BootFlags, ChassisStatus, DeviceId};
 use super::failure;
@@ -202,16 +203,13 @@ async fn open(lua: Lua, t: Table) -> mlua::Result<MultiValue> {
 }
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
-    core.set("ipmi_open", lua.create_async_function(open)?)?;
-    core.set(
-        "ipmi_ping",
-        lua.create_async_function(|lua, (super::Text(host), port, timeout, tries): (super::Text, Option<u16>, Option<f64>, Option<u32>)| async move {
-            let t = super::seconds("ipmi_ping", "timeout", timeout, 1.0)?;
-            match ipmi::presence_ping(&host, port.unwrap_or(623), t, tries.unwrap_or(3)).await {
-                Ok(ipmi) => (true, ipmi).into_lua_multi(&lua),
-                Err(e) => failure(&lua, e),
-            }
-        })?,
-    )?;
+    def_async(lua, core, "ipmi_open", open)?;
+    def_async(lua, core, "ipmi_ping", |lua, (super::Text(host), port, timeout, tries): (super::Text, Option<u16>, Option<f64>, Option<u32>)| async move {
+        let t = super::seconds("ipmi_ping", "timeout", timeout, 1.0)?;
+        match ipmi::presence_ping(&host, port.unwrap_or(623), t, tries.unwrap_or(3)).await {
+            Ok(ipmi) => (true, ipmi).into_lua_multi(&lua),
+            Err(e) => failure(&lua, e),
+        }
+    })?;
     Ok(())
 }

@@ -11,12 +11,14 @@ mod net;
 mod probe;
 mod proc;
 mod remote;
+mod signature;
 mod spec;
 mod task;
 mod vde;
 mod wol;
 
 pub use task::set_in_runtime;
+use signature::{def, def_async};
 
 /// The areas bound when a script first asks `ctys.core` for something not bound yet: start-up
 /// (`ctys -e ''`, a tool's --help) binds only the host and the tasks.

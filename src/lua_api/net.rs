@@ -6,6 +6,7 @@ use std::cell::OnceCell;
 use std::net::IpAddr;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
+use super::{def, def_async};
 
 use super::{failure, ret, Text};
 
@@ -139,122 +140,86 @@ async fn routes(lua: Lua) -> mlua::Result<MultiValue> {
 pub(super) const TAP: super::spec::Schema = super::spec::Schema { class: "ctys.core.TapSpec", fields: &["name", "user", "group", "persist"] };
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
-    core.set(
-        "net_parse_ip",
-        lua.create_function(|_, s: mlua::LuaString| Ok(std::str::from_utf8(&s.as_bytes()).ok().and_then(|t| t.parse::<IpAddr>().ok()).map(|ip| ip.to_string())))?,
-    )?;
-    core.set(
-        "net_valid_host",
-        lua.create_function(|_, s: mlua::LuaString| Ok(super::utf8(&s).is_some_and(|t| crate::prim::resolve::valid_host(&t))))?,
-    )?;
-    core.set(
-        "net_check_name",
-        lua.create_function(|lua, name: mlua::LuaString| {
-            // A name that is not UTF-8 is refused as it is shown (lossily), never changed.
-            let Some(name) = super::utf8(&name) else {
-                return (Value::Nil, format!("bad interface name: {}", super::not_text(&name))).into_lua_multi(lua);
-            };
-            if crate::prim::net::ifname::valid(&name) {
-                true.into_lua_multi(lua)
-            } else {
-                (Value::Nil, crate::prim::net::ifname::refusal(&name)).into_lua_multi(lua)
-            }
-        })?,
-    )?;
-    core.set("net_links", lua.create_async_function(|lua, ()| links(lua))?)?;
-    core.set("net_routes", lua.create_async_function(|lua, ()| routes(lua))?)?;
-    core.set(
-        "net_bridge_add",
-        lua.create_async_function(|lua, Text(name): Text| async move {
-            let r = async { net()?.bridge_add(&name).await }.await;
-            ret(&lua, r.map(|()| true))
-        })?,
-    )?;
-    core.set(
-        "net_link_del",
-        lua.create_async_function(|lua, Text(name): Text| async move {
-            let r = async { net()?.link_del(&name).await }.await;
-            ret(&lua, r.map(|()| true))
-        })?,
-    )?;
-    core.set(
-        "net_links_del",
-        lua.create_async_function(|lua, names: Vec<Text>| async move {
-            let names: Vec<String> = names.into_iter().map(|t| t.0).collect();
-            let r = async { net()?.links_del(&names).await }.await;
-            ret(&lua, r.map(|()| true))
-        })?,
-    )?;
-    core.set(
-        "net_link_set",
-        lua.create_async_function(|lua, (Text(name), t): (Text, Table)| async move {
-            super::spec::check("net_link_set", &t, &LINK)?;
-            let master = match t.get::<Value>("master")? {
-                Value::Nil => None,
-                Value::Boolean(false) => Some(None),
-                Value::String(s) => Some(Some(s.to_str()?.to_string())),
-                other => return Err(mlua::Error::runtime(format!("ctys.core.net_link_set: bad argument 'change.master': a name or false, not {}", other.type_name()))),
-            };
-            let c = LinkChange { up: t.get("up")?, mtu: t.get("mtu")?, master };
-            let r = async { net()?.link_set(&name, &c).await }.await;
-            ret(&lua, r.map(|()| true))
-        })?,
-    )?;
+    def(lua, core, "net_parse_ip", |_, s: mlua::LuaString| Ok(std::str::from_utf8(&s.as_bytes()).ok().and_then(|t| t.parse::<IpAddr>().ok()).map(|ip| ip.to_string())))?;
+    def(lua, core, "net_valid_host", |_, s: mlua::LuaString| Ok(super::utf8(&s).is_some_and(|t| crate::prim::resolve::valid_host(&t))))?;
+    def(lua, core, "net_check_name", |lua, name: mlua::LuaString| {
+        // A name that is not UTF-8 is refused as it is shown (lossily), never changed.
+        let Some(name) = super::utf8(&name) else {
+            return (Value::Nil, format!("bad interface name: {}", super::not_text(&name))).into_lua_multi(lua);
+        };
+        if crate::prim::net::ifname::valid(&name) {
+            true.into_lua_multi(lua)
+        } else {
+            (Value::Nil, crate::prim::net::ifname::refusal(&name)).into_lua_multi(lua)
+        }
+    })?;
+    def_async(lua, core, "net_links", |lua, ()| links(lua))?;
+    def_async(lua, core, "net_routes", |lua, ()| routes(lua))?;
+    def_async(lua, core, "net_bridge_add", |lua, Text(name): Text| async move {
+        let r = async { net()?.bridge_add(&name).await }.await;
+        ret(&lua, r.map(|()| true))
+    })?;
+    def_async(lua, core, "net_link_del", |lua, Text(name): Text| async move {
+        let r = async { net()?.link_del(&name).await }.await;
+        ret(&lua, r.map(|()| true))
+    })?;
+    def_async(lua, core, "net_links_del", |lua, names: Vec<Text>| async move {
+        let names: Vec<String> = names.into_iter().map(|t| t.0).collect();
+        let r = async { net()?.links_del(&names).await }.await;
+        ret(&lua, r.map(|()| true))
+    })?;
+    def_async(lua, core, "net_link_set", |lua, (Text(name), t): (Text, Table)| async move {
+        super::spec::check("net_link_set", &t, &LINK)?;
+        let master = match t.get::<Value>("master")? {
+            Value::Nil => None,
+            Value::Boolean(false) => Some(None),
+            Value::String(s) => Some(Some(s.to_str()?.to_string())),
+            other => return Err(mlua::Error::runtime(format!("ctys.core.net_link_set: bad argument 'change.master': a name or false, not {}", other.type_name()))),
+        };
+        let c = LinkChange { up: t.get("up")?, mtu: t.get("mtu")?, master };
+        let r = async { net()?.link_set(&name, &c).await }.await;
+        ret(&lua, r.map(|()| true))
+    })?;
     for (fname, add) in [("net_addr_add", true), ("net_addr_del", false)] {
-        core.set(
-            fname,
-            lua.create_async_function(move |lua, (Text(name), Text(a)): (Text, Text)| async move {
-                let a = addr(&a)?;
-                let r = async {
-                    let n = net()?;
-                    if add { n.addr_add(&name, &a).await } else { n.addr_del(&name, &a).await }
-                }
-                .await;
-                ret(&lua, r.map(|()| true))
-            })?,
-        )?;
+        def_async(lua, core, fname, move |lua, (Text(name), Text(a)): (Text, Text)| async move {
+            let a = addr(&a)?;
+            let r = async {
+                let n = net()?;
+                if add { n.addr_add(&name, &a).await } else { n.addr_del(&name, &a).await }
+            }
+            .await;
+            ret(&lua, r.map(|()| true))
+        })?;
     }
     for (fname, add) in [("net_route_add", true), ("net_route_del", false)] {
-        core.set(
-            fname,
-            lua.create_async_function(move |lua, (t, Text(dev)): (Table, Text)| async move {
-                let r = route_of(fname, &t)?;
-                let res = async {
-                    let n = net()?;
-                    if add { n.route_add(&r, &dev).await } else { n.route_del(&r, &dev).await }
-                }
-                .await;
-                ret(&lua, res.map(|()| true))
-            })?,
-        )?;
+        def_async(lua, core, fname, move |lua, (t, Text(dev)): (Table, Text)| async move {
+            let r = route_of(fname, &t)?;
+            let res = async {
+                let n = net()?;
+                if add { n.route_add(&r, &dev).await } else { n.route_del(&r, &dev).await }
+            }
+            .await;
+            ret(&lua, res.map(|()| true))
+        })?;
     }
-    core.set(
-        "net_tap_add",
-        lua.create_function(|lua, t: Table| {
-            super::spec::check("net_tap_add", &t, &TAP)?;
-            let spec = TapSpec {
-                name: super::text_field("net_tap_add", &t, "name")?,
-                owner: super::text_field("net_tap_add", &t, "user")?.map(|u| uid_of(&u)).transpose()?,
-                group: super::text_field("net_tap_add", &t, "group")?.map(|g| gid_of(&g)).transpose()?,
-                persist: t.get::<Option<bool>>("persist")?.unwrap_or(true),
-            };
-            ret(lua, tap::add(&spec))
-        })?,
-    )?;
-    core.set("net_tap_del", lua.create_function(|lua, Text(name): Text| ret(lua, tap::del(&name).map(|()| true)))?)?;
-    core.set(
-        "ethtool_wol_get",
-        lua.create_function(|lua, Text(iface): Text| match ethtool::wol_get(&iface) {
-            Ok(w) => lua.create_table_from([("supported", w.supported.to_string()), ("enabled", w.enabled.to_string())])?.into_lua_multi(lua),
-            Err(e) => failure(lua, e),
-        })?,
-    )?;
-    core.set(
-        "ethtool_wol_set",
-        lua.create_function(|lua, (Text(iface), Text(modes)): (Text, Text)| {
-            let modes: Modes = modes.parse().map_err(|e| mlua::Error::runtime(format!("ctys.core.ethtool_wol_set: bad argument 'modes': {e}")))?;
-            ret(lua, ethtool::wol_set(&iface, modes).map(|()| true))
-        })?,
-    )?;
+    def(lua, core, "net_tap_add", |lua, t: Table| {
+        super::spec::check("net_tap_add", &t, &TAP)?;
+        let spec = TapSpec {
+            name: super::text_field("net_tap_add", &t, "name")?,
+            owner: super::text_field("net_tap_add", &t, "user")?.map(|u| uid_of(&u)).transpose()?,
+            group: super::text_field("net_tap_add", &t, "group")?.map(|g| gid_of(&g)).transpose()?,
+            persist: t.get::<Option<bool>>("persist")?.unwrap_or(true),
+        };
+        ret(lua, tap::add(&spec))
+    })?;
+    def(lua, core, "net_tap_del", |lua, Text(name): Text| ret(lua, tap::del(&name).map(|()| true)))?;
+    def(lua, core, "ethtool_wol_get", |lua, Text(iface): Text| match ethtool::wol_get(&iface) {
+        Ok(w) => lua.create_table_from([("supported", w.supported.to_string()), ("enabled", w.enabled.to_string())])?.into_lua_multi(lua),
+        Err(e) => failure(lua, e),
+    })?;
+    def(lua, core, "ethtool_wol_set", |lua, (Text(iface), Text(modes)): (Text, Text)| {
+        let modes: Modes = modes.parse().map_err(|e| mlua::Error::runtime(format!("ctys.core.ethtool_wol_set: bad argument 'modes': {e}")))?;
+        ret(lua, ethtool::wol_set(&iface, modes).map(|()| true))
+    })?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use mlua::{Lua, LuaString, MultiValue, Table};
+use super::{def, def_async};
 
 use super::{failure, ret, seconds};
 use crate::prim::proc::{self, Request};
@@ -68,20 +69,14 @@ async fn run(lua: Lua, spec: Table) -> mlua::Result<MultiValue> {
 }
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
-    core.set("proc_run", lua.create_async_function(run)?)?;
-    core.set(
-        "proc_which",
-        lua.create_function(|lua, prog: LuaString| {
-            let path = std::env::var_os("PATH");
-            proc::which(&os(&prog), path.as_deref()).map(|p| lua.create_string(p.as_os_str().as_bytes())).transpose()
-        })?,
-    )?;
-    core.set(
-        "proc_spawn",
-        lua.create_function(|lua, spec: Table| {
-            super::spec::check("proc_spawn", &spec, &SPAWN)?;
-            let (argv, env) = argv_env(&spec)?;
-            ret(lua, proc::spawn(&argv, &env))
-        })?,
-    )
+    def_async(lua, core, "proc_run", run)?;
+    def(lua, core, "proc_which", |lua, prog: LuaString| {
+        let path = std::env::var_os("PATH");
+        proc::which(&os(&prog), path.as_deref()).map(|p| lua.create_string(p.as_os_str().as_bytes())).transpose()
+    })?;
+    def(lua, core, "proc_spawn", |lua, spec: Table| {
+        super::spec::check("proc_spawn", &spec, &SPAWN)?;
+        let (argv, env) = argv_env(&spec)?;
+        ret(lua, proc::spawn(&argv, &env))
+    })
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mlua::{Function, IntoLuaMulti, Lua, Table, Value};
+use super::def_async;
 
 use crate::prim::remote::config::SshConfig;
 use crate::prim::remote::console::{self, ConsoleRequest, Exit};
@@ -222,7 +223,7 @@ async fn remote_console(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue>
 }
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
-    core.set("remote_exec", lua.create_async_function(exec)?)?;
-    core.set("remote_console", lua.create_async_function(remote_console)?)?;
+    def_async(lua, core, "remote_exec", exec)?;
+    def_async(lua, core, "remote_console", remote_console)?;
     Ok(())
 }

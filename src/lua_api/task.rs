@@ -2,6 +2,7 @@
 use std::cell::RefCell;
 
 use mlua::{Function, Lua, MultiValue, Table, UserData, UserDataMethods};
+use super::{def, def_async};
 use tokio::task::JoinHandle;
 
 /// A function running as a task in the host's LocalSet.
@@ -57,35 +58,23 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     // A monotonic clock counted from the first call: for timing, immune to clock changes.
     static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     EPOCH.get_or_init(std::time::Instant::now);
-    core.set("now", lua.create_function(|_, ()| Ok(EPOCH.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()))?)?;
-    core.set(
-        "time",
-        lua.create_function(|_, ()| {
-            Ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0))
-        })?,
-    )?;
-    core.set(
-        "parse_seconds",
-        lua.create_function(|_, s: mlua::LuaString| {
-            Ok(std::str::from_utf8(&s.as_bytes()).ok().and_then(|t| crate::prim::duration::parse(t).ok()).map(|d| d.as_secs_f64()))
-        })?,
-    )?;
-    core.set(
-        "sleep",
-        lua.create_async_function(|_, secs: f64| async move {
-            need_runtime("ctys.core.sleep")?;
-            let d = super::seconds("sleep", "seconds", Some(secs), 0.0)?;
-            tokio::time::sleep(d).await;
-            Ok(())
-        })?,
-    )?;
-    core.set(
-        "spawn",
-        lua.create_function(|_, (f, args): (Function, MultiValue)| {
-            need_runtime("ctys.core.spawn")?;
-            let handle = tokio::task::spawn_local(async move { f.call_async::<MultiValue>(args).await });
-            Ok(Task { handle: RefCell::new(Some(handle)) })
-        })?,
-    )?;
+    def(lua, core, "now", |_, ()| Ok(EPOCH.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()))?;
+    def(lua, core, "time", |_, ()| {
+        Ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0))
+    })?;
+    def(lua, core, "parse_seconds", |_, s: mlua::LuaString| {
+        Ok(std::str::from_utf8(&s.as_bytes()).ok().and_then(|t| crate::prim::duration::parse(t).ok()).map(|d| d.as_secs_f64()))
+    })?;
+    def_async(lua, core, "sleep", |_, secs: f64| async move {
+        need_runtime("ctys.core.sleep")?;
+        let d = super::seconds("sleep", "seconds", Some(secs), 0.0)?;
+        tokio::time::sleep(d).await;
+        Ok(())
+    })?;
+    def(lua, core, "spawn", |_, (f, args): (Function, MultiValue)| {
+        need_runtime("ctys.core.spawn")?;
+        let handle = tokio::task::spawn_local(async move { f.call_async::<MultiValue>(args).await });
+        Ok(Task { handle: RefCell::new(Some(handle)) })
+    })?;
     Ok(())
 }

@@ -3,6 +3,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 use mlua::{IntoLuaMulti, Lua, Table, UserData, UserDataMethods};
+use super::{def, def_async};
 
 use crate::prim::vde::{self, Mgmt, SwitchSpec};
 
@@ -75,124 +76,94 @@ fn files(fname: &str, t: &Table, schema: &Schema) -> mlua::Result<SwitchSpec> {
 }
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
-    core.set(
-        "vde_find",
-        lua.create_function(|lua, ()| match vde::find_switch() {
-            Ok(p) => p.display().to_string().into_lua_multi(lua),
+    def(lua, core, "vde_find", |lua, ()| match vde::find_switch() {
+        Ok(p) => p.display().to_string().into_lua_multi(lua),
+        Err(e) => fail(lua, e),
+    })?;
+    def_async(lua, core, "vde_start", |lua, t: Table| async move {
+        let exe = match super::fs::path_field("vde_start", &t, "exe")? {
+            Some(e) => e,
+            None => match vde::find_switch() {
+                Ok(p) => p,
+                Err(e) => return fail(&lua, e),
+            },
+        };
+        let spec = SwitchSpec {
+            tap: super::text_field("vde_start", &t, "tap")?,
+            group: t.get("group")?,
+            mode: t.get("mode")?,
+            mgmt_mode: t.get("mgmt_mode")?,
+            ..files("vde_start", &t, &START)?
+        };
+        let timeout = seconds("vde_start", "timeout", t.get("timeout")?, 5.0)?;
+        match tokio::task::spawn_blocking(move || vde::start(&exe, &spec, timeout)).await {
+            Ok(r) => ret(&lua, r),
+            Err(e) => fail(&lua, format!("vde_start: {e}")),
+        }
+    })?;
+    def(lua, core, "vde_switch_pid", |lua, super::fs::LuaPath(p): super::fs::LuaPath| ret(lua, vde::switch_pid(&p).map(|pid| pid.map_or(mlua::Value::Boolean(false), |p| mlua::Value::Integer(p.into())))))?;
+    def(lua, core, "vde_check_paths", |lua, t: Table| ret(lua, vde::check_paths(&files("vde_check_paths", &t, &FILES)?).map(|()| true)))?;
+    def(lua, core, "vde_own", |lua, t: Table| {
+        match vde::own(&files("vde_own", &t, &OWN)?, t.get("uid")?, t.get("gid")?, t.get::<Option<bool>>("setgid")?.unwrap_or(false)) {
+            Ok(()) => true.into_lua_multi(lua),
             Err(e) => fail(lua, e),
-        })?,
-    )?;
-    core.set(
-        "vde_start",
-        lua.create_async_function(|lua, t: Table| async move {
-            let exe = match super::fs::path_field("vde_start", &t, "exe")? {
-                Some(e) => e,
-                None => match vde::find_switch() {
-                    Ok(p) => p,
-                    Err(e) => return fail(&lua, e),
-                },
-            };
-            let spec = SwitchSpec {
-                tap: super::text_field("vde_start", &t, "tap")?,
-                group: t.get("group")?,
-                mode: t.get("mode")?,
-                mgmt_mode: t.get("mgmt_mode")?,
-                ..files("vde_start", &t, &START)?
-            };
-            let timeout = seconds("vde_start", "timeout", t.get("timeout")?, 5.0)?;
-            match tokio::task::spawn_blocking(move || vde::start(&exe, &spec, timeout)).await {
-                Ok(r) => ret(&lua, r),
-                Err(e) => fail(&lua, format!("vde_start: {e}")),
-            }
-        })?,
-    )?;
-    core.set(
-        "vde_switch_pid",
-        lua.create_function(|lua, super::fs::LuaPath(p): super::fs::LuaPath| ret(lua, vde::switch_pid(&p).map(|pid| pid.map_or(mlua::Value::Boolean(false), |p| mlua::Value::Integer(p.into())))))?,
-    )?;
-    core.set(
-        "vde_check_paths",
-        lua.create_function(|lua, t: Table| ret(lua, vde::check_paths(&files("vde_check_paths", &t, &FILES)?).map(|()| true)))?,
-    )?;
-    core.set(
-        "vde_own",
-        lua.create_function(|lua, t: Table| {
-            match vde::own(&files("vde_own", &t, &OWN)?, t.get("uid")?, t.get("gid")?, t.get::<Option<bool>>("setgid")?.unwrap_or(false)) {
-                Ok(()) => true.into_lua_multi(lua),
-                Err(e) => fail(lua, e),
-            }
-        })?,
-    )?;
-    core.set(
-        "vde_remove",
-        lua.create_function(|lua, t: Table| {
-            let owners = t.get::<Option<Vec<u32>>>("owners")?.unwrap_or_default();
-            let gone = vde::remove_files(&files("vde_remove", &t, &REMOVE)?, &owners, t.get::<Option<bool>>("dry")?.unwrap_or(false));
-            match gone {
-                Ok(g) => g.iter().map(|p| lua_path(lua, p)).collect::<mlua::Result<Vec<_>>>()?.into_lua_multi(lua),
-                Err(e) => failure(lua, e),
-            }
-        })?,
-    )?;
-    core.set(
-        "vde_connect",
-        lua.create_function(|lua, (super::fs::LuaPath(path), timeout, owners): (super::fs::LuaPath, Option<f64>, Option<Vec<u32>>)| {
-            let m = Mgmt::connect(&path, seconds("vde_connect", "timeout", timeout, 2.0)?, &owners.unwrap_or_default());
-            ret(lua, m.map(|m| Session(RefCell::new(Some(m)))))
-        })?,
-    )?;
-    core.set(
-        "vde_parse_ports",
-        lua.create_function(|lua, data: Vec<String>| {
-            let out = lua.create_table()?;
-            for p in vde::parse_ports(&data) {
-                let t = lua.create_table()?;
-                t.set("port", p.number)?;
-                t.set("active", p.active)?;
-                t.set("vlan", p.vlan)?;
-                t.set("user", p.user)?;
-                let eps = lua.create_table()?;
-                for e in p.endpoints {
-                    let et = lua.create_table()?;
-                    et.set("id", e.id)?;
-                    et.set("module", e.module)?;
-                    et.set("description", e.description)?;
-                    eps.raw_push(et)?;
-                }
-                t.set("endpoints", eps)?;
-                out.raw_push(t)?;
-            }
-            Ok(out)
-        })?,
-    )?;
-    core.set(
-        "vde_parse_info",
-        lua.create_function(|lua, data: Vec<String>| {
-            let i = vde::parse_info(&data);
+        }
+    })?;
+    def(lua, core, "vde_remove", |lua, t: Table| {
+        let owners = t.get::<Option<Vec<u32>>>("owners")?.unwrap_or_default();
+        let gone = vde::remove_files(&files("vde_remove", &t, &REMOVE)?, &owners, t.get::<Option<bool>>("dry")?.unwrap_or(false));
+        match gone {
+            Ok(g) => g.iter().map(|p| lua_path(lua, p)).collect::<mlua::Result<Vec<_>>>()?.into_lua_multi(lua),
+            Err(e) => failure(lua, e),
+        }
+    })?;
+    def(lua, core, "vde_connect", |lua, (super::fs::LuaPath(path), timeout, owners): (super::fs::LuaPath, Option<f64>, Option<Vec<u32>>)| {
+        let m = Mgmt::connect(&path, seconds("vde_connect", "timeout", timeout, 2.0)?, &owners.unwrap_or_default());
+        ret(lua, m.map(|m| Session(RefCell::new(Some(m)))))
+    })?;
+    def(lua, core, "vde_parse_ports", |lua, data: Vec<String>| {
+        let out = lua.create_table()?;
+        for p in vde::parse_ports(&data) {
             let t = lua.create_table()?;
-            t.set("version", i.version)?;
-            t.set("pid", i.pid)?;
-            t.set("mac", i.mac)?;
-            t.set("uptime", i.uptime)?;
-            t.set("numports", i.numports)?;
-            Ok(t)
-        })?,
-    )?;
-    core.set(
-        "vde_sockets",
-        lua.create_function(|lua, (super::fs::LuaPath(dir), all): (super::fs::LuaPath, Option<bool>)| {
-            let out = lua.create_table()?;
-            for e in vde::sockets(&dir, all.unwrap_or(false)) {
-                let t = lua.create_table()?;
-                t.set("path", lua_path(lua, &e.path)?)?;
-                t.set("uid", e.uid)?;
-                t.set("gid", e.gid)?;
-                t.set("mode", e.mode)?;
-                t.set("base", e.base)?;
-                out.raw_push(t)?;
+            t.set("port", p.number)?;
+            t.set("active", p.active)?;
+            t.set("vlan", p.vlan)?;
+            t.set("user", p.user)?;
+            let eps = lua.create_table()?;
+            for e in p.endpoints {
+                let et = lua.create_table()?;
+                et.set("id", e.id)?;
+                et.set("module", e.module)?;
+                et.set("description", e.description)?;
+                eps.raw_push(et)?;
             }
-            Ok(out)
-        })?,
-    )?;
+            t.set("endpoints", eps)?;
+            out.raw_push(t)?;
+        }
+        Ok(out)
+    })?;
+    def(lua, core, "vde_parse_info", |lua, data: Vec<String>| {
+        let i = vde::parse_info(&data);
+        let t = lua.create_table()?;
+        t.set("version", i.version)?;
+        t.set("pid", i.pid)?;
+        t.set("mac", i.mac)?;
+        t.set("uptime", i.uptime)?;
+        t.set("numports", i.numports)?;
+        Ok(t)
+    })?;
+    def(lua, core, "vde_sockets", |lua, (super::fs::LuaPath(dir), all): (super::fs::LuaPath, Option<bool>)| {
+        let out = lua.create_table()?;
+        for e in vde::sockets(&dir, all.unwrap_or(false)) {
+            let t = lua.create_table()?;
+            t.set("path", lua_path(lua, &e.path)?)?;
+            t.set("uid", e.uid)?;
+            t.set("gid", e.gid)?;
+            t.set("mode", e.mode)?;
+            t.set("base", e.base)?;
+            out.raw_push(t)?;
+        }
+        Ok(out)
+    })?;
     Ok(())
 }

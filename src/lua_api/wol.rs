@@ -2,6 +2,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
+use super::{def, def_async};
 
 use crate::prim::wol::{self, Mac, Password, RawSender, BROADCAST};
 
@@ -140,23 +141,17 @@ fn wire(lua: &Lua, spec: Table) -> mlua::Result<MultiValue> {
 }
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
-    core.set("wol_wire", lua.create_function(|lua, spec: Table| wire(lua, spec))?)?;
-    core.set(
-        "wol_parse_mac",
-        // Not UTF-8 is not a MAC: the lossy text fails to parse and is named.
-        lua.create_function(|lua, s: mlua::LuaString| match Mac::parse(&s.to_string_lossy()) {
-            Ok(m) => m.to_string().into_lua_multi(lua),
-            Err(e) => (Value::Nil, e).into_lua_multi(lua),
-        })?,
-    )?;
-    core.set(
-        "wol_check_password",
-        lua.create_function(|lua, pw: mlua::LuaString| match Password::parse(&utf8(&pw).unwrap_or_default()) {
-            Ok(_) => true.into_lua_multi(lua),
-            Err(e) => (Value::Nil, e).into_lua_multi(lua),
-        })?,
-    )?;
-    core.set("wol_send", lua.create_async_function(send)?)?;
-    core.set("wol_send_many", lua.create_function(send_many)?)?;
+    def(lua, core, "wol_wire", |lua, spec: Table| wire(lua, spec))?;
+    // Not UTF-8 is not a MAC: the lossy text fails to parse and is named.
+    def(lua, core, "wol_parse_mac", |lua, s: mlua::LuaString| match Mac::parse(&s.to_string_lossy()) {
+    Ok(m) => m.to_string().into_lua_multi(lua),
+    Err(e) => (Value::Nil, e).into_lua_multi(lua),
+    })?;
+    def(lua, core, "wol_check_password", |lua, pw: mlua::LuaString| match Password::parse(&utf8(&pw).unwrap_or_default()) {
+        Ok(_) => true.into_lua_multi(lua),
+        Err(e) => (Value::Nil, e).into_lua_multi(lua),
+    })?;
+    def_async(lua, core, "wol_send", send)?;
+    def(lua, core, "wol_send_many", send_many)?;
     Ok(())
 }

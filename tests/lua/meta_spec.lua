@@ -10,8 +10,11 @@ local function lines(src)
   return out
 end
 
+local ml_all = lines(meta)
+local function meta_line(i) return ml_all[i] end
+
 describe("lua/meta/ctys.d.lua", function()
-  local ml = lines(meta)
+  local ml = ml_all
 
   local function stub_of(name)
     for i, line in ipairs(ml) do
@@ -54,6 +57,49 @@ describe("lua/meta/ctys.d.lua", function()
         end
       end
     end
+  end)
+end)
+
+describe("ctys.core functions held to their stubs", function()
+  -- The first parameter of each stubbed function: its name and type, or nil.
+  local function first_param(name)
+    for i, line in ipairs(lines(meta)) do
+      local params = line:match("^function ctys%.core%." .. name .. "%(([^)]*)%)")
+      if params then
+        local p = params:match("^[%w_.]+")
+        if not p then return nil end
+        for j = i - 1, 1, -1 do
+          local ty = meta_line(j):match("^%-%-%-@param " .. p:gsub("%.", "%%.") .. "%??%s+(%S+)")
+          if ty then return p, ty end
+        end
+      end
+    end
+  end
+
+  it("name a wrongly typed argument in the contract's words, before any effect", function()
+    local thread, n = coroutine.create(print), 0
+    for name, f in pairs(core) do
+      if type(f) == "function" then
+        local p, ty = first_param(name)
+        if ty ~= "any" then
+          local ok, e = pcall(f, thread)
+          assert.falsy(ok, name)
+          local want = p and ("ctys.core." .. name .. ": bad argument '" .. p .. "': expected " .. ty .. ", got thread")
+            or ("ctys.core." .. name .. ": bad argument #1: takes 0 argument(s)")
+          assert.truthy(tostring(e):find(want, 1, true), tostring(e))
+          n = n + 1
+        end
+      end
+    end
+    assert.truthy(n >= 70, "functions checked: " .. n)
+  end)
+
+  it("refuse a missing argument and an extra one", function()
+    local ok, e = pcall(core.embedded)
+    assert.truthy(not ok and tostring(e):find("ctys.core.embedded: bad argument 'path': expected string, got nothing", 1, true), tostring(e))
+    ok, e = pcall(core.embedded, "x", 2)
+    assert.truthy(not ok and tostring(e):find("ctys.core.embedded: bad argument #2: takes 1 argument(s)", 1, true), tostring(e))
+    assert.equal(nil, core.embedded("x", nil))
   end)
 end)
 
