@@ -367,6 +367,14 @@ function ctys.core.vde_find() end
 ---@return string? err
 function ctys.core.vde_start(spec) end
 
+---Whether a vde_switch serves a data socket directory: its `ctl` socket accepts a connection
+---(nothing is sent); else kind notfound (no such socket, or nobody answers).
+---@param sock string the switch's data socket (`vde_switch -s`)
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.vde_answers(sock) end
+
 ---A management session: `s:cmd(line)` → {code, text, data, notes} | nil, err, kind; `s:banner()`;
 ---`s:close()`. The socket must be the caller's, root's or one of `owners`' (kind untrusted);
 ---each reply must come within `timeout` and hold at most 1 MiB (kinds timeout, toolarge).
@@ -659,3 +667,43 @@ function ctys.core.proc_run(spec) end
 ---@return string? err
 ---@return string? kind
 function ctys.core.proc_spawn(spec) end
+
+---A QEMU guest's QMP socket (async): connects, reads the greeting, negotiates capabilities.
+---The socket must be the caller's, root's or one of `owners'` and not writable by others (kind
+---untrusted); a line may hold at most 1 MiB (toolarge); every wait has `timeout` (timeout).
+---@param path string the QMP socket (`-qmp unix:PATH,server=on,wait=off`)
+---@param timeout? number seconds for the connection and the greeting (default 5)
+---@param owners? integer[] more uids trusted to own the socket
+---@return ctys.core.Qmp|nil session
+---@return string? err
+---@return string? kind "notfound"|"untrusted"|"timeout"|"protocol"|"toolarge"|"closed"|"refused"
+function ctys.core.qmp_open(path, timeout, owners) end
+
+---@class ctys.core.Qmp
+local Qmp = {}
+
+---Run a QMP command (async): its `return` value as Lua (null becomes nil), or nil, err, kind
+---(`refused` with QEMU's error class and description; `closed` when QEMU went away).
+---@param command string e.g. "query-status", "system_powerdown", "quit"
+---@param arguments? table the command's arguments
+---@param timeout? number seconds (default 5)
+---@return any|nil result
+---@return string? err
+---@return string? kind
+function Qmp:execute(command, arguments, timeout) end
+
+---The next event (async), named `name` when given (others before it are dropped): the event's
+---table (`event`, `data`, `timestamp`), or nil, err, kind (`timeout`; `closed` once QEMU exits).
+---@param name? string e.g. "SHUTDOWN"
+---@param timeout? number seconds (default 5)
+---@return table|nil event
+---@return string? err
+---@return string? kind
+function Qmp:event(name, timeout) end
+
+---QEMU's version from the greeting, "major.minor.micro".
+---@return string|nil
+function Qmp:version() end
+
+---Close the session.
+function Qmp:close() end

@@ -7,9 +7,11 @@ use mlua::{FromLua, IntoLuaMulti, Lua, LuaString, MultiValue, Table, Value};
 mod fs;
 mod host;
 mod ipmi;
+mod json;
 mod net;
 mod probe;
 mod proc;
+mod qmp;
 mod remote;
 mod signature;
 mod spec;
@@ -22,8 +24,8 @@ use signature::{def, def_async};
 
 /// The areas bound when a script first asks `ctys.core` for something not bound yet: start-up
 /// (`ctys -e ''`, a tool's --help) binds only the host and the tasks.
-const LAZY: [fn(&Lua, &Table) -> mlua::Result<()>; 8] =
-    [fs::register, remote::register, wol::register, probe::register, proc::register, net::register, vde::register, ipmi::register];
+const LAZY: [fn(&Lua, &Table) -> mlua::Result<()>; 9] =
+    [fs::register, remote::register, wol::register, probe::register, proc::register, net::register, vde::register, ipmi::register, qmp::register];
 
 /// Builds `ctys.core` and makes it loadable as `require "ctys.core"`.
 pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {

@@ -102,6 +102,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
         }
     })?;
     def(lua, core, "vde_switch_pid", |lua, super::fs::LuaPath(p): super::fs::LuaPath| ret(lua, vde::switch_pid(&p).map(|pid| pid.map_or(mlua::Value::Boolean(false), |p| mlua::Value::Integer(p.into())))))?;
+    def(lua, core, "vde_answers", |lua, super::fs::LuaPath(p): super::fs::LuaPath| ret(lua, vde::data_answers(&p).map(|()| true)))?;
     def(lua, core, "vde_check_paths", |lua, t: Table| ret(lua, vde::check_paths(&files("vde_check_paths", &t, &FILES)?).map(|()| true)))?;
     def(lua, core, "vde_own", |lua, t: Table| {
         match vde::own(&files("vde_own", &t, &OWN)?, t.get("uid")?, t.get("gid")?, t.get::<Option<bool>>("setgid")?.unwrap_or(false)) {

@@ -7,6 +7,7 @@ pub mod ipmi;
 pub mod net;
 pub mod probe;
 pub mod proc;
+pub mod qmp;
 pub mod remote;
 pub mod resolve;
 pub mod vde;

@@ -514,6 +514,18 @@ fn entry(path: PathBuf, base: bool) -> Option<SockEntry> {
     Some(SockEntry { path, uid: m.uid(), gid: m.gid(), mode: m.mode() & 0o7777, base })
 }
 
+/// Whether a switch serves the data socket directory `sock` (what QEMU's `-nic vde,sock=` and
+/// vde_plug connect to): its `ctl` socket accepts a connection. Nothing is sent; the switch
+/// drops a peer that hangs up before its request.
+pub fn data_answers(sock: &Path) -> Result<(), Failure> {
+    let ctl = sock.join("ctl");
+    let shown = sock.display();
+    if !is_socket(&ctl) {
+        return Err(Failure::new(Kind::NotFound, format!("{shown}: no vde_switch data socket (no {})", ctl.display())));
+    }
+    UnixStream::connect(&ctl).map(drop).map_err(|e| Failure::new(Kind::NotFound, format!("{shown}: no switch answers: {e}")))
+}
+
 /// The switch directories in `dir` (those holding a `ctl` socket) and, with `all`, every
 /// socket in them (ports) and the management sockets beside them.
 pub fn sockets(dir: &Path, all: bool) -> Vec<SockEntry> {

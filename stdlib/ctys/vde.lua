@@ -97,6 +97,17 @@ function M.connect(opts)
   return setmetatable({ mgmt = opts.mgmt, session = s }, Switch)
 end
 
+---Whether a switch serves the data socket `sock` (what QEMU's `-nic vde,sock=` connects to):
+---true, or nil, err and the kind notfound (no socket there, or nobody answers).
+---@param sock string
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function M.answers(sock)
+  check.arg("ctys.vde.answers", "sock", sock, "string")
+  return core.vde_answers(sock)
+end
+
 local FILES = { sock = "string", mgmt = "string", pidfile = "string" }
 
 ---Check a switch's paths before anything starts: their directories exist (kind notfound) and

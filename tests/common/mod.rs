@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 pub mod bmc;
+pub mod guest;
 pub mod netns;
 pub mod sshd;
 pub mod tmux;

@@ -58,6 +58,24 @@ M.caller = { cancel = cancel.on_targets, create = create.on_targets }
 ---@type table<string, boolean>
 M.destructive = { cancel = true }
 
+---The plugin of a hypervisor host (`ctys -t xen|qemu -a cancel=...`): PM's CANCEL with the
+---stack limited to that hypervisor's handler, where FORCE takes its machines down at once
+---instead of skipping them (the manual: "just calls the lowest VM hypervisors for immediate -
+---non-stack - poweroff"). The host itself goes down only with SELF, as for the PM.
+---@param handler string the stack handler, e.g. "xen"
+---@return {cancel: fun(req: ctys.Request): integer, caller: table, destructive: table}
+function M.hypervisor(handler)
+  check.arg("ctys.actions.pm.hypervisor", "handler", handler, "string")
+  return {
+    cancel = function(req)
+      check.arg("ctys.actions." .. handler .. ".cancel", "req", req, "table")
+      return cancel.here(req, { only = handler, force_destroys = true })
+    end,
+    caller = M.caller,
+    destructive = M.destructive,
+  }
+end
+
 -- The plans and the remembered broadcasts, under the plugin's name (see ctys.pm.plan and
 -- ctys.wolmemory).
 M.create_plan, M.cancel_plan = plans.create, plans.cancel

@@ -19,7 +19,7 @@ usage: ctys-plugins [-X|-j] [HOST...]
   -X     terse: host;check;status;detail records
   -j     JSON: one {"host","check","status","detail"} object a line
   -h     this help
-checks: tools on PATH (vde_switch, vde_plug, virsh, xl, ipmitool), the command table
+checks: tools on PATH (vde_switch, vde_plug, virsh, xl, qemu-system-x86_64, ipmitool), the command table
 (poweroff, reboot, init, halt, logger, wall), CAP_NET_ADMIN, /dev/net/tun, raw sockets and
 ICMP, the SSH agent and keys, ~/.ctys/ipmi/credentials, the machine database, WoL per interface
 status: ok, missing, denied, n-a
@@ -43,6 +43,7 @@ local TOOLS = {
   { "vde_plug", "for ctys-vnetctl switch clients" },
   { "virsh", "for the KVM/QEMU stacks" },
   { "xl", "for the Xen stack" },
+  { "qemu-system-x86_64", "for QEMU guests (ctys.qemu) and their stack" },
   { "ipmitool", "optional, a second IPMI client" },
 }
 -- Entries of the command table that PM CREATE/CANCEL runs.

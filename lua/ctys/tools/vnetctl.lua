@@ -27,9 +27,11 @@ M.USAGE = [[
 usage: ctys-vnetctl [options] [cancel|check|create|info|ports|list|listall]   (default: info)
   create   a TAP owned by the user, on the bridge, with a vde_switch on it (reused if running)
   cancel   remove the switch, its TAP, sockets and pid file; the bridge only if ctys made it
-           and nothing else is on it (its addresses and routes go back to the interface)
+           and nothing else is on it (its addresses and routes go back to the interface);
+           clients still attached (QEMU guests, vde_plug) are named: they lose their link
   check    the switch answers, its TAP exists, is up and on a bridge, its clients' sockets exist
-  info     the switch's showinfo                ports   its port/print
+  info     the switch's showinfo, QEMUSOCK= and QEMUMGMT= (for QEMU's -nic vde,sock=)
+  ports    its port/print
   list     this user's switches                 listall every switch socket on this machine
 options:
   -b BRIDGE     bridge to use (default: the first one; none: create ctysbr0)

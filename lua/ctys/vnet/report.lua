@@ -11,7 +11,8 @@ local context = require "ctys.vnet.context"
 local bridge_ = require "ctys.vnet.bridge"
 local must = context.must
 
----info: the switch's showinfo. Exit value 0.
+---info: the switch's showinfo, then its sockets as the manual names them: `QEMUSOCK=` (what a
+---guest's `-nic vde,sock=` takes) and `QEMUMGMT=`. Exit value 0.
 ---@param ctx table
 ---@return integer
 function M.info(ctx)
@@ -21,6 +22,8 @@ function M.info(ctx)
   sw:close()
   print("SWITCH-INFO:")
   for _, l in ipairs(data) do print(l) end
+  print("QEMUSOCK=" .. ctx.sock)
+  print("QEMUMGMT=" .. ctx.mgmt)
   return 0
 end
 

@@ -78,6 +78,17 @@ local function switch_tap(sw)
   end
 end
 
+-- The switch's clients: every endpoint but its TAP (QEMU guests, vde_plug), as "port N: what".
+local function clients(sw)
+  local out = {}
+  for _, p in ipairs(sw:ports() or {}) do
+    for _, e in ipairs(p.endpoints) do
+      if e.module ~= "tuntap" then out[#out + 1] = string.format("port %d: %s %s", p.port, e.module, e.description) end
+    end
+  end
+  return out
+end
+
 -- The pid file names what gets killed: only the caller's (or root's) own is read.
 local function stop_by_pidfile(ctx)
   local pid, e = vde.switch_pid(ctx.pidfile)
@@ -113,6 +124,10 @@ function M.cancel(ctx)
   end
   if sw then
     if own_switch then tap = switch_tap(sw) or tap end
+    local attached = clients(sw)
+    if #attached > 0 then
+      io.stderr:write(string.format("ctys-vnetctl: the switch still has %d client(s), which lose their link: %s\n", #attached, table.concat(attached, "; ")))
+    end
     local pid = (sw:info() or {}).pid
     local ok, e = sw:shutdown()
     if not ok then err.env("the switch on %s did not shut down: %s", ctx.mgmt, e) end
