@@ -1,5 +1,6 @@
 -- The main job on the sandbox lab: wake a machine, drive another through its BMC and build
--- its VDE network, run a command on the group, cancel the first. Each step is the ctys
+-- its VDE network with a QEMU guest on it, run a command on the group, cancel the first
+-- machine, then the second one's guest. Each step is the ctys
 -- command line a user would type, printed before it runs, then checked.
 --   sudo cargo run --release -- lab tour          (lab up, this script, lab down)
 --   ctys lab up; ctys lab exec ctys examples/lab-tour.lua; ctys lab down
@@ -54,6 +55,25 @@ step("lab02's VDE network (bridge, TAP, vde_switch), built remotely")
 run("ctys-vnetctl -r lab02 -f create")
 run("ctys-vnetctl -r lab02 check")
 
+step("A QEMU guest on lab02's switch (QEMUSOCK from ctys-vnetctl info); it pings lab01")
+local lab = os.getenv("CTYS_LAB_DIR")
+-- `ctys lab up` put the test guest (Debian's cloud kernel, busybox) in the lab's guest/.
+assert(ctys.fs.stat(lab .. "/guest/vmlinuz"), "the lab has no QEMU test guest (see what ctys lab up said)")
+print("$ ctys-vnetctl -r lab02 info")
+local info = assert(ctys.proc.run { argv = { "ctys-vnetctl", "-r", "lab02", "info" } })
+local qemusock = assert(info.stdout:match("QEMUSOCK=(%S+)"), "ctys-vnetctl info printed no QEMUSOCK: " .. info.stdout .. info.stderr)
+print("QEMUSOCK=" .. qemusock)
+local start = string.format("ctys.err.must(ctys.qemu.start{ name = 'vm1', switch = '%s', kernel = '%s', initrd = '%s', accel = 'tcg', memory = 128, "
+  .. "append = 'console=ttyS0 quiet panic=-1 ctys.name=vm1 ctys.ip=10.77.0.50/24 ctys.ping=10.77.0.1' })", qemusock, lab .. "/guest/vmlinuz", lab .. "/guest/initrd.gz")
+print("$ ssh lab02 ctys -e \"" .. start .. "\"")
+local r = assert(ctys.remote.exec { hosts = { "lab02" }, cmd = os.getenv("CTYS_REMOTE_CMD") .. " -e " .. require("ctys.relay").quote(start) })[1]
+assert(r.status == 0, "the guest did not start on lab02: " .. tostring(r.err or r.stderr))
+local vmlog = lab .. "/m2/vde/qemu.root/vm1.log"
+local function guest_says(what) return (ctys.fs.read(vmlog) or ""):find(what, 1, true) ~= nil end
+assert(within(60, function() return guest_says("CTYS-GUEST vm1 ping 10.77.0.1 ") end), "the guest did not try to ping lab01")
+assert(guest_says("CTYS-GUEST vm1 ping 10.77.0.1 ok"), "the guest could not ping lab01: " .. (ctys.fs.read(vmlog) or ""))
+print("vm1 (10.77.0.50, on lab02's switch) wrote on its serial console: CTYS-GUEST vm1 ping 10.77.0.1 ok")
+
 step("lab03 on through its BMC, then one command on the group @lab")
 run("ctys -t pm -a create=ipmi,t:lab03,ping:50%0.2,sshping:50%0.2")
 local results = assert(ctys.remote.exec { hosts = ctys.groups.hosts { "@lab" }, cmd = "echo $(ip -4 -o addr show scope global | awk '{print $2, $4}')" })
@@ -65,6 +85,11 @@ step("Cancel lab01 with POWEROFF: announce, stack, then the machine itself")
 run("ctys -t pm -a cancel=l:lab01,POWEROFF:0,SELF lab01")
 assert(within(10, function() return not ssh_up("10.77.0.1") end), "lab01's sshd is still there")
 print("lab01 no longer answers SSH; its BMC reads " .. bmc_power("10.77.0.101"))
+
+step("Cancel on lab02 without SELF: the machines on top (its QEMU guest) go down, lab02 stays up")
+run("ctys -t pm -a cancel=1:tst100,POWEROFF:0 lab02")
+assert(guest_says("CTYS-GUEST vm1 powerdown"), "vm1 never saw its power button")
+print("vm1 wrote on its serial console: CTYS-GUEST vm1 powerdown")
 
 step("The lab now")
 run("ctys lab status")

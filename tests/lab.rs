@@ -108,7 +108,9 @@ fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
     assert!(links.contains(" tap0:") && links.contains(" eth0@"), "{links}");
     let pids = String::from_utf8(Command::new("ip").args(["netns", "pids", &lab.ns(2)]).output().unwrap().stdout).unwrap();
     assert!(pids.lines().any(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim() == "vde_switch"), "no vde_switch on lab02");
-    // 4. The group command's output, per host.
+    // 4. A QEMU guest on lab02's switch pinged lab01 (through TAP, bridge and lab02's eth0).
+    assert!(out.contains("QEMUSOCK=") && out.contains("wrote on its serial console: CTYS-GUEST vm1 ping 10.77.0.1 ok"), "{out}");
+    // The group command's output, per host.
     for line in ["lab01: eth0 10.77.0.1/24", "lab02: ctysbr0 10.77.0.2/24", "lab03: eth0 10.77.0.3/24"] {
         assert!(out.contains(line), "{line}: {out}");
     }
@@ -119,6 +121,10 @@ fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
     let left = Command::new("ip").args(["netns", "pids", &lab.ns(1)]).output().unwrap().stdout;
     assert!(left.is_empty(), "lab01 still runs {}", String::from_utf8_lossy(&left));
     assert!(!Path::new(&lab.dir.join("m1/sshd.pid")).exists());
+    // 6. lab02's CANCEL without SELF: its guest went down by its power button, lab02 stayed up.
+    assert!(out.contains("CANCEL tst100: stack: shutdown qemu:vm1\nCANCEL tst100: stack: all down\n"), "{out}");
+    assert!(lab.file("m2/vde/qemu.root/vm1.log").contains("CTYS-GUEST vm1 powerdown"));
+    assert!(!lab.dir.join("m2/vde/qemu.root/vm1.pid").exists(), "the guest's pid file is gone");
 
     let (code, _, err) = lab.ctys(&["down"]);
     assert_eq!(code, 0, "{err}");

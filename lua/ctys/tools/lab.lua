@@ -49,9 +49,13 @@ environment:
 local TOOLS = {
   { "ip", "iproute2" }, { "/usr/sbin/sshd", "openssh-server" }, { "ssh-keygen", "openssh-client" },
   { "ipmi_sim", "openipmi" }, { "tcpdump", "tcpdump" }, { "vde_switch", "vde2" }, { "ipmitool", "ipmitool" },
+  { "qemu-system-x86_64", "qemu-system-x86" },
 }
 
 local SUBNET = "10.77.0."
+
+-- Where `up` keeps the QEMU test guest between labs.
+local GUEST_CACHE = "/var/cache/ctys/guest"
 
 -- The file `up` writes first into the lab's directory: `down` removes only a directory that
 -- holds it, owned by root and naming this lab, so CTYS_LAB_DIR=/home can never be wiped.
@@ -127,7 +131,7 @@ end
 
 -- The programs the lab runs, shipped in the binary (lua/ctys/tools/lab/*.sh): each reads the
 -- lab's directory, name and subnet from lab.env next to its bin/.
-local SCRIPTS = { machine = "machine.sh", listen = "listen.sh", chassis = "chassis.sh", log = "log.sh" }
+local SCRIPTS = { machine = "machine.sh", listen = "listen.sh", chassis = "chassis.sh", log = "log.sh", guest = "guest.sh" }
 
 local function ssh_keygen(path, comment)
   run { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path }
@@ -179,11 +183,13 @@ local function build(cfg, n)
     ip_("-n", ns, "link", "set", "eth0", "address", mac, "up")
     ip_("-n", cfg.ctl, "addr", "add", bmc .. "/24", "dev", "labbr0")
     mkdir(m .. "/bmc")
+    mkdir(m .. "/vde")
     write(m .. "/sshd_config", table.concat({
       "ListenAddress " .. ip .. ":22", "HostKey " .. d .. "/host_key", "PidFile " .. m .. "/sshd.pid",
       "AuthorizedKeysFile " .. d .. "/authorized_keys", "PermitRootLogin prohibit-password", "PasswordAuthentication no",
       "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "MaxStartups 100:30:200", "UseDNS no",
-      "PrintMotd no", "PrintLastLog no", "SetEnv SHLVL=1", "LogLevel ERROR", "",
+      -- Each machine's sockets (vde_switch, QEMU guests) are its own, as on separate hosts.
+      "PrintMotd no", "PrintLastLog no", "SetEnv SHLVL=1 CTYS_SOCKBASE=" .. m .. "/vde", "LogLevel ERROR", "",
     }, "\n"))
     write(m .. "/bmc/power", "0\n")
     write(m .. "/bmc/on-power", string.format("#!/bin/sh\nexec %s/bin/machine \"$1\" %d\n", require("ctys.relay").quote(d), i), tonumber("755", 8))
@@ -220,6 +226,16 @@ local function build(cfg, n)
     "  logger = " .. cmd(string.format("%q", d .. "/bin/log"), '"logger"'),
     "  wall = " .. cmd(string.format("%q", d .. "/bin/log"), '"wall"'),
   }, ",\n") .. ",\n}\n")
+  -- The QEMU test guest (guest.sh), fetched once into root's cache from this namespace (the
+  -- lab's have no way out) and copied in; without it the lab still works, only guests do not.
+  local cache = GUEST_CACHE
+  local built = fs.private_dir(cache) and proc.run { argv = { d .. "/bin/guest", cache } }
+  if built and built.status == 0 then
+    mkdir(d .. "/guest")
+    run { "cp", cache .. "/vmlinuz", cache .. "/initrd.gz", d .. "/guest/" }
+  else
+    io.stderr:write("ctys: lab: no QEMU test guest (", built and built.stderr:gsub("%s+$", "") or ("cannot use " .. cache), ")\n")
+  end
   -- Ready when every BMC answers a presence ping and every listener listens.
   local pings = {}
   for i = 1, n do pings[#pings + 1] = string.format("assert(ctys.ipmi.ping{ host = %q, timeout = 0.2, retries = 50 }, %q)", SUBNET .. (100 + i), "BMC " .. i) end
@@ -242,13 +258,14 @@ function M.env(cfg)
   check.arg("ctys.tools.lab.env", "cfg", cfg, "table")
   local path = cfg.dir .. "/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
   -- VDE sockets and vnetctl's state under the lab's directory, not the host's /var/tmp and
-  -- /run/ctys, so `down` removes them.
+  -- /run/ctys, so `down` removes them; on a machine its sshd sets its own CTYS_SOCKBASE.
   local base = { "HOME=" .. cfg.home, "PATH=" .. path, "CTYS_NO_DNS=1", "CTYS_LAB_DIR=" .. cfg.dir, "CTYS_LAB_NAME=" .. cfg.name,
-    "CTYS_SOCKBASE=" .. cfg.dir .. "/vde", "CTYS_STATE_DIR=" .. cfg.dir .. "/state" }
+    "CTYS_STATE_DIR=" .. cfg.dir .. "/state" }
   local quoted = {}
   for i, w in ipairs(base) do quoted[i] = require("ctys.relay").quote(w) end
   local remote = "env " .. table.concat(quoted, " ")
   local env = { table.unpack(base) }
+  env[#env + 1] = "CTYS_SOCKBASE=" .. cfg.dir .. "/vde"
   env[#env + 1] = "CTYS_REMOTE_CMD=" .. remote .. " ctys"
   env[#env + 1] = "CTYS_REMOTE_VNETCTL=" .. remote .. " ctys-vnetctl"
   return env
