@@ -11,13 +11,13 @@ _ctys() {
     ctys:--lua-path) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     ctys:--test) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ctys:--tool) COMPREPLY=($(compgen -W "vnetctl wakeup ipmi macros groups plugins lab" -- "$cur")); return ;;
-    ctys:-T) COMPREPLY=($(compgen -W "PM XEN all" -- "$cur")); return ;;
+    ctys:-T) COMPREPLY=($(compgen -W "PM QEMU XEN all" -- "$cur")); return ;;
     ctys:-Z) COMPREPLY=($(compgen -W "SUDO KSU" -- "$cur")); return ;;
     ctys:-a) COMPREPLY=($(compgen -W "create= cancel=" -- "$cur")); return ;;
     ctys:-b) COMPREPLY=($(compgen -W "sync async seq par" -- "$cur")); return ;;
     ctys:-d) COMPREPLY=($(compgen -W "0 1 2 3" -- "$cur")); return ;;
     ctys:-l) COMPREPLY=(); return ;;
-    ctys:-t) COMPREPLY=($(compgen -W "PM XEN" -- "$cur")); return ;;
+    ctys:-t) COMPREPLY=($(compgen -W "PM QEMU XEN" -- "$cur")); return ;;
     ctys-vnetctl:-S) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ctys-vnetctl:-Z) COMPREPLY=($(compgen -W "SUDO KSU" -- "$cur")); return ;;
     ctys-vnetctl:-d) COMPREPLY=($(compgen -W "0 1 2 3" -- "$cur")); return ;;
