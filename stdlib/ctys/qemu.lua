@@ -23,14 +23,19 @@ local vde = require "ctys.vde"
 M.QEMU = "qemu-system-x86_64"
 M.PACKAGE = "qemu-system-x86"
 
+-- The guests' directory for `dir`, checked as FNAME's argument.
+local function dir_of(fname, dir)
+  check.arg(fname, "dir", dir, "string?")
+  local env = os.getenv("CTYS_SOCKBASE")
+  local base = (dir or (env ~= "" and env) or "/var/tmp"):gsub("/+$", "")
+  return string.format("%s/qemu.%s", base == "" and "/" or base, system.user_name(fs.euid()) or tostring(fs.euid()))
+end
+
 ---The directory of the caller's guests: `dir` (or `$CTYS_SOCKBASE`, else /var/tmp) and `qemu.<user>`.
 ---@param dir? string
 ---@return string
 function M.dir(dir)
-  check.arg("ctys.qemu.dir", "dir", dir, "string?")
-  local env = os.getenv("CTYS_SOCKBASE")
-  local base = (dir or (env ~= "" and env) or "/var/tmp"):gsub("/+$", "")
-  return string.format("%s/qemu.%s", base == "" and "/" or base, system.user_name(fs.euid()) or tostring(fs.euid()))
+  return dir_of("ctys.qemu.dir", dir)
 end
 
 ---@class ctys.qemu.Guest
@@ -137,7 +142,7 @@ end
 ---@return string? err
 ---@return string? kind
 function M.list(dir)
-  local d = M.dir(dir)
+  local d = dir_of("ctys.qemu.list", dir)
   if not fs.stat(d) then return {} end
   local ok, e, kind = fs.private_dir(d)
   if not ok then return nil, e, kind end
@@ -159,7 +164,7 @@ end
 ---@return ctys.qemu.Guest|nil
 function M.find(name, dir)
   check.arg("ctys.qemu.find", "name", name, "string")
-  local d = M.dir(dir)
+  local d = dir_of("ctys.qemu.find", dir)
   local pid = fs.stat(d) and running_pid(d, name)
   return pid and guest(d, name, pid) or nil
 end
@@ -219,7 +224,7 @@ function M.start(opts)
     local ok, e, kind = vde.answers(opts.switch)
     if not ok then return nil, e, kind end
   end
-  local d = M.dir(opts.dir)
+  local d = dir_of(F, opts.dir)
   local ok, e, kind = fs.private_dir(d)
   if not ok then return nil, e, kind end
   local running = running_pid(d, opts.name)
