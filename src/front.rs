@@ -134,6 +134,8 @@ fn flush_stdout_raw() -> Result<(), String> {
 }
 
 fn exit_code(prog: &str, r: Result<i32, HostError>) -> i32 {
+    // The SSH sessions kept for reuse say goodbye, whatever the result.
+    let _ = crate::prim::remote::pool::close_all();
     let code = r.unwrap_or_else(|e| report(prog, &e));
     match flush_stdout() {
         // Lost output is said, also after a failure that has its own exit value.

@@ -59,6 +59,39 @@ fn fan_out_32_hosts_with_a_dead_and_a_hanging_one() {
 }
 
 #[test]
+fn sessions_last_one_login_per_host_for_ten_execs_and_a_broken_one_is_reopened() {
+    let sshd = Sshd::start(120, 3);
+    let list: String = (0..3).map(|i| format!("{:?},", sshd.target(i))).collect();
+    let pids: Vec<String> = sshd.pids().iter().map(u32::to_string).collect();
+    let (code, out, err) = lua(
+        &sshd,
+        &format!(
+            r#"local function run()
+                 local seen = {{}}
+                 for _, r in ipairs(assert(ctys.remote.exec{{ hosts = {{ {list} }}, cmd = "echo $PPID", progress = false }})) do
+                   assert(r.status == 0, r.err)
+                   seen[#seen + 1] = r.stdout
+                 end
+                 return table.concat(seen)
+               end
+               local first = run()
+               for _ = 2, 10 do assert(run() == first, "the same sshd session process served every exec") end
+               print("ten execs, one session each")
+               -- The sshd processes of those sessions end: the next exec finds its pooled
+               -- sessions dead and opens new ones, once each.
+               assert(ctys.proc.run{{ argv = {{ "pkill", "-P", "{pids}" }} }})
+               ctys.sleep(0.3)
+               assert(run() ~= first)
+               print("re-opened")"#,
+            pids = pids.join(",")
+        ),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "ten execs, one session each\nre-opened\n");
+    assert_eq!(sshd.logins(), 6, "three logins for ten execs, three after the sessions broke");
+}
+
+#[test]
 fn host_keys_unknown_changed_revoked_hashed_and_accept_new() {
     let sshd = Sshd::start(40, 1);
     let target = sshd.target(0);

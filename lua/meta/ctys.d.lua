@@ -102,6 +102,7 @@ function ctys.core.isatty(stream) end
 ---@field on_line? fun(host: string, stream: "stdout"|"stderr", line: string)
 ---@field on_progress? fun(done: integer, failed: integer, running: integer, elapsed: number)
 ---@field max_output? integer the most bytes of output kept per host (64 MiB); more is kind toolarge
+---@field fresh? boolean connect anew and keep nothing (the sessions are kept per host otherwise)
 
 ---@class ctys.core.RemoteResult
 ---@field host string
@@ -117,6 +118,11 @@ function ctys.core.isatty(stream) end
 ---@return ctys.core.RemoteResult[]|nil results in the order of spec.targets
 ---@return string? err when the ssh_config cannot be read
 function ctys.core.remote_exec(spec) end
+
+---Close the SSH sessions kept for reuse (remote_exec keeps one per user, host, port and identity
+---after each use); the next exec connects anew. How many were closed.
+---@return integer
+function ctys.core.remote_close_all() end
 
 ---@class ctys.core.ConsoleSpec
 ---@field target ctys.core.RemoteTarget

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mlua::{Function, IntoLuaMulti, Lua, Table, Value};
-use super::def_async;
+use super::{def, def_async};
 
 use crate::prim::remote::config::SshConfig;
 use crate::prim::remote::console::{self, ConsoleRequest, Exit};
@@ -49,7 +49,7 @@ const OVERRIDES: [&str; 7] = ["strict", "user", "port", "identity", "known_hosts
 
 pub(super) const SPEC: super::spec::Schema = super::spec::Schema {
     class: "ctys.core.RemoteSpec",
-    fields: &["targets", "cmd", "stdin", "env", "pty", "timeout", "max_output", "fanout", "on_line", "on_progress",
+    fields: &["targets", "cmd", "stdin", "env", "pty", "timeout", "max_output", "fanout", "on_line", "on_progress", "fresh",
         OVERRIDES[0], OVERRIDES[1], OVERRIDES[2], OVERRIDES[3], OVERRIDES[4], OVERRIDES[5], OVERRIDES[6]],
 };
 pub(super) const CONSOLE: super::spec::Schema = super::spec::Schema {
@@ -105,6 +105,7 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
         pty: spec.get::<Option<bool>>("pty")?.unwrap_or(false),
         timeout: secs("remote_exec", spec.get("timeout")?, "timeout")?,
         max_output: spec.get("max_output")?,
+        fresh: spec.get::<Option<bool>>("fresh")?.unwrap_or(false),
     };
     let fanout: usize = spec.get::<Option<usize>>("fanout")?.unwrap_or(64);
     let on_line: Option<Function> = spec.get("on_line")?;
@@ -224,6 +225,7 @@ async fn remote_console(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue>
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     def_async(lua, core, "remote_exec", exec)?;
+    def(lua, core, "remote_close_all", |_, ()| Ok(crate::prim::remote::pool::close_all()))?;
     def_async(lua, core, "remote_console", remote_console)?;
     Ok(())
 }

@@ -28,6 +28,7 @@ local core = require "ctys.core"
 ---@field on_line? fun(host: string, stream: "stdout"|"stderr", line: string) each output line as it arrives
 ---@field progress? boolean show live progress on a terminal (default true; never when stderr is not one)
 ---@field max_output? integer the most bytes of output kept per host (64 MiB); past it the command is ended and the host fails with kind toolarge
+---@field fresh? boolean a new connection, not a kept one (and not kept after): whether SSH answers now
 
 local check = require "ctys.check"
 
@@ -35,7 +36,7 @@ local OPTS = {
   cmd = "string", timeout = "seconds", connect_timeout = "seconds", fanout = "integer", user = "string", port = "port",
   identity = "string", known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string",
   stdin = "string", env = "table", pty = "boolean", on_line = "function", progress = "boolean", hosts = "any",
-  max_output = "integer",
+  max_output = "integer", fresh = "boolean",
 }
 local LUA_OPTS = check.without(OPTS, "cmd", "stdin")
 LUA_OPTS.chunk, LUA_OPTS.remote_cmd = "string", "string"
@@ -131,6 +132,14 @@ local CONSOLE_OPTS = {
   host = "any", cmd = "string", pty = "boolean", user = "string", port = "port", identity = "string",
   known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string", connect_timeout = "seconds",
 }
+
+---Close the SSH sessions kept for reuse. `exec` (and what uses it: the relay, run_lua) keeps one
+---session per user, host, port and identity after each use and hands it to the next call for that
+---host, re-opening one that broke meanwhile; they close at exit anyway. How many were closed.
+---@return integer
+function M.close_sessions()
+  return core.remote_close_all()
+end
 
 ---An interactive session on one host (like `ssh host`, or `ssh -t host cmd`): it owns the
 ---terminal (raw mode, restored afterwards) until the remote side ends, and forwards window

@@ -59,7 +59,7 @@ impl Sshd {
                      PermitRootLogin prohibit-password\nPubkeyAuthentication yes\nPasswordAuthentication no\n\
                      KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nMaxStartups 200:30:400\n\
                      MaxSessions 100\nMaxAuthTries 6\nUseDNS no\nPrintMotd no\nPrintLastLog no\nX11Forwarding no\n\
-                     SetEnv SHLVL=1\nLogLevel ERROR\n",
+                     SetEnv SHLVL=1\nLogLevel INFO\n",
                     d = d.display()
                 ),
             )
@@ -131,6 +131,16 @@ impl Sshd {
     }
 
     /// `addr:port` for the i-th address.
+    /// The pids of the listening sshd processes (each connection is a child of one).
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
+    }
+
+    /// How many logins the sshds have accepted (LogLevel INFO logs each).
+    pub fn logins(&self) -> usize {
+        self.log().matches("Accepted publickey").count()
+    }
+
     pub fn target(&self, i: usize) -> String {
         format!("{}:{}", self.addrs[i], self.port)
     }

@@ -41,7 +41,8 @@ local function settle(t, bmc, grace)
       return 0
     end
     if not gone then
-      local r = require("ctys.remote").exec { hosts = { t }, cmd = "true", connect_timeout = 1, timeout = 2, progress = false }
+      -- A new connection each time: a kept session outlives the sshd that went away.
+      local r = require("ctys.remote").exec { hosts = { t }, cmd = "true", connect_timeout = 1, timeout = 2, progress = false, fresh = true }
       local kind = r and r[1].kind
       if kind == "connect" or kind == "timeout" or kind == "ssh" then
         gone = waited

@@ -1,10 +1,10 @@
-//! One command on many hosts: a bounded pool of threads, one SSH session per host per thread,
-//! results in input order. A dead or hanging host costs only its own timeouts; a failing host
+//! One command on many hosts: a bounded pool of threads, one SSH session per host (kept for
+//! the next call, see pool.rs), results in input order. A dead or hanging host costs only its own timeouts; a failing host
 //! does not stop the others; cancellation reaches every worker within ~100 ms.
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::{connect, ExecRequest, HostResult, RemoteError, Settings, Stream};
+use super::{connect, pool, Conn, ExecRequest, HostResult, RemoteError, Settings, Stream};
 
 /// What the fan-out reports while it runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,10 +42,40 @@ impl Lines {
 }
 
 fn one(idx: usize, s: &Settings, req: &ExecRequest, want_lines: bool, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
-    let conn = match connect(s, cancel) {
+    if req.fresh {
+        return match connect(s, cancel) {
+            Ok(c) => run_on(&c, idx, req, want_lines, cancel, emit),
+            Err(e) => HostResult { error: Some(e), ..Default::default() },
+        };
+    }
+    let (conn, pooled) = match pool::take(s, cancel) {
         Ok(c) => c,
         Err(e) => return HostResult { error: Some(e), ..Default::default() },
     };
+    let r = run_on(&conn, idx, req, want_lines, cancel, emit);
+    if r.error.is_none() {
+        pool::give(s, conn);
+        return r;
+    }
+    drop(conn);
+    // A pooled session may have died while it waited: the command never started there, so it
+    // runs once more on a new connection.
+    if pooled && !r.started && !cancel.load(Ordering::Relaxed) {
+        return match connect(s, cancel) {
+            Ok(fresh) => {
+                let r = run_on(&fresh, idx, req, want_lines, cancel, emit);
+                if r.error.is_none() {
+                    pool::give(s, fresh);
+                }
+                r
+            }
+            Err(e) => HostResult { error: Some(e), ..Default::default() },
+        };
+    }
+    r
+}
+
+fn run_on(conn: &Conn, idx: usize, req: &ExecRequest, want_lines: bool, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
     let (mut out, mut err) = (Lines::default(), Lines::default());
     let mut sink = |stream: Stream, data: &[u8]| {
         if want_lines {

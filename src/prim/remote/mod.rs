@@ -6,6 +6,7 @@ pub mod config;
 pub mod console;
 pub mod fanout;
 pub mod known_hosts;
+pub mod pool;
 mod session;
 
 use std::path::PathBuf;
@@ -70,6 +71,8 @@ pub struct ExecRequest {
     /// The most bytes of output (stdout and stderr together) kept; past it the command is
     /// ended and the host fails with kind toolarge (None: DEFAULT_MAX_OUTPUT).
     pub max_output: Option<usize>,
+    /// A new connection, neither taken from the pool nor kept in it (is SSH answering now?).
+    pub fresh: bool,
 }
 
 /// The most output one command's result holds unless asked otherwise (64 MiB).
@@ -100,6 +103,8 @@ pub use super::failure::{Failure as RemoteError, Kind as ErrorKind};
 pub struct HostResult {
     pub outcome: Outcome,
     pub error: Option<RemoteError>,
+    /// Whether the command started (a failure before it did may be retried elsewhere).
+    pub started: bool,
 }
 
 /// The caller's explicit choices; each beats ssh_config, which beats the defaults.
