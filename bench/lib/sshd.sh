@@ -30,6 +30,7 @@ UseDNS no
 PrintMotd no
 PrintLastLog no
 SetEnv SHLVL=1
+Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel ERROR
 CONF
     } > "$LAB_DIR/sshd_config.$k"

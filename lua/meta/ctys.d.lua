@@ -124,6 +124,60 @@ function ctys.core.remote_exec(spec) end
 ---@return integer
 function ctys.core.remote_close_all() end
 
+---@class ctys.core.CopySpec
+---@field targets ctys.core.RemoteTarget[]
+---@field src string[] local files and directories (directories recursively)
+---@field dest string the path on each host: a directory when it is one there, ends with `/` or several sources are given (made when missing); else the copy's name
+---@field mode? integer permission bits of the copies (default: the sources')
+---@field preserve? boolean keep the sources' modification times
+---@field fanout? integer hosts at once (default 64)
+---@field timeout? number seconds each SFTP operation may take (default 30)
+---@field connect_timeout? number seconds for TCP, handshake and authentication (default 10)
+---@field user? string
+---@field port? integer
+---@field identity? string
+---@field known_hosts? string
+---@field strict? "strict"|"accept-new"|"off"
+---@field config? string
+
+---@class ctys.core.FetchSpec
+---@field targets ctys.core.RemoteTarget[]
+---@field src string the path on each host (a file, or a directory recursively)
+---@field dest string local directory: each host's copy goes to dest/<host>/<name>
+---@field fanout? integer hosts at once (default 64)
+---@field timeout? number seconds each SFTP operation may take (default 30)
+---@field connect_timeout? number seconds for TCP, handshake and authentication (default 10)
+---@field user? string
+---@field port? integer
+---@field identity? string
+---@field known_hosts? string
+---@field strict? "strict"|"accept-new"|"off"
+---@field config? string
+
+---@class ctys.core.CopyResult
+---@field host string
+---@field files? integer files written
+---@field bytes? integer bytes written
+---@field paths? string[] where the copies are (remote paths for copy, the local path for fetch)
+---@field err? string why the host failed, naming it first
+---@field kind? string
+
+---Copy local files to many hosts over SFTP (async), each file streamed to a temporary name
+---beside its final one and moved into place whole (`mv -f`, rename(2)); a failed host keeps
+---what it had and loses the temporary files.
+---@param spec ctys.core.CopySpec
+---@return ctys.core.CopyResult[]|nil results in the order of spec.targets
+---@return string? err when the ssh_config cannot be read
+---@return string? kind
+function ctys.core.remote_copy(spec) end
+
+---Fetch a file or directory from many hosts over SFTP (async) into dest/<host>/, streamed.
+---@param spec ctys.core.FetchSpec
+---@return ctys.core.CopyResult[]|nil results in the order of spec.targets
+---@return string? err when the ssh_config cannot be read
+---@return string? kind
+function ctys.core.remote_fetch(spec) end
+
 ---@class ctys.core.ConsoleSpec
 ---@field target ctys.core.RemoteTarget
 ---@field cmd? string command for the remote shell (default: the login shell)

@@ -18,7 +18,7 @@ pub(crate) fn path(s: &mlua::LuaString) -> PathBuf {
 /// A path argument: a string only (a number is not turned into a file name to act on).
 pub(crate) struct LuaPath(pub PathBuf);
 
-fn path_value(v: Value) -> Result<PathBuf, String> {
+pub(super) fn path_value(v: Value) -> Result<PathBuf, String> {
     match v {
         Value::String(s) => Ok(path(&s)),
         other => Err(format!("expected a path (a string), got {}", other.type_name())),

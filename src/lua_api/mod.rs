@@ -13,6 +13,7 @@ mod probe;
 mod proc;
 mod qmp;
 mod remote;
+mod remote_copy;
 mod signature;
 mod spec;
 mod task;
@@ -24,8 +25,8 @@ use signature::{def, def_async};
 
 /// The areas bound when a script first asks `ctys.core` for something not bound yet: start-up
 /// (`ctys -e ''`, a tool's --help) binds only the host and the tasks.
-const LAZY: [fn(&Lua, &Table) -> mlua::Result<()>; 9] =
-    [fs::register, remote::register, wol::register, probe::register, proc::register, net::register, vde::register, ipmi::register, qmp::register];
+const LAZY: [fn(&Lua, &Table) -> mlua::Result<()>; 10] =
+    [fs::register, remote::register, remote_copy::register, wol::register, probe::register, proc::register, net::register, vde::register, ipmi::register, qmp::register];
 
 /// Builds `ctys.core` and makes it loadable as `require "ctys.core"`.
 pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {

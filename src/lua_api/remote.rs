@@ -24,10 +24,10 @@ enum Msg {
 
 /// Cancels a fan-out that is still running when its Lua call goes away (error or Ctrl-C) and
 /// gives the workers a moment to kill their remote commands.
-struct CancelGuard {
-    cancel: Arc<AtomicBool>,
-    done: std::sync::mpsc::Receiver<()>,
-    finished: bool,
+pub(super) struct CancelGuard {
+    pub(super) cancel: Arc<AtomicBool>,
+    pub(super) done: std::sync::mpsc::Receiver<()>,
+    pub(super) finished: bool,
 }
 
 impl Drop for CancelGuard {
@@ -40,12 +40,12 @@ impl Drop for CancelGuard {
 }
 
 /// An optional number of seconds (prim::duration's rule).
-fn secs(fname: &str, v: Option<f64>, what: &str) -> mlua::Result<Option<Duration>> {
+pub(super) fn secs(fname: &str, v: Option<f64>, what: &str) -> mlua::Result<Option<Duration>> {
     v.map(|s| super::seconds(fname, what, Some(s), 0.0)).transpose()
 }
 
 /// SSH settings a call may give (ssh_config and defaults fill in the rest).
-const OVERRIDES: [&str; 7] = ["strict", "user", "port", "identity", "known_hosts", "connect_timeout", "config"];
+pub(super) const OVERRIDES: [&str; 7] = ["strict", "user", "port", "identity", "known_hosts", "connect_timeout", "config"];
 
 pub(super) const SPEC: super::spec::Schema = super::spec::Schema {
     class: "ctys.core.RemoteSpec",
@@ -58,14 +58,14 @@ pub(super) const CONSOLE: super::spec::Schema = super::spec::Schema {
 };
 pub(super) const TARGET: super::spec::Schema = super::spec::Schema { class: "ctys.core.RemoteTarget", fields: &["host", "user", "port"] };
 
-fn target(fname: &str, t: Table) -> mlua::Result<Target> {
+pub(super) fn target(fname: &str, t: Table) -> mlua::Result<Target> {
     super::spec::check(fname, &t, &TARGET)?;
     let host = super::text_field(fname, &t, "host")?.ok_or_else(|| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'target.host': missing")))?;
     Ok(Target { user: super::text_field(fname, &t, "user")?, host, port: t.get("port")? })
 }
 
 /// The spec's SSH options (user, port, identity, known_hosts, strict, connect_timeout).
-fn overrides(fname: &str, spec: &Table) -> mlua::Result<Overrides> {
+pub(super) fn overrides(fname: &str, spec: &Table) -> mlua::Result<Overrides> {
     let mode = match spec.get::<Option<String>>("strict")? {
         Some(m) => Some(HostKeyMode::parse(&m).ok_or_else(|| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'spec.strict': {m:?} (strict, accept-new, off)")))?),
         None => None,
@@ -82,7 +82,7 @@ fn overrides(fname: &str, spec: &Table) -> mlua::Result<Overrides> {
 
 /// The spec's `config` file (default ~/.ssh/config; "none" for none); the inner error is an
 /// unreadable file, which the caller returns as `nil, err`.
-fn ssh_config(fname: &str, spec: &Table, penv: &Env) -> mlua::Result<Result<SshConfig, String>> {
+pub(super) fn ssh_config(fname: &str, spec: &Table, penv: &Env) -> mlua::Result<Result<SshConfig, String>> {
     let path = match super::fs::path_field(fname, spec, "config")? {
         Some(p) => p,
         None => PathBuf::from(&penv.home).join(".ssh/config"),

@@ -116,6 +116,67 @@ function M.exec(opts)
   return res, e
 end
 
+---@class ctys.remote.CopyOpts
+---@field hosts string|string[]|ctys.net.Target[] as for exec
+---@field src string|string[] local files and directories (directories go recursively)
+---@field dest string the path on each host: a directory when it is one there, ends with `/` or several sources are given (then made when missing); else the copy's own name
+---@field mode? integer permission bits of the copies (default: the sources')
+---@field preserve? boolean keep the sources' modification times
+---@field timeout? number seconds each SFTP operation may take (30); a host that stalls fails alone
+---@field fanout? integer hosts at once (64)
+---@field connect_timeout? number
+---@field user? string
+---@field port? integer
+---@field identity? string
+---@field known_hosts? string
+---@field strict? "strict"|"accept-new"|"off"
+---@field config? string
+
+local SSH = { hosts = "any", timeout = "seconds", fanout = "integer", connect_timeout = "seconds", user = "string", port = "port",
+  identity = "string", known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string" }
+local COPY_OPTS = check.without(SSH)
+COPY_OPTS.src, COPY_OPTS.dest, COPY_OPTS.mode, COPY_OPTS.preserve = "any", "string", "integer", "boolean"
+local FETCH_OPTS = check.without(SSH)
+FETCH_OPTS.src, FETCH_OPTS.dest = "string", "string"
+
+---Copy local files and directories to many hosts over SFTP (the sessions `exec` keeps), as
+---pdcp and `clush -c` do: each file is streamed to a temporary name beside its final one and
+---moved into place whole, so a reader on the host never sees half a file; a host that fails
+---(unreachable, disk full, read-only, gone mid-copy) keeps what it had and is reported in its
+---result, the others complete. A missing source is nil, err, "notfound" before anything connects.
+---@param opts ctys.remote.CopyOpts
+---@return ctys.core.CopyResult[]|nil results one per host, in the order given
+---@return string? err
+---@return string? kind
+function M.copy(opts)
+  check.opts("ctys.remote.copy", opts, COPY_OPTS, { "hosts", "src", "dest" })
+  local srcs = type(opts.src) == "string" and { opts.src } or opts.src
+  check.list("ctys.remote.copy", "src", srcs, "string")
+  if #srcs == 0 then check.bad("ctys.remote.copy", "src", "expected at least one file") end
+  if opts.dest == "" then check.bad("ctys.remote.copy", "dest", "expected a path") end
+  if opts.mode and (opts.mode < 0 or opts.mode > 4095) then check.bad("ctys.remote.copy", "mode", "permission bits 0-4095, got %d", opts.mode) end
+  for _, s in ipairs(srcs) do
+    local st = core.fs_stat(s)
+    if not st then return nil, s .. ": no such file or directory", "notfound" end
+  end
+  local spec = check.without(opts, "hosts")
+  spec.src, spec.targets = srcs, hosts_of("ctys.remote.copy", opts.hosts)
+  return core.remote_copy(spec)
+end
+
+---Fetch a file or directory from many hosts over SFTP into `dest/<host>/<name>` (rpdcp,
+---`clush --rcopy`), streamed to a temporary name and renamed when whole.
+---@param opts {hosts: string|string[]|ctys.net.Target[], src: string, dest: string, timeout?: number, fanout?: integer, connect_timeout?: number, user?: string, port?: integer, identity?: string, known_hosts?: string, strict?: "strict"|"accept-new"|"off", config?: string}
+---@return ctys.core.CopyResult[]|nil results one per host, in the order given
+---@return string? err
+---@return string? kind
+function M.fetch(opts)
+  check.opts("ctys.remote.fetch", opts, FETCH_OPTS, { "hosts", "src", "dest" })
+  local spec = check.without(opts, "hosts")
+  spec.targets = hosts_of("ctys.remote.fetch", opts.hosts)
+  return core.remote_fetch(spec)
+end
+
 ---@class ctys.remote.ConsoleOpts
 ---@field host string|ctys.net.Target `[user@]host[:port]` or a target table
 ---@field cmd? string command for the remote shell (default: the login shell)

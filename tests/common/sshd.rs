@@ -59,7 +59,7 @@ impl Sshd {
                      PermitRootLogin prohibit-password\nPubkeyAuthentication yes\nPasswordAuthentication no\n\
                      KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nMaxStartups 200:30:400\n\
                      MaxSessions 100\nMaxAuthTries 6\nUseDNS no\nPrintMotd no\nPrintLastLog no\nX11Forwarding no\n\
-                     SetEnv SHLVL=1\nLogLevel INFO\n",
+                     SetEnv SHLVL=1\nSubsystem sftp /usr/lib/openssh/sftp-server\nLogLevel INFO\n",
                     d = d.display()
                 ),
             )

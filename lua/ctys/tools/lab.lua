@@ -189,7 +189,7 @@ local function build(cfg, n)
       "AuthorizedKeysFile " .. d .. "/authorized_keys", "PermitRootLogin prohibit-password", "PasswordAuthentication no",
       "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "MaxStartups 100:30:200", "UseDNS no",
       -- Each machine's sockets (vde_switch, QEMU guests) are its own, as on separate hosts.
-      "PrintMotd no", "PrintLastLog no", "SetEnv SHLVL=1 CTYS_SOCKBASE=" .. m .. "/vde", "LogLevel ERROR", "",
+      "PrintMotd no", "PrintLastLog no", "SetEnv SHLVL=1 CTYS_SOCKBASE=" .. m .. "/vde", "Subsystem sftp /usr/lib/openssh/sftp-server", "LogLevel ERROR", "",
     }, "\n"))
     write(m .. "/bmc/power", "0\n")
     write(m .. "/bmc/on-power", string.format("#!/bin/sh\nexec %s/bin/machine \"$1\" %d\n", require("ctys.relay").quote(d), i), tonumber("755", 8))

@@ -89,6 +89,29 @@ fn run_on(conn: &Conn, idx: usize, req: &ExecRequest, want_lines: bool, cancel: 
     r
 }
 
+/// `job(i)` for i in 0..n on at most `fanout` threads; the results in order.
+fn parallel<T: Send>(n: usize, fanout: usize, job: &(dyn Fn(usize) -> T + Sync)) -> Vec<T> {
+    let results: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..fanout.clamp(1, n.max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= n {
+                    break;
+                }
+                let r = job(i);
+                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+            });
+        }
+    });
+    results.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every job ran")).collect()
+}
+
+fn not_started(s: &Settings) -> RemoteError {
+    RemoteError::new(super::ErrorKind::Cancelled, format!("{}: cancelled before it started", s.label))
+}
+
 /// Runs `req` on every host with at most `fanout` at once. A host whose settings could not be
 /// resolved fails with that error. `emit` receives Line events (when `want_lines`) and one
 /// Done event per host, from the worker threads.
@@ -100,29 +123,52 @@ pub fn run(
     cancel: &AtomicBool,
     emit: &(dyn Fn(Event) + Sync),
 ) -> Vec<HostResult> {
-    let results: Vec<Mutex<Option<HostResult>>> = hosts.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let workers = fanout.clamp(1, hosts.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(host) = hosts.get(i) else { break };
-                let r = match host {
-                    Err(e) => HostResult { error: Some(e.clone()), ..Default::default() },
-                    Ok(s) if cancel.load(Ordering::Relaxed) => HostResult {
-                        error: Some(RemoteError::new(super::ErrorKind::Cancelled, format!("{}: cancelled before it started", s.label))),
-                        ..Default::default()
-                    },
-                    Ok(s) => one(i, s, req, want_lines, cancel, emit),
-                };
-                let ok = r.error.is_none() && r.outcome.status == Some(0);
-                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-                emit(Event::Done { host: i, ok });
-            });
-        }
-    });
-    results.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_default()).collect()
+    parallel(hosts.len(), fanout, &|i| {
+        let r = match &hosts[i] {
+            Err(e) => HostResult { error: Some(e.clone()), ..Default::default() },
+            Ok(s) if cancel.load(Ordering::Relaxed) => HostResult { error: Some(not_started(s)), ..Default::default() },
+            Ok(s) => one(i, s, req, want_lines, cancel, emit),
+        };
+        emit(Event::Done { host: i, ok: r.error.is_none() && r.outcome.status == Some(0) });
+        r
+    })
+}
+
+/// Any work on every host over the kept sessions, at most `fanout` at once, results in order.
+/// `open` is the first step on a session; when it fails on a kept one (which may have died
+/// while it waited) it is tried once more on a new connection. `done(i, ok)` after each host.
+pub fn each<S, T: Send>(
+    hosts: &[Result<Settings, RemoteError>],
+    fanout: usize,
+    cancel: &AtomicBool,
+    open: &(dyn Fn(&Conn) -> Result<S, RemoteError> + Sync),
+    work: &(dyn Fn(&Conn, S) -> Result<T, RemoteError> + Sync),
+    done: &(dyn Fn(usize, bool) + Sync),
+) -> Vec<Result<T, RemoteError>> {
+    parallel(hosts.len(), fanout, &|i| {
+        let r = (|| {
+            let s = hosts[i].as_ref().map_err(Clone::clone)?;
+            if cancel.load(Ordering::Relaxed) {
+                return Err(not_started(s));
+            }
+            let (mut conn, pooled) = pool::take(s, cancel)?;
+            let opened = match open(&conn) {
+                Ok(o) => o,
+                Err(_) if pooled && !cancel.load(Ordering::Relaxed) => {
+                    conn = connect(s, cancel)?;
+                    open(&conn)?
+                }
+                Err(e) => return Err(e),
+            };
+            let r = work(&conn, opened);
+            if r.is_ok() {
+                pool::give(s, conn);
+            }
+            r
+        })();
+        done(i, r.is_ok());
+        r
+    })
 }
 
 #[cfg(test)]

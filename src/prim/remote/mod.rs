@@ -4,6 +4,7 @@
 //! thread (a libssh2 session is one lock).
 pub mod config;
 pub mod console;
+pub mod copy;
 pub mod fanout;
 pub mod known_hosts;
 pub mod pool;

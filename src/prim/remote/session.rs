@@ -23,9 +23,9 @@ pub(super) const EAGAIN: ErrorCode = ErrorCode::Session(-37);
 
 /// A connected, authenticated session.
 pub struct Conn {
-    sess: Session,
+    pub(super) sess: Session,
     tcp: TcpStream,
-    label: String,
+    pub(super) label: String,
     keepalive: Option<Duration>,
     /// Kept to reach the host again when this session stalls and a command must be killed.
     settings: Settings,
@@ -542,6 +542,11 @@ fn run_killer(sess: &Session, script: &str) -> Result<String, ssh2::Error> {
 }
 
 impl Conn {
+    /// The host as the caller named it.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
     /// Sends a keepalive on an idle session; false when the session is gone.
     pub fn keepalive(&self) -> bool {
         self.sess.set_blocking(true);

@@ -1,0 +1,120 @@
+//! `ctys.core.remote_copy` and `remote_fetch`: files to and from many hosts over SFTP on the
+//! kept sessions, on threads of their own (a script stays responsive; an interrupted script
+//! cancels the transfers, whose temporary files then go).
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mlua::{IntoLuaMulti, Lua, Table, Value};
+
+use super::def_async;
+use super::remote::{overrides, secs, ssh_config, target, CancelGuard, OVERRIDES};
+use crate::prim::remote::copy::{self, Copied, Put};
+use crate::prim::remote::fanout;
+use crate::prim::remote::{resolve, Env, RemoteError, Settings, Target};
+
+pub(super) const COPY: super::spec::Schema = super::spec::Schema {
+    class: "ctys.core.CopySpec",
+    fields: &["targets", "src", "dest", "mode", "preserve", "fanout", "timeout",
+        OVERRIDES[0], OVERRIDES[1], OVERRIDES[2], OVERRIDES[3], OVERRIDES[4], OVERRIDES[5], OVERRIDES[6]],
+};
+pub(super) const FETCH: super::spec::Schema = super::spec::Schema {
+    class: "ctys.core.FetchSpec",
+    fields: &["targets", "src", "dest", "fanout", "timeout", OVERRIDES[0], OVERRIDES[1], OVERRIDES[2], OVERRIDES[3], OVERRIDES[4], OVERRIDES[5], OVERRIDES[6]],
+};
+
+/// Targets resolved to settings, with their labels; or the unreadable ssh_config's message.
+fn hosts(fname: &str, spec: &Table) -> mlua::Result<Result<(Vec<String>, Vec<Result<Settings, RemoteError>>), String>> {
+    let targets: Vec<Target> = spec.get::<Vec<Table>>("targets")?.into_iter().map(|t| target(fname, t)).collect::<mlua::Result<_>>()?;
+    let o = overrides(fname, spec)?;
+    let penv = Env::from_process();
+    let cfg = match ssh_config(fname, spec, &penv)? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok((targets.iter().map(Target::label).collect(), targets.iter().map(|t| resolve(t, &o, &cfg, &penv)).collect())))
+}
+
+/// Runs `job` over the hosts on a thread of its own and returns the per-host results as Lua.
+async fn fan_out(
+    lua: &Lua,
+    labels: Vec<String>,
+    hosts: Vec<Result<Settings, RemoteError>>,
+    fanout: usize,
+    op_timeout: Duration,
+    job: impl Fn(&crate::prim::remote::Conn, ssh2::Sftp, &AtomicBool) -> Result<Copied, RemoteError> + Send + Sync + 'static,
+) -> mlua::Result<mlua::MultiValue> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut guard = CancelGuard { cancel: cancel.clone(), done: done_rx, finished: false };
+    std::thread::Builder::new()
+        .name("ctys-copy".into())
+        .spawn(move || {
+            let r = fanout::each(&hosts, fanout, &cancel, &|c| copy::open(c, op_timeout), &|c, sftp| job(c, sftp, &cancel), &|_, _| {});
+            let _ = tx.send(r);
+            let _ = done_tx.send(());
+        })
+        .map_err(|e| mlua::Error::runtime(format!("remote copy: cannot start its thread: {e}")))?;
+    let results = rx.await.map_err(|_| mlua::Error::runtime("remote copy: its thread ended without results"))?;
+    guard.finished = true;
+    let list = lua.create_table()?;
+    for (i, r) in results.into_iter().enumerate() {
+        let t = lua.create_table()?;
+        t.set("host", labels[i].as_str())?;
+        match r {
+            Ok(c) => {
+                t.set("files", c.files)?;
+                t.set("bytes", c.bytes)?;
+                t.set("paths", c.paths)?;
+            }
+            Err(e) => {
+                t.set("err", e.message)?;
+                t.set("kind", e.kind.name())?;
+            }
+        }
+        list.raw_set(i + 1, t)?;
+    }
+    list.into_lua_multi(lua)
+}
+
+fn op_timeout(fname: &str, spec: &Table) -> mlua::Result<Duration> {
+    Ok(secs(fname, spec.get("timeout")?, "timeout")?.unwrap_or(Duration::from_secs(30)))
+}
+
+async fn remote_copy(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
+    super::spec::check("remote_copy", &spec, &COPY)?;
+    let srcs: Vec<PathBuf> = spec
+        .get::<Vec<Value>>("src")?
+        .into_iter()
+        .map(|v| super::fs::path_value(v).map_err(|e| mlua::Error::runtime(format!("ctys.core.remote_copy: bad argument 'spec.src': {e}"))))
+        .collect::<mlua::Result<_>>()?;
+    let dest = super::text_field("remote_copy", &spec, "dest")?.ok_or_else(|| mlua::Error::runtime("ctys.core.remote_copy: bad argument 'spec.dest': missing"))?;
+    let put = Put { srcs, dest, mode: spec.get("mode")?, preserve: spec.get::<Option<bool>>("preserve")?.unwrap_or(false), op_timeout: op_timeout("remote_copy", &spec)? };
+    let (labels, hosts) = match hosts("remote_copy", &spec)? {
+        Ok(h) => h,
+        Err(e) => return (Value::Nil, e, "resolve").into_lua_multi(&lua),
+    };
+    let fanout = spec.get::<Option<usize>>("fanout")?.unwrap_or(64);
+    let t = put.op_timeout;
+    fan_out(&lua, labels, hosts, fanout, t, move |c, sftp, cancel| copy::put(c, &sftp, &put, cancel)).await
+}
+
+async fn remote_fetch(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
+    super::spec::check("remote_fetch", &spec, &FETCH)?;
+    let src = super::text_field("remote_fetch", &spec, "src")?.ok_or_else(|| mlua::Error::runtime("ctys.core.remote_fetch: bad argument 'spec.src': missing"))?;
+    let dest = super::fs::path_field("remote_fetch", &spec, "dest")?.ok_or_else(|| mlua::Error::runtime("ctys.core.remote_fetch: bad argument 'spec.dest': missing"))?;
+    let (labels, hosts) = match hosts("remote_fetch", &spec)? {
+        Ok(h) => h,
+        Err(e) => return (Value::Nil, e, "resolve").into_lua_multi(&lua),
+    };
+    let fanout = spec.get::<Option<usize>>("fanout")?.unwrap_or(64);
+    let t = op_timeout("remote_fetch", &spec)?;
+    fan_out(&lua, labels, hosts, fanout, t, move |c, sftp, cancel| copy::get(c, &sftp, &src, &dest.join(c.label()), cancel)).await
+}
+
+pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
+    def_async(lua, core, "remote_copy", remote_copy)?;
+    def_async(lua, core, "remote_fetch", remote_fetch)
+}
