@@ -11,13 +11,13 @@ _ctys() {
     ctys:--lua-path) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     ctys:--test) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ctys:--tool) COMPREPLY=($(compgen -W "vnetctl wakeup ipmi macros groups plugins lab" -- "$cur")); return ;;
-    ctys:-T) COMPREPLY=($(compgen -W "PM QEMU XEN all" -- "$cur")); return ;;
+    ctys:-T) COMPREPLY=($(compgen -W "CLI PM QEMU XEN all" -- "$cur")); return ;;
     ctys:-Z) COMPREPLY=($(compgen -W "SUDO KSU" -- "$cur")); return ;;
     ctys:-a) COMPREPLY=($(compgen -W "create= cancel=" -- "$cur")); return ;;
     ctys:-b) COMPREPLY=($(compgen -W "sync async seq par" -- "$cur")); return ;;
     ctys:-d) COMPREPLY=($(compgen -W "0 1 2 3" -- "$cur")); return ;;
     ctys:-l) COMPREPLY=(); return ;;
-    ctys:-t) COMPREPLY=($(compgen -W "PM QEMU XEN" -- "$cur")); return ;;
+    ctys:-t) COMPREPLY=($(compgen -W "CLI PM QEMU XEN" -- "$cur")); return ;;
     ctys-vnetctl:-S) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ctys-vnetctl:-Z) COMPREPLY=($(compgen -W "SUDO KSU" -- "$cur")); return ;;
     ctys-vnetctl:-d) COMPREPLY=($(compgen -W "0 1 2 3" -- "$cur")); return ;;
@@ -33,6 +33,9 @@ _ctys() {
     ctys-ipmi:-L) COMPREPLY=($(compgen -W "admin operator user" -- "$cur")); return ;;
     ctys-ipmi:-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ctys-macros:-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    ctys-exec:-l) COMPREPLY=(); return ;;
+    ctys-exec:-w) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
+    ctys-exec:-x) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
   esac
   local hosts= groups=
   case $tool in
@@ -43,6 +46,7 @@ _ctys() {
     ctys-macros) words="-X -f -h -l" ;;
     ctys-groups) words="-X -h -l"; groups=1 ;;
     ctys-plugins) words="-X -h -j"; hosts=1 ;;
+    ctys-exec) words="-X -b -f -h -l -t -u -w -x" ;;
   esac
   [ "$tool" = ctys ] && [ "${COMP_WORDS[1]}" = lab ] && words="up down status exec tour --install" hosts=
   case $cur in -*) ;; *)
@@ -53,4 +57,4 @@ _ctys() {
   esac
   COMPREPLY+=($(compgen -W "$words" -- "$cur"))
 }
-complete -F _ctys ctys ctys-vnetctl ctys-wakeup ctys-ipmi ctys-macros ctys-groups ctys-plugins
+complete -F _ctys ctys ctys-vnetctl ctys-wakeup ctys-ipmi ctys-macros ctys-groups ctys-plugins ctys-exec

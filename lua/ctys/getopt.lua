@@ -1,6 +1,7 @@
 --- Short options for the tools (`ctys-wakeup -i eth0 -n lab01`), POSIX style: `-x`, `-x VALUE`,
 --- `-xVALUE`, bundled flags `-nv`, `--` ends options, the first non-option ends them too.
---- `--help` is `-h` for every tool that has `-h`; other long options are refused.
+--- `--help` is `-h` for every tool that has `-h`; other long options only where the tool names
+--- them (`long`: `{ ["--json"] = "j" }`, a value as `--dest DIR` or `--dest=DIR`).
 ---@class ctys.getopt
 local M = {}
 
@@ -13,11 +14,13 @@ local err = require "ctys.err"
 ---front end puts the tool's name before the message).
 ---@param argv string[]
 ---@param spec string
+---@param long? table<string, string> long options and the letters they stand for
 ---@return table<string, string|boolean> opts by letter
 ---@return string[] rest the operands
-function M.parse(argv, spec)
+function M.parse(argv, spec, long)
   check.arg("ctys.getopt.parse", "argv", argv, "table")
   check.arg("ctys.getopt.parse", "spec", spec, "string")
+  check.arg("ctys.getopt.parse", "long", long, "table?")
   local opts, rest, i = {}, {}, 1
   while i <= #argv do
     local w = argv[i]
@@ -30,8 +33,17 @@ function M.parse(argv, spec)
       return opts, rest
     end
     if w:sub(1, 2) == "--" then
-      if w ~= "--help" or not spec:find("h", 1, true) then err.usage("unknown option '%s'", w) end
-      w = "-h"
+      local name, value = w:match("^(%-%-[^=]+)=(.*)$")
+      local letter = long and long[name or w]
+      if letter and value then
+        w = "-" .. letter .. value
+      elseif letter then
+        w = "-" .. letter
+      elseif w == "--help" and spec:find("h", 1, true) then
+        w = "-h"
+      else
+        err.usage("unknown option '%s'", w)
+      end
     end
     local pos = 2
     while pos <= #w do

@@ -104,7 +104,8 @@ function M.print(results, mode, out, errf)
     end
     for _, text in ipairs(order) do
       local hosts = groups[text]
-      out:write("---------------\n", hostlist.fold(hosts), " (", #hosts, ")\n---------------\n", text)
+      -- As clush -b: the count only for more than one host.
+      out:write("---------------\n", hostlist.fold(hosts), #hosts > 1 and (" (" .. #hosts .. ")") or "", "\n---------------\n", text)
       if text:sub(-1) ~= "\n" then out:write("\n") end
     end
   else

@@ -84,6 +84,36 @@ function M.remote_cmd()
   return require("ctys.paths").env("CTYS_REMOTE_CMD") or "ctys"
 end
 
+---@class ctys.relay.CommandOpts
+---@field mode ctys.output.Mode
+---@field user? string default remote user
+---@field fanout? integer hosts at once (64)
+---@field connect_timeout? number
+---@field timeout? number seconds the command may run
+---@field stdin? string sent to the command on every host
+---@field prog? string the program named in failure lines ("ctys")
+
+---Run a plain shell command on hosts (nothing of ctys is needed there), print the output in a
+---mode, list the failures and return pdsh's exit value: 0, the highest remote status, or 255
+---when a host could not run it (ctys.output.exit_value).
+---@param hosts ctys.net.Target[]
+---@param cmd string
+---@param opts ctys.relay.CommandOpts
+---@return integer
+---@return ctys.core.RemoteResult[] results
+function M.command(hosts, cmd, opts)
+  check.arg("ctys.relay.command", "hosts", hosts, "table")
+  check.arg("ctys.relay.command", "cmd", cmd, "string")
+  check.arg("ctys.relay.command", "opts", opts, "table")
+  local res, e = require("ctys.remote").exec { hosts = hosts, cmd = cmd, user = opts.user, fanout = opts.fanout,
+    connect_timeout = opts.connect_timeout, timeout = opts.timeout, stdin = opts.stdin,
+    on_line = opts.mode == "prefix" and output.line_printer(#hosts > 1) or nil, progress = opts.mode == "prefix" or opts.mode == "gather" }
+  if not res then require("ctys.err").env("%s", e) end
+  if opts.mode ~= "prefix" then output.print(res, opts.mode) end
+  output.report_failures(res, opts.prog)
+  return output.exit_value(res), res
+end
+
 ---Run the request on every target and return the exit value (see ctys.output.exit_value) and
 ---the results, one per target in the order of `req.targets`.
 ---@param req ctys.Request

@@ -60,6 +60,7 @@ pub fn bin_in(netns: Option<&str>, name: &str, home: &Path) -> Command {
         "ctys-macros" => env!("CARGO_BIN_EXE_ctys-macros"),
         "ctys-groups" => env!("CARGO_BIN_EXE_ctys-groups"),
         "ctys-plugins" => env!("CARGO_BIN_EXE_ctys-plugins"),
+        "ctys-exec" => env!("CARGO_BIN_EXE_ctys-exec"),
         other => panic!("no binary {other}"),
     };
     let mut c = match netns {

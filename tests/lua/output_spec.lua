@@ -27,7 +27,7 @@ describe("ctys.output", function()
     local out, err = sink(), sink()
     output.print(RESULTS, "gather", out, err)
     assert.equal("---------------\nlab[01-02] (2)\n---------------\nup 3 days\n"
-      .. "---------------\nlab03 (1)\n---------------\nx;y\\z\nsecond\n", out.text())
+      .. "---------------\nlab03\n---------------\nx;y\\z\nsecond\n", out.text())
   end)
 
   it("writes terse records with escapes (-X)", function()

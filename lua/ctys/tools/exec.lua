@@ -1,0 +1,150 @@
+--- ctys-exec: a command, or a copy, on many hosts at once, with pdsh's and clush's habits.
+---
+---     ctys-exec -w @lab,lab[01-20]!lab03 uptime
+---     echo hello | ctys-exec -w @lab -b cat
+---     ctys-exec -w @lab --copy ./tool ./conf.d --dest /opt/site
+---     ctys-exec -w @lab --rcopy /var/log/syslog --dest ./logs
+---
+--- Exit values: a command's as pdsh's (0, the highest remote status, 255 when a host could not
+--- run it); a copy's 0, or 255 when a host failed; 1 bad arguments, 2 a missing file.
+---@class ctys.tools.exec
+local M = {}
+
+local check = require "ctys.check"
+local err = require "ctys.err"
+
+M.USAGE = [[
+usage: ctys-exec -w HOSTS [-x EXCLUDE] [-f FANOUT] [-t CONNECT_TIMEOUT] [-u COMMAND_TIMEOUT]
+                 [-l USER] [-b | -X | --json] CMD...
+       ctys-exec -w HOSTS [...] --copy SRC... --dest DIR
+       ctys-exec -w HOSTS [...] --rcopy SRC --dest DIR
+  -w HOSTS    hosts, groups and ranges: a group expression (@lab,lab[01-20]!lab03)
+  -x EXCLUDE  hosts to leave out (the same grammar)
+  -f FANOUT   hosts at once (64)
+  -t SECONDS  connect timeout (10)      -u SECONDS  command timeout (none)
+  -l USER     remote user (a host's own user@ wins)
+  -b          gather: identical outputs once, under their hosts (clush -b)
+  -X          terse: one ';' record a host      --json  one JSON object a host
+  --copy SRC... --dest DIR   copy files and directories into DIR on each host (made when
+              missing; each SRC lands inside it under its own name)
+  --rcopy SRC --dest DIR     fetch SRC from each host into DIR/<host>/
+standard input, when it is not a terminal, goes to the command on every host (at most 64 MiB).
+exit values: a command's as pdsh's: 0, the highest remote exit status, 255 when a host could not
+run it; a copy's 0, or 255 when a host failed; 1 bad arguments; 2 a missing file;
+128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
+environment:
+  CTYS_GROUPS_PATH  group directories      CTYS_NO_DNS  1: never ask DNS
+]]
+
+local SPEC = "w:x:f:t:u:l:bXjCRD:h"
+local LONG = { ["--json"] = "j", ["--copy"] = "C", ["--rcopy"] = "R", ["--dest"] = "D", ["--gather"] = "b" }
+
+---How the shells complete it (see ctys.tools.vnetctl.COMPLETE).
+M.COMPLETE = { spec = SPEC, values = { w = "host", x = "host", l = "user" }, hidden = { j = true, C = true, R = true, D = true } }
+
+-- What standard input may hold: it is read whole before the hosts get it.
+local MAX_STDIN = 64 << 20
+
+-- `--dest DIR` may come after the sources of --copy: taken out wherever it is (before `--`).
+local function take_dest(argv)
+  local out, dest = {}, nil
+  local i = 1
+  while i <= #argv do
+    local w = argv[i]
+    if w == "--" then
+      table.move(argv, i, #argv, #out + 1, out)
+      break
+    elseif w == "--dest" then
+      dest = argv[i + 1] or err.usage("option '--dest' needs a value")
+      i = i + 2
+    elseif w:find("^%-%-dest=") then
+      dest = w:sub(8)
+      i = i + 1
+    else
+      out[#out + 1] = w
+      i = i + 1
+    end
+  end
+  return out, dest
+end
+
+-- The hosts of -w minus those of -x, as target tables.
+local function hosts_of(w, x)
+  local groups = require "ctys.groups"
+  local skip = {}
+  if x then
+    for _, m in ipairs(groups.hosts { x }) do skip[m.host] = true end
+  end
+  local out = {}
+  for _, m in ipairs(groups.hosts { w }) do
+    if not skip[m.host] then out[#out + 1] = { host = m.host, user = m.user, port = m.port } end
+  end
+  if #out == 0 then err.usage("-w %s%s names no host", w, x and (" -x " .. x) or "") end
+  return out
+end
+
+local function seconds(v, flag)
+  return v and check.seconds_arg(v, "bad " .. flag) or nil
+end
+
+-- Prints each host's copy result; the exit value (255 when a host failed).
+local function copied(results, verb)
+  local failed = 0
+  for _, r in ipairs(results) do
+    if r.err then
+      failed = failed + 1
+      io.stderr:write("ctys-exec: ", r.err, "\n")
+    else
+      print(string.format("%s: %s %d file(s), %d bytes: %s", r.host, verb, r.files, r.bytes, table.concat(r.paths, " ")))
+    end
+  end
+  return failed > 0 and 255 or 0
+end
+
+---Entry point of the ctys-exec binary.
+---@param argv string[]
+---@return integer
+function M.main(argv)
+  check.list("ctys.tools.exec.main", "argv", argv, "string")
+  local dest
+  for _, w in ipairs(argv) do
+    if w == "--" then break end
+    if w == "--copy" or w == "--rcopy" then
+      argv, dest = take_dest(argv)
+      break
+    end
+  end
+  local opts, rest = require("ctys.getopt").parse(argv, SPEC, LONG)
+  if opts.h then io.write(M.USAGE) return 0 end
+  if not opts.w then err.usage("give the hosts with -w HOSTS (see -h)") end
+  local n = 0
+  for _, f in ipairs { "b", "X", "j" } do n = n + (opts[f] and 1 or 0) end
+  if n > 1 then err.usage("-b, -X and --json exclude each other") end
+  local fanout = opts.f and check.integer_arg(opts.f, "bad -f", 1, 1024) or 64
+  local remote = require "ctys.remote"
+  local common = { fanout = fanout, connect_timeout = seconds(opts.t, "-t"), user = opts.l or nil }
+  if opts.C or opts.R then
+    if opts.C and opts.R then err.usage("--copy and --rcopy exclude each other") end
+    if not dest then err.usage("%s needs --dest DIR", opts.C and "--copy" or "--rcopy") end
+    if #rest == 0 then err.usage("%s needs a source", opts.C and "--copy" or "--rcopy") end
+    local hosts = hosts_of(opts.w, opts.x)
+    local o = { hosts = hosts, src = opts.C and rest or rest[1], dest = opts.C and (dest:gsub("/*$", "/")) or dest, fanout = common.fanout,
+      connect_timeout = common.connect_timeout, user = common.user, timeout = seconds(opts.u, "-u") }
+    if opts.R and #rest > 1 then err.usage("--rcopy takes one source, got %d", #rest) end
+    local res, e, kind = (opts.C and remote.copy or remote.fetch)(o)
+    if not res then err.must(res, e, kind) end
+    return copied(res, opts.C and "copied" or "fetched")
+  end
+  if #rest == 0 then err.usage("give the command to run (see -h)") end
+  local cmd = table.concat(rest, " ")
+  local stdin
+  if not require("ctys.system").isatty("stdin") then
+    stdin = io.read(MAX_STDIN + 1) or ""
+    if #stdin > MAX_STDIN then err.usage("standard input is larger than %d MiB", MAX_STDIN >> 20) end
+  end
+  local mode = opts.b and "gather" or opts.X and "terse" or opts.j and "json" or "prefix"
+  return (require("ctys.relay").command(hosts_of(opts.w, opts.x), cmd, { mode = mode, user = common.user, fanout = fanout,
+    connect_timeout = common.connect_timeout, timeout = seconds(opts.u, "-u"), stdin = stdin, prog = "ctys-exec" }))
+end
+
+return M

@@ -1,0 +1,113 @@
+//! ctys-exec and the CLI plugin against real private sshds: pdsh's exit values, clush's gather
+//! output compared line for line with clush -b on the same hosts, standard input to every host,
+//! exclusion, copies both ways.
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::sshd::Sshd;
+use common::{bin, split, TempDir};
+
+/// Three sshds named h1..h3 in the client's ~/.ssh/config (ctys and OpenSSH read the same file).
+fn hosts() -> Sshd {
+    let sshd = Sshd::start(140, 3);
+    let cfg: String = (0..3).map(|i| format!("Host h{}\n  HostName 127.0.0.{}\n  Port {}\n", i + 1, 140 + i, sshd.port)).collect();
+    // OpenSSH takes ~ from the password file, not $HOME: every path is spelled out (and
+    // `clush -o -F` points it at this file), so neither client ever resolves an alias by DNS.
+    let h = sshd.home.path().display();
+    sshd.home.write(".ssh/config", &format!("{cfg}Host *\n  UserKnownHostsFile {h}/.ssh/known_hosts\n  IdentityFile {h}/.ssh/id_ed25519\n  BatchMode yes\n"));
+    sshd.home.write(".ctys/groups/three", "h1 h2 h3\n");
+    sshd
+}
+
+fn exec(sshd: &Sshd, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut c = bin("ctys-exec", sshd.home.path());
+    c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    split(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn output_modes_exit_values_stdin_and_exclusion() {
+    let sshd = hosts();
+    let who = "echo $SSH_CONNECTION | cut -d' ' -f3";
+    let (code, out, _) = exec(&sshd, &["-w", "@three", "-b", &format!("{who}; echo same")], None);
+    assert_eq!(code, 0);
+    // clush -b on the same hosts, with the same ssh config: the same blocks.
+    let clush = Command::new("clush")
+        .env("HOME", sshd.home.path())
+        .args(["-b", "-o", &format!("-F {}/.ssh/config", sshd.home.path().display()), "-w", "h[1-3]", &format!("{who}; echo same")])
+        .stdin(Stdio::null())
+        .output()
+        .expect("clush (package clustershell)");
+    let blocks = |s: &str| {
+        let mut b: Vec<String> = s.split("---------------\n").filter(|x| !x.is_empty()).map(String::from).collect();
+        b.sort();
+        b
+    };
+    assert_eq!(blocks(&out), blocks(&String::from_utf8_lossy(&clush.stdout)), "ours:\n{out}\nclush: {}", String::from_utf8_lossy(&clush.stderr));
+    // pdsh's exit value: the highest remote status; 255 when a host could not run it.
+    let (code, out, err) = exec(&sshd, &["-w", "h1,h2", "exit $(( $(echo $SSH_CONNECTION | cut -d' ' -f3 | cut -d. -f4) - 138 ))"], None);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("ctys-exec: h1: exit 2") && err.contains("ctys-exec: h2: exit 3"), "{err}");
+    let (code, _, err) = exec(&sshd, &["-w", "h1,127.0.0.149:1", "-t", "2", "true"], None);
+    assert_eq!(code, 255, "{err}");
+    // Standard input goes to every host; -x leaves hosts out.
+    let (code, out, _) = exec(&sshd, &["-w", "@three", "-x", "h2", "cat"], Some("line one\nline two\n"));
+    assert_eq!(code, 0);
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["h1: line one", "h1: line two", "h3: line one", "h3: line two"]);
+    // -X and --json: one record a host.
+    let (_, out, _) = exec(&sshd, &["-w", "h1", "-X", "echo x"], None);
+    assert_eq!(out, "h1;0;;;;x\\n;\n");
+    let (_, out, _) = exec(&sshd, &["-w", "h1", "--json", "echo x"], None);
+    assert!(out.starts_with("{") && out.contains("\"host\":\"h1\"") && out.contains("\"stdout\":\"x\\n\""), "{out}");
+    // Misuse: exit 1, naming what is wrong.
+    for (args, msg) in [
+        (vec!["echo"], "give the hosts with -w HOSTS"),
+        (vec!["-w", "h1"], "give the command to run"),
+        (vec!["-w", "h1", "-b", "-X", "true"], "-b, -X and --json exclude each other"),
+        (vec!["-w", "h1", "--copy", "x"], "--copy needs --dest DIR"),
+        (vec!["-w", "h1", "-x", "h1", "true"], "names no host"),
+        (vec!["-w", "h1", "--frob", "true"], "unknown option '--frob'"),
+    ] {
+        let (code, _, err) = exec(&sshd, &args, None);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    // The original's CLI plugin: the same command on targets, commas and all.
+    let (code, out, err) = split(bin("ctys", sshd.home.path()).args(["-t", "cli", "-a", "create=cmd:echo a,b; exit 4", "h1", "h3"]).output().unwrap());
+    assert_eq!(code, 4, "{err}");
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["h1: a,b", "h3: a,b"]);
+}
+
+#[test]
+fn copies_both_ways_from_the_command_line() {
+    let sshd = hosts();
+    let d = TempDir::new("execcopy");
+    d.write("src/a", "alpha\n");
+    d.write("tree/b", "beta\n");
+    let p = d.path().display().to_string();
+    let (code, out, err) = exec(&sshd, &["-w", "@three", "--copy", &format!("{p}/src/a"), &format!("{p}/tree"), "--dest", &format!("{p}/out")], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert_eq!(std::fs::read_to_string(d.path().join("out/a")).unwrap(), "alpha\n");
+    assert_eq!(std::fs::read_to_string(d.path().join("out/tree/b")).unwrap(), "beta\n");
+    let (code, _, err) = exec(&sshd, &["-w", "h1,h2", "--rcopy", &format!("{p}/out/tree"), "--dest", &format!("{p}/back")], None);
+    assert_eq!(code, 0, "{err}");
+    for h in ["h1", "h2"] {
+        assert_eq!(std::fs::read_to_string(d.path().join(format!("back/{h}/tree/b"))).unwrap(), "beta\n");
+    }
+    let (code, _, err) = exec(&sshd, &["-w", "h1", "--copy", &format!("{p}/missing"), "--dest", &format!("{p}/out")], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("missing: no such file or directory"), "{err}");
+}
