@@ -36,6 +36,9 @@ _ctys() {
     ctys-exec:-l) COMPREPLY=(); return ;;
     ctys-exec:-w) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
     ctys-exec:-x) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
+    ctys-distribute:-l) COMPREPLY=(); return ;;
+    ctys-distribute:-w) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
+    ctys-distribute:-x) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
   esac
   local hosts= groups=
   case $tool in
@@ -47,6 +50,7 @@ _ctys() {
     ctys-groups) words="-X -h -l"; groups=1 ;;
     ctys-plugins) words="-X -h -j"; hosts=1 ;;
     ctys-exec) words="-X -b -f -h -l -t -u -w -x" ;;
+    ctys-distribute) words="-f -h -l -n -t -w -x" ;;
   esac
   [ "$tool" = ctys ] && [ "${COMP_WORDS[1]}" = lab ] && words="up down status exec tour --install" hosts=
   case $cur in -*) ;; *)
@@ -57,4 +61,4 @@ _ctys() {
   esac
   COMPREPLY+=($(compgen -W "$words" -- "$cur"))
 }
-complete -F _ctys ctys ctys-vnetctl ctys-wakeup ctys-ipmi ctys-macros ctys-groups ctys-plugins ctys-exec
+complete -F _ctys ctys ctys-vnetctl ctys-wakeup ctys-ipmi ctys-macros ctys-groups ctys-plugins ctys-exec ctys-distribute

@@ -45,7 +45,7 @@ fn bash_completion_completes_tool_words_and_ssh_hosts() {
     assert_eq!(complete("ctys -t pm -a cancel=x lab"), "lab lab01 lab02");
     assert_eq!(complete("ctys -t pm -a cancel=x @"), "@desk");
     // Values after the options that take them; files where a file is expected.
-    assert_eq!(complete("ctys -t ''"), "PM QEMU XEN");
+    assert_eq!(complete("ctys -t ''"), "CLI PM QEMU XEN");
     assert_eq!(complete("ctys -T a"), "all");
     assert_eq!(complete("ctys-ipmi -L ''"), "admin operator user");
     assert_eq!(complete("ctys-vnetctl -d ''"), "0 1 2 3");

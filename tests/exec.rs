@@ -111,3 +111,30 @@ fn copies_both_ways_from_the_command_line() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("missing: no such file or directory"), "{err}");
 }
+
+#[test]
+fn distribute_puts_ctys_where_the_relay_finds_it() {
+    // The sessions' HOME is a directory of the test's (SetEnv), not this machine's /root.
+    let home = TempDir::new("disthome");
+    let sshd = Sshd::start_env(144, 2, &format!("HOME={}", home.path().display()));
+    let hosts = format!("{},{}", sshd.target(0), sshd.target(1));
+    let plugins = || split(bin("ctys-plugins", sshd.home.path()).env_remove("CTYS_REMOTE_CMD").args(["-X", &sshd.target(0)]).output().unwrap());
+    // No ctys on the host's PATH (nor in its ~/.ctys/bin): the relay cannot run there.
+    let (code, _, err) = plugins();
+    assert_eq!(code, 3, "{err}");
+    let (code, out, err) = split(bin("ctys-distribute", sshd.home.path()).args(["-w", &hosts, "-n"]).output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("{}/.ctys/bin/ctys and link ctys-vnetctl", home.path().display())), "{out}");
+    assert!(!home.path().join(".ctys").exists(), "-n copies nothing");
+    let (code, out, err) = split(bin("ctys-distribute", sshd.home.path()).args(["-w", &hosts]).output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains(&format!("{}: ~/.ctys/bin/ctys ({}) and its ctys-* names", sshd.target(0), env!("CARGO_PKG_VERSION"))), "{out}");
+    let bin_dir = home.path().join(".ctys/bin");
+    assert_eq!(std::fs::read(bin_dir.join("ctys")).unwrap(), std::fs::read(env!("CARGO_BIN_EXE_ctys")).unwrap(), "the ctys binary, which answers to every name");
+    assert_eq!(std::fs::read_link(bin_dir.join("ctys-vnetctl")).unwrap(), std::path::Path::new("ctys"));
+    // Now the relay finds ~/.ctys/bin/ctys.
+    let (code, out, err) = plugins();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l.starts_with(&format!("{};ctys;ok;", sshd.target(0)))), "{out}");
+}

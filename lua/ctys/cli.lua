@@ -295,7 +295,7 @@ remote exit value, 255 when a target could not run it; 128+N ended by signal N (
 
 environment:
   CTYS_LUA_PATH        Lua module directories searched first (colon-separated)
-  CTYS_REMOTE_CMD      the ctys a target runs (ctys)
+  CTYS_REMOTE_CMD      the ctys a target runs (ctys on its PATH, else ~/.ctys/bin/ctys)
   CTYS_COMMANDS        the command table (poweroff, reboot, init, logger, wall, ...)
   CTYS_MACHINES        machine database files (colon-separated; ~/.ctys/machines, ...)
   CTYS_GROUPS_PATH     group directories       CTYS_MACRO_PATH   macro directories

@@ -78,10 +78,20 @@ function M.quote(w)
   return "'" .. w:gsub("'", "'\\''") .. "'"
 end
 
----The ctys a target runs: $CTYS_REMOTE_CMD, else `ctys` (a command line for the remote shell).
+---A ctys program on a target, as a command line for its shell: `name` from the PATH there,
+---else the copy ctys-distribute leaves in ~/.ctys/bin.
+---@param name string e.g. "ctys", "ctys-vnetctl"
+---@return string
+function M.installed(name)
+  check.arg("ctys.relay.installed", "name", name, "string")
+  return string.format([[sh -c 'command -v %s >/dev/null 2>&1 && exec %s "$@"; exec "$HOME/.ctys/bin/%s" "$@"' %s]], name, name, name, name)
+end
+
+---The ctys a target runs: $CTYS_REMOTE_CMD, else `ctys` on its PATH, else ~/.ctys/bin/ctys (a
+---command line for the remote shell).
 ---@return string
 function M.remote_cmd()
-  return require("ctys.paths").env("CTYS_REMOTE_CMD") or "ctys"
+  return require("ctys.paths").env("CTYS_REMOTE_CMD") or M.installed("ctys")
 end
 
 ---@class ctys.relay.CommandOpts

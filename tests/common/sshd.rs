@@ -39,6 +39,16 @@ impl Sshd {
 
     /// Starts sshd on the given addresses and port, inside a network namespace if given.
     pub fn start_at(addrs: Vec<String>, port: u16, netns: Option<&str>) -> Sshd {
+        Sshd::start_full(addrs, port, netns, "")
+    }
+
+    /// `start`, with more `NAME=value` words for the sessions' environment (sshd's SetEnv).
+    pub fn start_env(first: u8, n: u8, env: &str) -> Sshd {
+        let addrs: Vec<String> = (0..n).map(|i| format!("127.0.0.{}", first + i)).collect();
+        Sshd::start_full(addrs, free_port(), None, env)
+    }
+
+    fn start_full(addrs: Vec<String>, port: u16, netns: Option<&str>, env: &str) -> Sshd {
         let dir = TempDir::new("sshd");
         let home = TempDir::new("sshhome");
         let d = dir.path();
@@ -59,7 +69,7 @@ impl Sshd {
                      PermitRootLogin prohibit-password\nPubkeyAuthentication yes\nPasswordAuthentication no\n\
                      KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nMaxStartups 200:30:400\n\
                      MaxSessions 100\nMaxAuthTries 6\nUseDNS no\nPrintMotd no\nPrintLastLog no\nX11Forwarding no\n\
-                     SetEnv SHLVL=1\nSubsystem sftp /usr/lib/openssh/sftp-server\nLogLevel INFO\n",
+                     SetEnv SHLVL=1 {env}\nSubsystem sftp /usr/lib/openssh/sftp-server\nLogLevel INFO\n",
                     d = d.display()
                 ),
             )

@@ -68,8 +68,13 @@ local function take_dest(argv)
   return out, dest
 end
 
--- The hosts of -w minus those of -x, as target tables.
-local function hosts_of(w, x)
+---The hosts of `-w` minus those of `-x`, as target tables; none is a usage error (exit 1).
+---@param w string a group expression
+---@param x? string hosts to leave out
+---@return ctys.net.Target[]
+function M.hosts(w, x)
+  check.arg("ctys.tools.exec.hosts", "w", w, "string")
+  check.arg("ctys.tools.exec.hosts", "x", x, "string?")
   local groups = require "ctys.groups"
   local skip = {}
   if x then
@@ -127,7 +132,7 @@ function M.main(argv)
     if opts.C and opts.R then err.usage("--copy and --rcopy exclude each other") end
     if not dest then err.usage("%s needs --dest DIR", opts.C and "--copy" or "--rcopy") end
     if #rest == 0 then err.usage("%s needs a source", opts.C and "--copy" or "--rcopy") end
-    local hosts = hosts_of(opts.w, opts.x)
+    local hosts = M.hosts(opts.w, opts.x)
     local o = { hosts = hosts, src = opts.C and rest or rest[1], dest = opts.C and (dest:gsub("/*$", "/")) or dest, fanout = common.fanout,
       connect_timeout = common.connect_timeout, user = common.user, timeout = seconds(opts.u, "-u") }
     if opts.R and #rest > 1 then err.usage("--rcopy takes one source, got %d", #rest) end
@@ -143,7 +148,7 @@ function M.main(argv)
     if #stdin > MAX_STDIN then err.usage("standard input is larger than %d MiB", MAX_STDIN >> 20) end
   end
   local mode = opts.b and "gather" or opts.X and "terse" or opts.j and "json" or "prefix"
-  return (require("ctys.relay").command(hosts_of(opts.w, opts.x), cmd, { mode = mode, user = common.user, fanout = fanout,
+  return (require("ctys.relay").command(M.hosts(opts.w, opts.x), cmd, { mode = mode, user = common.user, fanout = fanout,
     connect_timeout = common.connect_timeout, timeout = seconds(opts.u, "-u"), stdin = stdin, prog = "ctys-exec" }))
 end
 

@@ -26,7 +26,7 @@ status: ok, missing, denied, n-a
 exit values: 0 report made, 1 erroneous parameters, 3 a host could not be reached;
 128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
 environment:
-  CTYS_REMOTE_CMD  the ctys run on each host (ctys)
+  CTYS_REMOTE_CMD  the ctys run on each host (ctys on its PATH, else ~/.ctys/bin/ctys)
   CTYS_COMMANDS    the command table file
   CTYS_MACHINES    machine database files
 ]]

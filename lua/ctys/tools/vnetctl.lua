@@ -53,7 +53,7 @@ environment:
   CTYS_SOCKBASE        directory of the default sockets (/var/tmp)
   CTYS_STATE_DIR       where create's state is kept (root: /run/ctys/vnetctl; others: beside
                        the sockets)
-  CTYS_REMOTE_VNETCTL  the command -r runs on each host (ctys-vnetctl)
+  CTYS_REMOTE_VNETCTL  the command -r runs on each host (ctys-vnetctl, else ~/.ctys/bin/ctys-vnetctl)
 ]]
 
 local COMMANDS = { cancel = true, check = true, create = true, info = true, ports = true, list = true, listall = true }
@@ -93,7 +93,7 @@ local function remote(opts, command)
   local words = option_words(opts, { r = true, l = true, Z = true })
   words[#words + 1] = command
   for i, w in ipairs(words) do words[i] = quote(w) end
-  local cmd = (require("ctys.paths").env("CTYS_REMOTE_VNETCTL") or "ctys-vnetctl") .. " " .. table.concat(words, " ")
+  local cmd = (require("ctys.paths").env("CTYS_REMOTE_VNETCTL") or require("ctys.relay").installed("ctys-vnetctl")) .. " " .. table.concat(words, " ")
   if opts.Z then cmd = table.concat(ESCALATE[opts.Z:upper()], " ") .. " " .. cmd end
   -- `-r a,root@b` is a list, and @groups and ranges work too (a list is a union).
   local hosts = require("ctys.groups").hosts { opts.r }

@@ -20,7 +20,8 @@ pub struct Put {
     /// Local files and directories (directories go recursively).
     pub srcs: Vec<PathBuf>,
     /// The path on the host: a directory when it is one there, ends with `/`, or there are
-    /// several sources (then it is made when missing); else the name of the one copy.
+    /// several sources (then it is made when missing); else the name of the one copy (its
+    /// directory made when missing).
     pub dest: String,
     /// Permission bits of the copies (default: the source's).
     pub mode: Option<u32>,
@@ -194,6 +195,9 @@ pub fn put(conn: &Conn, sftp: &Sftp, p: &Put, cancel: &AtomicBool) -> Result<Cop
     let into_dir = p.srcs.len() > 1 || p.dest.ends_with('/') || dest_stat.as_ref().is_some_and(FileStat::is_dir);
     if into_dir {
         mkdir_p(sftp, &conn.label, &p.dest)?;
+    } else if let Some((parent, _)) = p.dest.rsplit_once('/').filter(|(d, _)| !d.is_empty()) {
+        // As `install -D`: the copy's directory is made when missing.
+        mkdir_p(sftp, &conn.label, parent)?;
     }
     let mut staged = Staged { conn, sftp, moves: Vec::new() };
     let mut done = Copied::default();
