@@ -168,3 +168,45 @@ fn a_full_or_read_only_file_system_fails_that_host_alone() {
     assert_eq!(std::fs::read_to_string(small.join("keep")).unwrap(), "old\n", "the old file is intact");
     assert!(leftovers(&small).is_empty(), "temporary files removed: {:?}", leftovers(&small));
 }
+
+/// The pids of the sshd processes serving connections to `addr:port`.
+fn session_pids(addr: &str, port: u16) -> Vec<i32> {
+    let o = Command::new("ss").args(["-Htnp", "state", "established", "src", &format!("{addr}:{port}")]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    text.split("pid=").skip(1).filter_map(|s| s.split(',').next()?.parse().ok()).collect()
+}
+
+#[test]
+fn a_host_that_drops_mid_copy_fails_alone_and_no_final_name_is_half_written() {
+    let sshd = Sshd::start(138, 2);
+    let d = TempDir::new("copydrop");
+    let big = d.path().join("big");
+    // 300 MB, so the copy is still running when the second host's sshd goes.
+    std::fs::File::create(&big).unwrap().set_len(300 << 20).unwrap();
+    let script = sshd.home.write(
+        "drop.lua",
+        &format!(
+            r#"for _, r in ipairs(assert(ctys.remote.copy{{ hosts = {{ {h} }}, src = "{p}/big", dest = "{p}/out/" }})) do print(r.host, r.kind, r.bytes) end"#,
+            h = hosts(&sshd, 2),
+            p = d.path().display()
+        ),
+    );
+    let child = bin("ctys", sshd.home.path()).arg(script).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    // Once temporary files are being written, the second host's session processes end.
+    common::wait_until("both copies to start", 30, || std::fs::read_dir(d.path().join("out")).is_ok_and(|r| r.count() >= 2));
+    for pid in session_pids("127.0.0.139", sshd.port) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    let (code, out, err) = split(child.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("127.0.0.138:{}\tnil\t{}", sshd.port, 300u64 << 20), "{out}");
+    let f: Vec<&str> = lines[1].split('\t').collect();
+    assert_eq!(f[0], format!("127.0.0.139:{}", sshd.port));
+    assert!(f[1] != "nil" && f[2] == "nil", "the dropped host failed: {out}");
+    // The final name holds the whole file (from the first host); a partial copy exists only
+    // under a hidden temporary name, if at all.
+    assert_eq!(std::fs::metadata(d.path().join("out/big")).unwrap().len(), 300 << 20);
+    let names: Vec<String> = std::fs::read_dir(d.path().join("out")).unwrap().flatten().map(|e| e.file_name().into_string().unwrap()).collect();
+    assert!(names.iter().all(|n| n == "big" || n.starts_with(".big.ctys-")), "{names:?}");
+}

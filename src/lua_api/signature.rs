@@ -114,6 +114,26 @@ struct Signature {
     results: Vec<Type>,
 }
 
+/// A binding's declaration, parsed on its first call: start-up binds functions it never calls.
+struct Lazy {
+    name: &'static str,
+    sig: std::cell::OnceCell<Rc<Signature>>,
+}
+
+impl Lazy {
+    fn new(name: &'static str) -> Rc<Lazy> {
+        Rc::new(Lazy { name, sig: std::cell::OnceCell::new() })
+    }
+
+    fn get(&self) -> mlua::Result<Rc<Signature>> {
+        if let Some(s) = self.sig.get() {
+            return Ok(s.clone());
+        }
+        let s = Signature::of(self.name)?;
+        Ok(self.sig.get_or_init(|| s).clone())
+    }
+}
+
 impl Signature {
     fn of(name: &'static str) -> mlua::Result<Rc<Signature>> {
         let bad = |e: String| {
@@ -254,8 +274,9 @@ where
     R: IntoLuaMulti,
     F: Fn(&Lua, A) -> mlua::Result<R> + 'static,
 {
-    let sig = Signature::of(name)?;
+    let lazy = Lazy::new(name);
     let func = lua.create_function(move |lua, args: MultiValue| {
+        let sig = lazy.get()?;
         sig.check_args(&args)?;
         let a = A::from_lua_args(args, 1, None, lua).map_err(|e| sig.conversion(e))?;
         let r = f(lua, a)?.into_lua_multi(lua)?;
@@ -278,11 +299,12 @@ where
     F: Fn(Lua, A) -> FR + 'static,
     FR: Future<Output = mlua::Result<R>> + 'static,
 {
-    let sig = Signature::of(name)?;
+    let lazy = Lazy::new(name);
     let f = Rc::new(f);
     let func = lua.create_async_function(move |lua, args: MultiValue| {
-        let (sig, f) = (sig.clone(), f.clone());
+        let (lazy, f) = (lazy.clone(), f.clone());
         async move {
+            let sig = lazy.get()?;
             sig.check_args(&args)?;
             let a = A::from_lua_args(args, 1, None, &lua).map_err(|e| sig.conversion(e))?;
             let r = f(lua.clone(), a).await?.into_lua_multi(&lua)?;
