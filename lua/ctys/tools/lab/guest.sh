@@ -19,6 +19,7 @@ for t in apt-get apt-cache dpkg-deb gzip find; do
     command -v "$t" >/dev/null || { echo "guest.sh: $t is missing" >&2; exit 2; }
 done
 mkdir -p "$out"
+out=$(cd "$out" && pwd)  # the build below runs elsewhere
 work=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
