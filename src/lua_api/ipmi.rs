@@ -1,14 +1,13 @@
 //! `ctys.core.ipmi_*`: BMC sessions from Lua. Secrets are read here, from the sources the spec
 //! names, and never pass through Lua.
-use std::cell::RefCell;
-use std::rc::Rc;
 
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 use super::def_async;
 
 use crate::prim::ipmi::chassis::{BootFlags, ChassisStatus, DeviceId};
 use super::failure;
-use crate::prim::ipmi::{self, secret, Config, IpmiError, Session};
+use super::held::Held;
+use crate::prim::ipmi::{self, secret, Config, Session};
 
 /// Where a secret may come from: only the sources the spec names (the defaults are Lua's).
 fn sources(t: &Table, prefix: &str) -> mlua::Result<secret::Sources> {
@@ -63,25 +62,8 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
     }))
 }
 
-/// An open session; methods take it out while they wait, so one call at a time.
-struct Bmc {
-    session: Rc<RefCell<Option<Session>>>,
-    label: String,
-}
-
-async fn with<T>(b: &Bmc, lua: &Lua, f: impl AsyncFnOnce(&mut Session) -> Result<T, IpmiError>, out: impl FnOnce(&Lua, T) -> mlua::Result<MultiValue>) -> mlua::Result<MultiValue> {
-    let taken = b.session.borrow_mut().take();
-    let Some(mut s) = taken else {
-        let prefix = if b.label.is_empty() { String::new() } else { format!("{}: ", b.label) };
-        return (Value::Nil, format!("{prefix}the session is closed or busy"), "closed").into_lua_multi(lua);
-    };
-    let r = f(&mut s).await;
-    *b.session.borrow_mut() = Some(s);
-    match r {
-        Ok(v) => out(lua, v),
-        Err(e) => failure(lua, e),
-    }
-}
+/// An open session (see held.rs: one call at a time).
+struct Bmc(Held<Session>);
 
 /// The short-reply failure, as the other protocol failures look.
 fn short(lua: &Lua, what: &str) -> mlua::Result<MultiValue> {
@@ -108,11 +90,11 @@ impl UserData for Bmc {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         m.add_async_method("raw", |lua, this, (netfn, cmd, data): (u8, u8, Option<mlua::LuaString>)| async move {
             let data = data.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
-            with(&this, &lua, async move |s| s.cmd(netfn, cmd, &data).await, |lua, v| lua.create_string(&v)?.into_lua_multi(lua)).await
+            this.0.with(&lua, async move |s| s.cmd(netfn, cmd, &data).await, |lua, v| lua.create_string(&v)?.into_lua_multi(lua)).await
         });
         m.add_async_method("power", |lua, this, action: String| async move {
             if action == "status" {
-                return with(&this, &lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| match ChassisStatus::decode(&d) {
+                return this.0.with(&lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| match ChassisStatus::decode(&d) {
                     Some(s) => (if s.power { "on" } else { "off" }).into_lua_multi(lua),
                     None => short(lua, "Get Chassis Status"),
                 })
@@ -120,10 +102,10 @@ impl UserData for Bmc {
             }
             let code = ipmi::control_code(&action)
                 .ok_or_else(|| mlua::Error::runtime(format!("ctys.core.ipmi_open: bmc:power: bad argument 'action': {action:?} (status, on, off, cycle, reset, soft, diag)")))?;
-            with(&this, &lua, async move |s| s.cmd(0x00, 0x02, &[code]).await, |lua, _| true.into_lua_multi(lua)).await
+            this.0.with(&lua, async move |s| s.cmd(0x00, 0x02, &[code]).await, |lua, _| true.into_lua_multi(lua)).await
         });
         m.add_async_method("chassis_status", |lua, this, ()| async move {
-            with(&this, &lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| match ChassisStatus::decode(&d) {
+            this.0.with(&lua, async |s| s.cmd(0x00, 0x01, &[]).await, |lua, d| match ChassisStatus::decode(&d) {
                 Some(s) => status_table(lua, s)?.into_lua_multi(lua),
                 None => short(lua, "Get Chassis Status"),
             })
@@ -131,10 +113,10 @@ impl UserData for Bmc {
         });
         m.add_async_method("identify", |lua, this, (secs, force): (Option<u8>, Option<bool>)| async move {
             let data = if force.unwrap_or(false) { vec![secs.unwrap_or(15), 1] } else { vec![secs.unwrap_or(15)] };
-            with(&this, &lua, async move |s| s.cmd(0x00, 0x04, &data).await, |lua, _| true.into_lua_multi(lua)).await
+            this.0.with(&lua, async move |s| s.cmd(0x00, 0x04, &data).await, |lua, _| true.into_lua_multi(lua)).await
         });
         m.add_async_method("device_id", |lua, this, ()| async move {
-            with(&this, &lua, async |s| s.cmd(0x06, 0x01, &[]).await, |lua, d| {
+            this.0.with(&lua, async |s| s.cmd(0x06, 0x01, &[]).await, |lua, d| {
                 let Some(id) = DeviceId::decode(&d) else { return short(lua, "Get Device ID") };
                 let t = lua.create_table()?;
                 t.set("device_id", id.device_id)?;
@@ -150,7 +132,7 @@ impl UserData for Bmc {
         m.add_async_method("bootdev", |lua, this, (dev, opts): (Option<String>, Option<Table>)| async move {
             let Some(dev) = dev else {
                 // Get System Boot Options, parameter 5 (boot flags).
-                return with(&this, &lua, async |s| s.cmd(0x00, 0x09, &[5, 0, 0]).await, |lua, d| {
+                return this.0.with(&lua, async |s| s.cmd(0x00, 0x09, &[5, 0, 0]).await, |lua, d| {
                     let f = BootFlags::decode(&d);
                     let t = lua.create_table()?;
                     t.set("valid", f.valid)?;
@@ -168,11 +150,11 @@ impl UserData for Bmc {
                 None => (false, false),
             };
             let data = BootFlags::request(code, persistent, efi);
-            with(&this, &lua, async move |s| s.cmd(0x00, 0x08, &data).await, |lua, _| true.into_lua_multi(lua)).await
+            this.0.with(&lua, async move |s| s.cmd(0x00, 0x08, &data).await, |lua, _| true.into_lua_multi(lua)).await
         });
-        m.add_method("suite", |_, this, ()| Ok(this.session.borrow().as_ref().and_then(Session::suite)));
+        m.add_method("suite", |_, this, ()| Ok(this.0.peek(Session::suite).flatten()));
         m.add_async_method("close", |_, this, ()| async move {
-            let taken = this.session.borrow_mut().take();
+            let taken = this.0.take();
             if let Some(mut s) = taken {
                 s.close().await;
             }
@@ -197,7 +179,7 @@ async fn open(lua: Lua, t: Table) -> mlua::Result<MultiValue> {
     };
     let label = cfg.label.clone();
     match Session::open(&cfg).await {
-        Ok(s) => Bmc { session: Rc::new(RefCell::new(Some(s))), label }.into_lua_multi(&lua),
+        Ok(s) => Bmc(Held::new(s, label)).into_lua_multi(&lua),
         Err(e) => failure(&lua, e),
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use mlua::{FromLua, IntoLuaMulti, Lua, LuaString, MultiValue, Table, Value};
 
 mod fs;
+mod held;
 mod host;
 mod ipmi;
 mod json;
