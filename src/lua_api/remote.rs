@@ -39,6 +39,26 @@ impl Drop for CancelGuard {
     }
 }
 
+/// Runs `work` on a thread of its own and waits for its result without holding up the script's
+/// other tasks; if the call goes away first (an error, Ctrl-C) the thread is cancelled and given
+/// a moment to end its remote work (CancelGuard).
+pub(super) async fn on_thread<T: Send + 'static>(name: &str, work: impl FnOnce(&AtomicBool) -> T + Send + 'static) -> mlua::Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut guard = CancelGuard { cancel: cancel.clone(), done: done_rx, finished: false };
+    std::thread::Builder::new()
+        .name(format!("ctys-{name}"))
+        .spawn(move || {
+            let _ = tx.send(work(&cancel));
+            let _ = done_tx.send(());
+        })
+        .map_err(|e| mlua::Error::runtime(format!("{name}: cannot start its thread: {e}")))?;
+    let r = rx.await.map_err(|_| mlua::Error::runtime(format!("{name}: its thread ended without a result")))?;
+    guard.finished = true;
+    Ok(r)
+}
+
 /// An optional number of seconds (prim::duration's rule).
 pub(super) fn secs(fname: &str, v: Option<f64>, what: &str) -> mlua::Result<Option<Duration>> {
     v.map(|s| super::seconds(fname, what, Some(s), 0.0)).transpose()
@@ -199,19 +219,7 @@ async fn remote_console(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue>
         Ok(s) => s,
         Err(e) => return (Value::Nil, e.message, e.kind.name()).into_lua_multi(&lua),
     };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let mut guard = CancelGuard { cancel: cancel.clone(), done: done_rx, finished: false };
-    std::thread::Builder::new()
-        .name("ctys-console".into())
-        .spawn(move || {
-            let _ = tx.send(console::console(&settings, &req, &cancel));
-            let _ = done_tx.send(());
-        })
-        .map_err(|e| mlua::Error::runtime(format!("remote_console: cannot start the console thread: {e}")))?;
-    let res = rx.await.map_err(|_| mlua::Error::runtime("remote_console: the console thread ended without a result"))?;
-    guard.finished = true;
+    let res = on_thread("console", move |cancel| console::console(&settings, &req, cancel)).await?;
     match res {
         Ok(Exit::Status(n)) => n.into_lua_multi(&lua),
         Ok(Exit::Signal(name)) => {

@@ -3,13 +3,12 @@
 //! cancels the transfers, whose temporary files then go).
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use mlua::{IntoLuaMulti, Lua, Table, Value};
 
 use super::def_async;
-use super::remote::{overrides, secs, ssh_config, target, CancelGuard, OVERRIDES};
+use super::remote::{on_thread, overrides, secs, ssh_config, target, OVERRIDES};
 use crate::prim::remote::copy::{self, Copied, Put};
 use crate::prim::remote::fanout;
 use crate::prim::remote::{resolve, Env, RemoteError, Settings, Target};
@@ -45,20 +44,7 @@ async fn fan_out(
     op_timeout: Duration,
     job: impl Fn(&crate::prim::remote::Conn, ssh2::Sftp, &AtomicBool) -> Result<Copied, RemoteError> + Send + Sync + 'static,
 ) -> mlua::Result<mlua::MultiValue> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let mut guard = CancelGuard { cancel: cancel.clone(), done: done_rx, finished: false };
-    std::thread::Builder::new()
-        .name("ctys-copy".into())
-        .spawn(move || {
-            let r = fanout::each(&hosts, fanout, &cancel, &|c| copy::open(c, op_timeout), &|c, sftp| job(c, sftp, &cancel), &|_, _| {});
-            let _ = tx.send(r);
-            let _ = done_tx.send(());
-        })
-        .map_err(|e| mlua::Error::runtime(format!("remote copy: cannot start its thread: {e}")))?;
-    let results = rx.await.map_err(|_| mlua::Error::runtime("remote copy: its thread ended without results"))?;
-    guard.finished = true;
+    let results = on_thread("copy", move |cancel| fanout::each(&hosts, fanout, cancel, &|c| copy::open(c, op_timeout), &|c, sftp| job(c, sftp, cancel))).await?;
     let list = lua.create_table()?;
     for (i, r) in results.into_iter().enumerate() {
         let t = lua.create_table()?;

@@ -41,38 +41,30 @@ impl Lines {
     }
 }
 
+/// The command on one host: on a kept session (`fresh`: a new one, not kept after), kept again
+/// when it ran well. A kept session may have died while it waited: when the command did not
+/// start there, it runs once more on a new connection.
 fn one(idx: usize, s: &Settings, req: &ExecRequest, want_lines: bool, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
-    if req.fresh {
-        return match connect(s, cancel) {
-            Ok(c) => run_on(&c, idx, req, want_lines, cancel, emit),
-            Err(e) => HostResult { error: Some(e), ..Default::default() },
-        };
-    }
-    let (conn, pooled) = match pool::take(s, cancel) {
+    let taken = if req.fresh { connect(s, cancel).map(|c| (c, false)) } else { pool::take(s, cancel) };
+    let (mut conn, mut pooled) = match taken {
         Ok(c) => c,
         Err(e) => return HostResult { error: Some(e), ..Default::default() },
     };
-    let r = run_on(&conn, idx, req, want_lines, cancel, emit);
-    if r.error.is_none() {
-        pool::give(s, conn);
-        return r;
-    }
-    drop(conn);
-    // A pooled session may have died while it waited: the command never started there, so it
-    // runs once more on a new connection.
-    if pooled && !r.started && !cancel.load(Ordering::Relaxed) {
-        return match connect(s, cancel) {
-            Ok(fresh) => {
-                let r = run_on(&fresh, idx, req, want_lines, cancel, emit);
-                if r.error.is_none() {
-                    pool::give(s, fresh);
-                }
-                r
-            }
-            Err(e) => HostResult { error: Some(e), ..Default::default() },
+    loop {
+        let r = run_on(&conn, idx, req, want_lines, cancel, emit);
+        if r.error.is_none() && !req.fresh {
+            pool::give(s, conn);
+            return r;
+        }
+        if r.error.is_none() || !pooled || r.started || cancel.load(Ordering::Relaxed) {
+            return r;
+        }
+        conn = match connect(s, cancel) {
+            Ok(c) => c,
+            Err(e) => return HostResult { error: Some(e), ..Default::default() },
         };
+        pooled = false;
     }
-    r
 }
 
 fn run_on(conn: &Conn, idx: usize, req: &ExecRequest, want_lines: bool, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
@@ -136,37 +128,32 @@ pub fn run(
 
 /// Any work on every host over the kept sessions, at most `fanout` at once, results in order.
 /// `open` is the first step on a session; when it fails on a kept one (which may have died
-/// while it waited) it is tried once more on a new connection. `done(i, ok)` after each host.
+/// while it waited) it is tried once more on a new connection.
 pub fn each<S, T: Send>(
     hosts: &[Result<Settings, RemoteError>],
     fanout: usize,
     cancel: &AtomicBool,
     open: &(dyn Fn(&Conn) -> Result<S, RemoteError> + Sync),
     work: &(dyn Fn(&Conn, S) -> Result<T, RemoteError> + Sync),
-    done: &(dyn Fn(usize, bool) + Sync),
 ) -> Vec<Result<T, RemoteError>> {
     parallel(hosts.len(), fanout, &|i| {
-        let r = (|| {
-            let s = hosts[i].as_ref().map_err(Clone::clone)?;
-            if cancel.load(Ordering::Relaxed) {
-                return Err(not_started(s));
+        let s = hosts[i].as_ref().map_err(Clone::clone)?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(not_started(s));
+        }
+        let (mut conn, pooled) = pool::take(s, cancel)?;
+        let opened = match open(&conn) {
+            Ok(o) => o,
+            Err(_) if pooled && !cancel.load(Ordering::Relaxed) => {
+                conn = connect(s, cancel)?;
+                open(&conn)?
             }
-            let (mut conn, pooled) = pool::take(s, cancel)?;
-            let opened = match open(&conn) {
-                Ok(o) => o,
-                Err(_) if pooled && !cancel.load(Ordering::Relaxed) => {
-                    conn = connect(s, cancel)?;
-                    open(&conn)?
-                }
-                Err(e) => return Err(e),
-            };
-            let r = work(&conn, opened);
-            if r.is_ok() {
-                pool::give(s, conn);
-            }
-            r
-        })();
-        done(i, r.is_ok());
+            Err(e) => return Err(e),
+        };
+        let r = work(&conn, opened);
+        if r.is_ok() {
+            pool::give(s, conn);
+        }
         r
     })
 }
