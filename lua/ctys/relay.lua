@@ -94,6 +94,21 @@ function M.remote_cmd()
   return require("ctys.paths").env("CTYS_REMOTE_CMD") or M.installed("ctys")
 end
 
+---The output mode a request asks for (-X, --json, --gather, else prefix).
+---@param req ctys.Request
+---@return ctys.output.Mode
+function M.mode(req)
+  check.arg("ctys.relay.mode", "req", req, "table")
+  return req.terse and "terse" or req.json and "json" or req.gather and "gather" or "prefix"
+end
+
+-- Results in the mode (prefix lines were printed as they came), the failures listed, the exit value.
+local function finish(results, mode, prog)
+  if mode ~= "prefix" then output.print(results, mode) end
+  output.report_failures(results, prog)
+  return output.exit_value(results), results
+end
+
 ---@class ctys.relay.CommandOpts
 ---@field mode ctys.output.Mode
 ---@field user? string default remote user
@@ -119,9 +134,7 @@ function M.command(hosts, cmd, opts)
     connect_timeout = opts.connect_timeout, timeout = opts.timeout, stdin = opts.stdin,
     on_line = opts.mode == "prefix" and output.line_printer(#hosts > 1) or nil, progress = opts.mode == "prefix" or opts.mode == "gather" }
   if not res then require("ctys.err").env("%s", e) end
-  if opts.mode ~= "prefix" then output.print(res, opts.mode) end
-  output.report_failures(res, opts.prog)
-  return output.exit_value(res), res
+  return finish(res, opts.mode, opts.prog)
 end
 
 ---Run the request on every target and return the exit value (see ctys.output.exit_value) and
@@ -133,7 +146,7 @@ end
 function M.run(req, run_local)
   check.arg("ctys.relay.run", "req", req, "table")
   check.arg("ctys.relay.run", "run_local", run_local, "function")
-  local mode = req.terse and "terse" or req.json and "json" or req.gather and "gather" or "prefix"
+  local mode = M.mode(req)
   local sequential = req.b and req.b:lower():find("seq") ~= nil
   local remote_cmd = M.remote_cmd()
   local stream = mode == "prefix" and output.line_printer(#req.targets > 1) or nil
@@ -179,9 +192,7 @@ function M.run(req, run_local)
   else
     for _, list in ipairs(ctys.all(units)) do collect(list) end
   end
-  if mode ~= "prefix" then output.print(results, mode) end
-  output.report_failures(results)
-  return output.exit_value(results), results
+  return finish(results, mode)
 end
 
 return M

@@ -32,8 +32,8 @@ M.caller = {
   create = function(req)
     local hosts = {}
     for i, t in ipairs(req.targets) do hosts[i] = { host = t.host, user = t.user, port = t.port } end
-    local mode = req.terse and "terse" or req.json and "json" or req.gather and "gather" or "prefix"
-    return (require("ctys.relay").command(hosts, command(req), { mode = mode, user = req.user }))
+    local relay = require "ctys.relay"
+    return (relay.command(hosts, command(req), { mode = relay.mode(req), user = req.user }))
   end,
 }
 

@@ -10,6 +10,9 @@ local M = {}
 local check = require "ctys.check"
 local err = require "ctys.err"
 
+-- A fan-out gives nil only when ~/.ssh/config cannot be read: a missing environment element.
+local must = err.must_with { default = 2 }
+
 M.USAGE = [[
 usage: ctys-distribute -w HOSTS [-x EXCLUDE] [-f FANOUT] [-t CONNECT_TIMEOUT] [-l USER] [-n]
   copies this ctys binary to ~/.ctys/bin/ctys on each host (over SFTP, whole or not at all),
@@ -66,7 +69,7 @@ function M.main(argv)
   local arch = here and here.status == 0 and here.stdout:match("%S+") or err.env("uname -m does not answer here")
   local remote = require "ctys.remote"
   -- Its architecture, its $HOME (where the relay looks), the version of a ctys on its PATH.
-  local probe = assert(remote.exec { hosts = hosts, cmd = 'uname -m; echo "$HOME"; command -v ctys >/dev/null 2>&1 && ctys --version', progress = false,
+  local probe = must(remote.exec { hosts = hosts, cmd = 'uname -m; echo "$HOME"; command -v ctys >/dev/null 2>&1 && ctys --version', progress = false,
     fanout = ssh.fanout, connect_timeout = ssh.connect_timeout, user = ssh.user })
   local fit, homes, failed = {}, {}, 0
   for i, r in ipairs(probe) do
@@ -100,7 +103,7 @@ function M.main(argv)
     for home, idx in pairs(by_home) do
       local group = {}
       for k, i in ipairs(idx) do group[k] = fit[i] end
-      local res = assert(remote.copy { hosts = group, src = exe, dest = home .. "/.ctys/bin/ctys", mode = tonumber("755", 8),
+      local res = must(remote.copy { hosts = group, src = exe, dest = home .. "/.ctys/bin/ctys", mode = tonumber("755", 8),
         fanout = ssh.fanout, connect_timeout = ssh.connect_timeout, user = ssh.user })
       for k, i in ipairs(idx) do copied[i] = res[k] end
     end
@@ -116,7 +119,7 @@ function M.main(argv)
     if #done > 0 then
       -- Each name made beside and renamed over the old one: hosts that share a home race safely.
       local links = 'cd "$HOME/.ctys/bin" && for n in ' .. table.concat(NAMES, " ") .. "; do ln -sf ctys $n.$$ && mv -f $n.$$ $n || exit 1; done && ./ctys --version"
-      for _, r in ipairs(assert(remote.exec { hosts = done, cmd = links, progress = false, fanout = ssh.fanout, user = ssh.user })) do
+      for _, r in ipairs(must(remote.exec { hosts = done, cmd = links, progress = false, fanout = ssh.fanout, user = ssh.user })) do
         if r.status == 0 then
           print(string.format("%s: ~/.ctys/bin/ctys (%s) and its ctys-* names", r.host, r.stdout:match("%S+ (%S+)") or "?"))
         else
