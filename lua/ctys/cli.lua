@@ -378,10 +378,10 @@ function M.main(argv)
     req.targets = require("ctys.groups").resolve(req.targets)
     -- Every target is checked before the first is contacted: a word that names no group is a
     -- host, and must look like one.
-    local net = require "ctys.net"
+    local net, shown = require "ctys.net", require("ctys.hostlist").shown
     for _, t in ipairs(req.targets) do
-      if t.host and not net.valid_host(t.host) then err.usage("target '%s': not a group, an address or a host name", t.raw or t.host) end
-      if t.user and not t.user:match("^[%w_.$][%w_.%-$]*$") then err.usage("target '%s': '%s' is not a user name", t.raw or t.host, t.user) end
+      if t.host and not net.valid_host(t.host) then err.usage("target '%s': not a group, an address or a host name", shown(t.raw or t.host)) end
+      if t.user and not t.user:match("^[%w_.$][%w_.%-$]*$") then err.usage("target '%s': '%s' is not a user name", shown(t.raw or t.host), shown(t.user)) end
     end
     if destructive then confirm(req) end
     local function relay(r) return require("ctys.relay").run(r, run_here) end

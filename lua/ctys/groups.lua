@@ -39,14 +39,14 @@ local MAX_CTX = 64 * 1024
 
 ---The file of a group and its text, or nil, the places looked at (or why the name is bad) and
 ---a kind: "notfound" or "badname" (a name is letters, digits, '_', '.', '-' and '/', not
----starting with '/' or '.', without '..').
+---starting with '/' or '.', without '..', no part longer than a file name may be: 255 bytes).
 ---@param name string
 ---@return string|nil path
 ---@return string text_or_looked the file's text, or where it was looked for
 ---@return string? kind
 function M.find(name)
   check.arg("ctys.groups.find", "name", name, "string")
-  if not name:match("^[%w_][%w_.%-/]*$") or name:find("..", 1, true) then
+  if not name:match("^[%w_][%w_.%-/]*$") or name:find("..", 1, true) or name:find("[^/]" .. ("[^/]"):rep(255)) then
     return nil, string.format("bad group name '%s'", #name > 64 and (name:sub(1, 60) .. "...") or name), "badname"
   end
   local tried = {}
