@@ -21,7 +21,7 @@ M.MAX_BYTES = 16 * 1024 * 1024
 ---@return string
 function M.shown(w)
   check.arg("ctys.hostlist.shown", "w", w, "string")
-  return #w > 80 and (w:sub(1, 60) .. "..." .. w:sub(-12)) or w
+  return check.cut(w)
 end
 local shown = M.shown
 

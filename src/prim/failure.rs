@@ -118,10 +118,21 @@ impl Failure {
         Failure { kind, message: message.into() }
     }
 
-    /// An I/O error about `what` (a path, usually).
+    /// An I/O error about `what` (a path, usually; shown cut when absurdly long).
     pub fn io(what: impl fmt::Display, e: &std::io::Error) -> Failure {
-        Failure::new(Kind::of_io(e), format!("{what}: {e}"))
+        Failure::new(Kind::of_io(e), format!("{}: {e}", shown(&what.to_string())))
     }
+}
+
+/// A value as a message shows it: whole up to 1024 bytes (any real path), else its first 60 and
+/// last 12 characters, so a 100 KB argument never becomes a 100 KB message.
+pub fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= 1024 {
+        return s.into();
+    }
+    let head: String = s.chars().take(60).collect();
+    let tail: String = s.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("{head}...{tail}").into()
 }
 
 impl fmt::Display for Failure {

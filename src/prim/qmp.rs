@@ -31,7 +31,7 @@ impl Qmp {
     /// Connects to a QMP socket owned by one of `owners` (or root; not writable by others) and
     /// negotiates capabilities, all within `timeout`.
     pub async fn connect(path: &Path, timeout: Duration, owners: &[u32]) -> Result<Qmp, Failure> {
-        let shown = path.display().to_string();
+        let shown = super::failure::shown(&path.to_string_lossy()).into_owned();
         let meta = std::fs::symlink_metadata(path).map_err(|e| Failure::io(&shown, &e))?;
         if !meta.file_type().is_socket() {
             return Err(Failure::new(Kind::Untrusted, format!("{shown}: not a socket")));

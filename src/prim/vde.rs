@@ -519,9 +519,9 @@ fn entry(path: PathBuf, base: bool) -> Option<SockEntry> {
 /// drops a peer that hangs up before its request.
 pub fn data_answers(sock: &Path) -> Result<(), Failure> {
     let ctl = sock.join("ctl");
-    let shown = sock.display();
+    let shown = super::failure::shown(&sock.to_string_lossy()).into_owned();
     if !is_socket(&ctl) {
-        return Err(Failure::new(Kind::NotFound, format!("{shown}: no vde_switch data socket (no {})", ctl.display())));
+        return Err(Failure::new(Kind::NotFound, format!("{shown}: no vde_switch data socket (no ctl socket in it)")));
     }
     UnixStream::connect(&ctl).map(drop).map_err(|e| Failure::new(Kind::NotFound, format!("{shown}: no switch answers: {e}")))
 }

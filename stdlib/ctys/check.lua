@@ -20,7 +20,15 @@ end
 ---@return string
 function M.shown(v)
   if type(v) ~= "string" then return tostring(v) end
-  return string.format("%q", #v > 80 and (v:sub(1, 60) .. "..." .. v:sub(-12)) or v)
+  return string.format("%q", M.cut(v))
+end
+
+---A string for a message, as it is up to 80 bytes, else its first 60 and last 12 around "...".
+---@param s string
+---@return string
+function M.cut(s)
+  if type(s) ~= "string" then M.bad("ctys.check.cut", "s", "expected a string, got %s", type(s)) end
+  return #s > 80 and (s:sub(1, 60) .. "..." .. s:sub(-12)) or s
 end
 local show = M.shown
 

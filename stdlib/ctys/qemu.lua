@@ -218,7 +218,7 @@ function M.start(opts)
     return nil, string.format("%s is missing; install it with: apt-get install %s", opts.qemu or M.QEMU, M.PACKAGE), "notfound"
   end
   for _, k in ipairs { "kernel", "initrd", "disk" } do
-    if opts[k] and not fs.stat(opts[k]) then return nil, string.format("%s: %s: no such file", k, opts[k]), "notfound" end
+    if opts[k] and not fs.stat(opts[k]) then return nil, string.format("%s: %s: no such file", k, check.cut(opts[k])), "notfound" end
   end
   if opts.switch then
     local ok, e, kind = vde.answers(opts.switch)

@@ -157,7 +157,7 @@ function M.copy(opts)
   if opts.mode and (opts.mode < 0 or opts.mode > 4095) then check.bad("ctys.remote.copy", "mode", "permission bits 0-4095, got %d", opts.mode) end
   for _, s in ipairs(srcs) do
     local st = core.fs_stat(s)
-    if not st then return nil, s .. ": no such file or directory", "notfound" end
+    if not st then return nil, check.cut(s) .. ": no such file or directory", "notfound" end
   end
   local spec = check.without(opts, "hosts")
   spec.src, spec.targets = srcs, hosts_of("ctys.remote.copy", opts.hosts)
