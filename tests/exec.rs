@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::sshd::Sshd;
-use common::{bin, split, TempDir};
+use common::{bin, split, wait_until, TempDir};
 
 /// Three sshds named h1..h3 in the client's ~/.ssh/config (ctys and OpenSSH read the same file).
 fn hosts() -> Sshd {
@@ -88,6 +88,52 @@ fn output_modes_exit_values_stdin_and_exclusion() {
     let mut lines: Vec<&str> = out.lines().collect();
     lines.sort();
     assert_eq!(lines, ["h1: a,b", "h3: a,b"]);
+}
+
+#[test]
+fn standard_input_is_streamed_to_every_host_not_read_whole() {
+    let sshd = hosts();
+    // The hosts answer the first line while the input is still open: nothing waits for its end.
+    let mut c = bin("ctys-exec", sshd.home.path());
+    let mut child = c.args(["-w", "@three", "head -n1"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(b"first\n").unwrap();
+    input.flush().unwrap();
+    let mut status = None;
+    wait_until("ctys-exec to end with its input still open", 30, || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    drop(input);
+    let (code, out, err) = split(child.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["h1: first", "h2: first", "h3: first"]);
+
+    // 100 MiB (more than the 64 MiB the input was once read whole into) to three hosts, in
+    // flat memory: every host counts every byte.
+    let script = sshd.home.write(
+        "stream.lua",
+        r#"local res = assert(ctys.remote.exec{ hosts = { "h1", "h2", "h3" }, cmd = "wc -c", forward_stdin = true, progress = false })
+           for _, r in ipairs(res) do print(r.host, r.status, r.err or r.stdout:match("%d+")) end
+           print(ctys.fs.read("/proc/self/status"):match("VmHWM:%s*(%d+) kB"))"#,
+    );
+    let mut child = bin("ctys", sshd.home.path()).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let block = vec![b'x'; 1 << 20];
+        for _ in 0..100 {
+            input.write_all(&block).unwrap();
+        }
+    });
+    let (code, out, err) = split(child.wait_with_output().unwrap());
+    writer.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(&lines[..3], ["h1\t0\t104857600", "h2\t0\t104857600", "h3\t0\t104857600"], "{err}");
+    let hwm_kb: u64 = lines[3].parse().unwrap();
+    assert!(hwm_kb < 64 * 1024, "peak RSS {hwm_kb} kB for 100 MiB of standard input to 3 hosts");
 }
 
 #[test]

@@ -155,6 +155,14 @@ fn expansions_are_bounded() {
         assert_eq!(code, 1, "{word}");
         assert!(err.contains("stands for more than 100000 hosts"), "{word}: {err}");
     }
+    // A 100 KB user part: refused as too long, shown cut (not echoed whole).
+    let word = format!("{}@h1", "u".repeat(100_000));
+    for tool in ["ctys-exec", "ctys"] {
+        let args: &[&str] = if tool == "ctys" { &["-t", "cli", "-a", "create=cmd:true", &word] } else { &["-w", &word, "true"] };
+        let (code, _, err) = run(&home, tool, args);
+        assert_eq!(code, 1, "{tool}: {err}");
+        assert!(err.contains("user name longer than 255 bytes") && err.len() < 300, "{tool}: {err}");
+    }
     // Many references to one large macro: stopped before the text is built.
     let big = format!("B = {}\nA = {}\n", "x".repeat(1_000_000), vec!["{macro:B}"; 3000].join(" "));
     home.write(".ctys/macros/default", &big);

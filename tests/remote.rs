@@ -92,6 +92,39 @@ fn sessions_last_one_login_per_host_for_ten_execs_and_a_broken_one_is_reopened()
 }
 
 #[test]
+fn a_session_handle_runs_exec_copy_fetch_and_lua_on_one_login() {
+    let sshd = Sshd::start(123, 1);
+    let dir = TempDir::new("session-handle");
+    std::fs::write(dir.path().join("conf"), "k=v\n").unwrap();
+    let (code, out, err) = lua(
+        &sshd,
+        &format!(
+            r#"local s = assert(ctys.remote.session{{ host = {t:?} }})
+               local pid = s:exec("echo $PPID").stdout
+               assert(s:exec("echo $PPID").stdout == pid, "the same sshd session process")
+               assert(not s:copy{{ src = "{d}/conf", dest = "{d}/remote/" }}.err)
+               local back = assert(s:fetch{{ src = "{d}/remote/conf", dest = "{d}/back" }})
+               assert(not back.err, back.err)
+               local r = s:exec("cat {d}/remote/conf", {{ timeout = 5 }})
+               print(r.status, r.stdout)
+               print(s:close(), s:close())
+               print(s:exec("echo $PPID").stdout ~= pid)
+               print(ctys.remote.session{{ host = "127.0.0.1:1", connect_timeout = 2 }})
+               print(pcall(s.exec, s, "true", {{ hosts = "x" }}))"#,
+            t = sshd.target(0),
+            d = dir.path().display()
+        ),
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..4], ["0\tk=v", "", "1\t0", "true"], "{out}");
+    assert!(lines[4].starts_with("nil\t127.0.0.1:1: connect") && lines[4].ends_with("\tconnect"), "{}", lines[4]);
+    assert_eq!(lines[5], "false\tctys.remote.Session:exec: bad argument 'opts.hosts': a session has its one host");
+    // Exec, copy, fetch and exec again on one login; the exec after close logged in anew.
+    assert_eq!(sshd.logins(), 2, "{err}");
+}
+
+#[test]
 fn host_keys_unknown_changed_revoked_hashed_and_accept_new() {
     let sshd = Sshd::start(40, 1);
     let target = sshd.target(0);

@@ -116,6 +116,7 @@ end
 ---@field connect_timeout? number
 ---@field timeout? number seconds the command may run
 ---@field stdin? string sent to the command on every host
+---@field forward_stdin? boolean stream this process's stdin to every host instead (ctys.remote.ExecOpts)
 ---@field prog? string the program named in failure lines ("ctys")
 
 ---Run a plain shell command on hosts (nothing of ctys is needed there), print the output in a
@@ -132,7 +133,7 @@ function M.command(hosts, cmd, opts)
   check.arg("ctys.relay.command", "opts", opts, "table")
   local res, e = require("ctys.remote").exec { hosts = hosts, cmd = cmd, user = opts.user, fanout = opts.fanout,
     connect_timeout = opts.connect_timeout, timeout = opts.timeout, stdin = opts.stdin,
-    on_line = opts.mode == "prefix" and output.line_printer(#hosts > 1) or nil, progress = opts.mode == "prefix" or opts.mode == "gather" }
+    forward_stdin = opts.forward_stdin, on_line = opts.mode == "prefix" and output.line_printer(#hosts > 1) or nil, progress = opts.mode == "prefix" or opts.mode == "gather" }
   if not res then require("ctys.err").env("%s", e) end
   return finish(res, opts.mode, opts.prog)
 end

@@ -18,7 +18,7 @@ local err = require("ctys.err")
 ---@field raw string the word as given
 
 local function bad(word, why)
-  err.usage("bad target '%s': %s", word, why)
+  err.usage("bad target '%s': %s", check.cut(word), why)
 end
 
 ---Parse one target word.

@@ -88,6 +88,7 @@ function ctys.core.isatty(stream) end
 ---@field targets ctys.core.RemoteTarget[]
 ---@field cmd string command line for the remote POSIX shell
 ---@field stdin? string bytes sent to the command's stdin
+---@field forward_stdin? boolean stream this process's stdin to every host as it arrives (instead of `stdin`)
 ---@field env? table<string,string> environment for the command
 ---@field pty? boolean run under a pseudo-terminal (stdout and stderr merged)
 ---@field timeout? number seconds; then the remote process group gets SIGTERM
@@ -123,6 +124,29 @@ function ctys.core.remote_exec(spec) end
 ---after each use); the next exec connects anew. How many were closed.
 ---@return integer
 function ctys.core.remote_close_all() end
+
+---@class ctys.core.SessionSpec
+---@field target ctys.core.RemoteTarget
+---@field connect_timeout? number seconds for TCP, handshake and authentication (default 10)
+---@field user? string default user (the target's own user wins)
+---@field port? integer default port (the target's own port wins)
+---@field identity? string identity file tried first
+---@field known_hosts? string known_hosts file (default ~/.ssh/known_hosts)
+---@field strict? "strict"|"accept-new"|"off" host key mode (default strict)
+---@field config? string ssh_config file, or "none" (default ~/.ssh/config)
+
+---Open a session to one host now and keep it for the exec, copy and fetch calls that follow
+---(async): true, or nil and why.
+---@param spec ctys.core.SessionSpec
+---@return true|nil ok
+---@return string? err
+---@return string? kind "resolve"|"connect"|"hostkey"|"auth"|"timeout"|"cancelled"|"ssh"
+function ctys.core.remote_connect(spec) end
+
+---Close the sessions kept for one host; how many.
+---@param spec ctys.core.SessionSpec
+---@return integer
+function ctys.core.remote_disconnect(spec) end
 
 ---@class ctys.core.CopySpec
 ---@field targets ctys.core.RemoteTarget[]

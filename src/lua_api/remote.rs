@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use mlua::{Function, IntoLuaMulti, Lua, Table, Value};
 use super::{def, def_async};
 
+use crate::prim::remote::broadcast::Broadcast;
 use crate::prim::remote::config::SshConfig;
 use crate::prim::remote::console::{self, ConsoleRequest, Exit};
 use crate::prim::remote::fanout::{self, Event};
-use crate::prim::remote::{resolve, Env, ExecRequest, HostKeyMode, HostResult, Overrides, Stream, Target};
+use crate::prim::remote::{pool, resolve, Env, ErrorKind, ExecRequest, HostKeyMode, HostResult, Overrides, RemoteError, Settings, Stream, Target};
 
 /// Messages from the fan-out thread.
 enum Msg {
@@ -69,12 +70,16 @@ pub(super) const OVERRIDES: [&str; 7] = ["strict", "user", "port", "identity", "
 
 pub(super) const SPEC: super::spec::Schema = super::spec::Schema {
     class: "ctys.core.RemoteSpec",
-    fields: &["targets", "cmd", "stdin", "env", "pty", "timeout", "max_output", "fanout", "on_line", "on_progress", "fresh",
+    fields: &["targets", "cmd", "stdin", "forward_stdin", "env", "pty", "timeout", "max_output", "fanout", "on_line", "on_progress", "fresh",
         OVERRIDES[0], OVERRIDES[1], OVERRIDES[2], OVERRIDES[3], OVERRIDES[4], OVERRIDES[5], OVERRIDES[6]],
 };
 pub(super) const CONSOLE: super::spec::Schema = super::spec::Schema {
     class: "ctys.core.ConsoleSpec",
     fields: &["target", "cmd", "pty", OVERRIDES[0], OVERRIDES[1], OVERRIDES[2], OVERRIDES[3], OVERRIDES[4], OVERRIDES[5], OVERRIDES[6]],
+};
+pub(super) const ONE_HOST: super::spec::Schema = super::spec::Schema {
+    class: "ctys.core.SessionSpec",
+    fields: &["target", OVERRIDES[0], OVERRIDES[1], OVERRIDES[2], OVERRIDES[3], OVERRIDES[4], OVERRIDES[5], OVERRIDES[6]],
 };
 pub(super) const TARGET: super::spec::Schema = super::spec::Schema { class: "ctys.core.RemoteTarget", fields: &["host", "user", "port"] };
 
@@ -126,6 +131,7 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
         timeout: secs("remote_exec", spec.get("timeout")?, "timeout")?,
         max_output: spec.get("max_output")?,
         fresh: spec.get::<Option<bool>>("fresh")?.unwrap_or(false),
+        stdin_feed: None,
     };
     let fanout: usize = spec.get::<Option<usize>>("fanout")?.unwrap_or(64);
     let on_line: Option<Function> = spec.get("on_line")?;
@@ -141,6 +147,13 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
     let labels: Vec<String> = targets.iter().map(Target::label).collect();
     let hosts: Vec<_> = targets.iter().map(|t| resolve(t, &overrides, &cfg, &penv)).collect();
     let n = hosts.len();
+    let mut req = req;
+    if spec.get::<Option<bool>>("forward_stdin")?.unwrap_or(false) {
+        match Broadcast::new(n) {
+            Ok(b) => req.stdin_feed = Some(Arc::new(b)),
+            Err(e) => return (Value::Nil, format!("cannot forward standard input: {e}")).into_lua_multi(&lua),
+        }
+    }
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -202,20 +215,46 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
     list.into_lua_multi(&lua)
 }
 
+/// The settings for the spec's one `target` (its SSH options, ssh_config, defaults); the inner
+/// error is an unreadable config file or a host that does not resolve.
+fn one_host(fname: &str, spec: &Table) -> mlua::Result<Result<Settings, RemoteError>> {
+    let t = target(fname, spec.get("target")?)?;
+    let overrides = overrides(fname, spec)?;
+    let penv = Env::from_process();
+    Ok(match ssh_config(fname, spec, &penv)? {
+        Ok(cfg) => resolve(&t, &overrides, &cfg, &penv),
+        Err(e) => Err(RemoteError::new(ErrorKind::Resolve, e)),
+    })
+}
+
+/// `true` once a session to the host is open and kept for the calls that follow, or `nil, err,
+/// kind`.
+async fn remote_connect(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
+    super::spec::check("remote_connect", &spec, &ONE_HOST)?;
+    let settings = match one_host("remote_connect", &spec)? {
+        Ok(s) => s,
+        Err(e) => return (Value::Nil, e.message, e.kind.name()).into_lua_multi(&lua),
+    };
+    let res = on_thread("connect", move |cancel| pool::take(&settings, cancel).map(|(c, _)| pool::give(&settings, c))).await?;
+    match res {
+        Ok(()) => true.into_lua_multi(&lua),
+        Err(e) => (Value::Nil, e.message, e.kind.name()).into_lua_multi(&lua),
+    }
+}
+
+/// Closes the sessions kept for one host; how many (0 also when the host does not resolve).
+fn remote_disconnect(_: &Lua, spec: Table) -> mlua::Result<usize> {
+    super::spec::check("remote_disconnect", &spec, &ONE_HOST)?;
+    Ok(one_host("remote_disconnect", &spec)?.map_or(0, |s| pool::close(&s)))
+}
+
 /// One interactive session: `status` (128 + N when signal N ended it, and the signal's name),
 /// or `nil, err, kind`. The session runs on its own thread so Ctrl-C (when the terminal is not
 /// in raw mode) can cancel it; the guard waits for that thread to give the terminal back.
 async fn remote_console(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
     super::spec::check("remote_console", &spec, &CONSOLE)?;
-    let t = target("remote_console", spec.get("target")?)?;
-    let overrides = overrides("remote_console", &spec)?;
     let req = ConsoleRequest { cmd: spec.get("cmd")?, pty: spec.get("pty")? };
-    let penv = Env::from_process();
-    let cfg = match ssh_config("remote_console", &spec, &penv)? {
-        Ok(c) => c,
-        Err(e) => return (Value::Nil, e, "resolve").into_lua_multi(&lua),
-    };
-    let settings = match resolve(&t, &overrides, &cfg, &penv) {
+    let settings = match one_host("remote_console", &spec)? {
         Ok(s) => s,
         Err(e) => return (Value::Nil, e.message, e.kind.name()).into_lua_multi(&lua),
     };
@@ -233,7 +272,9 @@ async fn remote_console(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue>
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     def_async(lua, core, "remote_exec", exec)?;
-    def(lua, core, "remote_close_all", |_, ()| Ok(crate::prim::remote::pool::close_all()))?;
+    def(lua, core, "remote_close_all", |_, ()| Ok(pool::close_all()))?;
+    def_async(lua, core, "remote_connect", remote_connect)?;
+    def(lua, core, "remote_disconnect", remote_disconnect)?;
     def_async(lua, core, "remote_console", remote_console)?;
     Ok(())
 }

@@ -86,6 +86,8 @@ function M.parse_target(text)
   check.arg("ctys.net.parse_target", "text", text, "string")
   local user, hostport = text:match("^([^@]*)@(.*)$")
   if user == "" then return nil, "empty user before '@'" end
+  -- Linux's LOGIN_NAME_MAX (256, with the NUL).
+  if user and #user > 255 then return nil, "user name longer than 255 bytes" end
   local host, port = split_port(hostport or text)
   if not host then return nil, port end
   if host == "" then return nil, "empty host" end

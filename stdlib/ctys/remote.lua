@@ -23,6 +23,7 @@ local core = require "ctys.core"
 ---@field strict? "strict"|"accept-new"|"off" host key mode (default strict, or ssh_config's)
 ---@field config? string ssh_config file or "none" (default ~/.ssh/config)
 ---@field stdin? string data for the command's stdin
+---@field forward_stdin? boolean stream this process's standard input to every host as it arrives, instead of `stdin` (a host that falls 1 MiB behind holds the reading back; hosts waiting for a fan-out slot keep at most 64 MiB)
 ---@field env? table<string,string> environment for the command
 ---@field pty? boolean run under a pseudo-terminal (stdout and stderr arrive merged)
 ---@field on_line? fun(host: string, stream: "stdout"|"stderr", line: string) each output line as it arrives
@@ -36,9 +37,9 @@ local OPTS = {
   cmd = "string", timeout = "seconds", connect_timeout = "seconds", fanout = "integer", user = "string", port = "port",
   identity = "string", known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string",
   stdin = "string", env = "table", pty = "boolean", on_line = "function", progress = "boolean", hosts = "any",
-  max_output = "integer", fresh = "boolean",
+  max_output = "integer", fresh = "boolean", forward_stdin = "boolean",
 }
-local LUA_OPTS = check.without(OPTS, "cmd", "stdin")
+local LUA_OPTS = check.without(OPTS, "cmd", "stdin", "forward_stdin")
 LUA_OPTS.chunk, LUA_OPTS.remote_cmd = "string", "string"
 
 -- A target table checked before anything connects: the host an address or a host name
@@ -49,7 +50,7 @@ local function target_of(fname, name, t)
   if not require("ctys.net").valid_host(t.host) then
     check.bad(fname, name .. ".host", "%s is not an address or host name", type(t.host) == "string" and check.shown(t.host) or type(t.host))
   end
-  if t.user ~= nil and (type(t.user) ~= "string" or not t.user:match("^[%w_.$][%w_.%-$]*$")) then
+  if t.user ~= nil and (type(t.user) ~= "string" or #t.user > 255 or not t.user:match("^[%w_.$][%w_.%-$]*$")) then
     check.bad(fname, name .. ".user", "%s is not a user name", type(t.user) == "string" and check.shown(t.user) or type(t.user))
   end
   if t.port ~= nil and not (math.type(t.port) == "integer" and t.port >= 1 and t.port <= 65535) then
@@ -200,6 +201,115 @@ local CONSOLE_OPTS = {
 ---@return integer
 function M.close_sessions()
   return core.remote_close_all()
+end
+
+---@class ctys.remote.SessionOpts
+---@field host string|ctys.net.Target `[user@]host[:port]` or a target table
+---@field user? string default user (the host's own `user@` wins)
+---@field port? integer default port (the host's own `:port` wins)
+---@field identity? string identity file, tried before ~/.ssh/config's and the defaults
+---@field known_hosts? string known_hosts file (default from ~/.ssh/config, else ~/.ssh/known_hosts)
+---@field strict? "strict"|"accept-new"|"off" host key mode (default strict, or ssh_config's)
+---@field config? string ssh_config file or "none" (default ~/.ssh/config)
+---@field connect_timeout? number seconds for TCP connect, SSH handshake and authentication (10)
+
+local SESSION_OPTS = check.without(CONSOLE_OPTS, "cmd", "pty")
+
+---A lasting session to one host: its connection is kept, and every call made through it
+---(exec, copy, fetch, run_lua) runs on that connection with these options.
+---@class ctys.remote.Session
+---@field host string the host as given
+---@field target ctys.net.Target
+---@field private opts table
+local Session = {}
+Session.__index = Session
+
+-- The call's options over the session's, for one host.
+local function merged(self, fname, call)
+  if call ~= nil and type(call) ~= "table" then check.bad(fname, "opts", "expected a table, got %s", type(call)) end
+  if call and call.hosts ~= nil then check.bad(fname, "opts.hosts", "a session has its one host") end
+  local o = check.without(self.opts, "host")
+  for k, v in pairs(call or {}) do o[k] = v end
+  o.hosts = { self.target }
+  return o
+end
+
+---Run a command on the session's host: its result (as one of ctys.remote.exec's).
+---@param cmd string
+---@param opts? ctys.remote.ExecOpts without hosts and cmd
+---@return ctys.core.RemoteResult|nil
+---@return string? err
+function Session:exec(cmd, opts)
+  check.arg("ctys.remote.Session:exec", "cmd", cmd, "string")
+  local o = merged(self, "ctys.remote.Session:exec", opts)
+  o.cmd = cmd
+  local res, e = M.exec(o)
+  return res and res[1], e
+end
+
+---Copy local files to the session's host (ctys.remote.copy).
+---@param opts ctys.remote.CopyOpts without hosts
+---@return ctys.core.CopyResult|nil
+---@return string? err
+---@return string? kind
+function Session:copy(opts)
+  local res, e, kind = M.copy(merged(self, "ctys.remote.Session:copy", opts))
+  return res and res[1], e, kind
+end
+
+---Fetch a path from the session's host into `dest/<host>/` (ctys.remote.fetch).
+---@param opts {src: string, dest: string, timeout?: number}
+---@return ctys.core.CopyResult|nil
+---@return string? err
+---@return string? kind
+function Session:fetch(opts)
+  local res, e, kind = M.fetch(merged(self, "ctys.remote.Session:fetch", opts))
+  return res and res[1], e, kind
+end
+
+---Run a Lua chunk with `ctys` on the session's host (ctys.remote.run_lua).
+---@param chunk string
+---@param opts? {remote_cmd?: string, timeout?: number}
+---@return ctys.remote.LuaResult|nil
+---@return string? err
+function Session:run_lua(chunk, opts)
+  check.arg("ctys.remote.Session:run_lua", "chunk", chunk, "string")
+  local o = merged(self, "ctys.remote.Session:run_lua", opts)
+  o.chunk = chunk
+  local res, e = M.run_lua(o)
+  return res and res[1], e
+end
+
+---Close the session's connection (a later call through it connects again); how many were closed.
+---@return integer
+function Session:close()
+  local spec = check.without(self.opts, "host")
+  spec.target = self.target
+  return core.remote_disconnect(spec)
+end
+
+---Open a lasting session to one host now (so a bad host, key or password shows here, once),
+---for scripts that talk to one host many times. Misuse raises; a host that cannot be reached
+---returns nil, err, kind.
+---
+---```lua
+---local s = assert(ctys.remote.session{ host = "root@lab01" })
+---print(s:exec("uname -r").stdout)
+---s:copy{ src = "site.conf", dest = "/etc/site/" }
+---s:close()
+---```
+---@param opts ctys.remote.SessionOpts
+---@return ctys.remote.Session|nil
+---@return string? err
+---@return string? kind "resolve"|"connect"|"hostkey"|"auth"|"timeout"|"cancelled"|"ssh"
+function M.session(opts)
+  check.opts("ctys.remote.session", opts, SESSION_OPTS, { "host" })
+  local target = host_arg("ctys.remote.session", "host", opts.host)
+  local spec = check.without(opts, "host")
+  spec.target = target
+  local ok, e, kind = core.remote_connect(spec)
+  if not ok then return nil, e, kind end
+  return setmetatable({ host = type(opts.host) == "string" and opts.host or target.host, target = target, opts = check.without(opts) }, Session)
 end
 
 ---An interactive session on one host (like `ssh host`, or `ssh -t host cmd`): it owns the

@@ -62,7 +62,7 @@ describe("ctys.net.parse_target", function()
     for text, why in pairs {
       ["@h"] = "empty user before '@'", ["h:0"] = "port must be an integer 1..65535", ["h:x"] = "port must be an integer 1..65535",
       ["[::1"] = "missing ']'", ["[::1]x"] = "unexpected text after ']'", [""] = "empty host", ["-oX"] = "user or host starts with '-'",
-      ["a@b@c"] = "host contains '@' or white space",
+      ["a@b@c"] = "host contains '@' or white space", [string.rep("u", 100000) .. "@h"] = "user name longer than 255 bytes",
     } do
       local t, e = parse(text)
       assert.equal(nil, t, text)

@@ -28,7 +28,8 @@ usage: ctys-exec -w HOSTS [-x EXCLUDE] [-f FANOUT] [-t CONNECT_TIMEOUT] [-u COMM
   --copy SRC... --dest DIR   copy files and directories into DIR on each host (made when
               missing; each SRC lands inside it under its own name)
   --rcopy SRC --dest DIR     fetch SRC from each host into DIR/<host>/
-standard input, when it is not a terminal, goes to the command on every host (at most 64 MiB).
+standard input, when it is not a terminal, is streamed to the command on every host as it
+arrives (a host that falls 1 MiB behind holds it back; hosts beyond -f keep at most 64 MiB).
 exit values: a command's as pdsh's: 0, the highest remote exit status, 255 when a host could not
 run it; a copy's 0, or 255 when a host failed; 1 bad arguments; 2 a missing file;
 128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
@@ -41,9 +42,6 @@ local LONG = { ["--json"] = "j", ["--copy"] = "C", ["--rcopy"] = "R", ["--dest"]
 
 ---How the shells complete it (see ctys.tools.vnetctl.COMPLETE).
 M.COMPLETE = { spec = SPEC, values = { w = "host", x = "host", l = "user" }, hidden = { j = true, C = true, R = true, D = true } }
-
--- What standard input may hold: it is read whole before the hosts get it.
-local MAX_STDIN = 64 << 20
 
 -- `--dest DIR` may come after the sources of --copy: taken out wherever it is (before `--`).
 local function take_dest(argv)
@@ -142,14 +140,10 @@ function M.main(argv)
   end
   if #rest == 0 then err.usage("give the command to run (see -h)") end
   local cmd = table.concat(rest, " ")
-  local stdin
-  if not require("ctys.system").isatty("stdin") then
-    stdin = io.read(MAX_STDIN + 1) or ""
-    if #stdin > MAX_STDIN then err.usage("standard input is larger than %d MiB", MAX_STDIN >> 20) end
-  end
   local mode = opts.b and "gather" or opts.X and "terse" or opts.j and "json" or "prefix"
   return (require("ctys.relay").command(M.hosts(opts.w, opts.x), cmd, { mode = mode, user = common.user, fanout = fanout,
-    connect_timeout = common.connect_timeout, timeout = seconds(opts.u, "-u"), stdin = stdin, prog = "ctys-exec" }))
+    connect_timeout = common.connect_timeout, timeout = seconds(opts.u, "-u"),
+    forward_stdin = not require("ctys.system").isatty("stdin"), prog = "ctys-exec" }))
 end
 
 return M

@@ -146,7 +146,7 @@ impl Staged<'_> {
         }
         let script: String = self.moves.iter().map(|(a, b)| format!("mv -f -- {} {} || exit 1\n", shell_quote(a), shell_quote(b))).collect();
         let req = ExecRequest { cmd: "/bin/sh".into(), stdin: script.into_bytes(), timeout: Some(Duration::from_secs(60)), ..Default::default() };
-        let r = self.conn.exec(&req, cancel, &mut |_, _| {});
+        let r = self.conn.exec(&req, None, cancel, &mut |_, _| {});
         if let Some(e) = r.error {
             return Err(e);
         }

@@ -1,9 +1,11 @@
 //! One command on many hosts: a bounded pool of threads, one SSH session per host (kept for
 //! the next call, see pool.rs), results in input order. A dead or hanging host costs only its own timeouts; a failing host
 //! does not stop the others; cancellation reaches every worker within ~100 ms.
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use super::broadcast::Tap;
 use super::{connect, pool, Conn, ExecRequest, HostResult, RemoteError, Settings, Stream};
 
 /// What the fan-out reports while it runs.
@@ -50,8 +52,12 @@ fn one(idx: usize, s: &Settings, req: &ExecRequest, want_lines: bool, cancel: &A
         Ok(c) => c,
         Err(e) => return HostResult { error: Some(e), ..Default::default() },
     };
+    let mut tap = match req.stdin_feed.as_ref().map(|b| b.tap(idx)).transpose() {
+        Ok(t) => t,
+        Err(e) => return HostResult { error: Some(RemoteError::new(super::ErrorKind::Io, format!("{}: standard input: {e}", s.label))), ..Default::default() },
+    };
     loop {
-        let r = run_on(&conn, idx, req, want_lines, cancel, emit);
+        let r = run_on(&conn, idx, req, tap.as_mut(), want_lines, cancel, emit);
         if r.error.is_none() && !req.fresh {
             pool::give(s, conn);
             return r;
@@ -67,7 +73,7 @@ fn one(idx: usize, s: &Settings, req: &ExecRequest, want_lines: bool, cancel: &A
     }
 }
 
-fn run_on(conn: &Conn, idx: usize, req: &ExecRequest, want_lines: bool, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
+fn run_on(conn: &Conn, idx: usize, req: &ExecRequest, tap: Option<&mut Tap>, want_lines: bool, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
     let (mut out, mut err) = (Lines::default(), Lines::default());
     let mut sink = |stream: Stream, data: &[u8]| {
         if want_lines {
@@ -75,7 +81,7 @@ fn run_on(conn: &Conn, idx: usize, req: &ExecRequest, want_lines: bool, cancel: 
             lines.push(data, |line| emit(Event::Line { host: idx, stream, line }));
         }
     };
-    let r = conn.exec(req, cancel, &mut sink);
+    let r = conn.exec(req, tap, cancel, &mut sink);
     out.finish(|line| emit(Event::Line { host: idx, stream: Stream::Stdout, line }));
     err.finish(|line| emit(Event::Line { host: idx, stream: Stream::Stderr, line }));
     r
@@ -106,8 +112,26 @@ fn not_started(s: &Settings) -> RemoteError {
 
 /// Runs `req` on every host with at most `fanout` at once. A host whose settings could not be
 /// resolved fails with that error. `emit` receives Line events (when `want_lines`) and one
-/// Done event per host, from the worker threads.
+/// Done event per host, from the worker threads. With `req.stdin_feed` this process's stdin
+/// is read meanwhile and streamed to every host.
 pub fn run(
+    hosts: &[Result<Settings, RemoteError>],
+    req: &ExecRequest,
+    fanout: usize,
+    want_lines: bool,
+    cancel: &AtomicBool,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Vec<HostResult> {
+    let Some(feed) = &req.stdin_feed else { return run_all(hosts, req, fanout, want_lines, cancel, emit) };
+    std::thread::scope(|scope| {
+        scope.spawn(|| feed.feed(std::io::stdin().as_fd()));
+        let r = run_all(hosts, req, fanout, want_lines, cancel, emit);
+        feed.stop();
+        r
+    })
+}
+
+fn run_all(
     hosts: &[Result<Settings, RemoteError>],
     req: &ExecRequest,
     fanout: usize,

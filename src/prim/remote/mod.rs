@@ -4,6 +4,7 @@
 //! thread (a libssh2 session is one lock).
 pub mod config;
 pub mod console;
+pub mod broadcast;
 pub mod copy;
 pub mod fanout;
 pub mod known_hosts;
@@ -64,6 +65,9 @@ pub struct Settings {
 pub struct ExecRequest {
     pub cmd: String,
     pub stdin: Vec<u8>,
+    /// This process's stdin, streamed to the command instead of `stdin` as it arrives (every
+    /// host of a fan-out reads the same; see broadcast.rs).
+    pub stdin_feed: Option<std::sync::Arc<broadcast::Broadcast>>,
     pub env: Vec<(String, String)>,
     /// Run under a pseudo-terminal (stdout and stderr then arrive merged on stdout).
     pub pty: bool,

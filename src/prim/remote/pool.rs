@@ -53,6 +53,12 @@ pub fn idle() -> usize {
     pool().as_ref().map_or(0, |m| m.values().map(Vec::len).sum())
 }
 
+/// Closes the idle sessions kept for `s` (SSH disconnect); how many.
+pub fn close(s: &Settings) -> usize {
+    let taken = pool().as_mut().and_then(|m| m.remove(&key(s)));
+    taken.map_or(0, |c| c.len())
+}
+
 /// Closes every idle session (SSH disconnect): at exit, and when a script asks; how many.
 pub fn close_all() -> usize {
     let n = idle();

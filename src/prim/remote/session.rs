@@ -4,13 +4,14 @@
 //! killed on the remote side.
 use std::io::{ErrorKind as IoKind, Read, Write};
 use std::net::TcpStream;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags};
 use ssh2::{BlockDirections, Channel, ErrorCode, HashType, Session};
 
+use super::broadcast::{Next, Tap};
 use super::known_hosts::{self, Verdict};
 use super::{ErrorKind, ExecRequest, HostKeyMode, HostResult, RemoteError, Settings, Stream};
 
@@ -327,6 +328,11 @@ impl Conn {
 
     /// Waits until the socket is ready in the direction libssh2 is blocked on, at most `d`.
     fn wait_socket(&self, d: Duration) {
+        self.wait_socket_or(d, None);
+    }
+
+    /// As wait_socket, or until `also` is readable.
+    fn wait_socket_or(&self, d: Duration, also: Option<BorrowedFd<'_>>) {
         let dirs = self.sess.block_directions();
         let mut flags = PollFlags::empty();
         if matches!(dirs, BlockDirections::Inbound | BlockDirections::Both | BlockDirections::None) {
@@ -335,7 +341,8 @@ impl Conn {
         if matches!(dirs, BlockDirections::Outbound | BlockDirections::Both) {
             flags |= PollFlags::POLLOUT;
         }
-        let mut fds = [PollFd::new(self.tcp.as_fd(), flags)];
+        let mut fds = vec![PollFd::new(self.tcp.as_fd(), flags)];
+        fds.extend(also.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
         let _ = poll(&mut fds, u16::try_from(d.as_millis()).unwrap_or(u16::MAX));
     }
 
@@ -343,7 +350,9 @@ impl Conn {
     /// the result holds all of it, also when the command timed out or was cancelled. The
     /// timeout covers opening the channel and starting the command too; without one, those
     /// two get the connect timeout.
-    pub fn exec(&self, req: &ExecRequest, cancel: &AtomicBool, sink: &mut dyn FnMut(Stream, &[u8])) -> HostResult {
+    /// `feed`: where the command's stdin comes from when `req.stdin_feed` is set (this host's
+    /// reader of it).
+    pub fn exec(&self, req: &ExecRequest, mut feed: Option<&mut Tap>, cancel: &AtomicBool, sink: &mut dyn FnMut(Stream, &[u8])) -> HostResult {
         let mut out = HostResult::default();
         let label = self.label.clone();
         let deadline = req.timeout.map(|t| Instant::now() + t);
@@ -387,30 +396,57 @@ impl Conn {
         self.sess.set_blocking(false);
         let mut pid = PidLine { done: req.pty, ..Default::default() };
         let mut stdin_off = 0usize;
-        let mut eof_sent = false;
+        let (mut input_done, mut eof_sent) = (false, false);
         let mut buf = vec![0u8; 32 * 1024];
         let mut next_keepalive = Instant::now();
         let (mut out_eof, mut err_eof) = (false, false);
         let max_output = req.max_output.unwrap_or(super::DEFAULT_MAX_OUTPUT);
         let failure = loop {
             let mut progress = false;
-            if !eof_sent {
-                if stdin_off < req.stdin.len() {
-                    match ch.write(&req.stdin[stdin_off..]) {
-                        Ok(n) => {
-                            stdin_off += n;
-                            progress = true;
-                        }
-                        Err(e) if would_block(&e) => {}
+            let mut awaiting_input = false;
+            if !input_done {
+                let next = match feed.as_deref_mut() {
+                    Some(tap) => tap.next(),
+                    None if stdin_off < req.stdin.len() => Next::Data(&req.stdin[stdin_off..]),
+                    None => Next::End,
+                };
+                let sent = match next {
+                    Next::Data(d) => match ch.write(d) {
+                        Ok(n) => Some(n),
+                        Err(e) if would_block(&e) => Some(0),
                         // The command may exit without reading its stdin; that is its business.
-                        Err(_) => stdin_off = req.stdin.len(),
+                        Err(_) => None,
+                    },
+                    Next::Wait => {
+                        awaiting_input = true;
+                        Some(0)
+                    }
+                    Next::End => None,
+                    Next::Cut => break Some((ErrorKind::TooLarge, format!(
+                        "standard input passed {} MiB before this host's turn came: raise the fan-out to the number of hosts",
+                        super::broadcast::CAP >> 20
+                    ))),
+                };
+                match sent {
+                    Some(n) => {
+                        progress |= n > 0;
+                        match feed.as_deref_mut() {
+                            Some(tap) => tap.advance(n),
+                            None => stdin_off += n,
+                        }
+                    }
+                    None => {
+                        if let Some(tap) = feed.as_deref_mut() {
+                            tap.leave();
+                        }
+                        input_done = true;
                     }
                 }
-                if stdin_off >= req.stdin.len() {
-                    match ch.send_eof() {
-                        Err(e) if e.code() == EAGAIN => {}
-                        _ => eof_sent = true,
-                    }
+            }
+            if input_done && !eof_sent {
+                match ch.send_eof() {
+                    Err(e) if e.code() == EAGAIN => {}
+                    _ => eof_sent = true,
                 }
             }
             for (stream, done) in [(Stream::Stdout, &mut out_eof), (Stream::Stderr, &mut err_eof)] {
@@ -477,7 +513,7 @@ impl Conn {
             }
             if !progress {
                 let wait = deadline.map_or(Duration::from_millis(100), |d| remaining(d).min(Duration::from_millis(100)));
-                self.wait_socket(wait);
+                self.wait_socket_or(wait, feed.as_deref().filter(|_| awaiting_input).map(Tap::wake_fd));
             }
         };
         let rest = pid.finish();
