@@ -24,9 +24,10 @@ local wol = require "ctys.wol"
 ---@field name string
 ---@field mac? string canonical aa:bb:cc:dd:ee:ff
 ---@field ip? string
----@field bmc? string its BMC, host[:port]
+---@field bmc? string its BMC: host[:port] (IPMI), redfish://host[:port][/SystemId] or ipmi://host[:port]
 ---@field bmc_user? string the BMC user
 ---@field bmc_kg_file? string a file holding the BMC's K_g
+---@field bmc_ca? string Redfish: PEM file of the CA of the BMC's certificate
 ---@field iface? string the interface its magic packets leave through
 ---@field source? string where the first fact came from (file:line)
 
@@ -66,7 +67,8 @@ end
 local FIELDS = {
   mac = function(v) return wol.parse_mac(v) end,
   ip = function(v) return require("ctys.net").parse_ip(v) end,
-  bmc = function(v) return require("ctys.ipmi").parse_address(v) and v end,
+  bmc = function(v) return require("ctys.bmc").parse(v) and v end,
+  bmc_ca = function(v) return v ~= "" and v end,
   iface = function(v) return require("ctys.net").valid_name(v) and v end,
   bmc_user = function(v) return #v <= 16 and utf8.len(v) and not v:find("%c") and v end,
   bmc_kg_file = function(v) return v ~= "" and v end,

@@ -583,6 +583,41 @@ function ctys.core.ipmi_open(spec) end
 ---@field retries? integer (4)
 ---@field label? string how failures name the BMC (`ipmi HOST:PORT`; "" for not at all)
 
+---Log in to a Redfish service and find one computer system (async). A session of the
+---service's SessionService when it has one (deleted on close, or when the handle goes), else
+---HTTP basic auth. The handle's methods (each nil, err, kind on failure):
+---`power(verb, wait?)` status|on|off|soft|cycle|reset|diag → the state word reached ("on",
+---"off"; "done" for reset and diag; "requested" when wait is 0), waiting at most `wait` seconds
+---(60) for PowerState; `system()` → {id, name, uuid, power, path, resets, session, ...};
+---`boot()` → {target, enabled, mode, allowed}; `set_boot(dev, once, mode?)`; `identify(on)`;
+---`close()`.
+---@param spec ctys.core.RedfishSpec
+---@return userdata|nil bmc
+---@return string? err
+---@return string? kind auth, untrusted, notfound, invalid, unsupported, bmc, protocol, timeout, connect, resolve, toolarge, secret
+function ctys.core.redfish_open(spec) end
+
+---Whether a Redfish service root answers at host:port, read without credentials (async).
+---@param spec ctys.core.RedfishSpec
+---@return true|nil ok
+---@return string? err
+---@return string? kind
+function ctys.core.redfish_probe(spec) end
+
+---@class ctys.core.RedfishSpec
+---@field host string
+---@field port? integer (443)
+---@field system? string the system's Id, Name or UUID (default: the service's only one)
+---@field user? string (required by redfish_open)
+---@field password_env? string
+---@field password_file? string
+---@field credentials? string credentials file (`host[:port] user password` lines)
+---@field prompt? boolean ask on the terminal when nothing else had the password (true)
+---@field ca? string PEM file of the CA to trust instead of the system store
+---@field insecure? boolean do not verify the certificate at all
+---@field timeout? number seconds per request (10; redfish_probe 3)
+---@field label? string how failures name the BMC (`redfish HOST:PORT`)
+
 ---Every option table of the bindings, by its class above: the fields the code reads (a key not
 ---listed is refused with "unknown field").
 ---@type table<string, string[]>

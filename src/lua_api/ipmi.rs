@@ -7,7 +7,8 @@ use super::def_async;
 use crate::prim::ipmi::chassis::{BootFlags, ChassisStatus, DeviceId};
 use super::failure;
 use super::held::Held;
-use crate::prim::ipmi::{self, secret, Config, Session};
+use crate::prim::ipmi::{self, Config, Session};
+use crate::prim::secret;
 
 /// Where a secret may come from: only the sources the spec names (the defaults are Lua's).
 fn sources(t: &Table, prefix: &str) -> mlua::Result<secret::Sources> {

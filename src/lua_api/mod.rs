@@ -8,6 +8,7 @@ mod fs;
 mod held;
 mod host;
 mod ipmi;
+mod redfish;
 mod json;
 mod net;
 mod probe;
@@ -26,8 +27,8 @@ use signature::{def, def_async};
 
 /// The areas bound when a script first asks `ctys.core` for something not bound yet: start-up
 /// (`ctys -e ''`, a tool's --help) binds only the host and the tasks.
-const LAZY: [fn(&Lua, &Table) -> mlua::Result<()>; 10] =
-    [fs::register, remote::register, remote_copy::register, wol::register, probe::register, proc::register, net::register, vde::register, ipmi::register, qmp::register];
+const LAZY: [fn(&Lua, &Table) -> mlua::Result<()>; 11] =
+    [fs::register, remote::register, remote_copy::register, wol::register, probe::register, proc::register, net::register, vde::register, ipmi::register, redfish::register, qmp::register];
 
 /// Builds `ctys.core` and makes it loadable as `require "ctys.core"`.
 pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {

@@ -35,7 +35,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     for s in [
         &super::remote::SPEC, &super::remote::CONSOLE, &super::remote::TARGET, &super::wol::SPEC, &super::ipmi::SPEC, &super::proc::SPEC,
         &super::proc::SPAWN, &super::vde::FILES, &super::vde::START, &super::vde::OWN, &super::vde::REMOVE, &super::net::TAP,
-        &super::net::ROUTE, &super::net::LINK,
+        &super::net::ROUTE, &super::net::LINK, &super::remote::ONE_HOST, &super::redfish::SPEC,
     ] {
         all.set(s.class, s.fields.to_vec())?;
     }

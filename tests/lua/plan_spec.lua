@@ -21,7 +21,12 @@ describe("ctys.pm.plan.create", function()
       { "create=console:cli,m:02:00:00:00:00:01", "CREATE: CONSOLE reaches a machine by t:<host>, not by MAC" },
       { "create=wol", "CREATE: no machine address (t:<host>, m:<mac> or l:<label>)" },
       { "create=wol,t:h,uuid:x", "CREATE: the PM plugin addresses machines by t:, m: or l:, not 'uuid'" },
-      { "create=t:h", "CREATE: nothing to do: give WOL (or RESUME) or IPMI" },
+      { "create=t:h", "CREATE: nothing to do: give WOL (or RESUME), IPMI, REDFISH or BMC" },
+      { "create=ipmi,redfish,t:h", "CREATE: IPMI and REDFISH exclude each other" },
+      { "create=redfish,wol,t:h", "CREATE: REDFISH and WOL exclude each other" },
+      { "create=ipmi:redfish://h/1,t:h", "CREATE: IPMI:redfish://h/1 is a redfish BMC (use REDFISH or BMC)" },
+      { "create=redfish:ftp://h,t:h", "CREATE: REDFISH:ftp://h: unknown BMC protocol 'ftp://'" },
+      { "create=bmc:redfish://h/a b,t:h", "CREATE: BMC:redfish://h/a b: bad Redfish system id" },
       { "create=ipmi,wol,t:h", "CREATE: IPMI and WOL exclude each other" },
       { "create=ipmi,t:h,if:eth0", "CREATE: IPMI powers on through the BMC; BROADCAST, IF, PORT and BMAC are for WOL" },
       { "create=wol,m:02:00:00:00:00:01,broadcast:10.0.0.255,port:0", "CREATE: bad PORT '0': a whole number from 1 to 65535" },
@@ -65,6 +70,8 @@ describe("ctys.pm.plan.cancel", function()
       { "cancel=POWEROFF,IF:eth0", "CANCEL: IF needs WOL" },
       { "cancel=POWEROFF,BROADCAST:10.0.0.255", "CANCEL: BROADCAST needs WOL" },
       { "cancel=RESET,IPMI", "CANCEL: IPMI powers a machine off; it does not combine with RESET" },
+      { "cancel=REBOOT,REDFISH", "CANCEL: REDFISH powers a machine off; it does not combine with REBOOT" },
+      { "cancel=POWEROFF,BMC,IPMI", "CANCEL: IPMI and BMC exclude each other" },
       { "cancel=POWEROFF,TIMEOUT:-1", "CANCEL: bad TIMEOUT '-1'" },
       { "cancel=WOL,BROADCAST:300.1.1.1", "CANCEL: BROADCAST '300.1.1.1' is not an IPv4 address" },
       { "cancel=POWEROFF,IPMI:h:0", "CANCEL: IPMI:h:0: bad BMC port" },
@@ -76,7 +83,9 @@ describe("ctys.pm.plan.cancel", function()
   it("plans a good line", function()
     local p = plans.cancel(subopts.parse("cancel=l:lab01,INIT:0,WOL,IF:eth0,TIMEOUT:30,SELF,IPMI"))
     assert.same({ "lab01", "INIT", "0", true, "eth0", 30, 30, true, true },
-      { p.name, p.method, p.runlevel, p.wol, p.iface, p.delay, p.grace, p.self, p.ipmi })
+      { p.name, p.method, p.runlevel, p.wol, p.iface, p.delay, p.grace, p.self, p.bmc })
+    p = plans.cancel(subopts.parse("cancel=l:lab01,FORCE,REDFISH:redfish://10.0.0.5:8443/1"))
+    assert.same({ "redfish://10.0.0.5:8443/1", "REDFISH" }, { p.bmc, p.via })
     assert.equal("poweroff", plans.METHODS.S4)
   end)
 end)

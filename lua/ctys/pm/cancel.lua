@@ -1,4 +1,4 @@
---- PM CANCEL: announce, take the stack down, then the machine itself; with IPMI its BMC
+--- PM CANCEL: announce, take the stack down, then the machine itself; with IPMI (REDFISH, BMC) its BMC
 --- switches it off once the OS went down (or at once with FORCE).
 ---@class ctys.pm.cancel
 local M = {}
@@ -6,7 +6,7 @@ local M = {}
 local check = require "ctys.check"
 local err = require "ctys.err"
 local subopts = require "ctys.subopts"
-local bmclib = require "ctys.bmc"
+local bmclib = require "ctys.pm.bmc"
 local plans = require "ctys.pm.plan"
 local wolmemory = require "ctys.wolmemory"
 local plan_of = plans.cancel
@@ -21,7 +21,7 @@ local function bmc_off(name, bmc, why)
     io.stderr:write(string.format("ctys: CANCEL %s: BMC %s: %s\n", name, bmc.name, e))
     return kind == "secret" and err.ENV or err.FAILED
   end
-  shout(name, "ipmi: powered off through the BMC %s (%s)", bmc.name, why)
+  shout(name, "%s: powered off through the BMC %s (%s)", bmc.tag, bmc.name, why)
   return 0
 end
 
@@ -37,7 +37,7 @@ local function settle(t, bmc, grace)
   local name, gone = t.host, nil
   for waited = 0, math.ceil(grace) do
     if bmclib.power(bmc, "status") == "off" then
-      shout(name, "ipmi: the BMC %s reports power off after %d s", bmc.name, waited)
+      shout(name, "%s: the BMC %s reports power off after %d s", bmc.tag, bmc.name, waited)
       return 0
     end
     if not gone then
@@ -58,7 +58,7 @@ local function settle(t, bmc, grace)
   return bmc_off(name, bmc, string.format("fallback after %g s", grace))
 end
 
----CANCEL with IPMI on targets, run by the caller around the relay: the BMCs are checked first
+---CANCEL with IPMI (REDFISH, BMC) on targets, run by the caller around the relay: the BMCs are checked first
 ---(nothing is relayed when one cannot be reached or the password is missing); with FORCE each
 ---target is powered off through its BMC at once and its OS is not asked; without FORCE the
 ---target's ctys takes the machine down (`SELF` implied), then each BMC switches its machine off
@@ -72,7 +72,7 @@ function M.on_targets(req, relay)
   check.arg("ctys.pm.cancel.on_targets", "req", req, "table")
   check.arg("ctys.pm.cancel.on_targets", "relay", relay, "function")
   local plan = plan_of(req.action)
-  if not plan.ipmi then
+  if not plan.bmc then
     local status = relay(req)
     if status == 0 and plan.wol and plan.broadcast and not req.dry_run then
       local names = {}
@@ -83,16 +83,16 @@ function M.on_targets(req, relay)
     end
     return status
   end
-  if plan.ipmi ~= true and #req.targets > 1 then
-    err.usage("CANCEL: IPMI:%s names one BMC for %d targets; give each its bmc= in the machine database", plan.ipmi, #req.targets)
+  if plan.bmc ~= true and #req.targets > 1 then
+    err.usage("CANCEL: %s:%s names one BMC for %d targets; give each its bmc= in the machine database", plan.via, plan.bmc, #req.targets)
   end
   local machines = require "ctys.machines"
   local db = machines.load()
   local bmcs = {}
   for i, t in ipairs(req.targets) do
-    bmcs[i] = bmclib.of("CANCEL " .. t.host, plan.ipmi, machines.lookup(t.host, db) or {})
+    bmcs[i] = bmclib.of("CANCEL " .. t.host, plan.via, plan.bmc, machines.lookup(t.host, db) or {})
   end
-  local stripped = not plan.force and require("ctys.relay").with_action(req, subopts.without(req.action, { "IPMI" }) .. (plan.self and "" or ",SELF"))
+  local stripped = not plan.force and require("ctys.relay").with_action(req, subopts.without(req.action, { "IPMI", "REDFISH", "BMC" }) .. (plan.self and "" or ",SELF"))
   if req.dry_run then
     if stripped then relay(stripped) end
     for i, t in ipairs(req.targets) do
@@ -119,8 +119,8 @@ function M.on_targets(req, relay)
       -- relayed CANCEL ran its final command and exited 0. Anything else is the result.
       local r = relayed and relayed[i]
       if not (r and r.err == nil and r.status == 0) then
-        io.stderr:write(string.format("ctys: CANCEL %s: its OS shutdown did not start (%s); the BMC %s leaves it on (FORCE,IPMI powers it off)\n",
-          t.host, r and (r.err or require("ctys.output").ended(r)) or "not relayed", bmcs[i].name))
+        io.stderr:write(string.format("ctys: CANCEL %s: its OS shutdown did not start (%s); the BMC %s leaves it on (FORCE,%s powers it off)\n",
+          t.host, r and (r.err or require("ctys.output").ended(r)) or "not relayed", bmcs[i].name, plan.via))
         return 0
       end
       return settle(t, bmcs[i], plan.grace)
@@ -206,12 +206,12 @@ function M.here(req, stack_opts)
   check.arg("ctys.pm.cancel.here", "req", req, "table")
   check.arg("ctys.pm.cancel.here", "stack_opts", stack_opts, "table")
   local plan = plan_of(req.action)
-  if plan.ipmi then
+  if plan.bmc then
     if not plan.force then
-      err.usage("CANCEL: IPMI without FORCE powers a machine off from another one once its OS went down: give the machine as a target (ctys -t pm -a %s <host>)", req.action.raw)
+      err.usage("CANCEL: %s without FORCE powers a machine off from another one once its OS went down: give the machine as a target (ctys -t pm -a %s <host>)", plan.via, req.action.raw)
     end
-    if not plan.address then err.usage("CANCEL: FORCE,IPMI needs the machine: t:<host>, l:<label>, or a target") end
-    local bmc = bmclib.of("CANCEL " .. plan.name, plan.ipmi, require("ctys.machines").lookup(plan.address) or {})
+    if not plan.address then err.usage("CANCEL: FORCE,%s needs the machine: t:<host>, l:<label>, or a target", plan.via) end
+    local bmc = bmclib.of("CANCEL " .. plan.name, plan.via, plan.bmc, require("ctys.machines").lookup(plan.address) or {})
     if req.dry_run then
       shout(plan.name, "would power off through the BMC %s", bmc.name)
       return 0

@@ -5,7 +5,7 @@ local M = {}
 local check = require "ctys.check"
 local err = require "ctys.err"
 local subopts = require "ctys.subopts"
-local bmc = require "ctys.bmc"
+local bmc = require "ctys.pm.bmc"
 local console = require "ctys.console"
 local plans = require "ctys.pm.plan"
 local wolmemory = require "ctys.wolmemory"
@@ -33,7 +33,7 @@ local function console_target(plan, ip)
 end
 
 ---CREATE on a PM: wake a machine with Wake-on-LAN (or power it on through its BMC with
----`ipmi[:<bmc>]`) and wait until it answers ping, then SSH; and/or open a console to it.
+---`ipmi[:<bmc>]`, `redfish[:<bmc>]` or `bmc[:<bmc>]`) and wait until it answers ping, then SSH; and/or open a console to it.
 ---`create=wol[:<delay>],t:<host>|m:<mac>|l:<label>,broadcast:<addr>,port:<n>,bmac:<mac>,if:<iface>,
 ---reuse|resume,ping:off|<n>%<sleep>,sshping:off|on|<n>%<sleep>,console:cli|xterm|gterm|emacs|vnc`.
 ---Exit 0 when the machine is up (CONSOLE:CLI: the session's exit status), 1 for bad
@@ -49,7 +49,7 @@ function M.run(req)
   local db = machines.load()
   local known = machines.lookup(plan.label or plan.tcp or plan.mac, db) or {}
   local mac = plan.mac or known.mac
-  if not mac and not plan.ipmi then
+  if not mac and not plan.bmc then
     err.env("CREATE %s: no MAC address: give m:<mac> or add it to the machine database (%s)", plan.name,
       table.concat(machines.files(), ", "))
   end
@@ -62,9 +62,9 @@ function M.run(req)
   end
   local send = { mac = mac, port = plan.port, bmac = plan.bmac, iface = plan.iface or known.iface }
   local what, b
-  if plan.ipmi then
+  if plan.bmc then
     -- The BMC is known (and its address checked) before anything is probed or sent.
-    b = bmc.of("CREATE " .. plan.name, plan.ipmi, known)
+    b = bmc.of("CREATE " .. plan.name, plan.via, plan.bmc, known)
     what = "power on through the BMC " .. b.name
   else
     local broadcast = plan.broadcast
@@ -84,7 +84,7 @@ function M.run(req)
     if not what then err.env("CREATE %s: %s", plan.name, hex) end
   end
   if req.dry_run then
-    say(plan, plan.ipmi and "would %s" or "would send %s", what)
+    say(plan, plan.bmc and "would %s" or "would send %s", what)
     if plan.ping then say(plan, "would wait %g s, then ping %s up to %d times, %g s apart", plan.delay, ip, plan.ping[1], plan.ping[2]) end
     if plan.sshping then say(plan, "would wait for SSH on %s:22 up to %d times, %g s apart", ip, plan.sshping[1], plan.sshping[2]) end
     if plan.console then return console.open(plan.console, console_target(plan, ip), plan.name, true) end
@@ -97,7 +97,7 @@ function M.run(req)
   elseif b then
     local ok, e, kind = bmc.power(b, "on")
     if not ok then bmc.failed("CREATE " .. plan.name, e, kind) end
-    say(plan, "ipmi: powered on through the BMC %s", b.name)
+    say(plan, "%s: powered on through the BMC %s", b.tag, b.name)
   else
     local ok, e = require("ctys.wol").send(send)
     if not ok then err.env("CREATE %s: wol: %s", plan.name, e) end
@@ -115,7 +115,7 @@ function M.run(req)
 end
 
 ---CREATE with CONSOLE on targets, run by the caller: a console opens here, not on the target.
----A wake-up (WOL, IPMI) is relayed first without the CONSOLE; then each target (or the
+---A wake-up (WOL, IPMI, REDFISH, BMC) is relayed first without the CONSOLE; then each target (or the
 ---machine t: names) gets its console, one after another.
 ---@param req ctys.Request
 ---@param relay fun(req: ctys.Request): integer

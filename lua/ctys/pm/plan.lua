@@ -9,7 +9,7 @@ local err = require "ctys.err"
 
 -- CREATE's suboptions and what each takes: "flag", "value", or "optional" (flag or value).
 local CREATE_KEYS = {
-  WOL = "optional", IPMI = "optional", RESUME = "flag", REUSE = "flag", CONNECT = "flag", RECONNECT = "flag",
+  WOL = "optional", IPMI = "optional", REDFISH = "optional", BMC = "optional", RESUME = "flag", REUSE = "flag", CONNECT = "flag", RECONNECT = "flag",
   TCP = "value", MAC = "value", LABEL = "value", ID = "value", BASEPATH = "value", FILENAME = "value",
   UUID = "value", DBRECORD = "value", BROADCAST = "value", PORT = "value", BMAC = "value", IF = "value",
   CONSOLE = "value", USER = "value", PING = "value", SSHPING = "value", WAITC = "value", WAITS = "value",
@@ -61,11 +61,26 @@ local function check_addresses(what, plan)
   if plan.iface and not net.valid_name(plan.iface) then
     err.usage("%s: bad IF '%s': an interface name has 1 to 15 bytes, no '/', ':' or blanks", what, plan.iface)
   end
-  if type(plan.ipmi) == "string" then
-    local a, e = require("ctys.ipmi").parse_address(plan.ipmi)
-    if not a then err.usage("%s: IPMI:%s: %s", what, plan.ipmi, e) end
+  if type(plan.bmc) == "string" then
+    local a, e = require("ctys.bmc").parse(plan.bmc)
+    if not a then err.usage("%s: %s:%s: %s", what, plan.via, plan.bmc, e) end
+    if a.protocol and plan.via ~= "BMC" and a.protocol ~= plan.via:lower() then
+      err.usage("%s: %s:%s is a %s BMC (use %s or BMC)", what, plan.via, plan.bmc, a.protocol, a.protocol:upper())
+    end
   end
   return plan
+end
+
+-- The BMC suboption given (IPMI, REDFISH or BMC: one at most): its entry and key.
+local function bmc_of(what, by)
+  local found
+  for _, k in ipairs { "IPMI", "REDFISH", "BMC" } do
+    if by[k] then
+      if found then err.usage("%s: %s and %s exclude each other", what, found, k) end
+      found = k
+    end
+  end
+  return found and by[found], found
 end
 
 ---Check CREATE's suboptions the way the original does, plus what it never checked; returns
@@ -87,13 +102,14 @@ function M.create(action)
   if #modes > 1 then err.usage("CREATE: %s exclude each other", table.concat(modes, " and ")) end
   if by.BROADCAST and by.IF then err.usage("CREATE: BROADCAST and IF exclude each other") end
   if by.PORT and not by.BROADCAST then err.usage("CREATE: PORT needs BROADCAST") end
+  local bmc, via = bmc_of("CREATE", by)
   local console = by.CONSOLE and by.CONSOLE.value:upper()
   if console and not require("ctys.console").KINDS[console] then
     err.usage("CREATE: unknown CONSOLE '%s' (CLI, XTERM, GTERM, EMACS or VNC)", by.CONSOLE.value)
   end
   local address
   for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end
-  if console and not (by.WOL or by.RESUME or by.IPMI) then
+  if console and not (by.WOL or by.RESUME or bmc) then
     -- A console to a running machine: the one named by t:, else the target, else this one.
     if by.MAC then err.usage("CREATE: CONSOLE reaches a machine by t:<host>, not by MAC") end
     return check_addresses("CREATE", { console = console, console_only = true, tcp = by.TCP and by.TCP.value, name = address and address.value or "this machine" })
@@ -102,14 +118,14 @@ function M.create(action)
   for _, k in ipairs { "ID", "BASEPATH", "FILENAME", "UUID", "DBRECORD" } do
     if by[k] then err.usage("CREATE: the PM plugin addresses machines by t:, m: or l:, not '%s'", by[k].given) end
   end
-  if not (by.WOL or by.RESUME or by.IPMI) then err.usage("CREATE: nothing to do: give WOL (or RESUME) or IPMI") end
-  if by.IPMI and (by.WOL or by.RESUME) then err.usage("CREATE: IPMI and WOL exclude each other") end
-  if by.IPMI and (by.BROADCAST or by.IF or by.PORT or by.BMAC) then
-    err.usage("CREATE: IPMI powers on through the BMC; BROADCAST, IF, PORT and BMAC are for WOL")
+  if not (by.WOL or by.RESUME or bmc) then err.usage("CREATE: nothing to do: give WOL (or RESUME), IPMI, REDFISH or BMC") end
+  if bmc and (by.WOL or by.RESUME) then err.usage("CREATE: %s and WOL exclude each other", via) end
+  if bmc and (by.BROADCAST or by.IF or by.PORT or by.BMAC) then
+    err.usage("CREATE: %s powers on through the BMC; BROADCAST, IF, PORT and BMAC are for WOL", via)
   end
   local plan = {
     name = (by.LABEL or by.TCP or by.MAC).value, console = console,
-    ipmi = by.IPMI and (by.IPMI.value or true) or nil,
+    bmc = bmc and (bmc.value or true) or nil, via = via,
     tcp = by.TCP and by.TCP.value, mac = by.MAC and by.MAC.value, label = by.LABEL and by.LABEL.value,
     delay = by.WOL and by.WOL.value and seconds("CREATE", by.WOL.value, "WOL delay") or 0,
     broadcast = by.BROADCAST and by.BROADCAST.value, iface = by.IF and by.IF.value,
@@ -137,7 +153,7 @@ end
 M.METHODS = { RESET = "reboot", REBOOT = "reboot", INIT = "init", PAUSE = "poweroff", S3 = "poweroff",
   SUSPEND = "poweroff", S4 = "poweroff", POWEROFF = "poweroff", S5 = "poweroff" }
 local CANCEL_KEYS = { ALL = "flag", FORCE = "flag", STACK = "flag", SELF = "flag", TIMEOUT = "value",
-  WOL = "flag", IF = "value", BROADCAST = "value", IPMI = "optional" }
+  WOL = "flag", IF = "value", BROADCAST = "value", IPMI = "optional", REDFISH = "optional", BMC = "optional" }
 for _, k in ipairs(ADDRESS_KEYS) do CANCEL_KEYS[k] = "value" end
 
 ---Check CANCEL's suboptions the way the original does; returns the plan. Misuse raises (exit 1)
@@ -173,8 +189,9 @@ function M.cancel(action)
   if by.IF and not by.WOL then err.usage("CANCEL: IF needs WOL") end
   if by.BROADCAST and not by.WOL then err.usage("CANCEL: BROADCAST needs WOL") end
   -- A BMC can only cut the power: it must not do so under a machine that reboots.
-  if by.IPMI and not (M.METHODS[method] == "poweroff" or (method == "INIT" and runlevel == "0")) then
-    err.usage("CANCEL: IPMI powers a machine off; it does not combine with %s", method == "INIT" and ("INIT:" .. runlevel) or method)
+  local bmc, via = bmc_of("CANCEL", by)
+  if bmc and not (M.METHODS[method] == "poweroff" or (method == "INIT" and runlevel == "0")) then
+    err.usage("CANCEL: %s powers a machine off; it does not combine with %s", via, method == "INIT" and ("INIT:" .. runlevel) or method)
   end
   local timeout = by.TIMEOUT and seconds("CANCEL", by.TIMEOUT.value, "TIMEOUT")
   local address
@@ -184,7 +201,7 @@ function M.cancel(action)
     address = address and address.value,
     method = method, runlevel = runlevel, self = by.SELF ~= nil, force = by.FORCE ~= nil,
     delay = delay or timeout or (require("ctys.paths").env("CTYS_CANCEL_TIMEOUT") and seconds("CANCEL", os.getenv("CTYS_CANCEL_TIMEOUT"), "CTYS_CANCEL_TIMEOUT")) or 20,
-    ipmi = by.IPMI and (by.IPMI.value or true) or nil,
+    bmc = bmc and (bmc.value or true) or nil, via = via,
     wol = by.WOL ~= nil, iface = by.IF and by.IF.value, broadcast = by.BROADCAST and by.BROADCAST.value,
     -- How long the OS gets to go down before its BMC powers it off anyway.
     grace = timeout or 60,

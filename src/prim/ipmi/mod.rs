@@ -8,7 +8,6 @@ pub mod chassis;
 pub mod codes;
 pub mod crypto;
 pub mod rakp;
-pub mod secret;
 mod session;
 pub mod transport;
 pub mod v15;
