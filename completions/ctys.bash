@@ -32,6 +32,9 @@ _ctys() {
     ctys-ipmi:-I) COMPREPLY=($(compgen -W "lanplus lan" -- "$cur")); return ;;
     ctys-ipmi:-L) COMPREPLY=($(compgen -W "admin operator user" -- "$cur")); return ;;
     ctys-ipmi:-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    ctys-bmc:-I) COMPREPLY=($(compgen -W "lanplus lan redfish" -- "$cur")); return ;;
+    ctys-bmc:-c) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    ctys-bmc:-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ctys-macros:-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ctys-exec:-l) COMPREPLY=(); return ;;
     ctys-exec:-w) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
@@ -46,6 +49,7 @@ _ctys() {
     ctys-vnetctl) words="-H -S -V -X -Z -b -d -f -g -h -i -l -n -r -s -u create cancel check info ports list listall" ;;
     ctys-wakeup) words="-P -h -i -n -p -t"; hosts=1 ;;
     ctys-ipmi) words="-A -C -E -G -I -K -L -N -R -U -X -Y -f -h -j power status on off cycle reset soft chassis identify bootdev mc info none pxe disk cdrom bios persistent efi" ;;
+    ctys-bmc) words="-E -I -N -S -U -W -X -f -h power status on off soft cycle reset bootdev identify none pxe disk cdrom bios usb http" ;;
     ctys-macros) words="-X -f -h -l" ;;
     ctys-groups) words="-X -h -l"; groups=1 ;;
     ctys-plugins) words="-X -h -j"; hosts=1 ;;
@@ -61,4 +65,4 @@ _ctys() {
   esac
   COMPREPLY+=($(compgen -W "$words" -- "$cur"))
 }
-complete -F _ctys ctys ctys-vnetctl ctys-wakeup ctys-ipmi ctys-macros ctys-groups ctys-plugins ctys-exec ctys-distribute
+complete -F _ctys ctys ctys-vnetctl ctys-wakeup ctys-ipmi ctys-bmc ctys-macros ctys-groups ctys-plugins ctys-exec ctys-distribute

@@ -9,7 +9,7 @@
 local check_only = (...) == "--check"
 local core = ctys.core
 
-local TOOLS = { "vnetctl", "wakeup", "ipmi", "macros", "groups", "plugins", "exec", "distribute", "lab" }
+local TOOLS = { "vnetctl", "wakeup", "ipmi", "bmc", "macros", "groups", "plugins", "exec", "distribute", "lab" }
 
 local function lines(s)
   local out = {}
@@ -166,7 +166,7 @@ local function man(name, summary_text, usage, extra)
     exit and table.concat({ ".SH EXIT STATUS", ".nf", roff(exit), ".fi" }, "\n") or "",
     env and table.concat({ ".SH ENVIRONMENT", ".nf", roff(env), ".fi" }, "\n") or "",
     extra or "",
-    ".SH SEE ALSO", "ctys(1), ctys-vnetctl(1), ctys-wakeup(1), ctys-ipmi(1), ctys-macros(1), ctys-groups(1), ctys-plugins(1), ctys-exec(1), ctys-distribute(1), ctys-lab(1) (run as `ctys lab`); the Lua API in docs/lua-api.md",
+    ".SH SEE ALSO", "ctys(1), ctys-vnetctl(1), ctys-wakeup(1), ctys-ipmi(1), ctys-bmc(1), ctys-macros(1), ctys-groups(1), ctys-plugins(1), ctys-exec(1), ctys-distribute(1), ctys-lab(1) (run as `ctys lab`); the Lua API in docs/lua-api.md",
     "",
   }, "\n")
 end

@@ -53,7 +53,7 @@ pub struct Client {
 }
 
 fn fail(kind: Kind, label: &str, msg: impl std::fmt::Display) -> Failure {
-    Failure::new(kind, format!("{label}: {msg}"))
+    Failure::new(kind, if label.is_empty() { msg.to_string() } else { format!("{label}: {msg}") })
 }
 
 impl Client {
@@ -70,7 +70,7 @@ impl Client {
             match &tls.ca {
                 Some(ca) => {
                     if let Err(e) = std::fs::metadata(ca) {
-                        return Err(Failure::new(Kind::of_io(&e), format!("{label}: CA file {}: {e}", super::failure::shown(&ca.display().to_string()))));
+                        return Err(fail(Kind::of_io(&e), label, format_args!("CA file {}: {e}", super::failure::shown(&ca.display().to_string()))));
                     }
                     b.set_ca_file(ca).map_err(|e| fail(Kind::Invalid, label, format_args!("CA file {}: no PEM certificate in it ({e})", ca.display())))?
                 }

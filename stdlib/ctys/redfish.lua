@@ -57,7 +57,8 @@ local function spec_of(fname, opts)
     spec.credentials = nil
   end
   if opts.insecure then
-    require("ctys.log").warn("%s: TLS certificate not verified (insecure)", opts.label or string.format("redfish %s:%d", opts.host, opts.port or 443))
+    local label = (opts.label or "") ~= "" and opts.label or string.format("redfish %s:%d", opts.host, opts.port or 443)
+    require("ctys.log").warn("%s: TLS certificate not verified (insecure)", label)
   end
   return spec
 end

@@ -57,6 +57,7 @@ pub fn bin_in(netns: Option<&str>, name: &str, home: &Path) -> Command {
         "ctys-vnetctl" => env!("CARGO_BIN_EXE_ctys-vnetctl"),
         "ctys-wakeup" => env!("CARGO_BIN_EXE_ctys-wakeup"),
         "ctys-ipmi" => env!("CARGO_BIN_EXE_ctys-ipmi"),
+        "ctys-bmc" => env!("CARGO_BIN_EXE_ctys-bmc"),
         "ctys-macros" => env!("CARGO_BIN_EXE_ctys-macros"),
         "ctys-groups" => env!("CARGO_BIN_EXE_ctys-groups"),
         "ctys-plugins" => env!("CARGO_BIN_EXE_ctys-plugins"),

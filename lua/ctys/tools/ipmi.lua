@@ -46,9 +46,6 @@ environment:
 
 local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true, mc = true }
 
-
-
-
 -- What one BMC does for the command; returns the result text, or nil, err, kind.
 local function run_one(bmc, cmd, args)
   if cmd == "power" then
@@ -161,22 +158,7 @@ function M.main(argv)
       return { host = h, result = r, err = re, kind = rkind }
     end
   end
-  local results = ctys.all(jobs)
-  local failed, secret = 0, false
-  local json = require "ctys.json"
-  for _, r in ipairs(results) do
-    local why = r.err
-    if r.err then failed = failed + 1; secret = secret or r.kind == "secret" end
-    if opts.j then
-      print(json.encode { host = r.host, result = r.result or json.null, err = r.err or json.null, kind = r.kind or json.null })
-    elseif opts.X then
-      print(table.concat({ r.host, r.result or "", why or "" }, ";"))
-    else
-      print(r.host .. ": " .. (r.result or why))
-    end
-  end
-  if failed == 0 then return 0 end
-  return (secret and failed == #results) and err.ENV or err.FAILED
+  return require("ctys.bmclines").report(ctys.all(jobs), opts.j and "json" or opts.X and "terse" or "lines")
 end
 
 return M

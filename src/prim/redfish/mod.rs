@@ -77,14 +77,14 @@ fn status_failure(label: &str, what: &str, r: &Response) -> Failure {
         _ => Kind::Bmc,
     };
     let hint = if r.status == 401 { "wrong user or password: " } else { "" };
-    Failure::new(kind, format!("{label}: {what}: HTTP {}: {hint}{text}", r.status))
+    Failure::new(kind, format!("{}{what}: HTTP {}: {hint}{text}", prefix(label), r.status))
 }
 
 /// A JSON document, or a protocol failure naming what came instead.
 fn json(label: &str, what: &str, r: &Response) -> Result<Value, Failure> {
     serde_json::from_slice(&r.body).map_err(|e| {
         let start: String = String::from_utf8_lossy(&r.body[..r.body.len().min(60)]).chars().filter(|c| !c.is_control()).collect();
-        Failure::new(Kind::Protocol, format!("{label}: {what}: not a JSON document ({e}): {start:?}"))
+        Failure::new(Kind::Protocol, format!("{}{what}: not a JSON document ({e}): {start:?}", prefix(label)))
     })
 }
 
@@ -98,7 +98,7 @@ fn service_path(label: &str, p: &str) -> Result<String, Failure> {
     if p.starts_with('/') && !p.starts_with("//") && p.len() < 2048 && p.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(p.to_string())
     } else {
-        Err(Failure::new(Kind::Protocol, format!("{label}: the service gave a bad link {:?}", shown(p))))
+        Err(Failure::new(Kind::Protocol, format!("{}the service gave a bad link {:?}", prefix(label), shown(p))))
     }
 }
 
@@ -107,7 +107,17 @@ pub(crate) fn text(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
 }
 
+/// `label: `, or nothing for an empty label (the caller names the BMC itself).
+pub(crate) fn prefix(label: &str) -> String {
+    if label.is_empty() { String::new() } else { format!("{label}: ") }
+}
+
 impl Redfish {
+    /// A failure named with this BMC's label.
+    pub(crate) fn fail(&self, kind: Kind, msg: String) -> Failure {
+        Failure::new(kind, format!("{}{msg}", prefix(&self.label)))
+    }
+
     /// Logs in and finds the system. Wrong credentials fail with kind auth, an untrusted
     /// certificate with untrusted, a system that is not there with notfound (naming those that are).
     pub fn open(cfg: &Config) -> Result<Redfish, Failure> {
@@ -119,12 +129,12 @@ impl Redfish {
             let mut f = status_failure(&label, "the service root", &r);
             if f.kind == Kind::NotFound {
                 f.kind = Kind::Protocol;
-                f.message = format!("{label}: not a Redfish service (GET /redfish/v1/: HTTP 404)");
+                f.message = format!("{}not a Redfish service (GET /redfish/v1/: HTTP 404)", prefix(&label));
             }
             return Err(f);
         }
         let root = json(&label, "the service root", &r)?;
-        let systems = link(&root, "Systems").ok_or_else(|| Failure::new(Kind::Protocol, format!("{label}: the service root names no Systems collection")))?;
+        let systems = link(&root, "Systems").ok_or_else(|| Failure::new(Kind::Protocol, format!("{}the service root names no Systems collection", prefix(&label))))?;
         let systems = service_path(&label, systems)?;
         let password = Zeroizing::new(String::from_utf8_lossy(&cfg.password).into_owned());
         let mut rf = Redfish { http, auth: Auth::Basic(basic(&cfg.user, &password)), label, path: String::new(), id: String::new(), name: String::new(), uuid: String::new() };
@@ -187,9 +197,9 @@ impl Redfish {
                 let (path, sys, _) = seen.remove(0);
                 self.take_system(&path, &sys)
             }
-            (None, 0) => Err(Failure::new(Kind::NotFound, format!("{}: the service has no systems", self.label))),
-            (None, _) => Err(Failure::new(Kind::Invalid, format!("{}: {} systems: name one: {}", self.label, seen.len(), names(&seen)))),
-            (Some(w), _) => Err(Failure::new(Kind::NotFound, format!("{}: no system {:?}; the service has: {}", self.label, shown(w), if seen.is_empty() { "none".into() } else { names(&seen) }))),
+            (None, 0) => Err(self.fail(Kind::NotFound, format!("the service has no systems"))),
+            (None, _) => Err(self.fail(Kind::Invalid, format!("{} systems: name one: {}", seen.len(), names(&seen)))),
+            (Some(w), _) => Err(self.fail(Kind::NotFound, format!("no system {:?}; the service has: {}", shown(w), if seen.is_empty() { "none".into() } else { names(&seen) }))),
         }
     }
 
@@ -224,7 +234,7 @@ impl Redfish {
                 _ => return Ok((path, r)),
             }
         }
-        Err(Failure::new(Kind::Protocol, format!("{}: GET {path}: redirected more than 3 times", self.label)))
+        Err(self.fail(Kind::Protocol, format!("GET {path}: redirected more than 3 times")))
     }
 
     /// A document the service must have.

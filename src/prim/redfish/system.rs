@@ -83,7 +83,7 @@ impl Redfish {
         let s = self.system()?;
         match s.get("PowerState").and_then(Value::as_str) {
             Some(p) => Ok(p.to_string()),
-            None => Err(Failure::new(Kind::Protocol, format!("{}: the system reports no PowerState", self.label))),
+            None => Err(self.fail(Kind::Protocol, format!("the system reports no PowerState"))),
         }
     }
 
@@ -91,7 +91,7 @@ impl Redfish {
     /// AllowableValues, else its ActionInfo; empty when the service lists none).
     fn reset_action(&mut self, sys: &Value) -> Result<(String, Vec<String>), Failure> {
         let a = sys.get("Actions").and_then(|a| a.get("#ComputerSystem.Reset"))
-            .ok_or_else(|| Failure::new(Kind::NotSupported, format!("{}: the system has no ComputerSystem.Reset action", self.label)))?;
+            .ok_or_else(|| self.fail(Kind::NotSupported, format!("the system has no ComputerSystem.Reset action")))?;
         let target = service_path(&self.label, a.get("target").and_then(Value::as_str).unwrap_or(""))?;
         let mut allowed = strings(a.get("ResetType@Redfish.AllowableValues"));
         if allowed.is_empty() {
@@ -121,12 +121,12 @@ impl Redfish {
         let now = text(&sys, "PowerState");
         if verb == "status" {
             if now.is_empty() {
-                return Err(Failure::new(Kind::Protocol, format!("{}: the system reports no PowerState", self.label)));
+                return Err(self.fail(Kind::Protocol, format!("the system reports no PowerState")));
             }
             return Ok(state_word(&now));
         }
         let Some(cands) = candidates(verb) else {
-            return Err(Failure::new(Kind::Invalid, format!("{}: no power action {:?} (status, on, off, soft, cycle, reset, diag)", self.label, shown(verb))));
+            return Err(self.fail(Kind::Invalid, format!("no power action {:?} (status, on, off, soft, cycle, reset, diag)", shown(verb))));
         };
         if matches!(verb, "on" | "off" | "soft") && Some(now.as_str()) == wanted(verb) {
             return Ok(state_word(&now));
@@ -144,8 +144,8 @@ impl Redfish {
                 self.reset(&target, "On")?;
                 return self.settle("On", "On", wait, cancel);
             }
-            return Err(Failure::new(Kind::NotSupported, format!(
-                "{}: the system allows no {} for '{verb}'; it allows: {}", self.label, cands.join(" or "), allowed.join(", ")
+            return Err(self.fail(Kind::NotSupported, format!(
+                "the system allows no {} for '{verb}'; it allows: {}", cands.join(" or "), allowed.join(", ")
             )));
         };
         self.reset(&target, reset)?;
@@ -175,14 +175,14 @@ impl Redfish {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(Failure::new(Kind::Timeout, format!(
-                    "{}: PowerState still {now} {} s after ResetType {after} (wanted {state})", self.label, wait.as_secs_f64()
+                return Err(self.fail(Kind::Timeout, format!(
+                    "PowerState still {now} {} s after ResetType {after} (wanted {state})", wait.as_secs_f64()
                 )));
             }
             let until = (Instant::now() + Duration::from_millis(500)).min(deadline);
             while Instant::now() < until {
                 if cancel.load(Ordering::Relaxed) {
-                    return Err(Failure::new(Kind::Cancelled, format!("{}: cancelled waiting for PowerState {state}", self.label)));
+                    return Err(self.fail(Kind::Cancelled, format!("cancelled waiting for PowerState {state}")));
                 }
                 std::thread::sleep(Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())));
             }
@@ -205,11 +205,11 @@ impl Redfish {
     /// when given. A target the system does not list is refused, naming those it does.
     pub fn set_boot(&mut self, dev: &str, once: bool, mode: Option<&str>) -> Result<(), Failure> {
         let Some(target) = boot_target(dev) else {
-            return Err(Failure::new(Kind::Invalid, format!("{}: no boot device {:?} (none, pxe, disk, cdrom, bios, floppy, usb, diag, http)", self.label, shown(dev))));
+            return Err(self.fail(Kind::Invalid, format!("no boot device {:?} (none, pxe, disk, cdrom, bios, floppy, usb, diag, http)", shown(dev))));
         };
         let now = self.boot()?;
         if target != "None" && !now.allowed.is_empty() && !now.allowed.iter().any(|a| a == target) {
-            return Err(Failure::new(Kind::NotSupported, format!("{}: the system cannot boot from {target}; it allows: {}", self.label, now.allowed.join(", "))));
+            return Err(self.fail(Kind::NotSupported, format!("the system cannot boot from {target}; it allows: {}", now.allowed.join(", "))));
         }
         let mut boot = json!({
             "BootSourceOverrideTarget": target,
@@ -231,7 +231,7 @@ impl Redfish {
         } else if sys.get("IndicatorLED").is_some() {
             json!({ "IndicatorLED": if on { "Blinking" } else { "Off" } })
         } else {
-            return Err(Failure::new(Kind::NotSupported, format!("{}: the system has no identify indicator", self.label)));
+            return Err(self.fail(Kind::NotSupported, format!("the system has no identify indicator")));
         };
         let p = self.path.clone();
         self.change("PATCH", &p, &body, "identify")
