@@ -5,6 +5,7 @@
 pub mod bmc;
 pub mod guest;
 pub mod netns;
+pub mod redfish;
 pub mod sshd;
 pub mod tmux;
 pub mod udp_proxy;

@@ -22,6 +22,26 @@ fn candidates(verb: &str) -> Option<&'static [&'static str]> {
     })
 }
 
+/// How a verb is carried out.
+#[derive(Debug, PartialEq)]
+pub enum Choice {
+    Reset(&'static str),
+    /// cycle where PowerCycle is not allowed: ForceOff, then On.
+    OffThenOn,
+}
+
+/// The first of the verb's ResetType values the system allows (all, when it lists none), or
+/// why there is none, naming what it allows.
+pub fn choose(verb: &str, cands: &[&'static str], allowed: &[String]) -> Result<Choice, String> {
+    if let Some(c) = cands.iter().find(|c| allowed.is_empty() || allowed.iter().any(|a| a == *c)) {
+        return Ok(Choice::Reset(c));
+    }
+    if verb == "cycle" && ["ForceOff", "On"].iter().all(|c| allowed.iter().any(|a| a == c)) {
+        return Ok(Choice::OffThenOn);
+    }
+    Err(format!("the system allows no {} for '{verb}'; it allows: {}", cands.join(" or "), allowed.join(", ")))
+}
+
 /// The PowerState a verb ends in, when it ends in one.
 fn wanted(verb: &str) -> Option<&'static str> {
     match verb {
@@ -132,9 +152,9 @@ impl Redfish {
             return Ok(state_word(&now));
         }
         let (target, allowed) = self.reset_action(&sys)?;
-        let pick = cands.iter().find(|c| allowed.is_empty() || allowed.iter().any(|a| a == *c));
-        let Some(reset) = pick else {
-            if verb == "cycle" && ["ForceOff", "On"].iter().all(|c| allowed.iter().any(|a| a == c)) {
+        let reset = match choose(verb, cands, &allowed) {
+            Ok(Choice::Reset(r)) => r,
+            Ok(Choice::OffThenOn) => {
                 if now != "Off" {
                     self.reset(&target, "ForceOff")?;
                     // On only once Off reads: this wait is needed even when the caller's is not.
@@ -144,9 +164,7 @@ impl Redfish {
                 self.reset(&target, "On")?;
                 return self.settle("On", "On", wait, cancel);
             }
-            return Err(self.fail(Kind::NotSupported, format!(
-                "the system allows no {} for '{verb}'; it allows: {}", cands.join(" or "), allowed.join(", ")
-            )));
+            Err(why) => return Err(self.fail(Kind::NotSupported, why)),
         };
         self.reset(&target, reset)?;
         match wanted(verb) {
@@ -235,5 +253,28 @@ impl Redfish {
         };
         let p = self.path.clone();
         self.change("PATCH", &p, &body, "identify")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbs_map_onto_what_the_system_allows() {
+        let sushy: Vec<String> = ["On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "Nmi", "ForceOn"].map(String::from).to_vec();
+        let c = |v: &str, allowed: &[String]| choose(v, candidates(v).unwrap(), allowed);
+        assert_eq!(c("on", &sushy), Ok(Choice::Reset("On")));
+        assert_eq!(c("cycle", &sushy), Ok(Choice::OffThenOn));
+        assert_eq!(c("soft", &sushy), Ok(Choice::Reset("GracefulShutdown")));
+        // A BMC that offers only ForceOn for on (some Lenovo XCC firmware).
+        assert_eq!(c("on", &["ForceOn".to_string()]), Ok(Choice::Reset("ForceOn")));
+        assert_eq!(
+            c("soft", &["On".to_string(), "ForceOff".to_string()]),
+            Err("the system allows no GracefulShutdown for 'soft'; it allows: On, ForceOff".to_string())
+        );
+        // A service that lists nothing: the first value is tried and the service decides.
+        assert_eq!(c("cycle", &[]), Ok(Choice::Reset("PowerCycle")));
+        assert!(candidates("bogus").is_none());
     }
 }
