@@ -209,6 +209,33 @@ fn kg_session_capture_checks_what_does_not_need_the_key() {
 }
 
 #[test]
+fn ctys_bmc_speaks_ipmi_by_url_by_flag_and_by_probe() {
+    let b = Bmc::start("127.0.0.41");
+    let home = TempDir::new("ipmi");
+    let t = b.target();
+    let bmc = |args: &[&str]| split(bin("ctys-bmc", home.path()).env("IPMI_PASSWORD", PASSWORD).args(args).output().unwrap());
+    // A bare address: no Redfish service root there (port 443 refused), a presence pong: IPMI.
+    assert_eq!(bmc(&[&t, "power", "status"]), (0, format!("{t}: on\n"), String::new()));
+    let url = format!("ipmi://{t}");
+    assert_eq!(bmc(&[&url, "power", "off"]).1, format!("{url}: ok\n"));
+    assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is off");
+    assert_eq!(bmc(&["-I", "lanplus", &t, "bootdev", "pxe", "--once"]).1, format!("{t}: ok\n"));
+    assert_eq!(b.state("boot"), "pxe");
+    assert_eq!(bmc(&["-I", "lanplus", &t, "identify", "5"]).1, format!("{t}: ok\n"));
+    assert!(b.state("identify").starts_with('5'), "{}", b.state("identify"));
+    let (code, _, err) = bmc(&["--ca", "x.pem", &url, "power", "status"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is an IPMI BMC: --ca, --insecure and -S are for Redfish"), "{err}");
+    // PM with BMC and a bare database address probes it too.
+    std::fs::write(b.path("power"), "0\n").unwrap();
+    let db = home.write("machines", &format!("lab41 bmc={t}\n"));
+    let (code, out, err) = split(bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).env("CTYS_MACHINES", &db).args(["-t", "pm", "-a", "create=bmc,l:lab41,ping:off,sshping:off"]).output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("CREATE lab41: bmc: powered on through the BMC {t}\nCREATE lab41: up\n"));
+    assert_eq!(b.ipmitool(&["chassis", "power", "status"]), "Chassis Power is on");
+}
+
+#[test]
 fn pm_create_powers_on_through_the_bmc() {
     let b = Bmc::start("127.0.0.34");
     std::fs::write(b.path("power"), "0\n").unwrap();
