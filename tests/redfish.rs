@@ -76,6 +76,14 @@ fn the_failures_users_meet_say_what_is_wrong() {
     let (code, out, err) = bmc(&home, &["--insecure", &u1, "power", "status"]);
     assert_eq!((code, out), (0, format!("{u1}: off\n")));
     assert!(err.contains("TLS certificate not verified"), "{err}");
+    // A CA file that is not there: exit 2 before anything is sent; one that holds no certificate: said.
+    let (code, _, err) = bmc(&home, &["--ca", "/nonexistent/ca.pem", &u1, "power", "status"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--ca /nonexistent/ca.pem: no such file"), "{err}");
+    let notpem = home.write("not.pem", "hello\n").display().to_string();
+    let (code, out, _) = bmc(&home, &["--ca", &notpem, &u1, "power", "status"]);
+    assert_eq!(code, 3);
+    assert!(out.contains("no PEM certificate in it"), "{out}");
     // A system that is not there names those that are; a bare address with two systems asks for one.
     let (code, out, _) = bmc(&home, &["--ca", &ca, &format!("redfish://127.0.0.1:{}/node09", emu.port), "power", "status"]);
     assert_eq!(code, 3);

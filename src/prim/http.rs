@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openssl::ssl::{SslConnector, SslMethod, SslOptions, SslStream, SslVerifyMode};
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::X509;
 use zeroize::Zeroizing;
 
 use super::failure::{Failure, Kind};
@@ -60,34 +62,17 @@ impl Client {
     /// A client for `https://host:port`; nothing connects yet. A CA file that cannot be read
     /// fails here.
     pub fn new(host: &str, port: u16, tls: &Tls, timeout: Duration, label: &str) -> Result<Client, Failure> {
-        let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(|e| fail(Kind::Io, label, format_args!("TLS: {e}")))?;
-        // Servers that close without a TLS close_notify (werkzeug does) end a body read to EOF.
-        b.set_options(SslOptions::IGNORE_UNEXPECTED_EOF);
-        let refused = Arc::new(Mutex::new(None));
-        if tls.insecure {
-            b.set_verify(SslVerifyMode::NONE);
-        } else {
-            match &tls.ca {
-                Some(ca) => {
-                    if let Err(e) = std::fs::metadata(ca) {
-                        return Err(fail(Kind::of_io(&e), label, format_args!("CA file {}: {e}", super::failure::shown(&ca.display().to_string()))));
-                    }
-                    b.set_ca_file(ca).map_err(|e| fail(Kind::Invalid, label, format_args!("CA file {}: no PEM certificate in it ({e})", ca.display())))?
-                }
-                None => b.set_default_verify_paths().map_err(|e| fail(Kind::Io, label, format_args!("TLS: the system's CA store: {e}")))?,
-            }
-            let seen = refused.clone();
-            b.set_verify_callback(SslVerifyMode::PEER, move |ok, ctx| {
-                if !ok {
-                    let subject = ctx.current_cert().map(|c| {
-                        c.subject_name().entries().map(|e| format!("{}={}", e.object().nid().short_name().unwrap_or("?"), e.data().to_string().unwrap_or_default())).collect::<Vec<_>>().join(",")
-                    });
-                    *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("certificate '{}' not trusted: {}", subject.unwrap_or_default(), ctx.error().error_string()));
-                }
-                ok
-            });
-        }
-        Ok(Client { host: host.to_string(), port, connector: b.build(), insecure: tls.insecure, refused, conn: None, timeout, max_body: 16 << 20, label: label.to_string() })
+        Ok(Client {
+            host: host.to_string(),
+            port,
+            connector: connector(tls, label)?,
+            insecure: tls.insecure,
+            refused: Arc::new(Mutex::new(None)),
+            conn: None,
+            timeout,
+            max_body: 16 << 20,
+            label: label.to_string(),
+        })
     }
 
     fn connect(&mut self, deadline: Instant) -> Result<SslStream<TcpStream>, Failure> {
@@ -113,7 +98,19 @@ impl Client {
         tcp.set_read_timeout(Some(left(deadline, &label)?)).ok();
         tcp.set_write_timeout(Some(left(deadline, &label)?)).ok();
         *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let cfg = self.connector.configure().map_err(|e| fail(Kind::Io, &label, format_args!("TLS: {e}")))?;
+        let mut cfg = self.connector.configure().map_err(|e| fail(Kind::Io, &label, format_args!("TLS: {e}")))?;
+        if !self.insecure {
+            let seen = self.refused.clone();
+            cfg.set_verify_callback(SslVerifyMode::PEER, move |ok, ctx| {
+                if !ok {
+                    let subject = ctx.current_cert().map(|c| {
+                        c.subject_name().entries().map(|e| format!("{}={}", e.object().nid().short_name().unwrap_or("?"), e.data().to_string().unwrap_or_default())).collect::<Vec<_>>().join(",")
+                    });
+                    *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("certificate '{}' not trusted: {}", subject.unwrap_or_default(), ctx.error().error_string()));
+                }
+                ok
+            });
+        }
         let cfg = cfg.verify_hostname(!self.insecure);
         let host = self.host.trim_start_matches('[').trim_end_matches(']').to_string();
         cfg.connect(&host, tcp).map_err(|e| {
@@ -277,6 +274,37 @@ impl Client {
             have.drain(..size + 2);
         }
     }
+}
+
+/// The TLS context for a trust setting, made once a process: building one reads the system's
+/// CA store (milliseconds of PEM parsing), which sixteen BMCs at once must not pay sixteen times.
+fn connector(tls: &Tls, label: &str) -> Result<SslConnector, Failure> {
+    static MADE: Mutex<Vec<((Option<PathBuf>, bool), SslConnector)>> = Mutex::new(Vec::new());
+    let key = (tls.ca.clone(), tls.insecure);
+    let mut made = MADE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, c)) = made.iter().find(|(k, _)| *k == key) {
+        return Ok(c.clone());
+    }
+    let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(|e| fail(Kind::Io, label, format_args!("TLS: {e}")))?;
+    // Servers that close without a TLS close_notify (werkzeug does) end a body read to EOF.
+    b.set_options(SslOptions::IGNORE_UNEXPECTED_EOF);
+    if tls.insecure {
+        b.set_verify(SslVerifyMode::NONE);
+    } else if let Some(ca) = &tls.ca {
+        // Only this file is trusted, not the system store SslConnector::builder loaded.
+        let pem = super::fs::read(ca, 1 << 20, None).map_err(|e| fail(e.kind, label, format_args!("CA file: {}", e.message)))?;
+        let pem = pem.ok_or_else(|| fail(Kind::NotFound, label, format_args!("CA file {}: no such file", super::failure::shown(&ca.display().to_string()))))?;
+        let certs = X509::stack_from_pem(&pem).ok().filter(|c| !c.is_empty());
+        let certs = certs.ok_or_else(|| fail(Kind::Invalid, label, format_args!("CA file {}: no PEM certificate in it", ca.display())))?;
+        let mut store = X509StoreBuilder::new().map_err(|e| fail(Kind::Io, label, format_args!("TLS: {e}")))?;
+        for c in certs {
+            store.add_cert(c).map_err(|e| fail(Kind::Invalid, label, format_args!("CA file {}: {e}", ca.display())))?;
+        }
+        b.set_cert_store(store.build());
+    }
+    let c = b.build();
+    made.push((key, c.clone()));
+    Ok(c)
 }
 
 /// A failed read: an I/O error (and whether nothing of the response had come yet), or a

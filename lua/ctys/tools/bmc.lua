@@ -84,6 +84,7 @@ function M.main(argv)
   local proto = opts.I and (({ lanplus = "ipmi", lan = "ipmi", redfish = "redfish" })[opts.I]
     or err.usage("-I takes lanplus, lan or redfish, not '%s'", opts.I))
   if opts.U and (#opts.U > 255 or not utf8.len(opts.U) or opts.U:find("%c")) then err.usage("bad user (-U): text without control characters") end
+  if opts.c and not require("ctys.fs").stat(opts.c) then err.env("--ca %s: no such file", check.cut(opts.c)) end
   local bmc = require "ctys.bmc"
   -- Every BMC is checked before anything is sent.
   local targets = {}

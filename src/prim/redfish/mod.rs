@@ -50,6 +50,9 @@ pub struct Redfish {
     pub id: String,
     pub name: String,
     pub uuid: String,
+    /// The system document `open` just read, for the first call that needs it within a second
+    /// (a `power status` right after open costs no second GET).
+    fresh: Option<(std::time::Instant, Value)>,
 }
 
 /// The Redfish message of an error body: its extended info's messages, else its message.
@@ -137,7 +140,7 @@ impl Redfish {
         let systems = link(&root, "Systems").ok_or_else(|| Failure::new(Kind::Protocol, format!("{}the service root names no Systems collection", prefix(&label))))?;
         let systems = service_path(&label, systems)?;
         let password = Zeroizing::new(String::from_utf8_lossy(&cfg.password).into_owned());
-        let mut rf = Redfish { http, auth: Auth::Basic(basic(&cfg.user, &password)), label, path: String::new(), id: String::new(), name: String::new(), uuid: String::new() };
+        let mut rf = Redfish { http, auth: Auth::Basic(basic(&cfg.user, &password)), label, path: String::new(), id: String::new(), name: String::new(), uuid: String::new(), fresh: None };
         if let Some(sessions) = root.get("Links").and_then(|l| link(l, "Sessions")) {
             rf.login(&service_path(&rf.label, sessions)?, &cfg.user, &password)?;
         }
@@ -208,6 +211,7 @@ impl Redfish {
         self.id = text(sys, "Id");
         self.name = text(sys, "Name");
         self.uuid = text(sys, "UUID");
+        self.fresh = Some((std::time::Instant::now(), sys.clone()));
         Ok(())
     }
 

@@ -92,8 +92,13 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 }
 
 impl Redfish {
-    /// The system document, now.
+    /// The system document, now (the one open read, the first time).
     pub fn system(&mut self) -> Result<Value, Failure> {
+        if let Some((at, doc)) = self.fresh.take() {
+            if at.elapsed() < Duration::from_secs(1) {
+                return Ok(doc);
+            }
+        }
         let p = self.path.clone();
         self.get(&p)
     }
