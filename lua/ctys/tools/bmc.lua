@@ -84,7 +84,6 @@ function M.main(argv)
   local proto = opts.I and (({ lanplus = "ipmi", lan = "ipmi", redfish = "redfish" })[opts.I]
     or err.usage("-I takes lanplus, lan or redfish, not '%s'", opts.I))
   if opts.U and (#opts.U > 255 or not utf8.len(opts.U) or opts.U:find("%c")) then err.usage("bad user (-U): text without control characters") end
-  if opts.c and not require("ctys.fs").stat(opts.c) then err.env("--ca %s: no such file", check.cut(opts.c)) end
   local bmc = require "ctys.bmc"
   -- Every BMC is checked before anything is sent.
   local targets = {}
@@ -101,6 +100,8 @@ function M.main(argv)
   end
   local timeout = opts.N and check.seconds_arg(opts.N, "bad timeout (-N)", true) or nil
   local wait = opts.W and check.seconds_arg(opts.W, "bad wait (-W)", true) or nil
+  -- Misuse first (exit 1), then what the environment lacks (exit 2).
+  if opts.c and not require("ctys.fs").stat(opts.c) then err.env("--ca %s: no such file", check.cut(opts.c)) end
   local jobs = {}
   for n, t in ipairs(targets) do
     local o = { host = t.host, protocol = t.protocol, user = opts.U or nil, password_file = opts.f or nil, timeout = timeout, label = "" }
