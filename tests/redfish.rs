@@ -155,6 +155,29 @@ fn ctys_bmc_from_lua_probes_and_pm_powers_through_the_machine_database() {
     assert!(err.contains("is a redfish BMC: use REDFISH or BMC"), "{err}");
 }
 
+#[test]
+fn ctrl_c_ends_a_power_wait_at_once_and_the_run_exits_130() {
+    let emu = Emulator::start(1);
+    let home = TempDir::new("redfish");
+    let ca = emu.ca().display().to_string();
+    let mut child = bin("ctys-bmc", home.path())
+        .env("IPMI_PASSWORD", PASSWORD)
+        .args(["--ca", &ca, "-W", "60", &emu.url(1), "power", "on"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reset is asked for at once; PowerState changes 1-11 s later: the wait is under way.
+    common::wait_until("the emulator to be asked for On", 20, || std::fs::read_to_string(emu.dir.path().join("emu.log")).unwrap_or_default().contains("ComputerSystem.Reset"));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let t0 = Instant::now();
+    common::wait_until("SIGINT to end ctys-bmc", 10, || child.try_wait().unwrap().is_some());
+    let (code, _, err) = split(child.wait_with_output().unwrap());
+    assert_eq!(code, 130, "{err}");
+    // Sanity bound only: the poll checks its cancel flag every 50 ms.
+    assert!(t0.elapsed() < Duration::from_secs(5), "took {:?}", t0.elapsed());
+}
+
 /// A TLS server on loopback that answers every request with `reply` (bytes after the TLS
 /// handshake; "" = never answers), using the emulator-style certificate in `dir`.
 struct Hostile {
