@@ -87,7 +87,11 @@ impl UserData for Bmc {
         m.add_async_method("system", |lua, this, ()| async move {
             this.run(
                 &lua,
-                |rf, _| Ok((rf.system()?, rf.allowed_resets()?, rf.path.clone(), rf.has_session())),
+                |rf, _| {
+                    let sys = rf.system()?;
+                    let resets = rf.allowed_resets(&sys)?;
+                    Ok((sys, resets, rf.path.clone(), rf.has_session()))
+                },
                 |lua, (sys, resets, path, session)| {
                     let t = lua.create_table()?;
                     for k in ["Id", "Name", "UUID", "PowerState", "Manufacturer", "Model", "SerialNumber"] {

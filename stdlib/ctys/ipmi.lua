@@ -57,7 +57,20 @@ local function spec_of(fname, opts)
   local spec = check.without(opts)
   spec.privilege = PRIVILEGES[opts.privilege or "admin"]
   spec.user = opts.user or "admin"
-  -- The default variable stands in only when the caller names no source of its own.
+  return M.password_spec(fname, opts, spec)
+end
+
+---A BMC spec's password sources with ctys's defaults, the same for IPMI and Redfish: the
+---variable IPMI_PASSWORD unless the caller names a source of its own, and the credentials file
+---~/.ctys/ipmi/credentials unless `opts.credentials` is another file or false. Misuse raises.
+---@param fname string the public function, for messages
+---@param opts table the caller's options
+---@param spec table the spec being built (filled in and returned)
+---@return table spec
+function M.password_spec(fname, opts, spec)
+  check.arg("ctys.ipmi.password_spec", "fname", fname, "string")
+  check.arg("ctys.ipmi.password_spec", "opts", opts, "table")
+  check.arg("ctys.ipmi.password_spec", "spec", spec, "table")
   if not (opts.password_env or opts.password_file) then spec.password_env = "IPMI_PASSWORD" end
   if opts.credentials ~= nil and opts.credentials ~= false and type(opts.credentials) ~= "string" then
     check.bad(fname, "credentials", "expected a file name or false, got %s", type(opts.credentials))

@@ -44,18 +44,8 @@ local function spec_of(fname, opts)
   if opts.user and (#opts.user > 255 or opts.user:find("%c")) then check.bad(fname, "user", "at most 255 bytes, no control characters") end
   if opts.system and (#opts.system > 255 or opts.system:find("[%c/?#]")) then check.bad(fname, "system", "%s is not a system Id, Name or UUID", check.shown(opts.system)) end
   if opts.ca and opts.insecure then check.bad(fname, "insecure", "give ca or insecure, not both") end
-  if opts.credentials ~= nil and opts.credentials ~= false and type(opts.credentials) ~= "string" then
-    check.bad(fname, "credentials", "expected a file name or false, got %s", type(opts.credentials))
-  end
-  local spec = check.without(opts)
+  local spec = require("ctys.ipmi").password_spec(fname, opts, check.without(opts))
   spec.user = opts.user or "admin"
-  if not (opts.password_env or opts.password_file) then spec.password_env = "IPMI_PASSWORD" end
-  if opts.credentials == nil then
-    local home = os.getenv("HOME")
-    spec.credentials = home and home ~= "" and (home .. "/.ctys/ipmi/credentials") or nil
-  elseif opts.credentials == false then
-    spec.credentials = nil
-  end
   if opts.insecure then
     local label = (opts.label or "") ~= "" and opts.label or string.format("redfish %s:%d", opts.host, opts.port or 443)
     require("ctys.log").warn("%s: TLS certificate not verified (insecure)", label)

@@ -224,14 +224,18 @@ local SESSION_OPTS = check.without(CONSOLE_OPTS, "cmd", "pty")
 local Session = {}
 Session.__index = Session
 
--- The call's options over the session's, for one host.
-local function merged(self, fname, call)
+-- `f` (M.exec and its kin) with the call's options over the session's, `key` set to `value`,
+-- on the session's one host: that host's result.
+local function on_host(self, name, f, call, key, value)
+  local fname = "ctys.remote.Session:" .. name
   if call ~= nil and type(call) ~= "table" then check.bad(fname, "opts", "expected a table, got %s", type(call)) end
   if call and call.hosts ~= nil then check.bad(fname, "opts.hosts", "a session has its one host") end
   local o = check.without(self.opts, "host")
   for k, v in pairs(call or {}) do o[k] = v end
   o.hosts = { self.target }
-  return o
+  if key then o[key] = value end
+  local res, e, kind = f(o)
+  return res and res[1], e, kind
 end
 
 ---Run a command on the session's host: its result (as one of ctys.remote.exec's).
@@ -241,10 +245,7 @@ end
 ---@return string? err
 function Session:exec(cmd, opts)
   check.arg("ctys.remote.Session:exec", "cmd", cmd, "string")
-  local o = merged(self, "ctys.remote.Session:exec", opts)
-  o.cmd = cmd
-  local res, e = M.exec(o)
-  return res and res[1], e
+  return on_host(self, "exec", M.exec, opts, "cmd", cmd)
 end
 
 ---Copy local files to the session's host (ctys.remote.copy).
@@ -253,8 +254,7 @@ end
 ---@return string? err
 ---@return string? kind
 function Session:copy(opts)
-  local res, e, kind = M.copy(merged(self, "ctys.remote.Session:copy", opts))
-  return res and res[1], e, kind
+  return on_host(self, "copy", M.copy, opts)
 end
 
 ---Fetch a path from the session's host into `dest/<host>/` (ctys.remote.fetch).
@@ -263,8 +263,7 @@ end
 ---@return string? err
 ---@return string? kind
 function Session:fetch(opts)
-  local res, e, kind = M.fetch(merged(self, "ctys.remote.Session:fetch", opts))
-  return res and res[1], e, kind
+  return on_host(self, "fetch", M.fetch, opts)
 end
 
 ---Run a Lua chunk with `ctys` on the session's host (ctys.remote.run_lua).
@@ -274,10 +273,7 @@ end
 ---@return string? err
 function Session:run_lua(chunk, opts)
   check.arg("ctys.remote.Session:run_lua", "chunk", chunk, "string")
-  local o = merged(self, "ctys.remote.Session:run_lua", opts)
-  o.chunk = chunk
-  local res, e = M.run_lua(o)
-  return res and res[1], e
+  return on_host(self, "run_lua", M.run_lua, opts, "chunk", chunk)
 end
 
 ---Close the session's connection (a later call through it connects again); how many were closed.

@@ -131,10 +131,9 @@ impl Redfish {
         Ok((target, allowed))
     }
 
-    /// The ResetType values this system allows ("" when it does not say).
-    pub fn allowed_resets(&mut self) -> Result<Vec<String>, Failure> {
-        let sys = self.system()?;
-        Ok(self.reset_action(&sys)?.1)
+    /// The ResetType values the system document `sys` allows (none when it does not say).
+    pub fn allowed_resets(&mut self, sys: &Value) -> Result<Vec<String>, Failure> {
+        Ok(self.reset_action(sys)?.1)
     }
 
     /// One power verb: status (the state word), on, off, soft, cycle, reset, diag. Verbs that end

@@ -122,30 +122,22 @@ pub fn run(
     cancel: &AtomicBool,
     emit: &(dyn Fn(Event) + Sync),
 ) -> Vec<HostResult> {
-    let Some(feed) = &req.stdin_feed else { return run_all(hosts, req, fanout, want_lines, cancel, emit) };
     std::thread::scope(|scope| {
-        scope.spawn(|| feed.feed(std::io::stdin().as_fd()));
-        let r = run_all(hosts, req, fanout, want_lines, cancel, emit);
-        feed.stop();
-        r
-    })
-}
-
-fn run_all(
-    hosts: &[Result<Settings, RemoteError>],
-    req: &ExecRequest,
-    fanout: usize,
-    want_lines: bool,
-    cancel: &AtomicBool,
-    emit: &(dyn Fn(Event) + Sync),
-) -> Vec<HostResult> {
-    parallel(hosts.len(), fanout, &|i| {
-        let r = match &hosts[i] {
-            Err(e) => HostResult { error: Some(e.clone()), ..Default::default() },
-            Ok(s) if cancel.load(Ordering::Relaxed) => HostResult { error: Some(not_started(s)), ..Default::default() },
-            Ok(s) => one(i, s, req, want_lines, cancel, emit),
-        };
-        emit(Event::Done { host: i, ok: r.error.is_none() && r.outcome.status == Some(0) });
+        if let Some(feed) = &req.stdin_feed {
+            scope.spawn(|| feed.feed(std::io::stdin().as_fd()));
+        }
+        let r = parallel(hosts.len(), fanout, &|i| {
+            let r = match &hosts[i] {
+                Err(e) => HostResult { error: Some(e.clone()), ..Default::default() },
+                Ok(s) if cancel.load(Ordering::Relaxed) => HostResult { error: Some(not_started(s)), ..Default::default() },
+                Ok(s) => one(i, s, req, want_lines, cancel, emit),
+            };
+            emit(Event::Done { host: i, ok: r.error.is_none() && r.outcome.status == Some(0) });
+            r
+        });
+        if let Some(feed) = &req.stdin_feed {
+            feed.stop();
+        }
         r
     })
 }
