@@ -99,6 +99,7 @@ fn the_failures_users_meet_say_what_is_wrong() {
         (vec!["--ca", "x", "--insecure", u1.as_str(), "power", "status"], "--ca and --insecure exclude each other"),
         (vec!["-I", "lanplus", u1.as_str(), "power", "status"], "is a redfish BMC, and -I says lanplus"),
         (vec![u1.as_str(), "power", "status", "--once"], "power takes one of"),
+        (vec!["-S", "a/b", u1.as_str(), "power", "status"], "bad system (-S) 'a/b'"),
     ] {
         let (code, _, err) = bmc(&home, &args);
         assert_eq!(code, 1, "{args:?}: {err}");

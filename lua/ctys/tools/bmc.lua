@@ -83,6 +83,7 @@ function M.main(argv)
   if opts.c and opts.k then err.usage("--ca and --insecure exclude each other") end
   local proto = opts.I and (({ lanplus = "ipmi", lan = "ipmi", redfish = "redfish" })[opts.I]
     or err.usage("-I takes lanplus, lan or redfish, not '%s'", opts.I))
+  if opts.S and (#opts.S > 255 or opts.S:find("[%c/?#]")) then err.usage("bad system (-S) '%s': an Id, Name or UUID", check.cut(opts.S)) end
   if opts.U and (#opts.U > 255 or not utf8.len(opts.U) or opts.U:find("%c")) then err.usage("bad user (-U): text without control characters") end
   local bmc = require "ctys.bmc"
   -- Every BMC is checked before anything is sent.
