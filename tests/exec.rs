@@ -112,7 +112,9 @@ fn standard_input_is_streamed_to_every_host_not_read_whole() {
     assert_eq!(lines, ["h1: first", "h2: first", "h3: first"]);
 
     // 100 MiB (more than the 64 MiB the input was once read whole into) to three hosts, in
-    // flat memory: every host counts every byte.
+    // flat memory: every host counts every byte. The input is already there while the hosts
+    // still connect, which is when a reader that waited only for connected hosts ran ahead (CI
+    // measured 69 MB); hosts with a slot hold it back to a 1 MiB window each.
     let script = sshd.home.write(
         "stream.lua",
         r#"local res = assert(ctys.remote.exec{ hosts = { "h1", "h2", "h3" }, cmd = "wc -c", forward_stdin = true, progress = false })
@@ -133,7 +135,7 @@ fn standard_input_is_streamed_to_every_host_not_read_whole() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(&lines[..3], ["h1\t0\t104857600", "h2\t0\t104857600", "h3\t0\t104857600"], "{err}");
     let hwm_kb: u64 = lines[3].parse().unwrap();
-    assert!(hwm_kb < 64 * 1024, "peak RSS {hwm_kb} kB for 100 MiB of standard input to 3 hosts");
+    assert!(hwm_kb < 32 * 1024, "peak RSS {hwm_kb} kB for 100 MiB of standard input to 3 hosts");
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! One input stream fed to many remote commands as it arrives (`echo x | ctys-exec -w @lab cat`):
-//! read once, each chunk kept until the slowest host still reading has sent it. Hosts that are
-//! running hold the reader back (it waits while one of them is WINDOW behind), so a slow host
-//! slows the stream instead of growing memory; hosts still waiting for a fan-out slot keep what
-//! was read for them up to CAP, past which they are cut off (their result says to raise the
-//! fan-out) rather than hold the others forever.
+//! read once, each chunk kept until the slowest host still reading has sent it. Hosts that have a
+//! fan-out slot (connecting or running) hold the reader back (it waits while one of them is
+//! WINDOW behind), so a slow host slows the stream instead of growing memory; hosts still waiting
+//! for a slot keep what was read for them up to CAP, past which they are cut off (their result
+//! says to raise the fan-out) rather than hold the others forever.
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};

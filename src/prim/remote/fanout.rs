@@ -47,14 +47,16 @@ impl Lines {
 /// when it ran well. A kept session may have died while it waited: when the command did not
 /// start there, it runs once more on a new connection.
 fn one(idx: usize, s: &Settings, req: &ExecRequest, want_lines: bool, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
+    // The host holds the input back from the moment it has a slot, not only once connected: a
+    // slow handshake must not let the reader run up to the cap meant for hosts still queued.
+    let mut tap = match req.stdin_feed.as_ref().map(|b| b.tap(idx)).transpose() {
+        Ok(t) => t,
+        Err(e) => return HostResult { error: Some(RemoteError::new(super::ErrorKind::Io, format!("{}: standard input: {e}", s.label))), ..Default::default() },
+    };
     let taken = if req.fresh { connect(s, cancel).map(|c| (c, false)) } else { pool::take(s, cancel) };
     let (mut conn, mut pooled) = match taken {
         Ok(c) => c,
         Err(e) => return HostResult { error: Some(e), ..Default::default() },
-    };
-    let mut tap = match req.stdin_feed.as_ref().map(|b| b.tap(idx)).transpose() {
-        Ok(t) => t,
-        Err(e) => return HostResult { error: Some(RemoteError::new(super::ErrorKind::Io, format!("{}: standard input: {e}", s.label))), ..Default::default() },
     };
     loop {
         let r = run_on(&conn, idx, req, tap.as_mut(), want_lines, cancel, emit);
