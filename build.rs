@@ -1,4 +1,4 @@
-//! Embeds every `.lua` and `.sh` file under `stdlib/` and `lua/` into the binary, so a fresh install has
+//! Embeds every `.lua`, `.sh` and `.py` file under `stdlib/` and `lua/` into the binary, so a fresh install has
 //! the whole Lua layer without touching the disk (`src/modules.rs` reads the tables): the
 //! sources, and each module compiled to Lua bytecode here, so start-up does not parse them
 //! (a syntax error in a built-in module fails the build). It also reads the `ctys.core` stubs in
@@ -13,7 +13,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         let p = e.path();
         if p.is_dir() {
             walk(root, &p, out);
-        } else if p.extension().is_some_and(|x| x == "lua" || x == "sh") {
+        } else if p.extension().is_some_and(|x| x == "lua" || x == "sh" || x == "py") {
             out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
         }
     }
@@ -40,8 +40,8 @@ fn main() {
         .unwrap();
     }
     writeln!(f, "];").unwrap();
-    // Modules only: `meta/ctys.d.lua` is a stub for editors, not code to run; `.sh` files are
-    // programs a tool writes out (the sandbox lab's).
+    // Modules only: `meta/ctys.d.lua` is a stub for editors, not code to run; `.sh` and `.py` files
+    // are programs a tool writes out (the sandbox lab's).
     let lua = mlua::Lua::new();
     writeln!(f, "pub static COMPILED: &[(&str, &[u8])] = &[").unwrap();
     for rel in files.iter().filter(|r| {

@@ -56,7 +56,7 @@ _ctys() {
     ctys-exec) words="-X -b -f -h -l -t -u -w -x" ;;
     ctys-distribute) words="-f -h -l -n -t -w -x" ;;
   esac
-  [ "$tool" = ctys ] && [ "${COMP_WORDS[1]}" = lab ] && words="up down status exec tour --install" hosts=
+  [ "$tool" = ctys ] && [ "${COMP_WORDS[1]}" = lab ] && words="up down status exec tour --install --redfish" hosts=
   case $cur in -*) ;; *)
     [ -n "$hosts" ] && words="$words $(_ctys_hosts)"
     [ -n "$groups" ] && [ -d ~/.ctys/groups ] && words="$words $(cd ~/.ctys/groups && find . -type f | sed 's|^\./||')"

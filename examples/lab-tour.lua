@@ -1,7 +1,7 @@
 -- The main job on the sandbox lab: wake a machine, drive another through its BMC and build
--- its VDE network with a QEMU guest on it, run a command on the group, cancel the first
--- machine, then the second one's guest. Each step is the ctys
--- command line a user would type, printed before it runs, then checked.
+-- its VDE network with a QEMU guest on it, power a third through Redfish, run a command on the
+-- group, cancel the first machine, then the second one's guest. Each step is the ctys command
+-- line a user would type, printed before it runs, then checked.
 --   sudo cargo run --release -- lab tour          (lab up, this script, lab down)
 --   ctys lab up; ctys lab exec ctys examples/lab-tour.lua; ctys lab down
 local n = 0
@@ -74,8 +74,11 @@ assert(within(60, function() return guest_says("CTYS-GUEST vm1 ping 10.77.0.1 ")
 assert(guest_says("CTYS-GUEST vm1 ping 10.77.0.1 ok"), "the guest could not ping lab01: " .. (ctys.fs.read(vmlog) or ""))
 print("vm1 (10.77.0.50, on lab02's switch) wrote on its serial console: CTYS-GUEST vm1 ping 10.77.0.1 ok")
 
-step("lab03 on through its BMC, then one command on the group @lab")
-run("ctys -t pm -a create=ipmi,t:lab03,ping:50%0.2,sshping:50%0.2")
+step("lab03 on through its Redfish BMC (HTTPS, its CA from the machine database), then one command on the group @lab")
+local ca = lab .. "/m3/bmc/cert.pem"
+run("ctys-bmc --ca " .. ca .. " redfish://10.77.0.103 power status")
+run("ctys -t pm -a create=redfish,t:lab03,ping:50%0.2,sshping:50%0.2")
+run("ctys-bmc --ca " .. ca .. " redfish://10.77.0.103 power status")
 local results = assert(ctys.remote.exec { hosts = ctys.groups.hosts { "@lab" }, cmd = "echo $(ip -4 -o addr show scope global | awk '{print $2, $4}')" })
 for _, r in ipairs(results) do
   print(string.format("%s: %s", r.host, r.status == 0 and r.stdout:gsub("%s+$", "") or (r.err or ("exit " .. tostring(r.status)))))

@@ -38,6 +38,8 @@ impl Lab {
     fn ctys_path(&self, args: &[&str], path: Option<&str>) -> (i32, String, String) {
         let mut c = bin("ctys", self.home.path());
         c.env("CTYS_LAB_NAME", &self.name).env("CTYS_LAB_DIR", &self.dir).arg("lab").args(args);
+        // sushy-tools for lab03's Redfish BMC: the venv tests/run made.
+        c.env("CTYS_LAB_SUSHY", concat!(env!("CARGO_MANIFEST_DIR"), "/target/sushy"));
         if let Some(p) = path {
             c.env("PATH", p);
         }
@@ -73,6 +75,19 @@ fn ipmitool_power(lab: &Lab, bmc: &str) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
+/// lab03's power as its Redfish BMC reports it, read with curl (the password on stdin).
+fn redfish_power(lab: &Lab) -> String {
+    let creds = lab.file("home/.ctys/ipmi/credentials");
+    let password = creds.lines().find(|l| l.starts_with("10.77.0.103 ")).and_then(|l| l.split(' ').nth(2)).unwrap().to_string();
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", &lab.ns(0), "curl", "-s", "-m", "10", "-K", "-", "--cacert"]).arg(lab.dir.join("m3/bmc/cert.pem"));
+    c.arg("https://10.77.0.103/redfish/v1/Systems/27946b59-9e44-4fa7-8e91-7ab000000003");
+    let mut child = c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("user = \"admin:{password}\"\n").as_bytes()).unwrap();
+    let body = String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).to_string();
+    body.split("\"PowerState\": \"").nth(1).and_then(|r| r.split('"').next()).unwrap_or(&body).to_string()
+}
+
 #[test]
 fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
     if !privileged("the_tour_does_what_each_step_says_and_down_leaves_nothing") {
@@ -82,7 +97,9 @@ fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
     let (code, out, err) = lab.ctys(&["up", "3"]);
     assert_eq!(code, 0, "{out}{err}");
     let (_, status, _) = lab.ctys(&["status"]);
-    assert_eq!(status.lines().filter(|l| l.contains(" off ") && l.contains(" up 10.77.0.1")).count(), 3, "{status}");
+    assert_eq!(status.lines().filter(|l| l.contains(" off ") && l.contains(" up 10.77.0.10")).count(), 2, "{status}");
+    assert!(status.lines().any(|l| l.starts_with("lab03 ") && l.contains(" off ") && l.contains(" up redfish://10.77.0.103 ")), "{status}");
+    assert_eq!(redfish_power(&lab), "Off");
     let pcap = lab._keep.path().join("wol.pcap");
     let capture = Capture::start(&lab.ns(0), "labbr0", &pcap, "ether proto 0x0842");
     let tour = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lab-tour.lua");
@@ -114,6 +131,10 @@ fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
     for line in ["lab01: eth0 10.77.0.1/24", "lab02: ctysbr0 10.77.0.2/24", "lab03: eth0 10.77.0.3/24"] {
         assert!(out.contains(line), "{line}: {out}");
     }
+    // lab03 through Redfish: its BMC says On, and it told the lab's notifier, which switched it.
+    assert!(out.contains("CREATE lab03: redfish: powered on through the BMC redfish://10.77.0.103\n"), "{out}");
+    assert_eq!(redfish_power(&lab), "On");
+    assert!(lab.file("log/notify.log").contains("\"PUT / HTTP/1.1\" 204"), "{}", lab.file("log/notify.log"));
     // 5. lab01 cancelled: announced, and nothing runs there any more (its sshd is gone).
     let messages = lab.file("log/messages");
     assert!(messages.contains(&format!("{} logger ctys: CANCEL lab01 (POWEROFF) in 0 s", lab.ns(1))), "{messages}");
@@ -125,6 +146,14 @@ fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
     assert!(out.contains("CANCEL tst100: stack: shutdown qemu:vm1\nCANCEL tst100: stack: all down\n"), "{out}");
     assert!(lab.file("m2/vde/qemu.root/vm1.log").contains("CTYS-GUEST vm1 powerdown"));
     assert!(!lab.dir.join("m2/vde/qemu.root/vm1.pid").exists(), "the guest's pid file is gone");
+
+    // lab03's own poweroff, then a magic packet: its Redfish BMC is told both, and says so.
+    let (code, out, err) = lab.ctys(&["exec", "ctys", "-t", "pm", "-a", "cancel=l:lab03,POWEROFF:0,SELF", "lab03"]);
+    assert_eq!(code, 0, "{out}{err}");
+    common::wait_until("lab03's BMC to report its poweroff", 30, || redfish_power(&lab) == "Off");
+    let (code, out, err) = lab.ctys(&["exec", "ctys", "-t", "pm", "-a", "create=wol,t:lab03,ping:50%0.2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    common::wait_until("lab03's BMC to report the Wake-on-LAN", 30, || redfish_power(&lab) == "On");
 
     let (code, _, err) = lab.ctys(&["down"]);
     assert_eq!(code, 0, "{err}");
@@ -151,11 +180,23 @@ fn up_failing_half_way_takes_itself_down_and_refusals() {
         (&["up", "x"][..], 1, "bad machine count 'x'"),
         (&["frob"][..], 1, "unknown command 'frob'"),
         (&["exec"][..], 1, "give a command"),
+        (&["up", "--redfish", "4", "3"][..], 1, "--redfish 4: there are only 3 machines"),
+        (&["up", "--redfish", "2,x"][..], 1, "bad --redfish machine 'x'"),
+        (&["tour", "--redfish"][..], 1, "--redfish needs a list of machines"),
     ] {
         let (c, _, e) = lab.ctys(args);
         assert_eq!(c, code, "{args:?}: {e}");
         assert!(e.contains(msg), "{args:?}: {e}");
     }
+    // A Redfish BMC without sushy-tools (and no --install): exit 2 saying how, nothing made.
+    let (c, _, e) = {
+        let mut cmd = bin("ctys", lab.home.path());
+        cmd.env("CTYS_LAB_NAME", &lab.name).env("CTYS_LAB_DIR", &lab.dir).env("CTYS_LAB_SUSHY", lab.home.path().join("nosushy"));
+        split(cmd.args(["lab", "up", "--redfish", "1", "1"]).output().unwrap())
+    };
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("nosushy: ctys lab up --install puts it there"), "{e}");
+    lab.assert_gone();
     // A second `up` refuses to touch a lab that is there.
     assert_eq!(lab.ctys(&["up", "1"]).0, 0);
     let (c, _, e) = lab.ctys(&["up", "1"]);

@@ -10,7 +10,8 @@
 --- Machine i is the namespace `<name><i>` with eth0 (MAC 02:77:00:00:00:<i>) on the bridge
 --- `labbr0` of the control namespace `<name>0` (10.77.0.254/24), where ctys runs. A machine is
 --- "on" when it has its address 10.77.0.<i> and runs its sshd; its BMC, an OpenIPMI ipmi_sim on
---- 10.77.0.<100+i> in the control namespace, switches that on and off; a tcpdump on its bridge
+--- 10.77.0.<100+i> in the control namespace (or for the machines of `--redfish`, default lab03,
+--- sushy-tools' Redfish emulator there: ctys.tools.lab.redfish), switches that on and off; a tcpdump on its bridge
 --- port switches it on when a magic packet for its MAC passes; its `poweroff` (the lab's
 --- command table) switches it off. The lab's HOME (ssh config and key, machine database, group
 --- `lab`, IPMI credentials, command table) makes `ctys` address it by name. Nothing leaves the
@@ -26,16 +27,20 @@ local fs = require "ctys.fs"
 local proc = require "ctys.proc"
 
 M.USAGE = [[
-usage: ctys lab up [--install] [N] | down | status | exec CMD [ARGS...] | tour [--install] [N] [FILE]
+usage: ctys lab up [--install] [--redfish LIST] [N] | down | status | exec CMD [ARGS...]
+       ctys lab tour [--install] [--redfish LIST] [N] [FILE]
   up        build N sandbox machines (default 3, at most 50): namespaces on a lab bridge, each
-            with a MAC, an sshd while it is on, an ipmi_sim BMC and a Wake-on-LAN listener
+            with a MAC, an sshd while it is on, a BMC and a Wake-on-LAN listener
   down      remove every namespace, process and file of the lab (also after a failure)
   status    each machine: power, address, sshd, BMC, listener
   exec      run CMD in the lab's control namespace with the lab's HOME and PATH, where
             `ctys -t pm -a create=wol,t:lab01`, `ctys-ipmi 10.77.0.102 power status` and
             `ctys -t pm -a cancel=POWEROFF,SELF @lab` reach the machines
   tour      up, run FILE (default examples/lab-tour.lua) there, then down whatever happened
-  --install install missing packages with apt-get (without it: exit 2 naming the apt-get line)
+  --install install missing packages with apt-get (without it: exit 2 naming the apt-get line),
+            and sushy-tools (pip, from PyPI) into a venv for the Redfish BMCs
+  --redfish LIST  the machines (numbers: 3 or 1,3; none) whose BMC speaks Redfish (HTTPS on
+            10.77.0.1NN:443, sushy-tools' emulator) instead of IPMI (ipmi_sim); default 3
 needs root; CTYS_LAB_NAME (ctyslab) names the namespaces, CTYS_LAB_DIR (/run/NAME) holds files
 exit values: 0 ok, 1 bad arguments, 2 missing package or not root, 3 a step failed (the lab
 is taken down again when `up` fails);
@@ -43,6 +48,7 @@ is taken down again when `up` fails);
 environment:
   CTYS_LAB_NAME  the lab's name, prefix of its namespaces (ctyslab)
   CTYS_LAB_DIR   its files (/run/NAME); only a directory `up` made is removed
+  CTYS_LAB_SUSHY the venv holding sushy-tools (/var/cache/ctys/sushy)
 ]]
 
 -- What the lab runs, and the package each comes from.
@@ -116,9 +122,10 @@ local function need_root()
 end
 
 -- Every tool present, or (with install) apt-get installs the missing packages; else exit 2.
-local function check_tools(install)
+-- Redfish BMCs need openssl (their certificates) and sushy-tools.
+local function check_tools(install, redfish)
   local missing = {}
-  for _, t in ipairs(TOOLS) do
+  for _, t in ipairs(next(redfish) and { { "openssl", "openssl" }, table.unpack(TOOLS) } or TOOLS) do
     if not proc.which(t[1]) then missing[#missing + 1] = t[2] end
   end
   if #missing == 0 then return end
@@ -129,9 +136,14 @@ local function check_tools(install)
   run({ "apt-get", "install", "-y", "-qq", "--no-install-recommends", table.unpack(missing) }, { DEBIAN_FRONTEND = "noninteractive" })
 end
 
+local function ensure_tools(install, redfish)
+  check_tools(install, redfish)
+  if next(redfish) then require("ctys.tools.lab.redfish").ensure(install) end
+end
+
 -- The programs the lab runs, shipped in the binary (lua/ctys/tools/lab/*.sh): each reads the
 -- lab's directory, name and subnet from lab.env next to its bin/.
-local SCRIPTS = { machine = "machine.sh", listen = "listen.sh", chassis = "chassis.sh", log = "log.sh", guest = "guest.sh" }
+local SCRIPTS = { machine = "machine.sh", listen = "listen.sh", chassis = "chassis.sh", log = "log.sh", guest = "guest.sh", notify = "notify.py" }
 
 local function ssh_keygen(path, comment)
   run { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path }
@@ -145,7 +157,7 @@ local function daemon(ns, argv, log, pidfile)
   write(pidfile, pid .. "\n")
 end
 
-local function build(cfg, n)
+local function build(cfg, n, redfish)
   local d = cfg.dir
   local ok, e = fs.private_dir(d)
   if not ok then err.env("lab: %s", e) end
@@ -173,6 +185,9 @@ local function build(cfg, n)
   ip_("-n", cfg.ctl, "addr", "add", SUBNET .. "254/24", "dev", "labbr0")
   ip_("-n", cfg.ctl, "link", "set", "labbr0", "up")
   local ssh_config, known, machines, creds, group = {}, {}, {}, {}, {}
+  -- Each machine's BMC: lab/ipmi.lua's or lab/redfish.lua's, both told the same.
+  local bmc_lab = { dir = d, ctl = cfg.ctl, daemon = daemon }
+  if next(redfish) then require("ctys.tools.lab.redfish").notifier(bmc_lab) end
   for i = 1, n do
     local ns, m, name, ip, bmc = cfg.name .. i, d .. "/m" .. i, machine_name(i), SUBNET .. i, SUBNET .. (100 + i)
     local mac = string.format("02:77:00:00:00:%02x", i)
@@ -184,6 +199,7 @@ local function build(cfg, n)
     ip_("-n", cfg.ctl, "addr", "add", bmc .. "/24", "dev", "labbr0")
     mkdir(m .. "/bmc")
     mkdir(m .. "/vde")
+    write(m .. "/bmc/power", "0\n")
     write(m .. "/sshd_config", table.concat({
       "ListenAddress " .. ip .. ":22", "HostKey " .. d .. "/host_key", "PidFile " .. m .. "/sshd.pid",
       "AuthorizedKeysFile " .. d .. "/authorized_keys", "PermitRootLogin prohibit-password", "PasswordAuthentication no",
@@ -192,21 +208,11 @@ local function build(cfg, n)
       "PrintMotd no", "PrintLastLog no", "SetEnv SHLVL=1 CTYS_SOCKBASE=" .. m .. "/vde", "Subsystem sftp /usr/lib/openssh/sftp-server", "LogLevel ERROR", "",
     }, "\n"))
     write(m .. "/bmc/power", "0\n")
-    write(m .. "/bmc/on-power", string.format("#!/bin/sh\nexec %s/bin/machine \"$1\" %d\n", require("ctys.relay").quote(d), i), tonumber("755", 8))
-    write(m .. "/bmc/lan.conf", table.concat({
-      'name "' .. name .. '"', "set_working_mc 0x20", "  startlan 1", "    addr " .. bmc .. " 623", "    priv_limit admin",
-      "    allowed_auths_callback md5 straight", "    allowed_auths_user md5 straight",
-      "    allowed_auths_operator md5 straight", "    allowed_auths_admin md5 straight",
-      string.format("    guid a1234567%08x89abcdefa1234567", i), "  endlan",
-      string.format('  chassis_control "%s/bin/chassis %s/bmc 0x20"', d, m),
-      string.format('  user 2 true "admin" "%s" admin 10 md5 straight', password), "",
-    }, "\n"), tonumber("600", 8))
-    write(m .. "/bmc/sim.emu", "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nmc_enable 0x20\n")
-    daemon(cfg.ctl, { "ipmi_sim", "-c", m .. "/bmc/lan.conf", "-f", m .. "/bmc/sim.emu", "-s", m .. "/bmc", "-n" }, m .. "/bmc.log", m .. "/bmc.pid")
+    local bmc_fields = require(redfish[i] and "ctys.tools.lab.redfish" or "ctys.tools.lab.ipmi").start(bmc_lab, i, bmc, password)
     daemon(cfg.ctl, { d .. "/bin/listen", tostring(i) }, m .. "/listen.log", m .. "/listen.pid")
     ssh_config[#ssh_config + 1] = string.format("Host %s\n  HostName %s\n", name, ip)
     known[#known + 1] = string.format("%s,%s %s\n", name, ip, hostkey:match("^(%S+ %S+)"))
-    machines[#machines + 1] = string.format("%s mac=%s ip=%s bmc=%s bmc_user=admin iface=labbr0\n", name, mac, ip, bmc)
+    machines[#machines + 1] = string.format("%s mac=%s ip=%s %s bmc_user=admin iface=labbr0\n", name, mac, ip, bmc_fields)
     creds[#creds + 1] = string.format("%s admin %s\n", bmc, password)
     group[#group + 1] = name
   end
@@ -236,10 +242,13 @@ local function build(cfg, n)
   else
     io.stderr:write("ctys: lab: no QEMU test guest (", built and built.stderr:gsub("%s+$", "") or ("cannot use " .. cache), ")\n")
   end
-  -- Ready when every BMC answers a presence ping and every listener listens.
+  -- Ready when every BMC answers (IPMI: a presence ping; Redfish: a power status with the lab's
+  -- credentials) and every listener listens.
   local pings = {}
-  for i = 1, n do pings[#pings + 1] = string.format("assert(ctys.ipmi.ping{ host = %q, timeout = 0.2, retries = 50 }, %q)", SUBNET .. (100 + i), "BMC " .. i) end
-  run { "ip", "netns", "exec", cfg.ctl, system.exe(), "-e", table.concat(pings, "; ") }
+  for i = 1, n do
+    pings[#pings + 1] = require(redfish[i] and "ctys.tools.lab.redfish" or "ctys.tools.lab.ipmi").ready_chunk(bmc_lab, i, SUBNET .. (100 + i))
+  end
+  run { "ip", "netns", "exec", cfg.ctl, "env", "HOME=" .. cfg.home, "CTYS_NO_DNS=1", system.exe(), "-e", table.concat(pings, "; ") }
   for i = 1, n do
     local log = d .. "/m" .. i .. "/listen.log"
     local t0 = ctys.now()
@@ -293,14 +302,16 @@ end
 ---Build the lab; on a failure it is taken down again before the error goes on.
 ---@param cfg table from M.config()
 ---@param n integer machines
-function M.up(cfg, n)
+---@param redfish? table<integer, true> the machines whose BMC speaks Redfish (none)
+function M.up(cfg, n, redfish)
   check.arg("ctys.tools.lab.up", "cfg", cfg, "table")
   check.arg("ctys.tools.lab.up", "n", n, "integer")
+  check.arg("ctys.tools.lab.up", "redfish", redfish, "table|nil")
   need_root()
   if #namespaces(cfg) > 0 or exists(cfg.dir) then
     err.failed("lab %s is up already (or left over): ctys lab down first", cfg.name)
   end
-  local ok, e = pcall(build, cfg, n)
+  local ok, e = pcall(build, cfg, n, redfish or {})
   if not ok then
     M.down(cfg)
     error(e, 0)
@@ -330,7 +341,8 @@ function M.status(cfg)
     local r = proc.run { argv = { "ip", "-n", cfg.name .. i, "-4", "-o", "addr", "show", "scope", "global" } }
     local addr = r and r.status == 0 and r.stdout:match("inet (%S+)") or "-"
     rows[#rows + 1] = { machine_name(i), power, addr, alive(m .. "/sshd.pid") and "up" or "-",
-      (alive(m .. "/bmc.pid") and "up " or "DOWN ") .. SUBNET .. (100 + i), alive(m .. "/listen.pid") and "up" or "DOWN" }
+      (alive(m .. "/bmc.pid") and "up " or "DOWN ") .. (exists(m .. "/bmc/redfish") and "redfish://" or "") .. SUBNET .. (100 + i),
+      alive(m .. "/listen.pid") and "up" or "DOWN" }
     i = i + 1
   end
   return rows
@@ -350,7 +362,7 @@ local function count(word)
 end
 
 ---How the shells complete `ctys lab` (see ctys.tools.vnetctl.COMPLETE).
-M.COMPLETE = { words = { "up", "down", "status", "exec", "tour", "--install" } }
+M.COMPLETE = { words = { "up", "down", "status", "exec", "tour", "--install", "--redfish" } }
 
 ---Entry point of `ctys lab`.
 ---@param argv string[]
@@ -363,14 +375,34 @@ function M.main(argv)
     return cmd and 0 or 1
   end
   local cfg = M.config()
-  local rest, install = {}, false
-  for i = 2, #argv do
-    if argv[i] == "--install" and (cmd == "up" or cmd == "tour") then install = true else rest[#rest + 1] = argv[i] end
+  local rest, install, redfish_word = {}, false, nil
+  local i = 2
+  while argv[i] do
+    local builds = cmd == "up" or cmd == "tour"
+    if argv[i] == "--install" and builds then
+      install = true
+    elseif argv[i] == "--redfish" and builds then
+      redfish_word = argv[i + 1] or err.usage("lab: --redfish needs a list of machines (3, 1,3 or none)")
+      i = i + 1
+    else
+      rest[#rest + 1] = argv[i]
+    end
+    i = i + 1
+  end
+  local rf = require "ctys.tools.lab.redfish"
+  -- The machines with a Redfish BMC: as given, else lab03 when there is one.
+  local function redfish_of(n)
+    local set = rf.parse(redfish_word or (n >= 3 and "3" or "none"))
+    for k in pairs(set) do
+      if k > n then err.usage("lab: --redfish %d: there are only %d machines", k, n) end
+    end
+    return set
   end
   if cmd == "up" then
+    local redfish = redfish_of(count(rest[1]))
     need_root()
-    check_tools(install)
-    M.up(cfg, count(rest[1]))
+    ensure_tools(install, redfish)
+    M.up(cfg, count(rest[1]), redfish)
     print(string.format("lab %s: %d machines up (off until woken); run commands with: ctys lab exec CMD", cfg.name, count(rest[1])))
     return 0
   elseif cmd == "down" then
@@ -387,16 +419,17 @@ function M.main(argv)
     if #rest == 0 then err.usage("lab exec: give a command") end
     return exec(cfg, rest)
   elseif cmd == "tour" then
-    need_root()
-    check_tools(install)
     local n, file = 3, "examples/lab-tour.lua"
     for _, w in ipairs(rest) do
       if w:match("^%d+$") then n = count(w) else file = w end
     end
+    local redfish = redfish_of(n)
+    need_root()
+    ensure_tools(install, redfish)
     local f = io.open(file)
     if not f then err.env("lab tour: no tour script %s (run from the source tree, or give FILE)", file) end
     f:close()
-    M.up(cfg, n)
+    M.up(cfg, n, redfish)
     if file:sub(1, 1) ~= "/" then file = (os.getenv("PWD") or ".") .. "/" .. file end
     local ok, status = pcall(exec, cfg, { "ctys", file })
     M.down(cfg)

@@ -1,0 +1,53 @@
+--- The sandbox lab's IPMI BMCs (ctys lab): an OpenIPMI ipmi_sim in the control namespace on the
+--- machine's BMC address (port 623, RMCP and RMCP+, user admin with the lab's password) whose
+--- chassis_control (chassis.sh) keeps the power in `m<i>`/bmc and runs the machine switch on a
+--- change. The same interface as ctys.tools.lab.redfish: `start`, `ready_chunk`.
+---@class ctys.tools.lab.ipmi
+local M = {}
+
+local check = require "ctys.check"
+local err = require "ctys.err"
+local fs = require "ctys.fs"
+
+---Machine `i`'s IPMI BMC, started through `daemon` (lab.lua's): its configuration in
+---`m<i>`/bmc. Returns the machine database's fields for it.
+---@param lab {dir: string, ctl: string, daemon: fun(ns: string, argv: string[], log: string, pidfile: string)}
+---@param i integer
+---@param addr string the BMC's address
+---@param password string at most 16 characters (what ipmi_sim keeps)
+---@return string fields `bmc=...`
+function M.start(lab, i, addr, password)
+  check.arg("ctys.tools.lab.ipmi.start", "lab", lab, "table")
+  check.arg("ctys.tools.lab.ipmi.start", "i", i, "integer")
+  check.arg("ctys.tools.lab.ipmi.start", "addr", addr, "string")
+  check.arg("ctys.tools.lab.ipmi.start", "password", password, "string")
+  local d, m = lab.dir, lab.dir .. "/m" .. i
+  local function write(path, text, mode) err.must(fs.write(path, text, mode)) end
+  write(m .. "/bmc/on-power", string.format("#!/bin/sh\nexec %s/bin/machine \"$1\" %d\n", require("ctys.relay").quote(d), i), tonumber("755", 8))
+  write(m .. "/bmc/lan.conf", table.concat({
+    string.format('name "lab%02d"', i), "set_working_mc 0x20", "  startlan 1", "    addr " .. addr .. " 623", "    priv_limit admin",
+    "    allowed_auths_callback md5 straight", "    allowed_auths_user md5 straight",
+    "    allowed_auths_operator md5 straight", "    allowed_auths_admin md5 straight",
+    string.format("    guid a1234567%08x89abcdefa1234567", i), "  endlan",
+    string.format('  chassis_control "%s/bin/chassis %s/bmc 0x20"', d, m),
+    string.format('  user 2 true "admin" "%s" admin 10 md5 straight', password), "",
+  }, "\n"), tonumber("600", 8))
+  write(m .. "/bmc/sim.emu", "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nmc_enable 0x20\n")
+  lab.daemon(lab.ctl, { "ipmi_sim", "-c", m .. "/bmc/lan.conf", "-f", m .. "/bmc/sim.emu", "-s", m .. "/bmc", "-n" }, m .. "/bmc.log", m .. "/bmc.pid")
+  return "bmc=" .. addr
+end
+
+---A Lua chunk for the control namespace that waits (10 s at most) until machine `i`'s BMC
+---answers an RMCP presence ping.
+---@param lab {dir: string}
+---@param i integer
+---@param addr string
+---@return string
+function M.ready_chunk(lab, i, addr)
+  check.arg("ctys.tools.lab.ipmi.ready_chunk", "lab", lab, "table")
+  check.arg("ctys.tools.lab.ipmi.ready_chunk", "i", i, "integer")
+  check.arg("ctys.tools.lab.ipmi.ready_chunk", "addr", addr, "string")
+  return string.format("assert(ctys.ipmi.ping{ host = %q, timeout = 0.2, retries = 50 }, %q)", addr, "BMC " .. i)
+end
+
+return M
