@@ -36,7 +36,7 @@ fn command() -> Command {
         .override_usage(
             "ctys [HOST OPTIONS] FILE.lua [ARGS...]\n       ctys [HOST OPTIONS] -e CHUNK\n       \
              ctys [HOST OPTIONS] [--repl]\n       ctys [HOST OPTIONS] --test PATH...\n       \
-             ctys --dump-lua DIR\n       ctys lab up|down|status|exec|tour ...\n       ctys --tool NAME ARGS... (ctys-NAME ARGS...)\n       \
+             ctys --dump-lua DIR\n       ctys lab up|down|status|exec|tour ...\n       ctys --gateway (what a controller runs on a topology's gateways, over SSH)\n       ctys --tool NAME ARGS... (ctys-NAME ARGS...)\n       \
              ctys [-t TYPE] -a ACTION[=SUBOPTS] [OPTIONS] [--] [TARGETS...]",
         )
         .disable_help_flag(true)
@@ -163,6 +163,9 @@ pub fn main() -> i32 {
         }
         return tool_main(&name, argv.into_iter().skip(3).collect());
     }
+    if argv.get(1).is_some_and(|a| a == "--gateway") && argv.len() == 2 {
+        return gateway_main();
+    }
     init_logging();
     let m = match command().try_get_matches_from(&argv) {
         Ok(m) => m,
@@ -180,6 +183,33 @@ pub fn main() -> i32 {
         }
     };
     exit_code("ctys", run(&m))
+}
+
+static GATEWAY_CANCEL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static GATEWAY_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn gateway_signal(sig: nix::libc::c_int) {
+    GATEWAY_SIGNAL.store(sig, std::sync::atomic::Ordering::SeqCst);
+    GATEWAY_CANCEL.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// `ctys --gateway`: what a controller runs over SSH on a topology's gateway (the protocol of
+/// prim::remote::gateway on stdin and stdout). INT, TERM and HUP cancel the hosts' commands
+/// (they are ended on their hosts) and end it with 128+N.
+fn gateway_main() -> i32 {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    init_logging();
+    let action = SigAction::new(SigHandler::Handler(gateway_signal), SaFlags::empty(), SigSet::empty());
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: the handler only stores to atomics.
+        let _ = unsafe { sigaction(sig, &action) };
+    }
+    let code = crate::prim::remote::serve::serve(&GATEWAY_CANCEL);
+    let _ = crate::prim::remote::pool::close_all();
+    match GATEWAY_SIGNAL.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => code,
+        sig => 128 + sig,
+    }
 }
 
 /// A tool binary (`ctys-vnetctl`, `ctys-wakeup`, ...): `ctys.tools.<name>.main(argv)`.

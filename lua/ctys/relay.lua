@@ -78,20 +78,11 @@ function M.quote(w)
   return "'" .. w:gsub("'", "'\\''") .. "'"
 end
 
----A ctys program on a target, as a command line for its shell: `name` from the PATH there,
----else the copy ctys-distribute leaves in ~/.ctys/bin.
----@param name string e.g. "ctys", "ctys-vnetctl"
----@return string
-function M.installed(name)
-  check.arg("ctys.relay.installed", "name", name, "string")
-  return string.format([[sh -c 'command -v %s >/dev/null 2>&1 && exec %s "$@"; exec "$HOME/.ctys/bin/%s" "$@"' %s]], name, name, name, name)
-end
-
 ---The ctys a target runs: $CTYS_REMOTE_CMD, else `ctys` on its PATH, else ~/.ctys/bin/ctys (a
 ---command line for the remote shell).
 ---@return string
 function M.remote_cmd()
-  return require("ctys.paths").env("CTYS_REMOTE_CMD") or M.installed("ctys")
+  return require("ctys.paths").env("CTYS_REMOTE_CMD") or require("ctys.remote").installed("ctys")
 end
 
 ---The output mode a request asks for (-X, --json, --gather, else prefix).
@@ -118,6 +109,7 @@ end
 ---@field stdin? string sent to the command on every host
 ---@field forward_stdin? boolean stream this process's stdin to every host instead (ctys.remote.ExecOpts)
 ---@field prog? string the program named in failure lines ("ctys")
+---@field topology? string|false the topology file (ctys.remote.ExecOpts; default $CTYS_TOPOLOGY, ~/.ctys/topology.conf)
 
 ---Run a plain shell command on hosts (nothing of ctys is needed there), print the output in a
 ---mode, list the failures and return pdsh's exit value: 0, the highest remote status, or 255
@@ -133,7 +125,8 @@ function M.command(hosts, cmd, opts)
   check.arg("ctys.relay.command", "opts", opts, "table")
   local res, e = require("ctys.remote").exec { hosts = hosts, cmd = cmd, user = opts.user, fanout = opts.fanout,
     connect_timeout = opts.connect_timeout, timeout = opts.timeout, stdin = opts.stdin,
-    forward_stdin = opts.forward_stdin, on_line = opts.mode == "prefix" and output.line_printer(#hosts > 1) or nil, progress = opts.mode == "prefix" or opts.mode == "gather" }
+    forward_stdin = opts.forward_stdin, on_line = opts.mode == "prefix" and output.line_printer(#hosts > 1) or nil, progress = opts.mode == "prefix" or opts.mode == "gather",
+    topology = opts.topology }
   if not res then require("ctys.err").env("%s", e) end
   return finish(res, opts.mode, opts.prog)
 end

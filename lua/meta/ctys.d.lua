@@ -104,6 +104,8 @@ function ctys.core.isatty(stream) end
 ---@field on_progress? fun(done: integer, failed: integer, running: integer, elapsed: number)
 ---@field max_output? integer the most bytes of output kept per host (64 MiB); more is kind toolarge
 ---@field fresh? boolean connect anew and keep nothing (the sessions are kept per host otherwise)
+---@field routes? table<integer, string[][]> per target (by index), the gateways between here and it: candidates per level, nearest first (ctys.topology.route)
+---@field gateway_cmd? string the command that runs ctys on a gateway (`--gateway` is added); needed with routes
 
 ---@class ctys.core.RemoteResult
 ---@field host string

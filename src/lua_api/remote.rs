@@ -15,6 +15,7 @@ use crate::prim::remote::broadcast::Broadcast;
 use crate::prim::remote::config::SshConfig;
 use crate::prim::remote::console::{self, ConsoleRequest, Exit};
 use crate::prim::remote::fanout::{self, Event};
+use crate::prim::remote::{gateway, tree};
 use crate::prim::remote::{pool, resolve, Env, ErrorKind, ExecRequest, HostKeyMode, HostResult, Overrides, RemoteError, Settings, Stream, Target};
 
 /// Messages from the fan-out thread.
@@ -70,7 +71,7 @@ pub(super) const OVERRIDES: [&str; 7] = ["strict", "user", "port", "identity", "
 
 pub(super) const SPEC: super::spec::Schema = super::spec::Schema {
     class: "ctys.core.RemoteSpec",
-    fields: &["targets", "cmd", "stdin", "forward_stdin", "env", "pty", "timeout", "max_output", "fanout", "on_line", "on_progress", "fresh",
+    fields: &["targets", "cmd", "stdin", "forward_stdin", "env", "pty", "timeout", "max_output", "fanout", "on_line", "on_progress", "fresh", "routes", "gateway_cmd",
         OVERRIDES[0], OVERRIDES[1], OVERRIDES[2], OVERRIDES[3], OVERRIDES[4], OVERRIDES[5], OVERRIDES[6]],
 };
 pub(super) const CONSOLE: super::spec::Schema = super::spec::Schema {
@@ -131,7 +132,7 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
         timeout: secs("remote_exec", spec.get("timeout")?, "timeout")?,
         max_output: spec.get("max_output")?,
         fresh: spec.get::<Option<bool>>("fresh")?.unwrap_or(false),
-        stdin_feed: None,
+        ..Default::default()
     };
     let fanout: usize = spec.get::<Option<usize>>("fanout")?.unwrap_or(64);
     let on_line: Option<Function> = spec.get("on_line")?;
@@ -145,11 +146,18 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
     // Results name a host as it was given, user and port included, so two hosts on one
     // address stay apart.
     let labels: Vec<String> = targets.iter().map(Target::label).collect();
-    let hosts: Vec<_> = targets.iter().map(|t| resolve(t, &overrides, &cfg, &penv)).collect();
-    let n = hosts.len();
+    let routed = routes(&lua, "remote_exec", &spec, &targets)?;
+    let gateway_cmd: Option<String> = super::text_field("remote_exec", &spec, "gateway_cmd")?;
+    if routed.is_some() && gateway_cmd.is_none() {
+        return Err(mlua::Error::runtime("ctys.core.remote_exec: bad argument 'spec.gateway_cmd': needed with routes"));
+    }
+    let hosts: Vec<_> = if routed.is_some() { Vec::new() } else { targets.iter().map(|t| resolve(t, &overrides, &cfg, &penv)).collect() };
+    let n = targets.len();
     let mut req = req;
     if spec.get::<Option<bool>>("forward_stdin")?.unwrap_or(false) {
-        match Broadcast::new(n) {
+        // One reader per host the fan-out here runs (behind a gateway, stdin is empty).
+        let readers = routed.as_ref().map_or(n, |r| r.iter().filter(|h| h.via.is_empty()).count());
+        match Broadcast::new(readers) {
             Ok(b) => req.stdin_feed = Some(Arc::new(b)),
             Err(e) => return (Value::Nil, format!("cannot forward standard input: {e}")).into_lua_multi(&lua),
         }
@@ -159,14 +167,21 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let cancel = Arc::new(AtomicBool::new(false));
     let mut guard = CancelGuard { cancel: cancel.clone(), done: done_rx, finished: false };
-    let want_lines = on_line.is_some();
+    let output = if on_line.is_some() { fanout::Output::Lines } else { fanout::Output::Quiet };
     std::thread::Builder::new()
         .name("ctys-fanout".into())
         .spawn(move || {
             let emit = |ev| {
                 let _ = tx.send(Msg::Event(ev));
             };
-            let results = fanout::run(&hosts, &req, fanout, want_lines, &cancel, &emit);
+            let results = match &routed {
+                Some(routed) => {
+                    let resolve_one = |t: &Target| resolve(t, &overrides, &cfg, &penv);
+                    let tree = tree::Tree { resolve: &resolve_one, gateway_cmd: gateway_cmd.as_deref().unwrap_or_default(), overrides: &overrides };
+                    tree::run(routed, &req, fanout, output, &tree, &cancel, &emit)
+                }
+                None => fanout::run(&hosts, &req, fanout, output, &cancel, &emit),
+            };
             let _ = tx.send(Msg::Finished(results));
             let _ = done_tx.send(());
         })
@@ -184,10 +199,11 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
                 }
                 continue;
             }
-            Ok(Some(Msg::Event(Event::Done { ok, .. }))) => {
+            Ok(Some(Msg::Event(Event::Done { end, .. }))) => {
                 done += 1;
-                failed += usize::from(!ok);
+                failed += usize::from(!end.ok());
             }
+            Ok(Some(Msg::Event(Event::Start { .. } | Event::Chunk { .. }))) => continue,
             Ok(Some(Msg::Finished(r))) => break r,
             Ok(None) => return Err(mlua::Error::runtime("remote_exec: the fan-out thread ended without results")),
             Err(_) => {}
@@ -213,6 +229,28 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
         list.raw_set(i + 1, t)?;
     }
     list.into_lua_multi(&lua)
+}
+
+/// The spec's `routes` (target index → levels of candidate gateways), as routed targets; None
+/// when no target has a gateway.
+fn routes(lua: &Lua, fname: &str, spec: &Table, targets: &[Target]) -> mlua::Result<Option<Vec<gateway::Routed>>> {
+    let Some(t) = spec.get::<Option<Table>>("routes")? else { return Ok(None) };
+    let bad = |why: String| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'spec.routes': {why}"));
+    let mut out: Vec<gateway::Routed> = targets.iter().map(|t| gateway::Routed { target: t.clone(), via: Vec::new() }).collect();
+    for pair in t.pairs::<Value, Value>() {
+        let (k, v) = pair?;
+        let i = match k {
+            Value::Integer(i) if i >= 1 && (i as usize) <= targets.len() => i as usize - 1,
+            k => return Err(bad(format!("key {k:?}: a target's index 1-{}", targets.len()))),
+        };
+        let levels: Vec<Vec<super::Text>> = mlua::FromLua::from_lua(v, lua)
+            .map_err(|e| bad(format!("[{}]: lists of gateway names ({e})", i + 1)))?;
+        if levels.len() > gateway::MAX_DEPTH || levels.iter().any(|l| l.is_empty()) {
+            return Err(bad(format!("[{}]: 1-{} levels, each naming a gateway", i + 1, gateway::MAX_DEPTH)));
+        }
+        out[i].via = levels.into_iter().map(|l| l.into_iter().map(|g| g.0).collect()).collect();
+    }
+    Ok(out.iter().any(|r| !r.via.is_empty()).then_some(out))
 }
 
 /// The settings for the spec's one `target` (its SSH options, ssh_config, defaults); the inner

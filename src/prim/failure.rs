@@ -59,6 +59,8 @@ pub enum Kind {
     Secret,
     /// IPMI: the session is closed or in use.
     Closed,
+    /// Remote: the gateway a host was reached through failed (down, died, not a ctys).
+    Gateway,
 }
 
 impl Kind {
@@ -90,7 +92,17 @@ impl Kind {
             Kind::Network => "network",
             Kind::Secret => "secret",
             Kind::Closed => "closed",
+            Kind::Gateway => "gateway",
         }
+    }
+
+    /// The kind `name()` gives that name (a gateway's reply names kinds).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        use Kind::*;
+        [NotFound, Permission, Exists, Untrusted, TooLarge, Timeout, Io, NoDevice, Invalid, Other, NotSupported, UnsupportedMode, Resolve,
+            Connect, HostKey, Auth, Cancelled, Ssh, Kg, Privilege, Refused, Bmc, Protocol, Network, Secret, Closed, Gateway]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 
     /// The kind of an I/O error.

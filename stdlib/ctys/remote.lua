@@ -30,6 +30,8 @@ local core = require "ctys.core"
 ---@field progress? boolean show live progress on a terminal (default true; never when stderr is not one)
 ---@field max_output? integer the most bytes of output kept per host (64 MiB); past it the command is ended and the host fails with kind toolarge
 ---@field fresh? boolean a new connection, not a kept one (and not kept after): whether SSH answers now
+---@field topology? string|false topology.conf (ClusterShell's format, ctys.topology) whose gateways reach the hosts: default $CTYS_TOPOLOGY, else ~/.ctys/topology.conf when there is one; false: none. Hosts behind a gateway run `ctys --gateway` there; `forward_stdin` and `fresh` apply to the hosts reached directly only (the others read an empty stdin), `pty` to none
+---@field gateway_cmd? string what runs ctys on a gateway (default $CTYS_REMOTE_CMD, else ctys.remote.installed("ctys"))
 
 local check = require "ctys.check"
 
@@ -37,9 +39,9 @@ local OPTS = {
   cmd = "string", timeout = "seconds", connect_timeout = "seconds", fanout = "integer", user = "string", port = "port",
   identity = "string", known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string",
   stdin = "string", env = "table", pty = "boolean", on_line = "function", progress = "boolean", hosts = "any",
-  max_output = "integer", fresh = "boolean", forward_stdin = "boolean",
+  max_output = "integer", fresh = "boolean", forward_stdin = "boolean", topology = "any", gateway_cmd = "string",
 }
-local LUA_OPTS = check.without(OPTS, "cmd", "stdin", "forward_stdin")
+local LUA_OPTS = check.without(OPTS, "cmd", "stdin", "forward_stdin", "topology", "gateway_cmd")
 LUA_OPTS.chunk, LUA_OPTS.remote_cmd = "string", "string"
 
 -- A target table checked before anything connects: the host an address or a host name
@@ -96,15 +98,59 @@ local function progress_printer()
   end
 end
 
+---A ctys program on a host, as a command line for its shell: `name` from the PATH there, else
+---the copy ctys-distribute leaves in ~/.ctys/bin.
+---@param name string e.g. "ctys", "ctys-vnetctl"
+---@return string
+function M.installed(name)
+  check.arg("ctys.remote.installed", "name", name, "string")
+  return string.format([[sh -c 'command -v %s >/dev/null 2>&1 && exec %s "$@"; exec "$HOME/.ctys/bin/%s" "$@"' %s]], name, name, name, name)
+end
+
+-- The gateways of each target through the topology `exec` was given (or the default one):
+-- routes by target index, nil when none has a gateway; nil, err, kind for a bad file.
+local function routes_of(opts, targets)
+  local path = opts.topology
+  if path == false then return nil end
+  if path ~= nil and type(path) ~= "string" then check.bad("ctys.remote.exec", "topology", "expected a file name or false, got %s", tostring(path)) end
+  if path == nil then
+    path = os.getenv("CTYS_TOPOLOGY")
+    if not path or path == "" then
+      local home = os.getenv("HOME")
+      path = home and home .. "/.ctys/topology.conf"
+      if not (path and core.fs_stat(path)) then return nil end
+    end
+  end
+  local topology = require "ctys.topology"
+  local topo, e, kind = topology.load(path)
+  if not topo then return nil, e, kind end
+  local root = require("ctys.system").hostname() or ""
+  local routes, any = {}, false
+  for i, t in ipairs(targets) do
+    local via, re, rkind = topology.route(topo, t.host, root)
+    if not via then return nil, re, rkind end
+    routes[i], any = via, any or #via > 0
+  end
+  if any then return routes end
+end
+
 ---Run one command on many hosts at once. Misuse raises; a host that fails (unreachable, host
 ---key refused, authentication, timeout, non-zero exit) is reported in its result, never raised.
 ---@param opts ctys.remote.ExecOpts
 ---@return ctys.core.RemoteResult[]|nil results one per host, in the order given
----@return string? err when ~/.ssh/config (or `config`) cannot be read
+---@return string? err when ~/.ssh/config (or `config`), or the topology, cannot be read
+---@return string? kind
 function M.exec(opts)
   check.opts("ctys.remote.exec", opts, OPTS, { "hosts", "cmd" })
-  local spec = check.without(opts, "hosts", "progress")
+  local spec = check.without(opts, "hosts", "progress", "topology", "gateway_cmd")
   spec.targets = hosts_of("ctys.remote.exec", opts.hosts)
+  local routes, re, rkind = routes_of(opts, spec.targets)
+  if re then return nil, re, rkind end
+  if routes then
+    if opts.pty then check.bad("ctys.remote.exec", "pty", "does not go through gateways (the topology routes some hosts)") end
+    spec.routes = routes
+    spec.gateway_cmd = opts.gateway_cmd or os.getenv("CTYS_REMOTE_CMD") or M.installed("ctys")
+  end
   for k, v in pairs(opts.env or {}) do
     if type(k) ~= "string" or type(v) ~= "string" or not k:match("^[%a_][%w_]*$") then
       check.bad("ctys.remote.exec", "env", "expected NAME = \"value\" strings, got %s = %s", tostring(k), tostring(v))

@@ -48,7 +48,8 @@ impl Sshd {
         Sshd::start_full(addrs, free_port(), None, env)
     }
 
-    fn start_full(addrs: Vec<String>, port: u16, netns: Option<&str>, env: &str) -> Sshd {
+    /// `start_at` with more `NAME=value` words for the sessions' environment (sshd's SetEnv).
+    pub fn start_full(addrs: Vec<String>, port: u16, netns: Option<&str>, env: &str) -> Sshd {
         let dir = TempDir::new("sshd");
         let home = TempDir::new("sshhome");
         let d = dir.path();

@@ -15,7 +15,7 @@ local err = require "ctys.err"
 
 M.USAGE = [[
 usage: ctys-exec -w HOSTS [-x EXCLUDE] [-f FANOUT] [-t CONNECT_TIMEOUT] [-u COMMAND_TIMEOUT]
-                 [-l USER] [-b | -X | --json] CMD...
+                 [-l USER] [--topology FILE] [-b | -X | --json] CMD...
        ctys-exec -w HOSTS [...] --copy SRC... --dest DIR
        ctys-exec -w HOSTS [...] --rcopy SRC --dest DIR
   -w HOSTS    hosts, groups and ranges: a group expression (@lab,lab[01-20]!lab03)
@@ -23,25 +23,31 @@ usage: ctys-exec -w HOSTS [-x EXCLUDE] [-f FANOUT] [-t CONNECT_TIMEOUT] [-u COMM
   -f FANOUT   hosts at once (64)
   -t SECONDS  connect timeout (10)      -u SECONDS  command timeout (none)
   -l USER     remote user (a host's own user@ wins)
+  --topology FILE  reach hosts through the gateways of FILE (ClusterShell's topology.conf
+              format: [routes] lines `NODES: NODES`; the line of this machine's host name
+              lists the first gateways, which run `ctys --gateway`); `none`: all direct
   -b          gather: identical outputs once, under their hosts (clush -b)
   -X          terse: one ';' record a host      --json  one JSON object a host
   --copy SRC... --dest DIR   copy files and directories into DIR on each host (made when
               missing; each SRC lands inside it under its own name)
   --rcopy SRC --dest DIR     fetch SRC from each host into DIR/<host>/
 standard input, when it is not a terminal, is streamed to the command on every host as it
-arrives (a host that falls 1 MiB behind holds it back; hosts beyond -f keep at most 64 MiB).
+arrives (a host that falls 1 MiB behind holds it back; hosts beyond -f keep at most 64 MiB);
+hosts behind gateways read an empty standard input.
 exit values: a command's as pdsh's: 0, the highest remote exit status, 255 when a host could not
 run it; a copy's 0, or 255 when a host failed; 1 bad arguments; 2 a missing file;
 128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
 environment:
   CTYS_GROUPS_PATH  group directories      CTYS_NO_DNS  1: never ask DNS
+  CTYS_TOPOLOGY     the topology without --topology (else ~/.ctys/topology.conf if present)
+  CTYS_REMOTE_CMD   the ctys a gateway runs (else ctys on its PATH, else ~/.ctys/bin/ctys)
 ]]
 
-local SPEC = "w:x:f:t:u:l:bXjCRD:h"
-local LONG = { ["--json"] = "j", ["--copy"] = "C", ["--rcopy"] = "R", ["--dest"] = "D", ["--gather"] = "b" }
+local SPEC = "w:x:f:t:u:l:bXjCRD:T:h"
+local LONG = { ["--json"] = "j", ["--copy"] = "C", ["--rcopy"] = "R", ["--dest"] = "D", ["--gather"] = "b", ["--topology"] = "T" }
 
 ---How the shells complete it (see ctys.tools.vnetctl.COMPLETE).
-M.COMPLETE = { spec = SPEC, values = { w = "host", x = "host", l = "user" }, hidden = { j = true, C = true, R = true, D = true } }
+M.COMPLETE = { spec = SPEC, hidden = { j = true, C = true, R = true, D = true, T = true }, values = { w = "host", x = "host", l = "user", T = "file" } }
 
 -- `--dest DIR` may come after the sources of --copy: taken out wherever it is (before `--`).
 local function take_dest(argv)
@@ -143,7 +149,8 @@ function M.main(argv)
   local mode = opts.b and "gather" or opts.X and "terse" or opts.j and "json" or "prefix"
   return (require("ctys.relay").command(M.hosts(opts.w, opts.x), cmd, { mode = mode, user = common.user, fanout = fanout,
     connect_timeout = common.connect_timeout, timeout = seconds(opts.u, "-u"),
-    forward_stdin = not require("ctys.system").isatty("stdin"), prog = "ctys-exec" }))
+    forward_stdin = not require("ctys.system").isatty("stdin"), prog = "ctys-exec",
+    topology = opts.T and (opts.T ~= "none" and opts.T or false) or nil }))
 end
 
 return M

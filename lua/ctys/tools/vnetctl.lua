@@ -93,7 +93,7 @@ local function remote(opts, command)
   local words = option_words(opts, { r = true, l = true, Z = true })
   words[#words + 1] = command
   for i, w in ipairs(words) do words[i] = quote(w) end
-  local cmd = (require("ctys.paths").env("CTYS_REMOTE_VNETCTL") or require("ctys.relay").installed("ctys-vnetctl")) .. " " .. table.concat(words, " ")
+  local cmd = (require("ctys.paths").env("CTYS_REMOTE_VNETCTL") or require("ctys.remote").installed("ctys-vnetctl")) .. " " .. table.concat(words, " ")
   if opts.Z then cmd = table.concat(ESCALATE[opts.Z:upper()], " ") .. " " .. cmd end
   -- `-r a,root@b` is a list, and @groups and ranges work too (a list is a union).
   local hosts = require("ctys.groups").hosts { opts.r }

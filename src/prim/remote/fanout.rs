@@ -11,10 +11,42 @@ use super::{connect, pool, Conn, ExecRequest, HostResult, RemoteError, Settings,
 /// What the fan-out reports while it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// A host is connected and its command about to start.
+    Start { host: usize },
     /// A complete output line (without its newline; the last line may lack one).
     Line { host: usize, stream: Stream, line: Vec<u8> },
-    /// A host finished; `ok` when it ran and exited 0.
-    Done { host: usize, ok: bool },
+    /// Output as it arrived (Output::Chunks: a gateway passes it on whole).
+    Chunk { host: usize, stream: Stream, data: Vec<u8> },
+    /// A host finished, and how.
+    Done { host: usize, end: End },
+}
+
+/// How a host's command ended: its result without the output.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct End {
+    pub status: Option<i32>,
+    pub signal: Option<String>,
+    pub error: Option<RemoteError>,
+    pub started: bool,
+}
+
+impl End {
+    pub fn of(r: &HostResult) -> End {
+        End { status: r.outcome.status, signal: r.outcome.signal.clone(), error: r.error.clone(), started: r.started }
+    }
+
+    /// It ran and exited 0.
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.status == Some(0)
+    }
+}
+
+/// How output is reported while it arrives (the results hold all of it anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Quiet,
+    Lines,
+    Chunks,
 }
 
 /// Cuts a byte stream into lines.
@@ -46,7 +78,7 @@ impl Lines {
 /// The command on one host: on a kept session (`fresh`: a new one, not kept after), kept again
 /// when it ran well. A kept session may have died while it waited: when the command did not
 /// start there, it runs once more on a new connection.
-fn one(idx: usize, s: &Settings, req: &ExecRequest, want_lines: bool, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
+fn one(idx: usize, s: &Settings, req: &ExecRequest, output: Output, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
     // The host holds the input back from the moment it has a slot, not only once connected: a
     // slow handshake must not let the reader run up to the cap meant for hosts still queued.
     let mut tap = match req.stdin_feed.as_ref().map(|b| b.tap(idx)).transpose() {
@@ -58,8 +90,9 @@ fn one(idx: usize, s: &Settings, req: &ExecRequest, want_lines: bool, cancel: &A
         Ok(c) => c,
         Err(e) => return HostResult { error: Some(e), ..Default::default() },
     };
+    emit(Event::Start { host: idx });
     loop {
-        let r = run_on(&conn, idx, req, tap.as_mut(), want_lines, cancel, emit);
+        let r = run_on(&conn, idx, req, tap.as_mut(), output, cancel, emit);
         if r.error.is_none() && !req.fresh {
             pool::give(s, conn);
             return r;
@@ -75,13 +108,15 @@ fn one(idx: usize, s: &Settings, req: &ExecRequest, want_lines: bool, cancel: &A
     }
 }
 
-fn run_on(conn: &Conn, idx: usize, req: &ExecRequest, tap: Option<&mut Tap>, want_lines: bool, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
+fn run_on(conn: &Conn, idx: usize, req: &ExecRequest, tap: Option<&mut Tap>, output: Output, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> HostResult {
     let (mut out, mut err) = (Lines::default(), Lines::default());
-    let mut sink = |stream: Stream, data: &[u8]| {
-        if want_lines {
+    let mut sink = |stream: Stream, data: &[u8]| match output {
+        Output::Lines => {
             let lines = if stream == Stream::Stdout { &mut out } else { &mut err };
             lines.push(data, |line| emit(Event::Line { host: idx, stream, line }));
         }
+        Output::Chunks => emit(Event::Chunk { host: idx, stream, data: data.to_vec() }),
+        Output::Quiet => {}
     };
     let r = conn.exec(req, tap, cancel, &mut sink);
     out.finish(|line| emit(Event::Line { host: idx, stream: Stream::Stdout, line }));
@@ -113,14 +148,14 @@ fn not_started(s: &Settings) -> RemoteError {
 }
 
 /// Runs `req` on every host with at most `fanout` at once. A host whose settings could not be
-/// resolved fails with that error. `emit` receives Line events (when `want_lines`) and one
-/// Done event per host, from the worker threads. With `req.stdin_feed` this process's stdin
+/// resolved fails with that error. `emit` receives a Start event per host that connected, Line
+/// or Chunk events as `output` says, and one Done event per host, from the worker threads. With `req.stdin_feed` this process's stdin
 /// is read meanwhile and streamed to every host.
 pub fn run(
     hosts: &[Result<Settings, RemoteError>],
     req: &ExecRequest,
     fanout: usize,
-    want_lines: bool,
+    output: Output,
     cancel: &AtomicBool,
     emit: &(dyn Fn(Event) + Sync),
 ) -> Vec<HostResult> {
@@ -132,9 +167,9 @@ pub fn run(
             let r = match &hosts[i] {
                 Err(e) => HostResult { error: Some(e.clone()), ..Default::default() },
                 Ok(s) if cancel.load(Ordering::Relaxed) => HostResult { error: Some(not_started(s)), ..Default::default() },
-                Ok(s) => one(i, s, req, want_lines, cancel, emit),
+                Ok(s) => one(i, s, req, output, cancel, emit),
             };
-            emit(Event::Done { host: i, ok: r.error.is_none() && r.outcome.status == Some(0) });
+            emit(Event::Done { host: i, end: End::of(&r) });
             r
         });
         if let Some(feed) = &req.stdin_feed {

@@ -7,9 +7,12 @@ pub mod console;
 pub mod broadcast;
 pub mod copy;
 pub mod fanout;
+pub mod gateway;
 pub mod known_hosts;
 pub mod pool;
+pub mod serve;
 mod session;
+pub mod tree;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -78,6 +81,9 @@ pub struct ExecRequest {
     pub max_output: Option<usize>,
     /// A new connection, neither taken from the pool nor kept in it (is SSH answering now?).
     pub fresh: bool,
+    /// Stdout goes to the sink only, not into the result (a gateway's stream of frames, which
+    /// the caller consumes as it comes; max_output then bounds stderr alone).
+    pub sink_stdout_only: bool,
 }
 
 /// The most output one command's result holds unless asked otherwise (64 MiB).
@@ -113,7 +119,7 @@ pub struct HostResult {
 }
 
 /// The caller's explicit choices; each beats ssh_config, which beats the defaults.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides {
     pub user: Option<String>,
     pub port: Option<u16>,
@@ -124,7 +130,7 @@ pub struct Overrides {
 }
 
 /// A target as the ctys grammar gives it: `[user@]host[:port]`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Target {
     pub user: Option<String>,
     pub host: String,

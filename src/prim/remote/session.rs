@@ -473,6 +473,7 @@ impl Conn {
                             if !data.is_empty() {
                                 sink(stream, &data);
                                 match stream {
+                                    Stream::Stdout if req.sink_stdout_only => {}
                                     Stream::Stdout => out.outcome.stdout.extend_from_slice(&data),
                                     Stream::Stderr => out.outcome.stderr.extend_from_slice(&data),
                                 }
