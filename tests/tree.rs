@@ -154,6 +154,19 @@ fn through_gateways_as_flat_and_honest_when_they_fail() {
     assert!(tree_out.contains("deep3: 10.94.1.13\n") && tree_out.contains("leaf200: 10.91.2.72\n"), "{tree_out}");
     eprintln!("260 hosts through the tree: {took:?}");
 
+    // The relay of ctys actions follows CTYS_TOPOLOGY as well (the CLI plugin, and a PM
+    // action run by the ctys on a leaf: its dry run there).
+    let mut c = bin_in(Some(&lab.ctl.0), "ctys", lab.home.path());
+    c.env("CTYS_REMOTE_CMD", format!("env HOME={} {}", lab.home.path().display(), env!("CARGO_BIN_EXE_ctys"))).env("CTYS_TOPOLOGY", &lab.topology);
+    let (code, out, err) = split(c.args(["-t", "cli", "-a", "create=cmd:echo relayed", "leaf003", "deep2"]).stdin(Stdio::null()).output().unwrap());
+    assert_eq!((code, sorted(&out)), (0, vec!["deep2: relayed".to_string(), "leaf003: relayed".to_string()]), "{err}");
+    let mut c = bin_in(Some(&lab.ctl.0), "ctys", lab.home.path());
+    c.env("CTYS_REMOTE_CMD", format!("env HOME={} {}", lab.home.path().display(), env!("CARGO_BIN_EXE_ctys"))).env("CTYS_TOPOLOGY", &lab.topology);
+    let (code, out, err) = split(c.args(["-t", "pm", "-a", "create=wol,m:02:00:00:00:00:01,ping:off,sshping:off", "--dry-run", "leaf250"]).stdin(Stdio::null()).output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    // It ran in leaf250's namespace: the interfaces there are a3 and a4 (a dry run sends nothing).
+    assert!(out.contains("would send raw frame") && (out.contains(" on a3,") || out.contains(" on a4,")), "{out}");
+
     // --json says the same per host, in input order; -b gathers across gateways.
     let (_, out, _) = lab.exec(&["-w", "leaf[127-130]", "--json", "echo same"]);
     let hosts: Vec<&str> = out.lines().map(|l| l.split("\"host\":\"").nth(1).unwrap().split('"').next().unwrap()).collect();
@@ -228,6 +241,37 @@ fn a_gateway_killed_mid_run_and_ctrl_c_through_the_tree() {
     for g in &lab.gws {
         assert!(gateway_pids(&g.0).is_empty(), "a gateway still runs in {}", g.0);
     }
+}
+
+#[test]
+fn a_gateway_without_ctys_says_so_and_works_after_ctys_distribute() {
+    if !privileged("a_gateway_without_ctys_says_so_and_works_after_ctys_distribute") {
+        return;
+    }
+    let lab = Lab::new();
+    let topo = lab.topology.display().to_string();
+    // No CTYS_REMOTE_CMD: the gateways look for ctys on their PATH, then in ~/.ctys/bin.
+    let run = || {
+        let mut c = lab.exec_in(&lab.ctl.0, &["--topology", &topo, "-w", "leaf[001-002,129]", "--json", "true"]);
+        split(c.env_remove("CTYS_REMOTE_CMD").output().unwrap())
+    };
+    let (code, out, _) = run();
+    assert_eq!(code, 255);
+    assert_eq!(out.lines().filter(|l| l.contains("\"kind\":\"gateway\"") && l.contains("no ctys gateway there (exit 127")).count(), 3, "{out}");
+    // Something else answering as the gateway: a frame of 4 GiB, an echo of the request. Each
+    // is named, at once, and no host is dropped.
+    for (cmd, says) in [(r#"sh -c 'printf "\377\377\377\377O"; exec cat >/dev/null' x"#, "a frame of 4294967295 bytes"), ("sh -c 'exec cat' x", "an unknown frame kind 0x51")] {
+        let mut c = lab.exec_in(&lab.ctl.0, &["--topology", &topo, "-w", "leaf[001-002,129]", "--json", "true"]);
+        let (code, out, _) = split(c.env("CTYS_REMOTE_CMD", cmd).output().unwrap());
+        assert_eq!(code, 255);
+        assert_eq!(out.lines().filter(|l| l.contains("\"kind\":\"gateway\"") && l.contains(says)).count(), 3, "{cmd}: {out}");
+    }
+    let mut d = bin_in(Some(&lab.ctl.0), "ctys-distribute", lab.home.path());
+    let (code, out, err) = split(d.args(["-w", "gw[1-4]"]).stdin(Stdio::null()).output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run();
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().filter(|l| l.contains("\"status\":0")).count(), 3, "{out}");
 }
 
 /// The pids of ctys processes in namespace `ns` (`ctys --gateway`).

@@ -51,7 +51,7 @@ end
 ---@return string? kind
 function M.parse(text, name)
   check.arg("ctys.topology.parse", "text", text, "string")
-  check.arg("ctys.topology.parse", "name", name, "string|nil")
+  check.arg("ctys.topology.parse", "name", name, "string?")
   name = name or "topology"
   local entries, section = {}, nil
   local n = 0
@@ -81,7 +81,7 @@ function M.parse(text, name)
     local ok, l = pcall(nodeset, e.left)
     local ok2, r = pcall(nodeset, e.right)
     if not (ok and ok2) then
-      return nil, string.format("%s:%d: %s", name, e.line, tostring(ok and r or l):gsub("^[^:]*: ", "")), "invalid"
+      return nil, string.format("%s:%d: %s", name, e.line, tostring(ok and r or l)), "invalid"
     end
     topo.lines[#topo.lines + 1] = { left = l, right = r, line = e.line }
     for _, node in ipairs(r) do

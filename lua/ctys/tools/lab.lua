@@ -306,7 +306,7 @@ end
 function M.up(cfg, n, redfish)
   check.arg("ctys.tools.lab.up", "cfg", cfg, "table")
   check.arg("ctys.tools.lab.up", "n", n, "integer")
-  check.arg("ctys.tools.lab.up", "redfish", redfish, "table|nil")
+  check.arg("ctys.tools.lab.up", "redfish", redfish, "table?")
   need_root()
   if #namespaces(cfg) > 0 or exists(cfg.dir) then
     err.failed("lab %s is up already (or left over): ctys lab down first", cfg.name)
