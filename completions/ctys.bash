@@ -36,6 +36,7 @@ _ctys() {
     ctys-bmc:-c) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ctys-bmc:-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ctys-macros:-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    ctys-exec:-T) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ctys-exec:-l) COMPREPLY=(); return ;;
     ctys-exec:-w) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
     ctys-exec:-x) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;

@@ -172,7 +172,7 @@ local function man(name, summary_text, usage, extra)
 end
 
 local function host_usage()
-  return "ctys [HOST OPTIONS] FILE.lua [ARGS...]\nctys -e CHUNK | --repl | --test DIR | --dump-lua DIR | --lua-path DIR\nctys lab up|down|status|exec|tour ...\n\n"
+  return "ctys [HOST OPTIONS] FILE.lua [ARGS...]\nctys -e CHUNK | --repl | --test DIR | --dump-lua DIR | --lua-path DIR\nctys lab up|down|status|exec|tour ...\nctys --gateway (what a controller runs over SSH on a topology's gateways)\n\n"
 end
 
 local function outputs()
