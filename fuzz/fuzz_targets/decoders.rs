@@ -67,6 +67,17 @@ fuzz_target!(|data: &[u8]| {
     }
     lines.push(&pid.finish(), |_| {});
     lines.finish(|_| {});
+    // A gateway's stream: frames in any cut, each body through the decoder of its kind.
+    let mut frames = remote::gateway::Frames::default();
+    for chunk in data.chunks(usize::from(first % 5) + 1) {
+        frames.push(chunk);
+        while let Ok(Some((kind, body))) = frames.next() {
+            let _ = remote::gateway::check_hello(&body);
+            let _ = remote::gateway::split_host(&body).map(|(_, rest)| remote::gateway::decode_end(rest));
+            let _ = (kind, remote::gateway::decode_job(&body));
+        }
+    }
+    let _ = remote::gateway::decode_job(data);
     // ICMP echo replies, as every kind of socket hands them over.
     for (raw, v6) in [(false, false), (true, false), (false, true)] {
         let _ = probe::echo_reply(data, raw, v6, 0x1234, 7);
