@@ -167,6 +167,18 @@ fn through_gateways_as_flat_and_honest_when_they_fail() {
     // It ran in leaf250's namespace: the interfaces there are a3 and a4 (a dry run sends nothing).
     assert!(out.contains("would send raw frame") && (out.contains(" on a3,") || out.contains(" on a4,")), "{out}");
 
+    // A copy through the gateways (staged once on each, removed after): every host has it.
+    let src = lab.home.write("payload/tool.sh", "#!/bin/sh\necho payload\n");
+    let dest = format!("/tmp/ctys-tree-copy-{}/", std::process::id());
+    let (code, out, err) = lab.exec(&["-w", "leaf[001-002,200],deep4", "--copy", src.to_str().unwrap(), "--dest", &dest]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().filter(|l| l.contains(": copied 1 file(s), 23 bytes: ") && l.ends_with("tool.sh")).count(), 4, "{out}");
+    // The leaves share this machine's filesystem: what arrived is there.
+    assert_eq!(std::fs::read_to_string(format!("{dest}tool.sh")).unwrap(), "#!/bin/sh\necho payload\n");
+    std::fs::remove_dir_all(&dest).unwrap();
+    let staged: Vec<_> = std::fs::read_dir("/tmp").unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".ctys-stage-")).collect();
+    assert!(staged.is_empty(), "staging directories left: {staged:?}");
+
     // --json says the same per host, in input order; -b gathers across gateways.
     let (_, out, _) = lab.exec(&["-w", "leaf[127-130]", "--json", "echo same"]);
     let hosts: Vec<&str> = out.lines().map(|l| l.split("\"host\":\"").nth(1).unwrap().split('"').next().unwrap()).collect();

@@ -165,6 +165,8 @@ function ctys.core.remote_disconnect(spec) end
 ---@field known_hosts? string
 ---@field strict? "strict"|"accept-new"|"off"
 ---@field config? string
+---@field routes? table<integer, string[][]> per target, the gateways between here and it (as for remote_exec): the sources are staged on the first gateway, which copies them on
+---@field gateway_cmd? string the command that runs ctys on a gateway; needed with routes
 
 ---@class ctys.core.FetchSpec
 ---@field targets ctys.core.RemoteTarget[]

@@ -178,7 +178,7 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
                 Some(routed) => {
                     let resolve_one = |t: &Target| resolve(t, &overrides, &cfg, &penv);
                     let tree = tree::Tree { resolve: &resolve_one, gateway_cmd: gateway_cmd.as_deref().unwrap_or_default(), overrides: &overrides };
-                    tree::run(routed, &req, fanout, output, &tree, &cancel, &emit)
+                    tree::run(routed, tree::Work::Exec(&req), fanout, output, &tree, &cancel, &emit)
                 }
                 None => fanout::run(&hosts, &req, fanout, output, &cancel, &emit),
             };
@@ -233,7 +233,7 @@ async fn exec(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
 
 /// The spec's `routes` (target index → levels of candidate gateways), as routed targets; None
 /// when no target has a gateway.
-fn routes(lua: &Lua, fname: &str, spec: &Table, targets: &[Target]) -> mlua::Result<Option<Vec<gateway::Routed>>> {
+pub(super) fn routes(lua: &Lua, fname: &str, spec: &Table, targets: &[Target]) -> mlua::Result<Option<Vec<gateway::Routed>>> {
     let Some(t) = spec.get::<Option<Table>>("routes")? else { return Ok(None) };
     let bad = |why: String| mlua::Error::runtime(format!("ctys.core.{fname}: bad argument 'spec.routes': {why}"));
     let mut out: Vec<gateway::Routed> = targets.iter().map(|t| gateway::Routed { target: t.clone(), via: Vec::new() }).collect();

@@ -10,12 +10,13 @@ use mlua::{IntoLuaMulti, Lua, Table, Value};
 use super::def_async;
 use super::remote::{on_thread, overrides, secs, ssh_config, target, OVERRIDES};
 use crate::prim::remote::copy::{self, Copied, Put};
-use crate::prim::remote::fanout;
+use crate::prim::remote::gateway::Routed;
+use crate::prim::remote::{fanout, tree};
 use crate::prim::remote::{resolve, Env, RemoteError, Settings, Target};
 
 pub(super) const COPY: super::spec::Schema = super::spec::Schema {
     class: "ctys.core.CopySpec",
-    fields: &["targets", "src", "dest", "mode", "preserve", "fanout", "timeout",
+    fields: &["targets", "src", "dest", "mode", "preserve", "fanout", "timeout", "routes", "gateway_cmd",
         OVERRIDES[0], OVERRIDES[1], OVERRIDES[2], OVERRIDES[3], OVERRIDES[4], OVERRIDES[5], OVERRIDES[6]],
 };
 pub(super) const FETCH: super::spec::Schema = super::spec::Schema {
@@ -45,6 +46,32 @@ async fn fan_out(
     job: impl Fn(&crate::prim::remote::Conn, ssh2::Sftp, &AtomicBool) -> Result<Copied, RemoteError> + Send + Sync + 'static,
 ) -> mlua::Result<mlua::MultiValue> {
     let results = on_thread("copy", move |cancel| fanout::each(&hosts, fanout, cancel, &|c| copy::open(c, op_timeout), &|c, sftp| job(c, sftp, cancel))).await?;
+    as_lua(lua, &labels, results)
+}
+
+/// A copy to hosts of which some sit behind gateways (tree.rs), as `fan_out` returns it.
+async fn through_gateways(lua: &Lua, spec: &Table, routed: Vec<Routed>, put: Put) -> mlua::Result<mlua::MultiValue> {
+    let labels: Vec<String> = routed.iter().map(|r| r.target.label()).collect();
+    let o = overrides("remote_copy", spec)?;
+    let gateway_cmd = super::text_field("remote_copy", spec, "gateway_cmd")?
+        .ok_or_else(|| mlua::Error::runtime("ctys.core.remote_copy: bad argument 'spec.gateway_cmd': needed with routes"))?;
+    let penv = Env::from_process();
+    let cfg = match ssh_config("remote_copy", spec, &penv)? {
+        Ok(c) => c,
+        Err(e) => return (Value::Nil, e, "resolve").into_lua_multi(lua),
+    };
+    let fanout = spec.get::<Option<usize>>("fanout")?.unwrap_or(64);
+    let results = on_thread("copy", move |cancel| {
+        let resolve_one = |t: &Target| resolve(t, &o, &cfg, &penv);
+        let t = tree::Tree { resolve: &resolve_one, gateway_cmd: &gateway_cmd, overrides: &o };
+        tree::run(&routed, tree::Work::Copy(&put), fanout, fanout::Output::Quiet, &t, cancel, &|_| {})
+    })
+    .await?;
+    as_lua(lua, &labels, results.into_iter().map(|r| r.error.map_or_else(|| Ok(r.copied.unwrap_or_default()), Err)).collect())
+}
+
+/// Per-host copy results as Lua tables.
+fn as_lua(lua: &Lua, labels: &[String], results: Vec<Result<Copied, RemoteError>>) -> mlua::Result<mlua::MultiValue> {
     let list = lua.create_table()?;
     for (i, r) in results.into_iter().enumerate() {
         let t = lua.create_table()?;
@@ -78,6 +105,10 @@ async fn remote_copy(lua: Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
         .collect::<mlua::Result<_>>()?;
     let dest = super::text_field("remote_copy", &spec, "dest")?.ok_or_else(|| mlua::Error::runtime("ctys.core.remote_copy: bad argument 'spec.dest': missing"))?;
     let put = Put { srcs, dest, mode: spec.get("mode")?, preserve: spec.get::<Option<bool>>("preserve")?.unwrap_or(false), op_timeout: op_timeout("remote_copy", &spec)? };
+    let targets: Vec<Target> = spec.get::<Vec<Table>>("targets")?.into_iter().map(|t| target("remote_copy", t)).collect::<mlua::Result<_>>()?;
+    if let Some(routed) = super::remote::routes(&lua, "remote_copy", &spec, &targets)? {
+        return through_gateways(&lua, &spec, routed, put).await;
+    }
     let (labels, hosts) = match hosts("remote_copy", &spec)? {
         Ok(h) => h,
         Err(e) => return (Value::Nil, e, "resolve").into_lua_multi(&lua),

@@ -109,10 +109,10 @@ end
 
 -- The gateways of each target through the topology `exec` was given (or the default one):
 -- routes by target index, nil when none has a gateway; nil, err, kind for a bad file.
-local function routes_of(opts, targets)
+local function routes_of(fname, opts, targets)
   local path = opts.topology
   if path == false then return nil end
-  if path ~= nil and type(path) ~= "string" then check.bad("ctys.remote.exec", "topology", "expected a file name or false, got %s", tostring(path)) end
+  if path ~= nil and type(path) ~= "string" then check.bad(fname, "topology", "expected a file name or false, got %s", tostring(path)) end
   if path == nil then
     path = os.getenv("CTYS_TOPOLOGY")
     if not path or path == "" then
@@ -134,6 +134,11 @@ local function routes_of(opts, targets)
   if any then return routes end
 end
 
+-- The command that runs ctys on a gateway.
+local function gateway_cmd(opts)
+  return opts.gateway_cmd or os.getenv("CTYS_REMOTE_CMD") or M.installed("ctys")
+end
+
 ---Run one command on many hosts at once. Misuse raises; a host that fails (unreachable, host
 ---key refused, authentication, timeout, non-zero exit) is reported in its result, never raised.
 ---@param opts ctys.remote.ExecOpts
@@ -144,12 +149,11 @@ function M.exec(opts)
   check.opts("ctys.remote.exec", opts, OPTS, { "hosts", "cmd" })
   local spec = check.without(opts, "hosts", "progress", "topology", "gateway_cmd")
   spec.targets = hosts_of("ctys.remote.exec", opts.hosts)
-  local routes, re, rkind = routes_of(opts, spec.targets)
+  local routes, re, rkind = routes_of("ctys.remote.exec", opts, spec.targets)
   if re then return nil, re, rkind end
   if routes then
     if opts.pty then check.bad("ctys.remote.exec", "pty", "does not go through gateways (the topology routes some hosts)") end
-    spec.routes = routes
-    spec.gateway_cmd = opts.gateway_cmd or os.getenv("CTYS_REMOTE_CMD") or M.installed("ctys")
+    spec.routes, spec.gateway_cmd = routes, gateway_cmd(opts)
   end
   for k, v in pairs(opts.env or {}) do
     if type(k) ~= "string" or type(v) ~= "string" or not k:match("^[%a_][%w_]*$") then
@@ -178,11 +182,14 @@ end
 ---@field known_hosts? string
 ---@field strict? "strict"|"accept-new"|"off"
 ---@field config? string
+---@field topology? string|false as for exec: the sources go to each first-level gateway once (a private directory in its /tmp, removed after), which copies them on
+---@field gateway_cmd? string as for exec
 
 local SSH = { hosts = "any", timeout = "seconds", fanout = "integer", connect_timeout = "seconds", user = "string", port = "port",
   identity = "string", known_hosts = "string", strict = { "strict", "accept-new", "off" }, config = "string" }
 local COPY_OPTS = check.without(SSH)
 COPY_OPTS.src, COPY_OPTS.dest, COPY_OPTS.mode, COPY_OPTS.preserve = "any", "string", "integer", "boolean"
+COPY_OPTS.topology, COPY_OPTS.gateway_cmd = "any", "string"
 local FETCH_OPTS = check.without(SSH)
 FETCH_OPTS.src, FETCH_OPTS.dest = "string", "string"
 
@@ -206,8 +213,11 @@ function M.copy(opts)
     local st = core.fs_stat(s)
     if not st then return nil, check.cut(s) .. ": no such file or directory", "notfound" end
   end
-  local spec = check.without(opts, "hosts")
+  local spec = check.without(opts, "hosts", "topology", "gateway_cmd")
   spec.src, spec.targets = srcs, hosts_of("ctys.remote.copy", opts.hosts)
+  local routes, re, rkind = routes_of("ctys.remote.copy", opts, spec.targets)
+  if re then return nil, re, rkind end
+  if routes then spec.routes, spec.gateway_cmd = routes, gateway_cmd(opts) end
   return core.remote_copy(spec)
 end
 

@@ -25,7 +25,8 @@ usage: ctys-exec -w HOSTS [-x EXCLUDE] [-f FANOUT] [-t CONNECT_TIMEOUT] [-u COMM
   -l USER     remote user (a host's own user@ wins)
   --topology FILE  reach hosts through the gateways of FILE (ClusterShell's topology.conf
               format: [routes] lines `NODES: NODES`; the line of this machine's host name
-              lists the first gateways, which run `ctys --gateway`); `none`: all direct
+              lists the first gateways, which run `ctys --gateway`); `none`: all direct;
+              --copy goes through them too (staged once per gateway), --rcopy goes direct
   -b          gather: identical outputs once, under their hosts (clush -b)
   -X          terse: one ';' record a host      --json  one JSON object a host
   --copy SRC... --dest DIR   copy files and directories into DIR on each host (made when
@@ -131,14 +132,15 @@ function M.main(argv)
   if n > 1 then err.usage("-b, -X and --json exclude each other") end
   local fanout = opts.f and check.integer_arg(opts.f, "bad -f", 1, 1024) or 64
   local remote = require "ctys.remote"
-  local common = { fanout = fanout, connect_timeout = seconds(opts.t, "-t"), user = opts.l or nil }
+  local common = { fanout = fanout, connect_timeout = seconds(opts.t, "-t"), user = opts.l or nil,
+    topology = opts.T and (opts.T ~= "none" and opts.T or false) or nil }
   if opts.C or opts.R then
     if opts.C and opts.R then err.usage("--copy and --rcopy exclude each other") end
     if not dest then err.usage("%s needs --dest DIR", opts.C and "--copy" or "--rcopy") end
     if #rest == 0 then err.usage("%s needs a source", opts.C and "--copy" or "--rcopy") end
     local hosts = M.hosts(opts.w, opts.x)
     local o = { hosts = hosts, src = opts.C and rest or rest[1], dest = opts.C and (dest:gsub("/*$", "/")) or dest, fanout = common.fanout,
-      connect_timeout = common.connect_timeout, user = common.user, timeout = seconds(opts.u, "-u") }
+      connect_timeout = common.connect_timeout, user = common.user, timeout = seconds(opts.u, "-u"), topology = opts.C and common.topology or nil }
     if opts.R and #rest > 1 then err.usage("--rcopy takes one source, got %d", #rest) end
     local res, e, kind = (opts.C and remote.copy or remote.fetch)(o)
     if not res then err.must(res, e, kind) end
@@ -149,8 +151,7 @@ function M.main(argv)
   local mode = opts.b and "gather" or opts.X and "terse" or opts.j and "json" or "prefix"
   return (require("ctys.relay").command(M.hosts(opts.w, opts.x), cmd, { mode = mode, user = common.user, fanout = fanout,
     connect_timeout = common.connect_timeout, timeout = seconds(opts.u, "-u"),
-    forward_stdin = not require("ctys.system").isatty("stdin"), prog = "ctys-exec",
-    topology = opts.T and (opts.T ~= "none" and opts.T or false) or nil }))
+    forward_stdin = not require("ctys.system").isatty("stdin"), prog = "ctys-exec", topology = common.topology }))
 end
 
 return M

@@ -15,7 +15,7 @@ use super::{Conn, ErrorKind, ExecRequest, RemoteError};
 const CHUNK: usize = 256 * 1024;
 
 /// What to copy where.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Put {
     /// Local files and directories (directories go recursively).
     pub srcs: Vec<PathBuf>,

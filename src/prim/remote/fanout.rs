@@ -28,11 +28,12 @@ pub struct End {
     pub signal: Option<String>,
     pub error: Option<RemoteError>,
     pub started: bool,
+    pub copied: Option<super::copy::Copied>,
 }
 
 impl End {
     pub fn of(r: &HostResult) -> End {
-        End { status: r.outcome.status, signal: r.outcome.signal.clone(), error: r.error.clone(), started: r.started }
+        End { status: r.outcome.status, signal: r.outcome.signal.clone(), error: r.error.clone(), started: r.started, copied: r.copied.clone() }
     }
 
     /// It ran and exited 0.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::copy::{Copied, Put};
 use super::fanout::End;
 use super::{ErrorKind, HostKeyMode, Overrides, RemoteError, Target};
 
@@ -128,6 +129,8 @@ pub struct Job {
     pub overrides: Overrides,
     /// How the gateway starts the next level's gateways (without `--gateway`).
     pub gateway_cmd: String,
+    /// A copy instead of `cmd`: its sources are paths on the gateway (staged there).
+    pub copy: Option<Put>,
 }
 
 fn mode_name(m: HostKeyMode) -> &'static str {
@@ -152,6 +155,10 @@ pub fn encode_job(job: &Job) -> Vec<u8> {
         "timeout": job.timeout.map(|d| d.as_secs_f64()), "max_output": job.max_output, "fanout": job.fanout,
         "user": o.user, "port": o.port, "connect_timeout": o.connect_timeout.map(|d| d.as_secs_f64()),
         "strict": o.host_key_mode.map(mode_name), "gateway_cmd": job.gateway_cmd,
+        "copy": job.copy.as_ref().map(|p| json!({
+            "srcs": p.srcs.iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>(), "dest": p.dest, "mode": p.mode,
+            "preserve": p.preserve, "op_timeout": p.op_timeout.as_secs_f64(),
+        })),
     });
     frame(REQUEST, v.to_string().as_bytes())
 }
@@ -243,6 +250,20 @@ pub fn decode_job(body: &[u8]) -> Result<Job, String> {
             ..Default::default()
         },
         gateway_cmd: text(&v["gateway_cmd"], "gateway_cmd", 4096)?,
+        copy: match &v["copy"] {
+            Value::Null => None,
+            c => Some(Put {
+                srcs: c["srcs"].as_array().filter(|s| !s.is_empty() && s.len() <= 4096).ok_or_else(|| bad("copy.srcs: a list of paths"))?
+                    .iter().map(|s| text(s, "copy.srcs[]", 4096).map(std::path::PathBuf::from)).collect::<Result<_, _>>()?,
+                dest: text(&c["dest"], "copy.dest", 4096)?,
+                mode: match &c["mode"] {
+                    Value::Null => None,
+                    m => Some(m.as_u64().filter(|m| *m <= 0o7777).ok_or_else(|| bad("copy.mode"))? as u32),
+                },
+                preserve: c["preserve"].as_bool().unwrap_or(false),
+                op_timeout: opt_secs(&c["op_timeout"], "copy.op_timeout")?.ok_or_else(|| bad("copy.op_timeout"))?,
+            }),
+        },
     })
 }
 
@@ -251,6 +272,7 @@ pub fn encode_end(idx: usize, end: &End) -> Vec<u8> {
     let v = json!({
         "status": end.status, "signal": end.signal, "started": end.started,
         "err": end.error.as_ref().map(|e| e.message.as_str()), "kind": end.error.as_ref().map(|e| e.kind.name()),
+        "copied": end.copied.as_ref().map(|c| json!({ "files": c.files, "bytes": c.bytes, "paths": c.paths })),
     });
     host_frame(DONE, idx, v.to_string().as_bytes())
 }
@@ -270,6 +292,14 @@ pub fn decode_end(body: &[u8]) -> Result<End, String> {
         signal: v["signal"].as_str().map(str::to_string),
         error,
         started: v["started"].as_bool().unwrap_or(true),
+        copied: match &v["copied"] {
+            Value::Null => None,
+            c => Some(Copied {
+                files: c["files"].as_u64().unwrap_or(0),
+                bytes: c["bytes"].as_u64().unwrap_or(0),
+                paths: c["paths"].as_array().map(|p| p.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default(),
+            }),
+        },
     })
 }
 
@@ -288,6 +318,7 @@ mod tests {
             fanout: 7,
             overrides: Overrides { user: Some("root".into()), host_key_mode: Some(HostKeyMode::AcceptNew), ..Default::default() },
             gateway_cmd: "ctys".into(),
+            copy: Some(Put { srcs: vec!["/tmp/s/a".into()], dest: "/opt/".into(), mode: Some(0o644), preserve: true, op_timeout: Duration::from_secs(30) }),
         };
         let mut f = Frames::default();
         let bytes = encode_job(&job);
@@ -296,7 +327,10 @@ mod tests {
         f.push(&bytes[3..]);
         let (kind, body) = f.next().unwrap().unwrap();
         assert_eq!((kind, decode_job(&body)), (REQUEST, Ok(job)));
-        let end = End { status: None, signal: None, error: Some(RemoteError::new(ErrorKind::Timeout, "h: timed out")), started: true };
+        let end = End { status: None, signal: None, error: Some(RemoteError::new(ErrorKind::Timeout, "h: timed out")), started: true, copied: None };
+        f.push(&encode_end(2, &End { status: Some(0), copied: Some(Copied { files: 2, bytes: 9, paths: vec!["/opt/a".into()] }), ..Default::default() }));
+        let (_, body) = f.next().unwrap().unwrap();
+        assert_eq!(decode_end(split_host(&body).unwrap().1).unwrap().copied.unwrap().paths, ["/opt/a"]);
         f.push(&encode_end(3, &end));
         let (kind, body) = f.next().unwrap().unwrap();
         let (idx, rest) = split_host(&body).unwrap();

@@ -116,6 +116,8 @@ pub struct HostResult {
     pub error: Option<RemoteError>,
     /// Whether the command started (a failure before it did may be retried elsewhere).
     pub started: bool,
+    /// A copy's result (tree.rs runs copies and commands alike).
+    pub copied: Option<copy::Copied>,
 }
 
 /// The caller's explicit choices; each beats ssh_config, which beats the defaults.

@@ -1,5 +1,5 @@
 //! The gateway's side (`ctys --gateway`): one request read from stdin (hello first, within a
-//! minute, at most two frames), the hosts run as tree.rs runs them (further gateways included)
+//! minute, at most two frames), its command or copy run as tree.rs runs them (further gateways included)
 //! with this host's own ssh_config and keys, and every event written to stdout as a frame the
 //! moment it happens. Cancelled (a signal, or stdout gone because the controller went away)
 //! it ends the remote commands it started before it ends.
@@ -14,7 +14,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use super::config::SshConfig;
 use super::fanout::{Event, Output};
 use super::gateway::{self, Frames, Job};
-use super::tree::{self, Tree};
+use super::tree::{self, Tree, Work};
 use super::{resolve, Env, ExecRequest, Stream};
 
 /// How long the controller has to send its request.
@@ -99,7 +99,11 @@ pub fn serve(cancel: &AtomicBool) -> i32 {
         Event::Done { host, end } => send(&gateway::encode_end(host, &end)),
         Event::Line { .. } => {}
     };
-    tree::run(&job.hosts, &req, job.fanout, Output::Chunks, &tree, cancel, &emit);
+    let work = match &job.copy {
+        Some(put) => Work::Copy(put),
+        None => Work::Exec(&req),
+    };
+    tree::run(&job.hosts, work, job.fanout, Output::Chunks, &tree, cancel, &emit);
     send(&gateway::frame(gateway::END, &[]));
     0
 }

@@ -1,7 +1,8 @@
-//! One command on hosts of which some sit behind gateways (a topology): the direct ones run as
-//! a flat fan-out, the others go in one request per gateway to `ctys --gateway` there (which
-//! does the same with the levels below it) and their events come back as they happen, so the
-//! caller sees what a flat run shows. A gateway's share of the fan-out is its share of the
+//! One command, or one copy, on hosts of which some sit behind gateways (a topology): the
+//! direct ones run as a flat fan-out, the others go in one request per gateway to `ctys
+//! --gateway` there (which does the same with the levels below it) and their events come back
+//! as they happen, so the caller sees what a flat run shows. A copy's sources are first staged
+//! on the gateway (a private directory in its /tmp, removed afterwards), which copies them on. A gateway's share of the fan-out is its share of the
 //! hosts, not a copy of it. A gateway that is down or dies hands the hosts it had not started
 //! to the next candidate of its level; hosts it had started, and hosts no candidate reached,
 //! fail with kind `gateway` (never dropped).
@@ -9,9 +10,19 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::copy::{self, Put};
 use super::fanout::{self, End, Event, Lines, Output};
 use super::gateway::{self, Frames, Job, Routed};
-use super::{pool, ErrorKind, ExecRequest, HostResult, Overrides, RemoteError, Settings, Stream, Target, DEFAULT_CONNECT_TIMEOUT};
+use super::session::shell_quote;
+use super::{pool, Conn, ErrorKind, ExecRequest, HostResult, Outcome, Overrides, RemoteError, Settings, Stream, Target, DEFAULT_CONNECT_TIMEOUT};
+
+/// What runs on every host.
+#[derive(Clone, Copy)]
+pub enum Work<'a> {
+    Exec(&'a ExecRequest),
+    /// A copy (each host's result in `HostResult::copied`, status 0 when it arrived).
+    Copy(&'a Put),
+}
 
 /// How hosts and gateways are reached.
 pub struct Tree<'a> {
@@ -26,7 +37,7 @@ pub struct Tree<'a> {
 /// Runs `req` on every host, each through the gateways of its `via`; results in input order,
 /// events (with indices into `hosts`) as they happen. `req.stdin_feed` (one reader per direct
 /// host) goes to the direct hosts; hosts behind gateways read an empty stdin.
-pub fn run(hosts: &[Routed], req: &ExecRequest, fanout: usize, output: Output, tree: &Tree, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> Vec<HostResult> {
+pub fn run(hosts: &[Routed], work: Work, fanout: usize, output: Output, tree: &Tree, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> Vec<HostResult> {
     let n = hosts.len();
     let share = |k: usize| (fanout.max(1) * k / n.max(1)).max(1);
     let direct: Vec<usize> = (0..n).filter(|&i| hosts[i].via.is_empty()).collect();
@@ -48,12 +59,16 @@ pub fn run(hosts: &[Routed], req: &ExecRequest, fanout: usize, output: Output, t
         let flat = (!direct.is_empty()).then(|| {
             scope.spawn(|| {
                 let settings: Vec<_> = direct.iter().map(|&i| (tree.resolve)(&hosts[i].target)).collect();
-                fanout::run(&settings, req, share(direct.len()), output, cancel, &|ev| emit(renumber(ev, &direct)))
+                let emit_here = |ev| emit(renumber(ev, &direct));
+                match work {
+                    Work::Exec(req) => fanout::run(&settings, req, share(direct.len()), output, cancel, &emit_here),
+                    Work::Copy(put) => copy_flat(&settings, put, share(direct.len()), cancel, &emit_here),
+                }
             })
         });
         let legs: Vec<_> = legs
             .iter()
-            .map(|(cands, first, members)| scope.spawn(move || leg(cands, *first, members, hosts, req, share(members.len()), output, tree, cancel, emit)))
+            .map(|(cands, first, members)| scope.spawn(move || leg(cands, *first, members, hosts, work, share(members.len()), output, tree, cancel, emit)))
             .collect();
         if let Some(h) = flat {
             for (k, r) in h.join().unwrap_or_default().into_iter().enumerate() {
@@ -67,6 +82,22 @@ pub fn run(hosts: &[Routed], req: &ExecRequest, fanout: usize, output: Output, t
         }
     });
     results
+}
+
+/// A copy to hosts reached directly, as results with a Done event each.
+fn copy_flat(settings: &[Result<Settings, RemoteError>], put: &Put, fanout: usize, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> Vec<HostResult> {
+    let done = fanout::each(settings, fanout, cancel, &|c| copy::open(c, put.op_timeout), &|c, sftp| copy::put(c, &sftp, put, cancel));
+    done.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let res = match r {
+                Ok(c) => HostResult { outcome: Outcome { status: Some(0), ..Default::default() }, started: true, copied: Some(c), ..Default::default() },
+                Err(e) => HostResult { error: Some(e), ..Default::default() },
+            };
+            emit(Event::Done { host: i, end: End::of(&res) });
+            res
+        })
+        .collect()
 }
 
 /// An event about host `k` of `map` as one about host `map[k]`.
@@ -95,7 +126,7 @@ fn failed(kind: ErrorKind, message: String, started: bool) -> HostResult {
 
 /// The hosts of one part of a level, through its candidates in turn from `first`.
 #[allow(clippy::too_many_arguments)]
-fn leg(cands: &[String], first: usize, members: &[usize], hosts: &[Routed], req: &ExecRequest, fanout: usize, output: Output, tree: &Tree, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> Vec<(usize, HostResult)> {
+fn leg(cands: &[String], first: usize, members: &[usize], hosts: &[Routed], work: Work, fanout: usize, output: Output, tree: &Tree, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> Vec<(usize, HostResult)> {
     let mut out = Vec::with_capacity(members.len());
     let mut pending = members.to_vec();
     let mut why = String::new();
@@ -105,7 +136,7 @@ fn leg(cands: &[String], first: usize, members: &[usize], hosts: &[Routed], req:
         }
         let gw = &cands[(first + attempt) % cands.len()];
         let mut seen: Vec<Seen> = pending.iter().map(|_| Seen::default()).collect();
-        let r = through(gw, &pending, &mut seen, hosts, req, fanout, output, tree, cancel, emit);
+        let r = through(gw, &pending, &mut seen, hosts, work, fanout, output, tree, cancel, emit);
         let mut next = Vec::new();
         for (k, s) in seen.into_iter().enumerate() {
             let i = pending[k];
@@ -140,8 +171,22 @@ fn leg(cands: &[String], first: usize, members: &[usize], hosts: &[Routed], req:
 /// One request to gateway `gw` for `pending`, its replies recorded in `seen` and passed on as
 /// events. Err: why the gateway did not answer for all of them.
 #[allow(clippy::too_many_arguments)]
-fn through(gw: &str, pending: &[usize], seen: &mut [Seen], hosts: &[Routed], req: &ExecRequest, fanout: usize, output: Output, tree: &Tree, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> Result<(), String> {
+fn through(gw: &str, pending: &[usize], seen: &mut [Seen], hosts: &[Routed], work: Work, fanout: usize, output: Output, tree: &Tree, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> Result<(), String> {
     let settings = (tree.resolve)(&Target { host: gw.to_string(), user: None, port: None }).map_err(|e| e.message)?;
+    let (mut conn, pooled) = pool::take(&settings, cancel).map_err(|e| e.message)?;
+    let none = ExecRequest::default();
+    let (req, copy) = match work {
+        Work::Exec(req) => (req, None),
+        Work::Copy(put) => match stage(&conn, put, cancel) {
+            Ok(staged) => (&none, Some(staged)),
+            // A kept session that died while it waited: once more on a new one.
+            Err(_) if pooled && !cancel.load(Ordering::Relaxed) => {
+                conn = super::connect(&settings, cancel).map_err(|e| e.message)?;
+                (&none, Some(stage(&conn, put, cancel)?))
+            }
+            Err(e) => return Err(e),
+        },
+    };
     let job = Job {
         hosts: pending.iter().map(|&i| Routed { target: hosts[i].target.clone(), via: hosts[i].via[1..].to_vec() }).collect(),
         cmd: req.cmd.clone(),
@@ -151,18 +196,61 @@ fn through(gw: &str, pending: &[usize], seen: &mut [Seen], hosts: &[Routed], req
         fanout,
         overrides: tree.overrides.clone(),
         gateway_cmd: tree.gateway_cmd.to_string(),
+        copy: copy.as_ref().map(|(_, put)| put.clone()),
     };
+    let r = ask(&settings, conn, pooled && copy.is_none(), job, pending, seen, req, output, cancel, emit);
+    if let Some((dir, _)) = copy {
+        unstage(&settings, &dir);
+    }
+    r
+}
+
+/// Stages a copy's sources on a gateway: a new directory of its own (0700) in the gateway's
+/// /tmp; the copy the gateway makes from there, and where it is.
+fn stage(conn: &Conn, put: &Put, cancel: &AtomicBool) -> Result<(String, Put), String> {
+    let sftp = copy::open(conn, put.op_timeout).map_err(|e| e.message)?;
+    let dir = format!("/tmp/.ctys-stage-{:016x}", rand::random::<u64>());
+    // mkdir fails on anything already there: the directory is ours.
+    sftp.mkdir(std::path::Path::new(&dir), 0o700).map_err(|e| format!("cannot make {dir}: {}", e.message()))?;
+    let here = Put { dest: format!("{dir}/"), mode: None, ..put.clone() };
+    match copy::put(conn, &sftp, &here, cancel) {
+        Ok(staged) => Ok((dir, Put { srcs: staged.paths.into_iter().map(Into::into).collect(), ..put.clone() })),
+        Err(e) => {
+            remove(conn, &dir);
+            Err(e.message)
+        }
+    }
+}
+
+/// Removes a staging directory; whether that worked.
+fn remove(conn: &Conn, dir: &str) -> bool {
+    let rm = ExecRequest { cmd: format!("rm -rf -- {}", shell_quote(dir)), timeout: Some(Duration::from_secs(30)), ..Default::default() };
+    conn.exec(&rm, None, &AtomicBool::new(false), &mut |_, _| {}).error.is_none()
+}
+
+/// Removes a staged copy after the gateway's run (on a session of its own: the gateway's may
+/// be the one that broke).
+fn unstage(settings: &Settings, dir: &str) {
+    if let Ok((c, _)) = pool::take(settings, &AtomicBool::new(false)) {
+        if remove(&c, dir) {
+            pool::give(settings, c);
+        }
+    }
+}
+
+/// Sends `job` to the gateway `conn` leads to and reads its replies into `seen`.
+#[allow(clippy::too_many_arguments)]
+fn ask(settings: &Settings, mut conn: Conn, mut pooled: bool, job: Job, pending: &[usize], seen: &mut [Seen], req: &ExecRequest, output: Output, cancel: &AtomicBool, emit: &(dyn Fn(Event) + Sync)) -> Result<(), String> {
     let mut stdin = gateway::hello();
     stdin.extend(gateway::encode_job(&job));
     // A backstop only: the hosts' own timeouts hold on the gateway, in waves of its fan-out,
     // each after a connect, on every level.
-    let depth = pending.iter().map(|&i| hosts[i].via.len()).max().unwrap_or(1) as u32;
-    let connect = tree.overrides.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-    let waves = pending.len().div_ceil(fanout) as u32;
+    let depth = job.hosts.iter().map(|h| h.via.len() + 1).max().unwrap_or(1) as u32;
+    let connect = job.overrides.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let waves = pending.len().div_ceil(job.fanout) as u32;
     let bound = req.timeout.map(|t| (t + connect) * waves * depth + Duration::from_secs(30));
-    let greq = ExecRequest { cmd: format!("{} --gateway", tree.gateway_cmd), stdin, timeout: bound, sink_stdout_only: true, ..Default::default() };
+    let greq = ExecRequest { cmd: format!("{} --gateway", job.gateway_cmd), stdin, timeout: bound, sink_stdout_only: true, ..Default::default() };
     let max = req.max_output.unwrap_or(super::DEFAULT_MAX_OUTPUT);
-    let (mut conn, mut pooled) = pool::take(&settings, cancel).map_err(|e| e.message)?;
     loop {
         let mut reader = Reader { frames: Frames::default(), greeted: false, ended: false, broken: None, pending, seen: &mut *seen, output, max, emit };
         let r = conn.exec(&greq, None, cancel, &mut |stream, data| {
@@ -173,7 +261,7 @@ fn through(gw: &str, pending: &[usize], seen: &mut [Seen], hosts: &[Routed], req
         let (greeted, ended, broken) = (reader.greeted, reader.ended, reader.broken.take());
         // A kept session that died while it waited: once more on a new one.
         if r.error.is_some() && !r.started && pooled && !cancel.load(Ordering::Relaxed) {
-            conn = super::connect(&settings, cancel).map_err(|e| e.message)?;
+            conn = super::connect(settings, cancel).map_err(|e| e.message)?;
             pooled = false;
             continue;
         }
@@ -181,7 +269,7 @@ fn through(gw: &str, pending: &[usize], seen: &mut [Seen], hosts: &[Routed], req
             return Err(e);
         }
         if ended {
-            pool::give(&settings, conn);
+            pool::give(settings, conn);
             return Ok(());
         }
         let said = String::from_utf8_lossy(&r.outcome.stderr).lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string);
@@ -262,6 +350,7 @@ impl Reader<'_> {
                         s.result.outcome.status = end.status;
                         s.result.outcome.signal = end.signal.clone();
                         s.result.started = end.started;
+                        s.result.copied = end.copied.clone();
                         // A gateway that sent more output than allowed loses the host.
                         if s.result.error.is_none() {
                             s.result.error = end.error.clone();
