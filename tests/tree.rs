@@ -284,6 +284,12 @@ fn a_gateway_without_ctys_says_so_and_works_after_ctys_distribute() {
     let (code, out, err) = run();
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out.lines().filter(|l| l.contains("\"status\":0")).count(), 3, "{out}");
+    // Without --topology or CTYS_TOPOLOGY: ~/.ctys/topology.conf when there is one.
+    std::fs::create_dir_all(lab.home.path().join(".ctys")).unwrap();
+    std::fs::copy(&lab.topology, lab.home.path().join(".ctys/topology.conf")).unwrap();
+    let mut c = lab.exec_in(&lab.ctl.0, &["-w", "leaf[003,130],deep1", "--json", "true"]);
+    let (code, out, err) = split(c.env_remove("CTYS_TOPOLOGY").output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
 }
 
 /// The pids of ctys processes in namespace `ns` (`ctys --gateway`).
