@@ -563,10 +563,13 @@ function ctys.core.vde_remove(spec) end
 ---Open an RMCP+ session with a BMC (async). The spec names where the password comes from
 ---(password_env, password_file, credentials, prompt) — never the password itself.
 ---@param spec ctys.core.IpmiSpec
----@return userdata|nil bmc methods: power, chassis_status, identify, bootdev, device_id, raw, suite, close
+---@return userdata|nil bmc methods: power, chassis_status, identify, bootdev, device_id, raw, suite, sol, close
 ---@return string? err
 ---@return string? kind timeout, auth, kg, privilege, refused, bmc, protocol, network, secret
 function ctys.core.ipmi_open(spec) end
+
+---@class ctys.core.SolOpts
+---@field force? boolean deactivate a console active on another session first
 
 ---@class ctys.core.IpmiSpec
 ---@field host string

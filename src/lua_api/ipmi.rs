@@ -64,7 +64,7 @@ fn config(t: &Table) -> mlua::Result<Result<Config, String>> {
 }
 
 /// An open session (see held.rs: one call at a time).
-struct Bmc(Held<Session>);
+struct Bmc(std::rc::Rc<Held<Session>>);
 
 /// The short-reply failure, as the other protocol failures look.
 fn short(lua: &Lua, what: &str) -> mlua::Result<MultiValue> {
@@ -154,6 +154,18 @@ impl UserData for Bmc {
             this.0.with(&lua, async move |s| s.cmd(0x00, 0x08, &data).await, |lua, _| true.into_lua_multi(lua)).await
         });
         m.add_method("suite", |_, this, ()| Ok(this.0.peek(Session::suite).flatten()));
+        // The serial console (see sol.rs); `force` takes it over from another session.
+        m.add_async_method("sol", |lua, this, opts: Option<Table>| async move {
+            let force = match &opts {
+                Some(o) => {
+                    super::spec::check("ipmi_open: bmc:sol", o, &SOL_OPTS)?;
+                    o.get::<Option<bool>>("force")?.unwrap_or(false)
+                }
+                None => false,
+            };
+            let held = this.0.clone();
+            this.0.with(&lua, async move |s| s.sol_activate(force).await, move |lua, _| super::sol::Console::new(held).into_lua_multi(lua)).await
+        });
         m.add_async_method("close", |_, this, ()| async move {
             let taken = this.0.take();
             if let Some(mut s) = taken {
@@ -163,6 +175,8 @@ impl UserData for Bmc {
         });
     }
 }
+
+const SOL_OPTS: super::spec::Schema = super::spec::Schema { class: "ctys.core.SolOpts", fields: &["force"] };
 
 pub(super) const SPEC: super::spec::Schema = super::spec::Schema {
     class: "ctys.core.IpmiSpec",
@@ -180,7 +194,7 @@ async fn open(lua: Lua, t: Table) -> mlua::Result<MultiValue> {
     };
     let label = cfg.label.clone();
     match Session::open(&cfg).await {
-        Ok(s) => Bmc(Held::new(s, label)).into_lua_multi(&lua),
+        Ok(s) => Bmc(std::rc::Rc::new(Held::new(s, label))).into_lua_multi(&lua),
         Err(e) => failure(&lua, e),
     }
 }

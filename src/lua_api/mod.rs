@@ -17,6 +17,7 @@ mod qmp;
 mod remote;
 mod remote_copy;
 mod signature;
+mod sol;
 mod spec;
 mod task;
 mod vde;

@@ -61,6 +61,10 @@ pub enum Kind {
     Closed,
     /// Remote: the gateway a host was reached through failed (down, died, not a ctys).
     Gateway,
+    /// In use elsewhere (IPMI: a console active on another session).
+    Busy,
+    /// The other side ended the stream (a console the BMC deactivated).
+    Eof,
 }
 
 impl Kind {
@@ -93,6 +97,8 @@ impl Kind {
             Kind::Secret => "secret",
             Kind::Closed => "closed",
             Kind::Gateway => "gateway",
+            Kind::Busy => "busy",
+            Kind::Eof => "eof",
         }
     }
 
@@ -100,7 +106,7 @@ impl Kind {
     pub fn from_name(name: &str) -> Option<Kind> {
         use Kind::*;
         [NotFound, Permission, Exists, Untrusted, TooLarge, Timeout, Io, NoDevice, Invalid, Other, NotSupported, UnsupportedMode, Resolve,
-            Connect, HostKey, Auth, Cancelled, Ssh, Kg, Privilege, Refused, Bmc, Protocol, Network, Secret, Closed, Gateway]
+            Connect, HostKey, Auth, Cancelled, Ssh, Kg, Privilege, Refused, Bmc, Protocol, Network, Secret, Closed, Gateway, Busy, Eof]
         .into_iter()
         .find(|k| k.name() == name)
     }

@@ -157,6 +157,17 @@ function Bmc:identify(seconds)
   return self.h:identify(seconds or 15)
 end
 
+---The serial console through the BMC (IPMI Serial-over-LAN; see ctys.ipmi.open's `sol`).
+---@param opts? {force?: boolean}
+---@return userdata|nil console
+---@return string? err
+---@return string? kind
+function Bmc:sol(opts)
+  check.opts("ctys.bmc.Bmc:sol", opts or {}, { force = "boolean" })
+  if self.protocol == "redfish" then return nil, self.host .. ": a Redfish BMC: no serial console through ctys yet", "unsupported" end
+  return self.h:sol(opts)
+end
+
 ---Log out (Redfish: the session is deleted; IPMI: Close Session).
 function Bmc:close()
   self.h:close()

@@ -87,7 +87,11 @@ end
 ---Open a session with a BMC. The object's methods: `power(action)` with status (→ "on"|"off"),
 ---on, off, cycle, reset, soft, diag; `chassis_status()`; `identify(seconds?, force?)`;
 ---`bootdev(device?, {persistent?, efi?})` (no device: read it); `device_id()`;
----`raw(netfn, cmd, data?)`; `suite()`; `close()`. Each returns nil, err, kind on failure.
+---`raw(netfn, cmd, data?)`; `suite()`; `sol{force?}`: the serial console (Serial-over-LAN; kind
+---busy when active on another session, which `force` deactivates first) with `send(s)`,
+---`read(timeout?)`, `read_line(timeout?)`, `expect(lua_pattern, timeout?)` (the match; kind
+---timeout, or eof when the BMC ends it), `break_()` and `close()`; `close()`. Each returns
+---nil, err, kind on failure.
 ---@param opts ctys.ipmi.OpenOpts
 ---@return userdata|nil bmc
 ---@return string? err

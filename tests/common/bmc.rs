@@ -26,6 +26,16 @@ fn free_udp_port(addr: &str) -> u16 {
 
 impl Bmc {
     pub fn start(addr: &str) -> Bmc {
+        Bmc::start_full(addr, "")
+    }
+
+    /// A BMC whose machine's serial port is the TCP server at `serial` (`HOST:PORT`): ipmi_sim
+    /// connects there when a console is activated.
+    pub fn start_with_sol(addr: &str, serial: &str) -> Bmc {
+        Bmc::start_full(addr, &format!("  sol \"tcp:{serial}\" 115200\n"))
+    }
+
+    fn start_full(addr: &str, extra: &str) -> Bmc {
         let dir = TempDir::new("bmc");
         let d = dir.path().display().to_string();
         let port = free_udp_port(addr);
@@ -39,7 +49,7 @@ impl Bmc {
                  \x20   guid a123456789abcdefa123456789abcdef\n  endlan\n\
                  \x20 chassis_control \"{script} {d} 0x20\"\n\
                  \x20 user 2 true \"{USER}\" \"{PASSWORD}\" admin 10 md5 straight\n\
-                 \x20 user 3 true \"oper\" \"operpass\" operator 10 md5 straight\n"
+                 \x20 user 3 true \"oper\" \"operpass\" operator 10 md5 straight\n{extra}"
             ),
         );
         dir.write("sim.emu", "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n");
@@ -92,6 +102,11 @@ impl Bmc {
             .output()
             .expect("ipmitool is needed (package ipmitool)");
         String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// The simulator's pid (a test may stop it to play a BMC that stopped answering).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn target(&self) -> String {

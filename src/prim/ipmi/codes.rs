@@ -63,6 +63,10 @@ pub fn command_failure(netfn: u8, cmd: u8, code: u8) -> (Kind, String) {
         (0x06, 0x3b, 0x81) => (Kind::Privilege, "the requested privilege level exceeds the user's or the channel's limit (0x81)".into()),
         // What ipmi_sim answers to an Activate Session whose auth code is wrong.
         (0x06, 0x3a, 0x86) => (Kind::Auth, "the requested privilege exceeds the user's limit, or the authentication failed (0x86)".into()),
+        (0x06, 0x48, 0x80) => (Kind::Busy, "Serial-over-LAN is active on another session (0x80): take it over with force".into()),
+        (0x06, 0x48, 0x81) => (Kind::Refused, "Serial-over-LAN is disabled on this BMC (0x81)".into()),
+        (0x06, 0x48, 0x82) => (Kind::Busy, "the BMC's limit of active consoles is reached (0x82)".into()),
+        (0x06, 0x48, 0x83 | 0x84) => (Kind::Refused, format!("the BMC wants Serial-over-LAN {} encryption ({code:#04x}): choose another cipher suite", if code == 0x83 { "with" } else { "without" })),
         (_, _, 0xd4) => (Kind::Privilege, completion(code)),
         _ => (Kind::Bmc, completion(code)),
     }

@@ -9,6 +9,7 @@ pub mod codes;
 pub mod crypto;
 pub mod rakp;
 mod session;
+pub mod sol;
 pub mod transport;
 pub mod v15;
 pub mod wire;

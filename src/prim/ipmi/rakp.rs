@@ -266,6 +266,7 @@ async fn setup_round(cfg: &Config, label: &str, sock: &Rc<UdpSocket>, suite: Sui
         // dropping it sends it an authenticated Close Session.
         open: true,
         v15: None,
+        sol: None,
     };
     let pkt = wire::v2_packet(wire::PT_RAKP3, [0; 4], 0, &r3, None);
     let r4 = exchange(sock, label, &pkt, &patient, |p| setup_reply(p, wire::PT_RAKP4, tag, console_sid)).await.map_err(lost)?;

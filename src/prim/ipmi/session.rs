@@ -29,6 +29,8 @@ pub struct Session {
     pub(super) raise_to: u8,
     /// Set for an IPMI 1.5 session: its auth type and the password padded to 16 bytes.
     pub(super) v15: Option<(u8, Zeroizing<[u8; 16]>)>,
+    /// The Serial-over-LAN console while it is active (sol.rs).
+    pub(super) sol: Option<super::sol::Console>,
 }
 
 impl Session {
@@ -48,7 +50,7 @@ impl Session {
         self.v15.is_none().then_some(self.suite.id)
     }
 
-    fn seal(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> (Vec<u8>, u8) {
+    pub(super) fn seal(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> (Vec<u8>, u8) {
         self.out_seq = self.out_seq.wrapping_add(1);
         if self.v15.is_none() {
             self.out_seq = self.out_seq.max(1);
@@ -59,20 +61,25 @@ impl Session {
             let code = crypto::v15_code(*authtype, pw, self.bmc_sid, &msg, self.out_seq);
             return (wire::v15_session_packet(*authtype, self.out_seq, self.bmc_sid, Some(&code), &msg), self.rq_seq);
         }
-        let mut ptype = wire::PT_IPMI;
+        (self.wrap(wire::PT_IPMI, &msg), self.rq_seq)
+    }
+
+    /// An RMCP+ packet of payload type `ptype` (IPMI, SOL) for the current sequence number,
+    /// encrypted and signed as the suite says.
+    pub(super) fn wrap(&self, mut ptype: u8, msg: &[u8]) -> Vec<u8> {
         let payload = if self.suite.confidentiality == 1 {
             ptype |= 0x80;
             let mut iv = [0u8; 16];
             rand::rng().fill_bytes(&mut iv);
-            crypto::encrypt(&self.k2, iv, &msg)
+            crypto::encrypt(&self.k2, iv, msg)
         } else {
-            msg
+            msg.to_vec()
         };
         let integrity = (self.suite.integrity != 0).then(|| {
             ptype |= 0x40;
             (&self.suite, &self.k1[..])
         });
-        (wire::v2_packet(ptype, self.bmc_sid, self.out_seq, &payload, integrity), self.rq_seq)
+        wire::v2_packet(ptype, self.bmc_sid, self.out_seq, &payload, integrity)
     }
 
     fn open_reply(&self, p: &[u8], netfn: u8, cmd: u8, seq: u8) -> Option<wire::Response> {
@@ -105,7 +112,7 @@ impl Session {
         self.send(netfn, cmd, data).await
     }
 
-    async fn send(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, IpmiError> {
+    pub(super) async fn send(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, IpmiError> {
         let (pkt, seq) = self.seal(netfn, cmd, data);
         // A read changes nothing: it may be resent sooner (see Pace::stateless).
         let pace = if codes::idempotent(netfn, cmd) { self.pace.stateless() } else { self.pace.clone() };
@@ -129,6 +136,8 @@ impl Session {
         if !self.open {
             return;
         }
+        // A console left active would keep the BMC's SOL busy for everyone else.
+        self.send_sol_deactivate();
         self.open = false;
         let sid = self.bmc_sid;
         let (pkt, _) = self.seal(0x06, 0x3c, &sid);

@@ -68,6 +68,7 @@ pub(super) async fn open(cfg: &Config, label: &str, sock: Rc<UdpSocket>) -> Resu
         raise_to: 0,
         open: false,
         v15: Some((authtype, pw)),
+        sol: None,
     };
     let mut init_seq = [0u8; 4];
     while init_seq == [0; 4] {

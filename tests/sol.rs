@@ -1,0 +1,137 @@
+//! IPMI Serial-over-LAN against OpenIPMI's ipmi_sim, whose `sol "tcp:..."` line connects the
+//! console to a TCP server here standing in for the machine's serial port: a login prompt, then
+//! a shell prompt that runs each line it reads. A script logs in over SOL and runs a command;
+//! a second session finds the console busy unless it forces; Ctrl-C deactivates it; a BMC
+//! that stops answering ends a console with kind timeout.
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::bmc::{Bmc, PASSWORD};
+use common::{bin, split, wait_until, TempDir};
+
+/// The machine's serial port: as a getty, an empty line gets a login prompt; a name logs in
+/// (`# `), and then each line is run by sh and its output and `# ` come back. (What a serial
+/// line says before a console is attached is lost, as on real hardware: a script presses
+/// Enter first.)
+fn serial_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut w = conn.try_clone().unwrap();
+                let mut r = BufReader::new(conn);
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if !line.trim().is_empty() {
+                        break;
+                    }
+                    let _ = w.write_all(b"\r\nlab01 login: ");
+                }
+                let _ = w.write_all(b"\r\n# ");
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let out = Command::new("sh").args(["-c", line.trim()]).output().map(|o| o.stdout).unwrap_or_default();
+                    let _ = w.write_all(&out.iter().flat_map(|&b| if b == b'\n' { vec![b'\r', b'\n'] } else { vec![b] }).collect::<Vec<u8>>());
+                    let _ = w.write_all(b"# ");
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Lua: press Enter until the serial line shows `pat` (what it said before the BMC connected
+/// to it is lost, as a person at a console would find).
+const ENTER: &str = "local function enter(c, pat) for _ = 1, 5 do assert(c:send('\\n')) if c:expect(pat, 2) then return true end end error('no ' .. pat) end ";
+
+fn ctys(home: &TempDir, chunk: &str) -> (i32, String, String) {
+    split(bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).args(["-e", &format!("{ENTER}{chunk}")]).output().unwrap())
+}
+
+#[test]
+fn a_script_logs_in_over_sol_and_runs_a_command() {
+    let serial = serial_port();
+    let b = Bmc::start_with_sol("127.0.0.1", &serial);
+    let home = TempDir::new("solhome");
+    let open = format!("local b = assert(ctys.ipmi.open{{ host = '127.0.0.1', port = {}, user = 'admin', cipher = 3 }})", b.port);
+    let (code, out, err) = ctys(&home, &format!(
+        "{open}
+         local c = assert(b:sol())
+         enter(c, 'login: ')
+         assert(c:send('root\\n'))
+         assert(c:expect('# ', 10))
+         assert(c:send('echo $((6*7)) from $(hostname -s 2>/dev/null || echo serial)\\n'))
+         print(assert(c:read_line(10)))
+         assert(c:expect('# ', 10))
+         -- Another session finds the console busy; force takes it over.
+         local b2 = assert(ctys.ipmi.open{{ host = '127.0.0.1', port = {}, user = 'admin', cipher = 3 }})
+         local none, e, kind = b2:sol()
+         print(none, kind, e)
+         local c2 = assert(b2:sol{{ force = true }})
+         enter(c2, '# ')
+         assert(c2:break_())
+         assert(c2:close())
+         b2:close()
+         print(select(3, c:read(0.5)) or 'first console gone')
+         b:close()",
+        b.port
+    ));
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("42 from "), "{out}");
+    assert!(lines[1].starts_with("nil\tbusy\t") && lines[1].contains("take it over with force"), "{out}");
+}
+
+#[test]
+fn ctrl_c_deactivates_the_console_and_a_silent_bmc_is_a_timeout() {
+    let serial = serial_port();
+    let b = Bmc::start_with_sol("127.0.0.1", &serial);
+    let home = TempDir::new("solhome");
+    let script = home.write("hold.lua", &format!(
+        "{ENTER}local b = assert(ctys.ipmi.open{{ host = '127.0.0.1', port = {}, user = 'admin', cipher = 3 }})
+         local c = assert(b:sol())
+         enter(c, 'login: ')
+         print('active') io.stdout:flush()
+         while true do c:read(1) end",
+        b.port
+    ));
+    let mut child = bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).arg(&script).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "active\n");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    // Deactivated: a new session activates without force.
+    let open = format!("local b = assert(ctys.ipmi.open{{ host = '127.0.0.1', port = {}, user = 'admin', cipher = 3 }})", b.port);
+    let (code, out, err) = ctys(&home, &format!("{open} local c = assert(b:sol()) enter(c, 'login: ') print('again') b:close()"));
+    assert_eq!(code, 0, "{out}{err}");
+
+    // The BMC stops answering mid-console: the next send gives up within seconds, kind timeout.
+    let (pid, stop) = (b.pid(), home.write("stop", ""));
+    let chunk = format!(
+        "{open} local c = assert(b:sol()) enter(c, 'login: ')
+         os.execute('kill -STOP {pid}; touch {}')
+         local t0 = ctys.now() local ok, e, kind = c:send('root\\n')
+         print(ok, kind, math.floor(ctys.now() - t0)) os.execute('kill -CONT {pid}')",
+        stop.display()
+    );
+    let t0 = Instant::now();
+    let (code, out, err) = ctys(&home, &chunk);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("nil\ttimeout\t"), "{out}");
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    wait_until("ipmi_sim to go on", 5, || Command::new("kill").args(["-0", &pid.to_string()]).status().unwrap().success());
+}
