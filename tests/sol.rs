@@ -5,12 +5,13 @@
 //! that stops answering ends a console with kind timeout.
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::bmc::{Bmc, PASSWORD};
+use common::tmux::Tmux;
 use common::{bin, split, wait_until, TempDir};
 
 /// The machine's serial port: as a getty, an empty line gets a login prompt; a name logs in
@@ -24,26 +25,40 @@ fn serial_port() -> String {
         for conn in l.incoming().flatten() {
             std::thread::spawn(move || {
                 let mut w = conn.try_clone().unwrap();
-                let mut r = BufReader::new(conn);
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
+                let mut echo = conn.try_clone().unwrap();
+                // A terminal's Enter is \r, a script's \n: either ends a line (a tty's icrnl),
+                // and what is typed is echoed, as a tty with echo on does.
+                let mut bytes = BufReader::new(conn).bytes();
+                let mut next_line = || -> Option<String> {
+                    let mut line = Vec::new();
+                    loop {
+                        match bytes.next()? {
+                            Ok(b'\r' | b'\n') => {
+                                let _ = echo.write_all(b"\r\n");
+                                return Some(String::from_utf8_lossy(&line).into_owned());
+                            }
+                            Ok(b) => {
+                                let _ = echo.write_all(&[b]);
+                                line.push(b);
+                            }
+                            Err(_) => return None,
+                        }
                     }
+                };
+                loop {
+                    let Some(line) = next_line() else { return };
                     if !line.trim().is_empty() {
                         break;
                     }
-                    let _ = w.write_all(b"\r\nlab01 login: ");
+                    let _ = w.write_all(b"lab01 login: ");
                 }
-                let _ = w.write_all(b"\r\n# ");
+                let _ = w.write_all(b"# ");
                 loop {
-                    line.clear();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
+                    let Some(line) = next_line() else { return };
+                    if !line.trim().is_empty() {
+                        let out = Command::new("sh").args(["-c", line.trim()]).output().map(|o| o.stdout).unwrap_or_default();
+                        let _ = w.write_all(&out.iter().flat_map(|&b| if b == b'\n' { vec![b'\r', b'\n'] } else { vec![b] }).collect::<Vec<u8>>());
                     }
-                    let out = Command::new("sh").args(["-c", line.trim()]).output().map(|o| o.stdout).unwrap_or_default();
-                    let _ = w.write_all(&out.iter().flat_map(|&b| if b == b'\n' { vec![b'\r', b'\n'] } else { vec![b] }).collect::<Vec<u8>>());
                     let _ = w.write_all(b"# ");
                 }
             });
@@ -73,6 +88,7 @@ fn a_script_logs_in_over_sol_and_runs_a_command() {
          assert(c:send('root\\n'))
          assert(c:expect('# ', 10))
          assert(c:send('echo $((6*7)) from $(hostname -s 2>/dev/null || echo serial)\\n'))
+         assert(c:read_line(10))  -- the command, echoed
          print(assert(c:read_line(10)))
          assert(c:expect('# ', 10))
          -- Another session finds the console busy; force takes it over.
@@ -134,4 +150,42 @@ fn ctrl_c_deactivates_the_console_and_a_silent_bmc_is_a_timeout() {
     assert!(out.starts_with("nil\ttimeout\t"), "{out}");
     assert!(t0.elapsed() < Duration::from_secs(20));
     wait_until("ipmi_sim to go on", 5, || Command::new("kill").args(["-0", &pid.to_string()]).status().unwrap().success());
+}
+
+#[test]
+fn ctys_ipmi_sol_on_a_terminal_shows_what_ipmitool_sol_activate_shows() {
+    let serial = serial_port();
+    let b = Bmc::start_with_sol("127.0.0.1", &serial);
+    let ctys_ipmi = format!("env IPMI_PASSWORD={PASSWORD} HOME=/nonexistent {} --tool ipmi -C 3 127.0.0.1:{} sol", env!("CARGO_BIN_EXE_ctys"), b.port);
+    let ipmitool = format!("env IPMI_PASSWORD={PASSWORD} ipmitool -I lanplus -C 3 -H 127.0.0.1 -p {} -U admin -E sol activate", b.port);
+    let mut seen = Vec::new();
+    for (cmd, closed) in [(ctys_ipmi, "[SOL session closed]"), (ipmitool, "terminated ipmitool")] {
+        let t = Tmux::start_cmd(&cmd);
+        t.wait("the console", |s| s.contains("operational"));
+        // The machine's console keeps its state between consoles: the second finds it logged in.
+        let prompt = |s: &str| s.lines().any(|l| l.trim_end() == "#");
+        for _ in 0..20 {
+            t.keys(&["Enter"]);
+            std::thread::sleep(Duration::from_millis(300));
+            if t.screen().contains("login:") || prompt(&t.screen()) {
+                break;
+            }
+        }
+        if !prompt(&t.screen()) {
+            t.keys(&["-l", "root"]);
+            t.keys(&["Enter"]);
+            t.wait("the shell prompt", prompt);
+        }
+        t.keys(&["-l", "echo typed-$((40+2)); printf 'a\\tb\\n'"]);
+        t.keys(&["Enter"]);
+        let screen = t.wait("the command's output", |s| s.contains("typed-42") && s.contains("a       b"));
+        seen.push(screen.lines().filter(|l| l.starts_with("typed-") || l.starts_with("a ") || l.contains("echo typed")).map(str::to_string).collect::<Vec<_>>());
+        // The escape at the start of a line ends it; the terminal is the shell's again.
+        t.keys(&["Enter"]);
+        t.keys(&["-l", "~."]);
+        let end = t.wait("the console to end", |s| s.contains(closed) && s.contains("EXIT="));
+        assert!(end.contains("EXIT=0"), "{end}");
+    }
+    assert_eq!(seen[0], seen[1], "ctys-ipmi and ipmitool saw different text");
+    assert_eq!(seen[0][1..], ["typed-42", "a       b"], "{:?}", seen[0]);
 }

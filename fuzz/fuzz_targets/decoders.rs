@@ -67,6 +67,10 @@ fuzz_target!(|data: &[u8]| {
     }
     lines.push(&pid.finish(), |_| {});
     lines.finish(|_| {});
+    // Serial-over-LAN: a BMC's SOL payload and Activate Payload response; typed escapes.
+    let _ = ipmi::sol::parse(data);
+    let _ = ipmi::sol::activation(data);
+    let _ = ipmi::sol::Escapes::default().feed(b'~', data);
     // A gateway's stream: frames in any cut, each body through the decoder of its kind.
     let mut frames = remote::gateway::Frames::default();
     for chunk in data.chunks(usize::from(first % 5) + 1) {

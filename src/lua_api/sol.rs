@@ -112,6 +112,20 @@ impl UserData for Console {
                 }
             }
         });
+        // This terminal on the console until `escape` (`~`) `.`: "escape", or "eof" when stdin
+        // ended.
+        m.add_async_method("attach", |lua, this, escape: Option<mlua::LuaString>| async move {
+            let esc = match escape.as_ref().map(|e| e.as_bytes().to_vec()) {
+                None => b'~',
+                Some(e) if e.len() == 1 => e[0],
+                Some(_) => return Err(mlua::Error::runtime("ctys.core.ipmi_open: console:attach: bad argument 'escape': one character")),
+            };
+            this.session
+                .with(&lua, async move |s| s.sol_attach(esc).await, |lua, d| {
+                    (if d == crate::prim::ipmi::sol::Detach::Escape { "escape" } else { "eof" }).into_lua_multi(lua)
+                })
+                .await
+        });
         m.add_async_method("close", |lua, this, ()| async move {
             this.session.with(&lua, async move |x| x.sol_deactivate().await, |lua, _| true.into_lua_multi(lua)).await
         });

@@ -9,6 +9,7 @@ pub mod net;
 pub mod probe;
 pub mod proc;
 pub mod qmp;
+pub mod rawmode;
 pub mod remote;
 pub mod redfish;
 pub mod resolve;

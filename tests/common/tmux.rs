@@ -29,6 +29,17 @@ impl Tmux {
         t
     }
 
+    /// Runs a shell command line in a 100x50 terminal; when it ends the screen stays, with
+    /// `EXIT=<status>` under its output.
+    pub fn start_cmd(cmd: &str) -> Tmux {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let t = Tmux { socket: format!("ctys-test-cmd-{}-{n}", std::process::id()) };
+        let ok = t.tmux(&["new-session", "-d", "-s", "repl", "-x", "100", "-y", "50", &format!("{cmd}; echo EXIT=$?; sleep 60")]).success();
+        assert!(ok, "tmux could not start (is tmux installed? .ci/run installs it)");
+        t
+    }
+
     pub fn tmux(&self, args: &[&str]) -> std::process::ExitStatus {
         Command::new("tmux").arg("-L").arg(&self.socket).args(args).status().expect("tmux is needed for the REPL test")
     }

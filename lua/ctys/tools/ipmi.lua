@@ -5,6 +5,7 @@
 ---               [-N timeout] [-R retries] [-X] [-j] <host[:port]>... <command>
 ---     commands: power status|on|off|cycle|reset|soft | chassis status | identify [seconds]
 ---               | bootdev <none|pxe|disk|cdrom|bios> [persistent] [efi] | mc info
+---               | sol [force]   (one BMC: its serial console on this terminal; ~. ends it)
 ---
 --- One line a BMC, `host: result`, in the order given (like ipmipower); -X: `host;result;error`
 --- records; -j: JSON lines. The password comes from $IPMI_PASSWORD (-E, the default), a file
@@ -22,6 +23,8 @@ usage: ctys-ipmi [options] HOST[:PORT]... COMMAND
 commands:
   power status|on|off|cycle|reset|soft     chassis status     mc info
   identify [SECONDS]                       bootdev none|pxe|disk|cdrom|bios [persistent] [efi]
+  sol [force]  one BMC's serial console (Serial-over-LAN) on this terminal: ~. ends it, ~B sends
+               a break, ~? helps; force takes it over from another session
 options:
   -U USER      user (admin)                -L PRIV   privilege: admin, operator, user (admin)
   -E           password from $IPMI_PASSWORD (the default)
@@ -44,7 +47,7 @@ environment:
   HOME           ~/.ctys/ipmi/credentials: host[:port] user password lines
 ]]
 
-local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true, mc = true }
+local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true, mc = true, sol = true }
 
 -- What one BMC does for the command; returns the result text, or nil, err, kind.
 local function run_one(bmc, cmd, args)
@@ -89,6 +92,8 @@ local function check_command(cmd, args)
     for i = 2, #args do
       if args[i] ~= "persistent" and args[i] ~= "efi" then err.usage("bootdev: unknown flag '%s' (persistent, efi)", args[i]) end
     end
+  elseif cmd == "sol" and not (#args == 0 or (#args == 1 and args[1] == "force")) then
+    err.usage("sol takes at most: force")
   elseif cmd == "identify" then
     if #args > 1 then err.usage("identify takes at most a number of seconds") end
     if args[1] then check.integer_arg(args[1], "bad identify seconds", 0, 255) end
@@ -99,7 +104,25 @@ end
 M.COMPLETE = { spec = "U:Ef:KG:Yk:y:C:I:A:L:N:R:Xjh", hidden = { k = true, y = true },
   values = { f = "file", G = "file", C = { "17", "3" }, I = { "lanplus", "lan" }, A = { "MD5", "PASSWORD" }, L = { "admin", "operator", "user" } },
   words = { "power", "status", "on", "off", "cycle", "reset", "soft", "chassis", "identify", "bootdev", "mc", "info", "none", "pxe",
-    "disk", "cdrom", "bios", "persistent", "efi" } }
+    "disk", "cdrom", "bios", "persistent", "efi", "sol", "force" } }
+
+-- One BMC's console on this terminal: 0 when ended by ~. or the end of stdin, else the failure.
+local function console(o, force)
+  local bmc, e, kind = require("ctys.ipmi").open(o)
+  if not bmc then err.must(nil, e, kind) end
+  local c, se, skind = bmc:sol { force = force }
+  if not c then
+    bmc:close()
+    err.must(nil, se, skind)
+  end
+  io.stderr:write("[SOL session operational. Use ~? for help]\r\n")
+  local how, ae, akind = c:attach()
+  c:close()
+  bmc:close()
+  io.stderr:write("\r\n[SOL session closed]\n")
+  if not how then err.must(nil, ae, akind) end
+  return 0
+end
 
 ---Entry point of the ctys-ipmi binary.
 ---@param argv string[]
@@ -146,6 +169,12 @@ function M.main(argv)
     label = "",
     retries = opts.R and check.integer_arg(opts.R, "bad tries (-R)", 1, 100) or nil,
   }
+  if cmd == "sol" then
+    if #hosts > 1 then err.usage("sol takes one BMC, got %d", #hosts) end
+    local o = check.without(open)
+    o.host, o.port, o.label = addrs[1].host, addrs[1].port, hosts[1]
+    return console(o, args[1] == "force")
+  end
   local jobs = {}
   for n, h in ipairs(hosts) do
     local o = check.without(open)

@@ -271,6 +271,116 @@ impl Session {
     }
 }
 
+/// How an attached console ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detach {
+    /// The user typed the escape and `.`.
+    Escape,
+    /// Standard input ended (a pipe), and what the line said in the second after it was shown.
+    Eof,
+}
+
+/// Typed bytes after the escape rules (`~.` ends, `~B` breaks, `~~` is one `~`, `~?` helps),
+/// which take effect at the start of a line only, as ssh's and ipmitool's do.
+#[derive(Default)]
+pub struct Escapes {
+    mid_line: bool,
+    pending: bool,
+}
+
+/// What a chunk of typed input asks for.
+#[derive(Debug, Default, PartialEq)]
+pub struct Typed {
+    pub send: Vec<u8>,
+    pub brk: bool,
+    pub help: bool,
+    pub quit: bool,
+}
+
+impl Escapes {
+    pub fn feed(&mut self, esc: u8, input: &[u8]) -> Typed {
+        let mut t = Typed::default();
+        for &b in input {
+            if self.pending {
+                self.pending = false;
+                match b {
+                    b'.' => {
+                        t.quit = true;
+                        return t;
+                    }
+                    b'B' => t.brk = true,
+                    b'?' => t.help = true,
+                    _ if b == esc => {
+                        t.send.push(esc);
+                        self.mid_line = true;
+                    }
+                    _ => {
+                        t.send.extend_from_slice(&[esc, b]);
+                        self.mid_line = !(b == b'\r' || b == b'\n');
+                    }
+                }
+                continue;
+            }
+            if !self.mid_line && b == esc {
+                self.pending = true;
+                continue;
+            }
+            t.send.push(b);
+            self.mid_line = !(b == b'\r' || b == b'\n');
+        }
+        t
+    }
+}
+
+impl Session {
+    /// The console on this terminal: what is typed goes to the serial line (raw mode when
+    /// stdin is a terminal, so Ctrl-C goes there too), what the line says comes to stdout,
+    /// until `escape` `.` at the start of a line, or the end of stdin.
+    pub async fn sol_attach(&mut self, escape: u8) -> Result<Detach, IpmiError> {
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        self.console()?;
+        let stdin = std::io::stdin();
+        let fd = stdin.as_fd();
+        let _raw = crate::prim::rawmode::RawMode::take(fd);
+        let mut out = std::io::stdout();
+        let mut esc = Escapes::default();
+        let mut buf = [0u8; 4096];
+        let mut ended: Option<Instant> = None;
+        loop {
+            match ended {
+                Some(t) if t.elapsed() >= Duration::from_secs(1) => return Ok(Detach::Eof),
+                Some(_) => {}
+                None => {
+                    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+                    if poll(&mut fds, PollTimeout::ZERO).unwrap_or(0) > 0 {
+                        match nix::unistd::read(fd, &mut buf) {
+                            Ok(0) | Err(_) => ended = Some(Instant::now()),
+                            Ok(n) => {
+                                let t = esc.feed(escape, &buf[..n]);
+                                if t.help {
+                                    let _ = write!(out, "\r\n[{e}. end the console, {e}B send a break, {e}{e} send {e}]\r\n", e = escape as char);
+                                }
+                                if t.brk || !t.send.is_empty() {
+                                    self.sol_send(&t.send, t.brk).await?;
+                                }
+                                if t.quit {
+                                    return Ok(Detach::Escape);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let data = self.sol_recv(Duration::from_millis(40)).await?;
+            if !data.is_empty() {
+                out.write_all(&data).and_then(|()| out.flush()).map_err(|e| fail(Kind::Io, &self.label, format!("standard output: {e}")))?;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +392,19 @@ mod tests {
         assert_eq!(activation(&[0, 0, 0, 0, 0xff, 0, 0xff, 0, 0x6f, 0x02]), Some((255, 623)));
         assert_eq!(activation(&[0; 9]), None);
         assert_eq!((next(1), next(15)), (2, 1));
+    }
+
+    #[test]
+    fn escapes_act_at_the_start_of_a_line_only() {
+        let mut e = Escapes::default();
+        assert_eq!(e.feed(b'~', b"ls ~/x\r"), Typed { send: b"ls ~/x\r".to_vec(), ..Default::default() });
+        assert_eq!(e.feed(b'~', b"~B~?"), Typed { brk: true, help: true, ..Default::default() });
+        assert_eq!(e.feed(b'~', b"~~~?"), Typed { send: b"~~?".to_vec(), ..Default::default() }, "after ~~ the line has begun");
+        let mut e = Escapes::default();
+        let t = e.feed(b'~', b"a\n~.never");
+        assert_eq!((t.send, t.quit), (b"a\n".to_vec(), true));
+        let mut e = Escapes::default();
+        assert_eq!(e.feed(b'~', b"~").send, b"");
+        assert_eq!(e.feed(b'~', b"x").send, b"~x", "an escape split across reads");
     }
 }

@@ -11,7 +11,6 @@ use nix::errno::Errno;
 use nix::libc;
 use nix::poll::{poll, PollFd, PollFlags};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 use ssh2::{BlockDirections, Channel, Session};
 
 use super::session::{err, retry, would_block, EAGAIN};
@@ -44,41 +43,22 @@ extern "C" fn on_winch(_: libc::c_int) {
 /// The local terminal while a console owns it: raw mode and the SIGWINCH handler, both undone
 /// on drop, so every return, error and panic leaves the terminal as it was.
 struct LocalTerminal {
-    saved: Option<Termios>,
+    _raw: crate::prim::rawmode::RawMode,
     old_winch: Option<SigAction>,
 }
 
 impl LocalTerminal {
     fn take(stdin: BorrowedFd<'_>) -> LocalTerminal {
-        let saved = match tcgetattr(stdin) {
-            Ok(t) => {
-                let mut raw = t.clone();
-                cfmakeraw(&mut raw);
-                match tcsetattr(stdin, SetArg::TCSADRAIN, &raw) {
-                    Ok(()) => Some(t),
-                    Err(e) => {
-                        log::warn!("console: cannot put the terminal in raw mode: {e}");
-                        None
-                    }
-                }
-            }
-            Err(e) => {
-                log::warn!("console: cannot read the terminal's mode: {e}");
-                None
-            }
-        };
+        let raw = crate::prim::rawmode::RawMode::take(stdin);
         let action = SigAction::new(SigHandler::Handler(on_winch), SaFlags::SA_RESTART, SigSet::empty());
         // SAFETY: the handler only stores to an atomic.
         let old_winch = unsafe { sigaction(Signal::SIGWINCH, &action) }.ok();
-        LocalTerminal { saved, old_winch }
+        LocalTerminal { _raw: raw, old_winch }
     }
 }
 
 impl Drop for LocalTerminal {
     fn drop(&mut self) {
-        if let Some(t) = &self.saved {
-            let _ = tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, t);
-        }
         if let Some(old) = &self.old_winch {
             // SAFETY: puts back the handler that was there before.
             let _ = unsafe { sigaction(Signal::SIGWINCH, old) };
