@@ -7,7 +7,7 @@
 //! passwords, durations. None may panic.
 #![no_main]
 
-use ctys::prim::ipmi::{chassis, crypto, rakp, transport, v15, wire};
+use ctys::prim::ipmi::{self, chassis, crypto, rakp, transport, v15, wire};
 use ctys::prim::{duration, probe, remote, vde, wol};
 use libfuzzer_sys::fuzz_target;
 
