@@ -1,7 +1,8 @@
 -- The main job on the sandbox lab: wake a machine, drive another through its BMC and build
 -- its VDE network with a QEMU guest on it, power a third through Redfish, run a command on the
--- group, cancel the first machine, then the second one's guest. Each step is the ctys command
--- line a user would type, printed before it runs, then checked.
+-- group and one on the first machine's serial console, cancel the first machine, then the
+-- second one's guest. Each step is the ctys command line a user would type, printed before it
+-- runs, then checked.
 --   sudo cargo run --release -- lab tour          (lab up, this script, lab down)
 --   ctys lab up; ctys lab exec ctys examples/lab-tour.lua; ctys lab down
 local n = 0
@@ -82,6 +83,27 @@ run("ctys-bmc --ca " .. ca .. " redfish://10.77.0.103 power status")
 local results = assert(ctys.remote.exec { hosts = ctys.groups.hosts { "@lab" }, cmd = "echo $(ip -4 -o addr show scope global | awk '{print $2, $4}')" })
 for _, r in ipairs(results) do
   print(string.format("%s: %s", r.host, r.status == 0 and r.stdout:gsub("%s+$", "") or (r.err or ("exit " .. tostring(r.status)))))
+end
+
+step("lab01's serial console through its BMC (IPMI Serial-over-LAN): a script runs a command there")
+-- What `ctys-ipmi 10.77.0.101 sol` gives a person; the serial line works while sshd does not.
+print("$ ctys -e 'b = ctys.ipmi.open{ host = \"10.77.0.101\", user = \"admin\" }; c = b:sol(); ...'")
+do
+  local b = assert(ctys.ipmi.open { host = "10.77.0.101", user = "admin" })
+  local c = assert(b:sol())
+  -- What the line said before the console was attached is gone: press Enter for a prompt.
+  local prompt
+  for _ = 1, 10 do
+    assert(c:send("\n"))
+    prompt = c:expect("lab01# ", 1)
+    if prompt then break end
+  end
+  assert(prompt, "no shell prompt on lab01's serial console")
+  assert(c:send("echo serial: $(hostname) $(ip -4 -o addr show dev eth0 | awk '{print $4}')\n"))
+  local said = assert(c:expect("serial: [^\r\n]*10%.77%.0%.1/24", 10))
+  print("lab01's serial line answered: " .. said)
+  c:close()
+  b:close()
 end
 
 step("Cancel lab01 with POWEROFF: announce, stack, then the machine itself")

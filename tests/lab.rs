@@ -135,6 +135,8 @@ fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
     assert!(out.contains("CREATE lab03: redfish: powered on through the BMC redfish://10.77.0.103\n"), "{out}");
     assert_eq!(redfish_power(&lab), "On");
     assert!(lab.file("log/notify.log").contains("\"PUT / HTTP/1.1\" 204"), "{}", lab.file("log/notify.log"));
+    // lab01's serial console, through its BMC: a command ran there.
+    assert!(out.contains("lab01's serial line answered: serial: ") && out.contains("10.77.0.1/24"), "{out}");
     // 5. lab01 cancelled: announced, and nothing runs there any more (its sshd is gone).
     let messages = lab.file("log/messages");
     assert!(messages.contains(&format!("{} logger ctys: CANCEL lab01 (POWEROFF) in 0 s", lab.ns(1))), "{messages}");

@@ -55,7 +55,7 @@ environment:
 local TOOLS = {
   { "ip", "iproute2" }, { "/usr/sbin/sshd", "openssh-server" }, { "ssh-keygen", "openssh-client" },
   { "ipmi_sim", "openipmi" }, { "tcpdump", "tcpdump" }, { "vde_switch", "vde2" }, { "ipmitool", "ipmitool" },
-  { "qemu-system-x86_64", "qemu-system-x86" },
+  { "qemu-system-x86_64", "qemu-system-x86" }, { "python3", "python3" },
 }
 
 local SUBNET = "10.77.0."
@@ -143,7 +143,8 @@ end
 
 -- The programs the lab runs, shipped in the binary (lua/ctys/tools/lab/*.sh): each reads the
 -- lab's directory, name and subnet from lab.env next to its bin/.
-local SCRIPTS = { machine = "machine.sh", listen = "listen.sh", chassis = "chassis.sh", log = "log.sh", guest = "guest.sh", notify = "notify.py" }
+local SCRIPTS = { machine = "machine.sh", listen = "listen.sh", chassis = "chassis.sh", log = "log.sh", guest = "guest.sh", notify = "notify.py",
+  serial = "serial.py" }
 
 local function ssh_keygen(path, comment)
   run { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path }
@@ -186,7 +187,7 @@ local function build(cfg, n, redfish)
   ip_("-n", cfg.ctl, "link", "set", "labbr0", "up")
   local ssh_config, known, machines, creds, group = {}, {}, {}, {}, {}
   -- Each machine's BMC: lab/ipmi.lua's or lab/redfish.lua's, both told the same.
-  local bmc_lab = { dir = d, ctl = cfg.ctl, daemon = daemon }
+  local bmc_lab = { dir = d, ctl = cfg.ctl, name = cfg.name, daemon = daemon }
   if next(redfish) then require("ctys.tools.lab.redfish").notifier(bmc_lab) end
   for i = 1, n do
     local ns, m, name, ip, bmc = cfg.name .. i, d .. "/m" .. i, machine_name(i), SUBNET .. i, SUBNET .. (100 + i)

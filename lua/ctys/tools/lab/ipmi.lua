@@ -1,7 +1,9 @@
 --- The sandbox lab's IPMI BMCs (ctys lab): an OpenIPMI ipmi_sim in the control namespace on the
 --- machine's BMC address (port 623, RMCP and RMCP+, user admin with the lab's password) whose
 --- chassis_control (chassis.sh) keeps the power in `m<i>`/bmc and runs the machine switch on a
---- change. The same interface as ctys.tools.lab.redfish: `start`, `ready_chunk`.
+--- change, and whose Serial-over-LAN console is the machine's serial port: serial.py on
+--- 127.0.0.1:(SERIAL_BASE + i), a shell on a pty in the machine's namespace while it is on.
+--- The same interface as ctys.tools.lab.redfish: `start`, `ready_chunk`.
 ---@class ctys.tools.lab.ipmi
 local M = {}
 
@@ -9,9 +11,12 @@ local check = require "ctys.check"
 local err = require "ctys.err"
 local fs = require "ctys.fs"
 
+---Machine i's serial port listens on 127.0.0.1:(SERIAL_BASE + i) of the control namespace.
+M.SERIAL_BASE = 2300
+
 ---Machine `i`'s IPMI BMC, started through `daemon` (lab.lua's): its configuration in
 ---`m<i>`/bmc. Returns the machine database's fields for it.
----@param lab {dir: string, ctl: string, daemon: fun(ns: string, argv: string[], log: string, pidfile: string)}
+---@param lab {dir: string, ctl: string, name: string, daemon: fun(ns: string, argv: string[], log: string, pidfile: string)}
 ---@param i integer
 ---@param addr string the BMC's address
 ---@param password string at most 16 characters (what ipmi_sim keeps)
@@ -30,9 +35,12 @@ function M.start(lab, i, addr, password)
     "    allowed_auths_operator md5 straight", "    allowed_auths_admin md5 straight",
     string.format("    guid a1234567%08x89abcdefa1234567", i), "  endlan",
     string.format('  chassis_control "%s/bin/chassis %s/bmc 0x20"', d, m),
+    string.format('  sol "tcp:127.0.0.1:%d" 115200', M.SERIAL_BASE + i),
     string.format('  user 2 true "admin" "%s" admin 10 md5 straight', password), "",
   }, "\n"), tonumber("600", 8))
   write(m .. "/bmc/sim.emu", "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nmc_enable 0x20\n")
+  lab.daemon(lab.ctl, { "python3", d .. "/bin/serial", tostring(M.SERIAL_BASE + i), lab.name .. i, m .. "/bmc/power", string.format("lab%02d", i) },
+    m .. "/serial.log", m .. "/serial.pid")
   lab.daemon(lab.ctl, { "ipmi_sim", "-c", m .. "/bmc/lan.conf", "-f", m .. "/bmc/sim.emu", "-s", m .. "/bmc", "-n" }, m .. "/bmc.log", m .. "/bmc.pid")
   return "bmc=" .. addr
 end
