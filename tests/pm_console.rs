@@ -78,7 +78,7 @@ fn window_consoles_start_the_command_tables_programs() {
     assert!(out.contains("would run ") && out.contains(" xterm ssh -t 127.0.0.67"), "{out}");
     let (code, _, err) = run("-t pm -a create=CONSOLE:telnet", Some(":99"));
     assert_eq!(code, 1);
-    assert!(err.contains("unknown CONSOLE 'telnet' (CLI, XTERM, GTERM, EMACS or VNC)"), "{err}");
+    assert!(err.contains("unknown CONSOLE 'telnet' (CLI, SOL, XTERM, GTERM, EMACS or VNC)"), "{err}");
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(!log.exists(), "nothing started");
     // A host cannot end the elisp string it goes into: it is not a host name, refused first.

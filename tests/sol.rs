@@ -189,3 +189,39 @@ fn ctys_ipmi_sol_on_a_terminal_shows_what_ipmitool_sol_activate_shows() {
     assert_eq!(seen[0], seen[1], "ctys-ipmi and ipmitool saw different text");
     assert_eq!(seen[0][1..], ["typed-42", "a       b"], "{:?}", seen[0]);
 }
+
+#[test]
+fn pm_create_console_sol_opens_the_machines_serial_console_from_the_database() {
+    let serial = serial_port();
+    let b = Bmc::start_with_sol("127.0.0.1", &serial);
+    let home = TempDir::new("solhome");
+    let db = home.write("machines", &format!("lab51 mac=02:00:00:00:05:01 ip=127.0.0.51 bmc=127.0.0.1:{} bmc_user=admin\n", b.port));
+    let env = format!("IPMI_PASSWORD={PASSWORD} CTYS_MACHINES={}", db.display());
+    // The dry run names the BMC; nothing is sent.
+    let (code, out, err) = split(bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).env("CTYS_MACHINES", &db).args(["-t", "pm", "-a", "create=console:sol,l:lab51", "--dry-run"]).output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("CREATE lab51: would open its serial console (Serial-over-LAN) through the BMC 127.0.0.1:{}", b.port)), "{out}");
+    let t = Tmux::start_env(home.path(), &env, "-t pm -a create=console:sol,l:lab51; echo EXIT=$?; sleep 60");
+    t.wait("the console", |s| s.contains("lab51's serial console through"));
+    for _ in 0..20 {
+        t.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(300));
+        if t.screen().contains("login:") {
+            break;
+        }
+    }
+    t.keys(&["-l", "root"]);
+    t.keys(&["Enter"]);
+    t.keys(&["-l", "echo pm-$((40+2))"]);
+    t.keys(&["Enter"]);
+    t.wait("the command's output", |s| s.lines().any(|l| l.trim_end() == "pm-42"));
+    t.keys(&["Enter"]);
+    t.keys(&["-l", "~."]);
+    let end = t.wait("the console to end", |s| s.contains("EXIT="));
+    assert!(end.contains("[serial console closed]") && end.contains("EXIT=0"), "{end}");
+    // No BMC in the database: exit 2, saying so.
+    home.write("machines", "lab51 mac=02:00:00:00:05:01\n");
+    let (code, _, err) = split(bin("ctys", home.path()).env("CTYS_MACHINES", &db).args(["-t", "pm", "-a", "create=console:sol,l:lab51"]).output().unwrap());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("CONSOLE:SOL: no BMC: add bmc= to the machine database"), "{err}");
+}

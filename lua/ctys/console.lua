@@ -1,6 +1,7 @@
 --- Consoles to a machine (PM CREATE's CONSOLE:): CLI is an SSH session with a terminal (a shell
---- here when the machine is this one); XTERM, GTERM, EMACS and VNC start the command table's
---- program in a window of its own.
+--- here when the machine is this one); SOL is its serial console through its BMC (IPMI
+--- Serial-over-LAN, the BMC from the machine database), which works while the OS is down;
+--- XTERM, GTERM, EMACS and VNC start the command table's program in a window of its own.
 ---@class ctys.console
 local M = {}
 
@@ -9,7 +10,36 @@ local err = require "ctys.err"
 
 ---The console kinds, and the command-table program of each window console.
 ---@type table<string, string|true>
-M.KINDS = { CLI = true, XTERM = "xterm", GTERM = "gterm", EMACS = "emacs", VNC = "vncviewer" }
+M.KINDS = { CLI = true, SOL = true, XTERM = "xterm", GTERM = "gterm", EMACS = "emacs", VNC = "vncviewer" }
+
+-- The serial console of machine `name` (its database entry's BMC) on this terminal, until ~.
+-- or the end of stdin.
+local function serial(name, dry_run)
+  local known = require("ctys.machines").lookup(name, require("ctys.machines").load())
+  if not known or not known.bmc then
+    err.env("CREATE %s: CONSOLE:SOL: no BMC: add bmc= to the machine database", name)
+  end
+  local pmbmc = require "ctys.pm.bmc"
+  local b = pmbmc.of("CREATE " .. name, "IPMI", true, known)
+  if dry_run then
+    print(string.format("CREATE %s: would open its serial console (Serial-over-LAN) through the BMC %s", name, b.name))
+    return 0
+  end
+  local h, e, kind = require("ctys.ipmi").open { host = b.host, port = b.port, user = b.user, kg_file = b.kg_file, label = b.name }
+  if not h then pmbmc.failed("CREATE " .. name .. ": CONSOLE:SOL", e, kind) end
+  local c, se, skind = h:sol()
+  if not c then
+    h:close()
+    pmbmc.failed("CREATE " .. name .. ": CONSOLE:SOL", se, skind)
+  end
+  io.stderr:write(string.format("[%s's serial console through %s. Use ~? for help]\r\n", name, b.name))
+  local how, ae, akind = c:attach()
+  c:close()
+  h:close()
+  io.stderr:write("\r\n[serial console closed]\n")
+  if not how then pmbmc.failed("CREATE " .. name .. ": CONSOLE:SOL", ae, akind) end
+  return 0
+end
 
 -- An elisp string literal holding `s`: `\` and `"` escaped, so a host cannot end the string.
 local function elisp_string(s)
@@ -19,7 +49,7 @@ end
 ---Open a console to a target (nil, or a target naming this machine: here) and return its exit
 ---value: CLI waits for the session to end and returns its exit status; the window consoles
 ---start their program in the background. `name` names the machine in messages.
----@param kind "CLI"|"XTERM"|"GTERM"|"EMACS"|"VNC"
+---@param kind "CLI"|"SOL"|"XTERM"|"GTERM"|"EMACS"|"VNC"
 ---@param t? ctys.Target
 ---@param name string
 ---@param dry_run? boolean say what would run instead
@@ -29,7 +59,8 @@ function M.open(kind, t, name, dry_run)
   check.arg("ctys.console.open", "t", t, "table?")
   check.arg("ctys.console.open", "name", name, "string")
   check.arg("ctys.console.open", "dry_run", dry_run, "boolean?")
-  if not M.KINDS[kind] then check.bad("ctys.console.open", "kind", "'%s' is not one of CLI, XTERM, GTERM, EMACS, VNC", kind) end
+  if not M.KINDS[kind] then check.bad("ctys.console.open", "kind", "'%s' is not one of CLI, SOL, XTERM, GTERM, EMACS, VNC", kind) end
+  if kind == "SOL" then return serial(name, dry_run) end
   local commands = require "ctys.commands"
   local function say_console(fmt, ...) print(string.format("CREATE %s: " .. fmt, name, ...)) end
   if t and require("ctys.relay").is_local(t) then t = nil end

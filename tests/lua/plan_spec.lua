@@ -17,7 +17,7 @@ describe("ctys.pm.plan.create", function()
       { "create=wol,t:h,reuse,resume", "CREATE: REUSE and RESUME exclude each other" },
       { "create=wol,m:02:00:00:00:00:01,broadcast:10.0.0.255,if:eth0", "CREATE: BROADCAST and IF exclude each other" },
       { "create=wol,m:02:00:00:00:00:01,port:9", "CREATE: PORT needs BROADCAST" },
-      { "create=console:telnet", "CREATE: unknown CONSOLE 'telnet' (CLI, XTERM, GTERM, EMACS or VNC)" },
+      { "create=console:telnet", "CREATE: unknown CONSOLE 'telnet' (CLI, SOL, XTERM, GTERM, EMACS or VNC)" },
       { "create=console:cli,m:02:00:00:00:00:01", "CREATE: CONSOLE reaches a machine by t:<host>, not by MAC" },
       { "create=wol", "CREATE: no machine address (t:<host>, m:<mac> or l:<label>)" },
       { "create=wol,t:h,uuid:x", "CREATE: the PM plugin addresses machines by t:, m: or l:, not 'uuid'" },

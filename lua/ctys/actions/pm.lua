@@ -16,7 +16,7 @@ local wolmemory = require "ctys.wolmemory"
 ---CREATE on a PM: wake a machine with Wake-on-LAN (or power it on through its BMC with
 ---`ipmi[:<bmc>]`) and wait until it answers ping, then SSH; and/or open a console to it.
 ---`create=wol[:<delay>],t:<host>|m:<mac>|l:<label>,broadcast:<addr>,port:<n>,bmac:<mac>,if:<iface>,
----reuse|resume,ping:off|<n>%<sleep>,sshping:off|on|<n>%<sleep>,console:cli|xterm|gterm|emacs|vnc`.
+---reuse|resume,ping:off|<n>%<sleep>,sshping:off|on|<n>%<sleep>,console:cli|sol|xterm|gterm|emacs|vnc`.
 ---Exit 0 when the machine is up (CONSOLE:CLI: the session's exit status), 1 for bad
 ---suboptions, 2 when the machine has no MAC (or no IP to wait for, or no display for a window
 ---console), 3 when it was already up (without REUSE) or did not come up.

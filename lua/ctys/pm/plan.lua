@@ -105,7 +105,7 @@ function M.create(action)
   local bmc, via = bmc_of("CREATE", by)
   local console = by.CONSOLE and by.CONSOLE.value:upper()
   if console and not require("ctys.console").KINDS[console] then
-    err.usage("CREATE: unknown CONSOLE '%s' (CLI, XTERM, GTERM, EMACS or VNC)", by.CONSOLE.value)
+    err.usage("CREATE: unknown CONSOLE '%s' (CLI, SOL, XTERM, GTERM, EMACS or VNC)", by.CONSOLE.value)
   end
   local address
   for _, k in ipairs(ADDRESS_KEYS) do address = address or by[k] end
