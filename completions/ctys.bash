@@ -49,7 +49,7 @@ _ctys() {
     ctys) words="--dry-run --dump-lua --gather --help --json --lua-path --repl --test --tool --version --yes -T -V -X -Z -a -b -c -d -e -h -l -t -y lab"; hosts=1 ;;
     ctys-vnetctl) words="-H -S -V -X -Z -b -d -f -g -h -i -l -n -r -s -u create cancel check info ports list listall" ;;
     ctys-wakeup) words="-P -h -i -n -p -t"; hosts=1 ;;
-    ctys-ipmi) words="-A -C -E -G -I -K -L -N -R -U -X -Y -f -h -j power status on off cycle reset soft chassis identify bootdev mc info none pxe disk cdrom bios persistent efi sol force" ;;
+    ctys-ipmi) words="-A -C -E -G -I -K -L -N -R -U -X -Y -f -h -j power status on off cycle reset soft chassis identify bootdev mc info none pxe disk cdrom bios persistent efi sol force sel list clear sensors" ;;
     ctys-bmc) words="-E -I -N -S -U -W -X -f -h power status on off soft cycle reset bootdev identify none pxe disk cdrom bios usb http" ;;
     ctys-macros) words="-X -f -h -l" ;;
     ctys-groups) words="-X -h -l"; groups=1 ;;

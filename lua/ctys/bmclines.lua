@@ -1,6 +1,7 @@
 --- The BMC tools' output (ctys-ipmi, ctys-bmc): one line a BMC in the order given, as
 --- ipmipower prints them (`host: result`), `-X` records `host;result;error`, or JSON lines; and
---- their exit value.
+--- their exit value. A BMC with several results (log entries, sensors) has a line, record or
+--- JSON object for each, its host first.
 ---@class ctys.bmclines
 local M = {}
 
@@ -10,6 +11,8 @@ local err = require "ctys.err"
 ---@class ctys.bmclines.Result
 ---@field host string as given
 ---@field result? string
+---@field lines? string[] several results, each a line (`result` is then unused)
+---@field records? table[] the same as tables, for JSON
 ---@field err? string
 ---@field kind? string
 
@@ -28,7 +31,19 @@ function M.report(results, mode)
       failed = failed + 1
       if r.kind == "secret" then secret = secret + 1 end
     end
-    if mode == "json" then
+    if r.lines and not r.err then
+      for i, line in ipairs(r.lines) do
+        if mode == "json" then
+          local rec = check.without(r.records and r.records[i] or { result = line })
+          rec.host = r.host
+          print(json.encode(rec))
+        elseif mode == "terse" then
+          print(table.concat({ r.host, line, "" }, ";"))
+        else
+          print(r.host .. ": " .. line)
+        end
+      end
+    elseif mode == "json" then
       print(json.encode { host = r.host, result = r.result or json.null, err = r.err or json.null, kind = r.kind or json.null })
     elseif mode == "terse" then
       print(table.concat({ r.host, r.result or "", r.err or "" }, ";"))

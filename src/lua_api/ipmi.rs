@@ -154,6 +154,35 @@ impl UserData for Bmc {
             this.0.with(&lua, async move |s| s.cmd(0x00, 0x08, &data).await, |lua, _| true.into_lua_multi(lua)).await
         });
         m.add_method("suite", |_, this, ()| Ok(this.0.peek(Session::suite).flatten()));
+        m.add_async_method("sel_info", |lua, this, ()| async move {
+            this.0.with(&lua, async |s| s.sel_info().await, |lua, i| super::ipmi_records::info(lua, i)?.into_lua_multi(lua)).await
+        });
+        m.add_async_method("sel_list", |lua, this, ()| async move {
+            this.0.with(&lua, async |s| s.sel_list().await, |lua, l| super::ipmi_records::entries(lua, l)?.into_lua_multi(lua)).await
+        });
+        m.add_async_method("sel_clear", |lua, this, ()| async move {
+            this.0.with(&lua, async |s| s.sel_clear().await, |lua, _| true.into_lua_multi(lua)).await
+        });
+        // Every sensor of the SDR repository with its reading now (one at a time).
+        m.add_async_method("sensors", |lua, this, ()| async move {
+            let read = async |s: &mut Session| {
+                let mut out = Vec::new();
+                for sensor in s.sdr_sensors().await? {
+                    let r = s.sensor_reading(&sensor).await?;
+                    out.push((sensor, r));
+                }
+                Ok(out)
+            };
+            this.0
+                .with(&lua, read, |lua, list| {
+                    let t = lua.create_table()?;
+                    for (s, r) in list {
+                        t.push(super::ipmi_records::sensor(lua, &s, r)?)?;
+                    }
+                    t.into_lua_multi(lua)
+                })
+                .await
+        });
         // The serial console (see sol.rs); `force` takes it over from another session.
         m.add_async_method("sol", |lua, this, opts: Option<Table>| async move {
             let force = match &opts {

@@ -8,6 +8,7 @@ mod fs;
 mod held;
 mod host;
 mod ipmi;
+mod ipmi_records;
 mod redfish;
 mod json;
 mod net;

@@ -26,16 +26,22 @@ fn free_udp_port(addr: &str) -> u16 {
 
 impl Bmc {
     pub fn start(addr: &str) -> Bmc {
-        Bmc::start_full(addr, "")
+        Bmc::start_full(addr, "", "")
     }
 
     /// A BMC whose machine's serial port is the TCP server at `serial` (`HOST:PORT`): ipmi_sim
     /// connects there when a console is activated.
     pub fn start_with_sol(addr: &str, serial: &str) -> Bmc {
-        Bmc::start_full(addr, &format!("  sol \"tcp:{serial}\" 115200\n"))
+        Bmc::start_full(addr, &format!("  sol \"tcp:{serial}\" 115200\n"), "")
     }
 
-    fn start_full(addr: &str, extra: &str) -> Bmc {
+    /// A BMC whose simulation file has more commands (sensors, SDRs, SEL entries) before its
+    /// MC is enabled.
+    pub fn start_emu(addr: &str, emu: &str) -> Bmc {
+        Bmc::start_full(addr, "", emu)
+    }
+
+    fn start_full(addr: &str, extra: &str, emu: &str) -> Bmc {
         let dir = TempDir::new("bmc");
         let d = dir.path().display().to_string();
         let port = free_udp_port(addr);
@@ -52,7 +58,7 @@ impl Bmc {
                  \x20 user 3 true \"oper\" \"operpass\" operator 10 md5 straight\n{extra}"
             ),
         );
-        dir.write("sim.emu", "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n");
+        dir.write("sim.emu", &format!("mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\nsel_enable 0x20 1000 0x0a\n{emu}mc_enable 0x20\n"));
         dir.write("power", "1\n");
         let child = Command::new("ipmi_sim")
             .args(["-c", &format!("{d}/lan.conf"), "-f", &format!("{d}/sim.emu"), "-s", &d, "-n"])

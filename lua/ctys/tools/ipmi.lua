@@ -6,6 +6,7 @@
 ---     commands: power status|on|off|cycle|reset|soft | chassis status | identify [seconds]
 ---               | bootdev <none|pxe|disk|cdrom|bios> [persistent] [efi] | mc info
 ---               | sol [force]   (one BMC: its serial console on this terminal; ~. ends it)
+---               | sel [list|info|clear] | sensors
 ---
 --- One line a BMC, `host: result`, in the order given (like ipmipower); -X: `host;result;error`
 --- records; -j: JSON lines. The password comes from $IPMI_PASSWORD (-E, the default), a file
@@ -25,6 +26,10 @@ commands:
   identify [SECONDS]                       bootdev none|pxe|disk|cdrom|bios [persistent] [efi]
   sol [force]  one BMC's serial console (Serial-over-LAN) on this terminal: ~. ends it, ~B sends
                a break, ~? helps; force takes it over from another session
+  sel [list|info|clear]   the event log: a line an entry (id | date time | sensor | event |
+               Asserted/Deasserted, as ipmitool), its size, or cleared
+  sensors      every sensor of the SDR repository: name | value unit | status (ok, nc, cr, nr,
+               na) and, with -j, its thresholds
 options:
   -U USER      user (admin)                -L PRIV   privilege: admin, operator, user (admin)
   -E           password from $IPMI_PASSWORD (the default)
@@ -47,7 +52,45 @@ environment:
   HOME           ~/.ctys/ipmi/credentials: host[:port] user password lines
 ]]
 
-local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true, mc = true, sol = true }
+local COMMANDS = { power = true, chassis = true, identify = true, bootdev = true, mc = true, sol = true, sel = true, sensors = true }
+
+-- A number as ipmitool prints a reading: whole numbers without decimals.
+local function number(v)
+  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
+  return string.format("%.2f", v)
+end
+
+-- The event log and the sensors: several lines (and records) a BMC.
+local function records(bmc, cmd, args)
+  if cmd == "sensors" then
+    local list, e, k = bmc:sensors()
+    if not list then return nil, e, k end
+    local lines = {}
+    for i, s in ipairs(list) do
+      lines[i] = string.format("%s | %s | %s", s.name, s.value and (number(s.value) .. " " .. s.unit) or "no reading", s.status)
+    end
+    return { lines = lines, records = list }
+  end
+  local what = args[1] or "list"
+  if what == "clear" then
+    local ok, e, k = bmc:sel_clear()
+    if not ok then return nil, e, k end
+    return { result = "ok" }
+  elseif what == "info" then
+    local i, e, k = bmc:sel_info()
+    if not i then return nil, e, k end
+    return { result = string.format("%d entries, %d bytes free, IPMI %s, last added %s", i.entries, i.free_bytes, i.version,
+      i.last_add and os.date("!%Y-%m-%d %H:%M:%S", i.last_add) or "never") }
+  end
+  local list, e, k = bmc:sel_list()
+  if not list then return nil, e, k end
+  local lines = {}
+  for i, x in ipairs(list) do
+    local when = x.time and os.date("!%m/%d/%Y | %H:%M:%S", x.time) or string.format("Pre-Init | %010d", x.since_init or 0)
+    lines[i] = string.format("%x | %s | %s #0x%02x | %s | %s", x.id, when, x.sensor_type, x.sensor_number, x.event, x.asserted and "Asserted" or "Deasserted")
+  end
+  return { lines = lines, records = list }
+end
 
 -- What one BMC does for the command; returns the result text, or nil, err, kind.
 local function run_one(bmc, cmd, args)
@@ -94,6 +137,10 @@ local function check_command(cmd, args)
     end
   elseif cmd == "sol" and not (#args == 0 or (#args == 1 and args[1] == "force")) then
     err.usage("sol takes at most: force")
+  elseif cmd == "sel" and not (#args == 0 or (#args == 1 and ({ list = 1, info = 1, clear = 1 })[args[1]])) then
+    err.usage("sel takes one of list, info, clear")
+  elseif cmd == "sensors" and #args > 0 then
+    err.usage("sensors takes no arguments")
   elseif cmd == "identify" then
     if #args > 1 then err.usage("identify takes at most a number of seconds") end
     if args[1] then check.integer_arg(args[1], "bad identify seconds", 0, 255) end
@@ -104,7 +151,7 @@ end
 M.COMPLETE = { spec = "U:Ef:KG:Yk:y:C:I:A:L:N:R:Xjh", hidden = { k = true, y = true },
   values = { f = "file", G = "file", C = { "17", "3" }, I = { "lanplus", "lan" }, A = { "MD5", "PASSWORD" }, L = { "admin", "operator", "user" } },
   words = { "power", "status", "on", "off", "cycle", "reset", "soft", "chassis", "identify", "bootdev", "mc", "info", "none", "pxe",
-    "disk", "cdrom", "bios", "persistent", "efi", "sol", "force" } }
+    "disk", "cdrom", "bios", "persistent", "efi", "sol", "force", "sel", "list", "clear", "sensors" } }
 
 -- One BMC's console on this terminal: 0 when ended by ~. or the end of stdin, else the failure.
 local function console(o, force)
@@ -139,7 +186,7 @@ function M.main(argv)
   while rest[i] and not COMMANDS[rest[i]] do hosts[#hosts + 1] = rest[i]; i = i + 1 end
   local cmd = rest[i]
   if #hosts == 0 then err.usage("no BMC given (HOST[:PORT]...)") end
-  if not cmd then err.usage("no command after the hosts (power, chassis, identify, bootdev, mc)") end
+  if not cmd then err.usage("no command after the hosts (power, chassis, identify, bootdev, mc, sol, sel, sensors)") end
   local args = table.move(rest, i + 1, #rest, 1, {})
   check_command(cmd, args)
   local ipmi = require "ctys.ipmi"
@@ -182,9 +229,18 @@ function M.main(argv)
     jobs[n] = function()
       local bmc, e, kind = ipmi.open(o)
       if not bmc then return { host = h, err = e, kind = kind } end
-      local r, re, rkind = run_one(bmc, cmd, args)
+      local r, re, rkind
+      if cmd == "sel" or cmd == "sensors" then
+        r, re, rkind = records(bmc, cmd, args)
+      else
+        local one
+        one, re, rkind = run_one(bmc, cmd, args)
+        r = one and { result = one }
+      end
       bmc:close()
-      return { host = h, result = r, err = re, kind = rkind }
+      local out = r or {}
+      out.host, out.err, out.kind = h, re, rkind
+      return out
     end
   end
   return require("ctys.bmclines").report(ctys.all(jobs), opts.j and "json" or opts.X and "terse" or "lines")

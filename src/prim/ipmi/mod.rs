@@ -8,6 +8,8 @@ pub mod chassis;
 pub mod codes;
 pub mod crypto;
 pub mod rakp;
+pub mod sdr;
+pub mod sel;
 mod session;
 pub mod sol;
 pub mod transport;

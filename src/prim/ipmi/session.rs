@@ -104,20 +104,39 @@ impl Session {
     /// Sends a command and returns the response data; a non-zero completion code is an error
     /// (see codes::command_failure for its kind).
     pub async fn cmd(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, IpmiError> {
+        self.raise_for(netfn, cmd).await?;
+        self.send(netfn, cmd, data).await
+    }
+
+    /// Raises the session to the privilege asked for before the first command that needs more
+    /// than a user's.
+    async fn raise_for(&mut self, netfn: u8, cmd: u8) -> Result<(), IpmiError> {
         if self.raise_to != 0 && !codes::user_level(netfn, cmd) {
             let level = self.raise_to;
             self.send(0x06, 0x3b, &[level]).await?;
             self.raise_to = 0;
         }
-        self.send(netfn, cmd, data).await
+        Ok(())
     }
 
-    pub(super) async fn send(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, IpmiError> {
+    /// A command whose completion code the caller reads (a non-zero one is not an error here).
+    pub(super) async fn cmd_code(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<(u8, Vec<u8>), IpmiError> {
+        self.raise_for(netfn, cmd).await?;
+        let r = self.roundtrip(netfn, cmd, data).await?;
+        Ok((r.code, r.data))
+    }
+
+    async fn roundtrip(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<wire::Response, IpmiError> {
         let (pkt, seq) = self.seal(netfn, cmd, data);
         // A read changes nothing: it may be resent sooner (see Pace::stateless).
         let pace = if codes::idempotent(netfn, cmd) { self.pace.stateless() } else { self.pace.clone() };
         let r = exchange(&self.sock, &self.label, &pkt, &pace, |p| self.open_reply(p, netfn, cmd, seq)).await?;
         self.pace.learn(pace.rtt());
+        Ok(r)
+    }
+
+    pub(super) async fn send(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, IpmiError> {
+        let r = self.roundtrip(netfn, cmd, data).await?;
         if r.code != 0 {
             let (kind, why) = codes::command_failure(netfn, cmd, r.code);
             return Err(fail(kind, &self.label, why));
