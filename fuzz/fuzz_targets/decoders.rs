@@ -71,6 +71,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = ipmi::sol::parse(data);
     let _ = ipmi::sol::activation(data);
     let _ = ipmi::sol::Escapes::default().feed(b'~', data);
+    // The event log and the sensor records, readings and thresholds.
+    let _ = ipmi::sel::decode_info(data);
+    let _ = ipmi::sel::decode_entry(data).map(|(_, e)| ipmi::sel::event_description(&e));
+    if let Some(s) = ipmi::sdr::decode_record(data) {
+        let _ = ipmi::sdr::decode_reading(&data[data.len().min(2)..], s.conversion.as_ref());
+        let _ = s.conversion.map(|c| ipmi::sdr::decode_thresholds(data, &c));
+    }
     // A gateway's stream: frames in any cut, each body through the decoder of its kind.
     let mut frames = remote::gateway::Frames::default();
     for chunk in data.chunks(usize::from(first % 5) + 1) {
