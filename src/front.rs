@@ -158,7 +158,7 @@ pub fn main() -> i32 {
     if argv.get(1).is_some_and(|a| a == "--tool") {
         let name = argv.get(2).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase()) {
-            let _ = writeln!(std::io::stderr(), "ctys: --tool needs a tool name (vnetctl, wakeup, ipmi, bmc, macros, groups, plugins, exec, distribute, lab), got '{name}'");
+            let _ = writeln!(std::io::stderr(), "ctys: --tool needs a tool name (vnetctl, wakeup, ipmi, bmc, macros, groups, plugins, exec, distribute, machines, lab), got '{name}'");
             return EXIT_USAGE;
         }
         return tool_main(&name, argv.into_iter().skip(3).collect());

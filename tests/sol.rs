@@ -130,8 +130,17 @@ fn ctrl_c_deactivates_the_console_and_a_silent_bmc_is_a_timeout() {
     assert_eq!(line, "active\n");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(130));
-    // Deactivated: a new session activates without force.
+    // Deactivated: a new session activates without force. SIGTERM does the same.
     let open = format!("local b = assert(ctys.ipmi.open{{ host = '127.0.0.1', port = {}, user = 'admin', cipher = 3 }})", b.port);
+    let (code, out, err) = ctys(&home, &format!("{open} local c = assert(b:sol()) enter(c, 'login: ') print('again') b:close()"));
+    assert_eq!(code, 0, "{out}{err}");
+    let mut child = bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).arg(&script).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "active\n");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(143));
     let (code, out, err) = ctys(&home, &format!("{open} local c = assert(b:sol()) enter(c, 'login: ') print('again') b:close()"));
     assert_eq!(code, 0, "{out}{err}");
 
@@ -150,6 +159,32 @@ fn ctrl_c_deactivates_the_console_and_a_silent_bmc_is_a_timeout() {
     assert!(out.starts_with("nil\ttimeout\t"), "{out}");
     assert!(t0.elapsed() < Duration::from_secs(20));
     wait_until("ipmi_sim to go on", 5, || Command::new("kill").args(["-0", &pid.to_string()]).status().unwrap().success());
+
+    // ctys-ipmi sol when the BMC stops answering: exit 3 within seconds, saying why.
+    let mut child = bin("ctys-ipmi", home.path())
+        .env("IPMI_PASSWORD", PASSWORD)
+        .args(["-C", "3", &format!("127.0.0.1:{}", b.port), "sol", "force"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut err_lines = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    err_lines.read_line(&mut said).unwrap();
+    assert!(said.contains("SOL session operational"), "{said}");
+    Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap();
+    input.write_all(b"root\n").unwrap();
+    let t0 = Instant::now();
+    let status = child.wait().unwrap();
+    Command::new("kill").args(["-CONT", &pid.to_string()]).status().unwrap();
+    let mut rest = String::new();
+    let _ = err_lines.read_to_string(&mut rest);
+    assert_eq!(status.code(), Some(3), "{rest}");
+    assert!(rest.contains("did not acknowledge console data"), "{rest}");
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    drop(input);
 }
 
 #[test]
