@@ -123,26 +123,20 @@ fn ctrl_c_deactivates_the_console_and_a_silent_bmc_is_a_timeout() {
          while true do c:read(1) end",
         b.port
     ));
-    let mut child = bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).arg(&script).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line, "active\n");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(130));
-    // Deactivated: a new session activates without force. SIGTERM does the same.
+    // Ctrl-C and SIGTERM while the console is active: it is deactivated (a new session
+    // activates without force).
     let open = format!("local b = assert(ctys.ipmi.open{{ host = '127.0.0.1', port = {}, user = 'admin', cipher = 3 }})", b.port);
-    let (code, out, err) = ctys(&home, &format!("{open} local c = assert(b:sol()) enter(c, 'login: ') print('again') b:close()"));
-    assert_eq!(code, 0, "{out}{err}");
-    let mut child = bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).arg(&script).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line, "active\n");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(143));
-    let (code, out, err) = ctys(&home, &format!("{open} local c = assert(b:sol()) enter(c, 'login: ') print('again') b:close()"));
-    assert_eq!(code, 0, "{out}{err}");
+    for (sig, code) in [(nix::sys::signal::Signal::SIGINT, 130), (nix::sys::signal::Signal::SIGTERM, 143)] {
+        let mut child = bin("ctys", home.path()).env("IPMI_PASSWORD", PASSWORD).arg(&script).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "active\n");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(code), "{sig}");
+        let (c, out, err) = ctys(&home, &format!("{open} local c = assert(b:sol()) enter(c, 'login: ') print('again') b:close()"));
+        assert_eq!(c, 0, "after {sig}: {out}{err}");
+    }
 
     // The BMC stops answering mid-console: the next send gives up within seconds, kind timeout.
     let (pid, stop) = (b.pid(), home.write("stop", ""));
