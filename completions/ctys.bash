@@ -56,7 +56,7 @@ _ctys() {
     ctys-plugins) words="-X -h -j"; hosts=1 ;;
     ctys-exec) words="-X -b -f -h -l -t -u -w -x" ;;
     ctys-distribute) words="-f -h -l -n -t -w -x" ;;
-    ctys-machines) words="-X -h import dhcpd ethers list show --where --json" ;;
+    ctys-machines) words="-X -h import dhcpd ethers list show neighbours --where --json" ;;
   esac
   [ "$tool" = ctys ] && [ "${COMP_WORDS[1]}" = lab ] && words="up down status exec tour --install --redfish" hosts=
   case $cur in -*) ;; *)

@@ -52,3 +52,23 @@ fn imports_make_a_database_that_lists_and_shows() {
     assert_eq!(c, 2, "{e}");
     assert!(e.contains(&format!("{}:2: bad MAC", bad.display())), "{e}");
 }
+
+#[test]
+fn neighbours_lists_the_macs_that_answered() {
+    use common::netns::{privileged, Pair, MAC_B};
+    if !privileged("neighbours_lists_the_macs_that_answered") {
+        return;
+    }
+    let p = Pair::new(Some("10.99.0.2/24"));
+    let home = TempDir::new("machines");
+    // An echo from b puts its MAC in a's neighbour table (ctys's own ping: no ping binary needed).
+    let (code, out, err) = split(common::bin_in(Some(&p.a), "ctys", home.path()).args(["-e", "print(assert(ctys.probe.ping{ host = '10.99.0.2', timeout = 2 }))"]).output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = split(common::bin_in(Some(&p.a), "ctys-machines", home.path()).args(["neighbours", "va"]).output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("10.99.0.2 mac={MAC_B} ip=10.99.0.2 iface=va\n"));
+    let (_, out, _) = split(common::bin_in(Some(&p.a), "ctys-machines", home.path()).args(["neighbours", "lo"]).output().unwrap());
+    assert_eq!(out, "");
+    let (code, _, err) = split(common::bin_in(Some(&p.a), "ctys-machines", home.path()).args(["neighbours", "bad/name"]).output().unwrap());
+    assert_eq!(code, 1, "{err}");
+}

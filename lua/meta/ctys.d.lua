@@ -320,6 +320,12 @@ function ctys.core.net_links() end
 ---@return string? kind
 function ctys.core.net_routes() end
 
+---The kernel's neighbour table, IPv4 (ARP) and IPv6 (NDP) (async).
+---@return {ip: string, mac: string?, dev: string?, state: string}[]|nil
+---@return string? err
+---@return string? kind
+function ctys.core.net_neighbours() end
+
 ---Add a bridge (async).
 ---@param name string
 ---@return true|nil ok

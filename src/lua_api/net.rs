@@ -137,6 +137,27 @@ async fn routes(lua: Lua) -> mlua::Result<MultiValue> {
     out.into_lua_multi(&lua)
 }
 
+async fn neighbours(lua: Lua) -> mlua::Result<MultiValue> {
+    let n = match net() {
+        Ok(n) => n,
+        Err(e) => return failure(&lua, e),
+    };
+    let (ns, ls) = match (n.neighbours().await, n.links().await) {
+        (Ok(x), Ok(l)) => (x, l),
+        (Err(e), _) | (_, Err(e)) => return failure(&lua, e),
+    };
+    let out = lua.create_table()?;
+    for x in &ns {
+        let t = lua.create_table()?;
+        t.set("ip", x.ip.to_string())?;
+        t.set("mac", x.mac.as_deref())?;
+        t.set("dev", ls.iter().find(|l| l.index == x.ifindex).map(|l| l.name.as_str()))?;
+        t.set("state", x.state.as_str())?;
+        out.raw_push(t)?;
+    }
+    out.into_lua_multi(&lua)
+}
+
 pub(super) const TAP: super::spec::Schema = super::spec::Schema { class: "ctys.core.TapSpec", fields: &["name", "user", "group", "persist"] };
 
 pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
@@ -155,6 +176,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     })?;
     def_async(lua, core, "net_links", |lua, ()| links(lua))?;
     def_async(lua, core, "net_routes", |lua, ()| routes(lua))?;
+    def_async(lua, core, "net_neighbours", |lua, ()| neighbours(lua))?;
     def_async(lua, core, "net_bridge_add", |lua, Text(name): Text| async move {
         let r = async { net()?.bridge_add(&name).await }.await;
         ret(&lua, r.map(|()| true))

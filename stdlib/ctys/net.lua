@@ -211,6 +211,20 @@ function M.routes()
   return core.net_routes()
 end
 
+---@class ctys.net.Neighbour
+---@field ip string
+---@field mac? string aa:bb:cc:dd:ee:ff
+---@field dev? string the interface
+---@field state string reachable, stale, delay, probe, failed, incomplete, noarp, permanent, none
+
+---The kernel's neighbour table (ARP and NDP): which address answered from which MAC, where.
+---@return ctys.net.Neighbour[]|nil
+---@return string? err
+---@return string? kind
+function M.neighbours()
+  return core.net_neighbours()
+end
+
 ---Add a route through a device (dst, gateway, metric, protocol of `route`).
 ---@param route ctys.net.Route
 ---@param dev string

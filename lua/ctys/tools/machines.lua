@@ -5,6 +5,7 @@
 ---     ctys-machines import ethers /etc/ethers
 ---     ctys-machines list [NAMES|@GROUP] [--where key=value]
 ---     ctys-machines show lab01
+---     ctys-machines neighbours eth0                      # the kernel's neighbour table
 ---
 --- What finds machines prints database lines (`name mac=... ip=...`) on stdout, ready to append to
 --- ~/.ctys/machines; queries print the database's own. -X: `name;key=value;...`, --json: one
@@ -19,6 +20,7 @@ M.USAGE = [[
 usage: ctys-machines import dhcpd|ethers FILE
        ctys-machines list [NAMES|@GROUP...] [--where KEY=VALUE]... [-X | --json]
        ctys-machines show NAME [-X | --json]
+       ctys-machines neighbours [IFACE] [-X | --json]
   import dhcpd FILE   ISC dhcpd.conf: each `host NAME { hardware ethernet MAC; fixed-address IP; }`
                       (in any group or subnet block, several on a line) as a database line
   import ethers FILE  /etc/ethers: `MAC NAME-OR-ADDRESS` lines as database lines
@@ -26,17 +28,21 @@ usage: ctys-machines import dhcpd|ethers FILE
                       one line a machine; NAMES and @GROUPs narrow it, --where KEY=VALUE too
                       (several: all must hold; VALUE may be a Lua pattern when it starts with ~)
   show NAME           one machine's facts and where they came from
+  neighbours [IFACE]  the kernel's neighbour table (ARP, NDP): each address that answered with
+                      its MAC, as a database line named by the address (iface= where it was
+                      seen); failed, incomplete and multicast (noarp) entries are left out
   -X                  terse: name;key=value;...     --json  one JSON object a machine
   -h                  this help
 exit values: 0 ok (list: also when nothing matched), 1 bad arguments, 2 a file that cannot be
 read or parsed (named with its line), 3 show: no such machine
-not yet here (the rest of the machine-database issue): collect -w HOSTS, neighbours, --write
+not yet here (the rest of the machine-database issue): collect -w HOSTS, a sweep before
+neighbours, --write
 environment:
   CTYS_MACHINES  the database files (colon-separated) instead of ~/.ctys/machines, ...
 ]]
 
 ---How the shells complete it (see ctys.tools.vnetctl.COMPLETE).
-M.COMPLETE = { spec = "Xjh", hidden = { j = true }, words = { "import", "dhcpd", "ethers", "list", "show", "--where", "--json" } }
+M.COMPLETE = { spec = "Xjh", hidden = { j = true }, words = { "import", "dhcpd", "ethers", "list", "show", "neighbours", "--where", "--json" } }
 
 -- The fields a database line gives, in the order they are written.
 local ORDER = { "mac", "ip", "bmc", "bmc_user", "bmc_ca", "bmc_kg_file", "iface" }
@@ -267,10 +273,26 @@ function M.main(argv)
       print("  from " .. tostring(m.source))
     end
     return 0
+  elseif cmd == "neighbours" then
+    if rest[3] then err.usage("neighbours takes at most an interface") end
+    if #wheres > 0 then err.usage("--where is for list") end
+    local iface = rest[2]
+    if iface and not require("ctys.net").valid_name(iface) then err.usage("bad interface name '%s'", check.cut(iface)) end
+    local list = err.must(require("ctys.net").neighbours())
+    local out = {}
+    for _, n in ipairs(list) do
+      -- noarp entries are the kernel's own multicast and broadcast mappings, not machines.
+      local kept = n.mac and n.state ~= "failed" and n.state ~= "incomplete" and n.state ~= "noarp"
+      if kept and (not iface or n.dev == iface) then
+        out[#out + 1] = { name = n.ip, mac = n.mac, ip = n.ip, iface = n.dev }
+      end
+    end
+    print_all(out, opts)
+    return 0
   elseif cmd == nil then
-    err.usage("give a command: import, list or show (see -h)")
+    err.usage("give a command: import, list, show or neighbours (see -h)")
   end
-  err.usage("unknown command '%s' (import, list, show; collect and neighbours are not built yet)", check.cut(cmd))
+  err.usage("unknown command '%s' (import, list, show, neighbours; collect is not built yet)", check.cut(cmd))
 end
 
 return M

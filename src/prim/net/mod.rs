@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use futures_util::stream::TryStreamExt;
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope};
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, RouteMessageBuilder};
@@ -167,6 +168,17 @@ fn route_of(m: RouteMessage) -> Route {
 }
 
 /// A netlink connection. Must be made inside a tokio runtime (its socket task runs there).
+/// One entry of the kernel's neighbour table (ARP for IPv4, NDP for IPv6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbour {
+    pub ip: IpAddr,
+    /// aa:bb:cc:dd:ee:ff, when the entry has a 6-byte link-layer address.
+    pub mac: Option<String>,
+    pub ifindex: u32,
+    /// reachable, stale, delay, probe, failed, incomplete, noarp, permanent, none.
+    pub state: String,
+}
+
 #[derive(Clone)]
 pub struct Net {
     handle: Handle,
@@ -200,6 +212,27 @@ impl Net {
         }
         links.sort_by_key(|l| l.index);
         Ok(links)
+    }
+
+    /// The neighbour table, every family.
+    pub async fn neighbours(&self) -> Result<Vec<Neighbour>, NetError> {
+        let mut s = self.handle.neighbours().get().execute();
+        let mut out = Vec::new();
+        while let Some(m) = s.try_next().await.map_err(|e| nl_error("list neighbours", e))? {
+            let ip = m.attributes.iter().find_map(|a| match a {
+                NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+                NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+                _ => None,
+            });
+            let mac = m.attributes.iter().find_map(|a| match a {
+                NeighbourAttribute::LinkLayerAddress(b) if b.len() == 6 => Some(b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")),
+                _ => None,
+            });
+            if let Some(ip) = ip {
+                out.push(Neighbour { ip, mac, ifindex: m.header.ifindex, state: format!("{:?}", m.header.state).to_lowercase() });
+            }
+        }
+        Ok(out)
     }
 
     /// One link by name.
