@@ -231,7 +231,7 @@ fn pm_create_console_sol_opens_the_machines_serial_console_from_the_database() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("CREATE lab51: would open its serial console (Serial-over-LAN) through the BMC 127.0.0.1:{}", b.port)), "{out}");
     let t = Tmux::start_env(home.path(), &env, "-t pm -a create=console:sol,l:lab51; echo EXIT=$?; sleep 60");
-    t.wait("the console", |s| s.contains("lab51's serial console through"));
+    t.wait("the console", |s| s.contains("SOL session operational: lab51's serial console through"));
     for _ in 0..20 {
         t.keys(&["Enter"]);
         std::thread::sleep(Duration::from_millis(300));
@@ -247,7 +247,7 @@ fn pm_create_console_sol_opens_the_machines_serial_console_from_the_database() {
     t.keys(&["Enter"]);
     t.keys(&["-l", "~."]);
     let end = t.wait("the console to end", |s| s.contains("EXIT="));
-    assert!(end.contains("[serial console closed]") && end.contains("EXIT=0"), "{end}");
+    assert!(end.contains("[SOL session closed]") && end.contains("EXIT=0"), "{end}");
     // No BMC in the database: exit 2, saying so.
     home.write("machines", "lab51 mac=02:00:00:00:05:01\n");
     let (code, _, err) = split(bin("ctys", home.path()).env("CTYS_MACHINES", &db).args(["-t", "pm", "-a", "create=console:sol,l:lab51"]).output().unwrap());

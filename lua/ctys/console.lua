@@ -12,6 +12,36 @@ local err = require "ctys.err"
 ---@type table<string, string|true>
 M.KINDS = { CLI = true, SOL = true, XTERM = "xterm", GTERM = "gterm", EMACS = "emacs", VNC = "vncviewer" }
 
+---This terminal on a BMC's serial console (IPMI Serial-over-LAN) until `~.` or the end of stdin;
+---its banners on stderr name `what`. `force` takes it over from another session. True, or nil,
+---err, kind when the BMC or its console fails (ctys-ipmi's `sol` and CONSOLE:SOL raise it their
+---way).
+---@param open ctys.ipmi.OpenOpts
+---@param force boolean
+---@param what string
+---@return true|nil
+---@return string? err
+---@return string? kind
+function M.attach_sol(open, force, what)
+  check.arg("ctys.console.attach_sol", "open", open, "table")
+  check.arg("ctys.console.attach_sol", "force", force, "boolean")
+  check.arg("ctys.console.attach_sol", "what", what, "string")
+  local h, e, kind = require("ctys.ipmi").open(open)
+  if not h then return nil, e, kind end
+  local c, se, skind = h:sol { force = force }
+  if not c then
+    h:close()
+    return nil, se, skind
+  end
+  io.stderr:write(string.format("[SOL session operational: %s. Use ~? for help]\r\n", what))
+  local how, ae, akind = c:attach()
+  c:close()
+  h:close()
+  io.stderr:write("\r\n[SOL session closed]\n")
+  if not how then return nil, ae, akind end
+  return true
+end
+
 -- The serial console of machine `name` (its database entry's BMC) on this terminal, until ~.
 -- or the end of stdin.
 local function serial(name, dry_run)
@@ -25,19 +55,9 @@ local function serial(name, dry_run)
     print(string.format("CREATE %s: would open its serial console (Serial-over-LAN) through the BMC %s", name, b.name))
     return 0
   end
-  local h, e, kind = require("ctys.ipmi").open { host = b.host, port = b.port, user = b.user, kg_file = b.kg_file, label = b.name }
-  if not h then pmbmc.failed("CREATE " .. name .. ": CONSOLE:SOL", e, kind) end
-  local c, se, skind = h:sol()
-  if not c then
-    h:close()
-    pmbmc.failed("CREATE " .. name .. ": CONSOLE:SOL", se, skind)
-  end
-  io.stderr:write(string.format("[%s's serial console through %s. Use ~? for help]\r\n", name, b.name))
-  local how, ae, akind = c:attach()
-  c:close()
-  h:close()
-  io.stderr:write("\r\n[serial console closed]\n")
-  if not how then pmbmc.failed("CREATE " .. name .. ": CONSOLE:SOL", ae, akind) end
+  local open = { host = b.host, port = b.port, user = b.user, kg_file = b.kg_file, label = b.name }
+  local ok, e, kind = M.attach_sol(open, false, string.format("%s's serial console through %s", name, b.name))
+  if not ok then pmbmc.failed("CREATE " .. name .. ": CONSOLE:SOL", e, kind) end
   return 0
 end
 

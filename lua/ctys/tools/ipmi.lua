@@ -153,24 +153,6 @@ M.COMPLETE = { spec = "U:Ef:KG:Yk:y:C:I:A:L:N:R:Xjh", hidden = { k = true, y = t
   words = { "power", "status", "on", "off", "cycle", "reset", "soft", "chassis", "identify", "bootdev", "mc", "info", "none", "pxe",
     "disk", "cdrom", "bios", "persistent", "efi", "sol", "force", "sel", "list", "clear", "sensors" } }
 
--- One BMC's console on this terminal: 0 when ended by ~. or the end of stdin, else the failure.
-local function console(o, force)
-  local bmc, e, kind = require("ctys.ipmi").open(o)
-  if not bmc then err.must(nil, e, kind) end
-  local c, se, skind = bmc:sol { force = force }
-  if not c then
-    bmc:close()
-    err.must(nil, se, skind)
-  end
-  io.stderr:write("[SOL session operational. Use ~? for help]\r\n")
-  local how, ae, akind = c:attach()
-  c:close()
-  bmc:close()
-  io.stderr:write("\r\n[SOL session closed]\n")
-  if not how then err.must(nil, ae, akind) end
-  return 0
-end
-
 ---Entry point of the ctys-ipmi binary.
 ---@param argv string[]
 ---@return integer exit value
@@ -220,7 +202,8 @@ function M.main(argv)
     if #hosts > 1 then err.usage("sol takes one BMC, got %d", #hosts) end
     local o = check.without(open)
     o.host, o.port, o.label = addrs[1].host, addrs[1].port, hosts[1]
-    return console(o, args[1] == "force")
+    err.must(require("ctys.console").attach_sol(o, args[1] == "force", hosts[1]))
+    return 0
   end
   local jobs = {}
   for n, h in ipairs(hosts) do
