@@ -195,8 +195,9 @@ local function meets(m, wheres)
     if v == nil then return false end
     v = tostring(v)
     if w.pattern then
+      -- A pattern can be malformed past what an empty string reaches ("a%").
       local ok, found = pcall(string.find, v, w.pattern)
-      if not ok then err.usage("--where %s=~%s: bad pattern", w.key, w.pattern) end
+      if not ok then err.usage("--where %s=~%s: bad pattern", w.key, check.cut(w.pattern)) end
       if not found then return false end
     elseif v ~= w.value then
       return false
@@ -220,6 +221,8 @@ function M.main(argv)
       if a == "--where" then i = i + 1 end
       local k, v = kv:match("^([%w_]+)=(.*)$")
       if not k then err.usage("--where %s: expected KEY=VALUE", check.cut(kv)) end
+      -- A bad pattern is refused here, not first when some machine has the key.
+      if v:sub(1, 1) == "~" and not pcall(string.find, "", v:sub(2)) then err.usage("--where %s=%s: bad pattern", k, check.cut(v)) end
       wheres[#wheres + 1] = v:sub(1, 1) == "~" and { key = k, pattern = v:sub(2) } or { key = k, value = v }
     elseif a == "--json" or a == "-j" then
       opts.j = true
@@ -240,7 +243,7 @@ function M.main(argv)
   if cmd == "import" then
     local kind, file = rest[2], rest[3]
     if kind ~= "dhcpd" and kind ~= "ethers" then err.usage("import takes dhcpd or ethers, then a FILE") end
-    if not file or rest[4] then err.usage("import %s takes one FILE", kind) end
+    if not file or file == "" or rest[4] then err.usage("import %s takes one FILE", kind) end
     if #wheres > 0 then err.usage("--where is for list") end
     local text, e = require("ctys.fs").read(file, { max = 64 << 20 })
     if not text then err.env("%s", e or (file .. ": no such file")) end
