@@ -112,7 +112,9 @@ end
 local function routes_of(fname, opts, targets)
   local path = opts.topology
   if path == false then return nil end
-  if path ~= nil and type(path) ~= "string" then check.bad(fname, "topology", "expected a file name or false, got %s", tostring(path)) end
+  if path ~= nil and (type(path) ~= "string" or path == "") then
+    check.bad(fname, "topology", "expected a file name or false, got %s", path == "" and "an empty string" or tostring(path))
+  end
   if path == nil then
     path = os.getenv("CTYS_TOPOLOGY")
     if not path or path == "" then

@@ -127,6 +127,7 @@ function M.main(argv)
   local opts, rest = require("ctys.getopt").parse(argv, SPEC, LONG)
   if opts.h then io.write(M.USAGE) return 0 end
   if not opts.w then err.usage("give the hosts with -w HOSTS (see -h)") end
+  if opts.T == "" then err.usage("--topology takes a FILE (or none)") end
   local n = 0
   for _, f in ipairs { "b", "X", "j" } do n = n + (opts[f] and 1 or 0) end
   if n > 1 then err.usage("-b, -X and --json exclude each other") end
