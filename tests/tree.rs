@@ -243,13 +243,17 @@ fn a_gateway_killed_mid_run_and_ctrl_c_through_the_tree() {
     let done = out.lines().filter(|l| l.contains("\"status\":0")).count();
     assert_eq!((gateway, done, out.lines().count()), (4, 4, 8), "{out}");
 
-    // Ctrl-C at the controller: every level ends its commands (no sleep left on the leaves).
-    let mut child = lab.exec_in(&lab.ctl.0, &["--topology", &topo, "-w", "leaf[001-004],deep[1-2]", "sleep 60"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    common::wait_until("the leaves' sleeps", 20, || sleeps(&lab._leaves[0].0) == 4 && sleeps(&lab._leaves[2].0) == 2);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
-    common::wait_until("the leaves' sleeps to end", 10, || sleeps(&lab._leaves[0].0) == 0 && sleeps(&lab._leaves[2].0) == 0);
+    // Ctrl-C, SIGTERM or SIGHUP at the controller: every level ends its commands (no sleep
+    // left on the leaves).
+    use nix::sys::signal::Signal;
+    for (sig, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143), (Signal::SIGHUP, 129)] {
+        let mut child = lab.exec_in(&lab.ctl.0, &["--topology", &topo, "-w", "leaf[001-004],deep[1-2]", "sleep 60"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        common::wait_until("the leaves' sleeps", 20, || sleeps(&lab._leaves[0].0) == 4 && sleeps(&lab._leaves[2].0) == 2);
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{sig}");
+        common::wait_until("the leaves' sleeps to end", 10, || sleeps(&lab._leaves[0].0) == 0 && sleeps(&lab._leaves[2].0) == 0);
+    }
     for g in &lab.gws {
         assert!(gateway_pids(&g.0).is_empty(), "a gateway still runs in {}", g.0);
     }
