@@ -136,6 +136,23 @@ local function read_lua(db, path, text)
   end
 end
 
+---A machines file's text as a database (a malformed line raises exit 2 naming `path` and the
+---line): what a file would give before it is written.
+---@param text string
+---@param path string its name (`.lua`: a Lua table; `ethers`: /etc/ethers lines)
+---@return table<string|integer, ctys.Machine>
+function M.parse(text, path)
+  check.arg("ctys.machines.parse", "text", text, "string")
+  check.arg("ctys.machines.parse", "path", path, "string")
+  local db = {}
+  if path:match("%.lua$") then
+    read_lua(db, path, text)
+  else
+    read_lines(db, path, text, path:match("ethers$") ~= nil)
+  end
+  return db
+end
+
 ---Read every database file (missing files are skipped; a malformed one raises exit 2 naming
 ---its file and line).
 ---@param files? string[] read these instead of M.files()
@@ -147,11 +164,7 @@ function M.load(files)
     local text, e, kind = require("ctys.fs").read(path)
     if not text and kind ~= "notfound" then err.env("%s (a machine database file)", e) end
     if text then
-      if path:match("%.lua$") then
-        read_lua(db, path, text)
-      else
-        read_lines(db, path, text, path:match("ethers$") ~= nil)
-      end
+      for _, m in ipairs(M.parse(text, path)) do add(db, m.name, check.without(m, "name", "source"), m.source) end
     end
   end
   return db

@@ -1,4 +1,5 @@
-local tool = require "ctys.tools.machines"
+local tool = require "ctys.tools.machines.import"
+local line = require("ctys.machinefile").line
 
 describe("ctys-machines import", function()
   it("reads ISC dhcpd.conf host blocks wherever they are, in any layout", function()
@@ -22,7 +23,7 @@ subnet 10.0.0.0 netmask 255.255.255.0 {
       { name = "lab03", mac = "00:1a:2b:3c:4d:60" },
       { name = "printer", mac = "00:1a:2b:3c:4d:61" },
     }, got)
-    assert.equal("lab01 mac=00:1a:2b:3c:4d:5e ip=10.0.0.11", tool.line(got[1]))
+    assert.equal("lab01 mac=00:1a:2b:3c:4d:5e ip=10.0.0.11", line(got[1]))
   end)
 
   it("names the file and line of what it cannot read", function()

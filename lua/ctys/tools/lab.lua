@@ -144,7 +144,7 @@ end
 -- The programs the lab runs, shipped in the binary (lua/ctys/tools/lab/*.sh): each reads the
 -- lab's directory, name and subnet from lab.env next to its bin/.
 local SCRIPTS = { machine = "machine.sh", listen = "listen.sh", chassis = "chassis.sh", log = "log.sh", guest = "guest.sh", notify = "notify.py",
-  serial = "serial.py" }
+  serial = "serial.py", ipmitool = "ipmitool.sh" }
 
 local function ssh_keygen(path, comment)
   run { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path }

@@ -46,7 +46,8 @@ function M.start(lab, i, addr, password)
 end
 
 ---A Lua chunk for the control namespace that waits (10 s at most) until machine `i`'s BMC
----answers an RMCP presence ping.
+---answers an RMCP presence ping, then sets its LAN parameters (IP address source static, IP
+---address) as a site configures a real BMC: `ipmitool lan print` then shows its address.
 ---@param lab {dir: string}
 ---@param i integer
 ---@param addr string
@@ -55,7 +56,12 @@ function M.ready_chunk(lab, i, addr)
   check.arg("ctys.tools.lab.ipmi.ready_chunk", "lab", lab, "table")
   check.arg("ctys.tools.lab.ipmi.ready_chunk", "i", i, "integer")
   check.arg("ctys.tools.lab.ipmi.ready_chunk", "addr", addr, "string")
-  return string.format("assert(ctys.ipmi.ping{ host = %q, timeout = 0.2, retries = 50 }, %q)", addr, "BMC " .. i)
+  local a, b, c, d = addr:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  local ip = string.char(tonumber(a), tonumber(b), tonumber(c), tonumber(d))
+  -- Set LAN Configuration Parameters (netfn 0x0c, cmd 0x01) on channel 1: 4 source, 3 address.
+  return string.format("assert(ctys.ipmi.ping{ host = %q, timeout = 0.2, retries = 50 }, %q); "
+    .. "local s = assert(ctys.ipmi.open{ host = %q, prompt = false }); assert(s:raw(0x0c, 0x01, %q)); assert(s:raw(0x0c, 0x01, %q)); s:close()",
+    addr, "BMC " .. i, addr, "\1\4\1", "\1\3" .. ip)
 end
 
 return M
