@@ -9,7 +9,7 @@
 local check_only = (...) == "--check"
 local core = ctys.core
 
-local TOOLS = { "vnetctl", "wakeup", "ipmi", "bmc", "macros", "groups", "plugins", "exec", "distribute", "machines", "lab" }
+local TOOLS = { "vnetctl", "wakeup", "ipmi", "bmc", "macros", "groups", "plugins", "exec", "distribute", "machines", "vping", "status", "lab" }
 
 local function lines(s)
   local out = {}

@@ -122,8 +122,8 @@ M.COMPLETE = {
   values = { ["-t"] = "types", ["-T"] = "types+all", ["-d"] = { "0", "1", "2", "3" }, ["-Z"] = { "SUDO", "KSU" },
     ["-a"] = { "create=", "cancel=" }, ["-l"] = "user", ["-b"] = { "sync", "async", "seq", "par" },
     ["--lua-path"] = "dir", ["--test"] = "file", ["--dump-lua"] = "dir",
-    ["--tool"] = { "vnetctl", "wakeup", "ipmi", "macros", "groups", "plugins", "lab" } },
-  words = { "lab" },
+    ["--tool"] = { "vnetctl", "wakeup", "ipmi", "macros", "groups", "plugins", "lab", "status" } },
+  words = { "lab", "status" },
   operands = "host",
 }
 for opt in pairs(OPTIONS) do table.insert(M.COMPLETE.options, opt) end
@@ -350,8 +350,8 @@ end
 ---@return integer exit value (the action's result, or 0)
 function M.main(argv)
   check.list("ctys.cli.main", "argv", argv, "string")
-  -- `ctys lab ...`: the sandbox lab is a tool (ctys.tools.lab).
-  if argv[1] == "lab" then return require("ctys.tool").run("lab", table.move(argv, 2, #argv, 1, {})) end
+  -- `ctys lab ...` and `ctys status ...` are tools (ctys.tools.lab, ctys.tools.status).
+  if argv[1] == "lab" or argv[1] == "status" then return require("ctys.tool").run(argv[1], table.move(argv, 2, #argv, 1, {})) end
   local macros = require "ctys.macros"
   if macros.used(argv) then argv = macros.expand_argv(argv) end
   local req = M.parse(argv)

@@ -162,11 +162,21 @@ end
 ---@param sep string between columns, e.g. "  " or " | "
 ---@param rule? boolean
 function M.columns(head, rows, sep, rule)
-  check.arg("ctys.output.columns", "head", head, "table")
-  check.arg("ctys.output.columns", "rows", rows, "table")
-  check.arg("ctys.output.columns", "sep", sep, "string")
-  check.arg("ctys.output.columns", "rule", rule, "boolean?")
-  local w = {}
+  for _, l in ipairs(M.column_lines(head, rows, sep, rule)) do print(l) end
+end
+
+---The lines `columns` prints (the same arguments), for a caller that draws them elsewhere.
+---@param head string[]
+---@param rows string[][]
+---@param sep string
+---@param rule? boolean
+---@return string[]
+function M.column_lines(head, rows, sep, rule)
+  check.arg("ctys.output.column_lines", "head", head, "table")
+  check.arg("ctys.output.column_lines", "rows", rows, "table")
+  check.arg("ctys.output.column_lines", "sep", sep, "string")
+  check.arg("ctys.output.column_lines", "rule", rule, "boolean?")
+  local w, out = {}, {}
   for i, h in ipairs(head) do
     w[i] = #h
     for _, r in ipairs(rows) do w[i] = math.max(w[i], #r[i]) end
@@ -174,7 +184,7 @@ function M.columns(head, rows, sep, rule)
   local function line(r)
     local cells = {}
     for i, c in ipairs(r) do cells[i] = c .. string.rep(" ", w[i] - #c) end
-    print((table.concat(cells, sep):gsub("%s+$", "")))
+    out[#out + 1] = (table.concat(cells, sep):gsub("%s+$", ""))
   end
   line(head)
   if rule then
@@ -183,6 +193,7 @@ function M.columns(head, rows, sep, rule)
     line(dashes)
   end
   for _, r in ipairs(rows) do line(r) end
+  return out
 end
 
 return M

@@ -800,6 +800,39 @@ function ctys.core.proc_run(spec) end
 ---@return string? kind
 function ctys.core.proc_spawn(spec) end
 
+---The local terminal as a full-screen view (the alternate screen, cursor hidden, keys without
+---echo; ISIG kept), given back by `close` or when collected; nil, err, kind "invalid" when
+---standard input or output is not a terminal.
+---@return ctys.core.Screen|nil
+---@return string? err
+---@return string? kind "invalid"|"io"
+function ctys.core.term_screen() end
+
+---@class ctys.core.Screen
+local Screen = {}
+
+---The terminal's rows and columns now (24, 80 when it does not say).
+---@return integer|nil rows
+---@return integer|string cols, or why not (the view is closed)
+function Screen:size() end
+
+---Write bytes to the terminal at once; false when the view is closed.
+---@param bytes string
+---@return boolean
+function Screen:write(bytes) end
+
+---The next key within `timeout` seconds (default 1): the bytes one keypress gave (an escape
+---sequence whole), false when none came; nil, err, kind when the terminal went away (kind eof).
+---Other tasks run while it waits.
+---@param timeout? number
+---@return string|false|nil key
+---@return string? err
+---@return string? kind
+function Screen:key(timeout) end
+
+---Give the terminal back: the main screen, the cursor, the settings it had.
+function Screen:close() end
+
 ---A QEMU guest's QMP socket (async): connects, reads the greeting, negotiates capabilities.
 ---The socket must be the caller's, root's or one of `owners'` and not writable by others (kind
 ---untrusted); a line may hold at most 1 MiB (toolarge); every wait has `timeout` (timeout).

@@ -21,6 +21,7 @@ mod signature;
 mod sol;
 mod spec;
 mod task;
+mod term;
 mod vde;
 mod wol;
 
@@ -29,8 +30,8 @@ use signature::{def, def_async};
 
 /// The areas bound when a script first asks `ctys.core` for something not bound yet: start-up
 /// (`ctys -e ''`, a tool's --help) binds only the host and the tasks.
-const LAZY: [fn(&Lua, &Table) -> mlua::Result<()>; 11] =
-    [fs::register, remote::register, remote_copy::register, wol::register, probe::register, proc::register, net::register, vde::register, ipmi::register, redfish::register, qmp::register];
+const LAZY: [fn(&Lua, &Table) -> mlua::Result<()>; 12] =
+    [fs::register, remote::register, remote_copy::register, wol::register, probe::register, proc::register, net::register, vde::register, ipmi::register, redfish::register, qmp::register, term::register];
 
 /// Builds `ctys.core` and makes it loadable as `require "ctys.core"`.
 pub fn register(lua: &Lua, search_dirs: &[PathBuf]) -> mlua::Result<()> {

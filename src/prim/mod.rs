@@ -10,6 +10,7 @@ pub mod probe;
 pub mod proc;
 pub mod qmp;
 pub mod rawmode;
+pub mod screen;
 pub mod remote;
 pub mod redfish;
 pub mod resolve;

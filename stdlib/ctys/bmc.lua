@@ -92,12 +92,13 @@ end
 ---@field kg_env? string IPMI only
 ---@field kg_file? string IPMI only
 ---@field timeout? number seconds (IPMI: per try, 1; Redfish: per request, 10)
+---@field retries? integer IPMI: tries (4; see ctys.ipmi.open); a Redfish BMC does not use it
 ---@field label? string
 
 local OPTS = {
   host = "string", protocol = { "ipmi", "redfish" }, port = "port", user = "string", password_env = "string", password_file = "string",
   credentials = "any", prompt = "boolean", system = "string", ca = "string", insecure = "boolean", interface = { "lanplus", "lan" },
-  cipher = "integer", kg_env = "string", kg_file = "string", timeout = "seconds", label = "string",
+  cipher = "integer", kg_env = "string", kg_file = "string", timeout = "seconds", label = "string", retries = "integer",
 }
 local ONLY = { system = "redfish", ca = "redfish", insecure = "redfish", interface = "ipmi", cipher = "ipmi", kg_env = "ipmi", kg_file = "ipmi" }
 
@@ -202,6 +203,7 @@ function M.open(opts)
   for k, p in pairs(ONLY) do
     if o[k] ~= nil and p ~= protocol then check.bad("ctys.bmc.open", k, "only for %s BMCs, and %s is %s", p, opts.host, protocol) end
   end
+  if protocol == "redfish" then o.retries = nil end
   local h, oe, kind = require(protocol == "redfish" and "ctys.redfish" or "ctys.ipmi").open(o)
   if not h then return nil, oe, kind end
   return setmetatable({ h = h, protocol = protocol, host = o.host }, Bmc)

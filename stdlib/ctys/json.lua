@@ -32,7 +32,12 @@ local function encode(v, out, seen, depth)
   elseif t == "number" then
     if v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
     elseif math.type(v) == "integer" then out[#out + 1] = tostring(v)
-    else out[#out + 1] = string.format("%.17g", v) end
+    else
+      -- The shortest text that reads back as the same number (0.35, not 0.34999999999999998).
+      local text = string.format("%.15g", v)
+      if tonumber(text) ~= v then text = string.format("%.17g", v) end
+      out[#out + 1] = text
+    end
   elseif t == "string" then out[#out + 1] = string_(v)
   elseif t == "table" then
     if seen[v] then bad("a table contains itself") end

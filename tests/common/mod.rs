@@ -65,6 +65,7 @@ pub fn bin_in(netns: Option<&str>, name: &str, home: &Path) -> Command {
         "ctys-exec" => env!("CARGO_BIN_EXE_ctys-exec"),
         "ctys-distribute" => env!("CARGO_BIN_EXE_ctys-distribute"),
         "ctys-machines" => env!("CARGO_BIN_EXE_ctys-machines"),
+        "ctys-vping" => env!("CARGO_BIN_EXE_ctys-vping"),
         other => panic!("no binary {other}"),
     };
     let mut c = match netns {

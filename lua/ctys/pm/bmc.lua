@@ -16,6 +16,9 @@ local err = require "ctys.err"
 ---@field user? string
 ---@field kg_file? string
 ---@field ca? string
+---@field timeout? number seconds a try (IPMI) or a request (Redfish) may take (their defaults)
+---@field retries? integer IPMI tries (4)
+---@field prompt? boolean ask for a missing password on the terminal (true)
 
 ---A machine's BMC: the suboption's own value (`ipmi:<bmc>`, `redfish:<bmc>`, `bmc:<bmc>`; a
 ---bare address or a redfish:// / ipmi:// URL, checked by the plan), else the database's `bmc`
@@ -56,7 +59,7 @@ function M.power(bmc, action)
   check.arg("ctys.pm.bmc.power", "bmc", bmc, "table")
   check.arg("ctys.pm.bmc.power", "action", action, "string")
   local b, e, kind = require("ctys.bmc").open { host = bmc.host, port = bmc.port, protocol = bmc.protocol, user = bmc.user,
-    kg_file = bmc.kg_file, system = bmc.system, ca = bmc.ca }
+    kg_file = bmc.kg_file, system = bmc.system, ca = bmc.ca, timeout = bmc.timeout, retries = bmc.retries, prompt = bmc.prompt }
   if not b then return nil, e, kind end
   local r, pe, pkind = b:power(action)
   b:close()

@@ -102,6 +102,9 @@ function M.run(req)
     local ok, e = require("ctys.wol").send(send)
     if not ok then err.env("CREATE %s: wol: %s", plan.name, e) end
     say(plan, "wol: sent %s", what)
+    -- A wake-up goes on when its note cannot be kept: the note is for `ctys status` only.
+    local noted, ne = wolmemory.sent(plan.name)
+    if not noted then require("ctys.log").warn("CREATE %s: the time of this wake-up is not noted: %s", plan.name, ne) end
     if plan.delay > 0 then
       say(plan, "waiting %g s", plan.delay)
       ctys.sleep(plan.delay)

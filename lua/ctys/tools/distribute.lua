@@ -30,7 +30,7 @@ architecture, a failed copy); 128+N ended by signal N (130 Ctrl-C, 143 SIGTERM, 
 M.COMPLETE = { spec = "w:x:f:t:l:nh", values = { w = "host", x = "host", l = "user" } }
 
 -- The names a ctys binary answers to (ctys.tool runs ctys-NAME as the tool NAME).
-local NAMES = { "ctys-vnetctl", "ctys-wakeup", "ctys-ipmi", "ctys-bmc", "ctys-macros", "ctys-groups", "ctys-plugins", "ctys-exec", "ctys-distribute", "ctys-machines" }
+local NAMES = { "ctys-vnetctl", "ctys-wakeup", "ctys-ipmi", "ctys-bmc", "ctys-macros", "ctys-groups", "ctys-plugins", "ctys-exec", "ctys-distribute", "ctys-machines", "ctys-vping" }
 
 -- The ctys binary (it answers to every ctys-NAME; a tool binary answers only to its own):
 -- this one when it is ctys, else the ctys beside it, else the one on PATH.

@@ -165,7 +165,7 @@ local function build(cfg, n, redfish)
   ok, e = fs.write(d .. MARKER, cfg.name .. "\n")
   if not ok then err.env("lab: %s", e) end
   for _, sub in ipairs { "bin", "log", "vde", "home/.ssh", "home/.ctys/groups", "home/.ctys/ipmi" } do mkdir(d .. "/" .. sub) end
-  for _, tool in ipairs { "ctys", "ctys-vnetctl", "ctys-ipmi", "ctys-bmc", "ctys-wakeup", "ctys-groups", "ctys-macros", "ctys-plugins", "ctys-exec", "ctys-distribute", "ctys-machines" } do
+  for _, tool in ipairs { "ctys", "ctys-vnetctl", "ctys-ipmi", "ctys-bmc", "ctys-wakeup", "ctys-groups", "ctys-macros", "ctys-plugins", "ctys-exec", "ctys-distribute", "ctys-machines", "ctys-vping" } do
     run { "ln", "-sf", system.exe(), d .. "/bin/" .. tool }
   end
   write(d .. "/lab.env", string.format("dir=%s name=%s subnet=%s\n", require("ctys.relay").quote(d), cfg.name, SUBNET))

@@ -90,6 +90,8 @@ function M.main(argv)
       local ok, e = wol.send(spec)
       if ok then
         print(string.format("%s: magic packet sent (%s)", t, mac))
+        local noted, ne = require("ctys.wolmemory").sent(t)
+        if not noted then require("ctys.log").warn("%s: the time of this wake-up is not noted: %s", t, ne) end
       else
         failed = failed + 1
         io.stderr:write(string.format("ctys-wakeup: %s: %s\n", t, e))
