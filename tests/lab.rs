@@ -7,73 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::lab::{ipmitool_power, Lab};
 use common::netns::{privileged, Capture};
 use common::{bin, split, TempDir};
-
-struct Lab {
-    name: String,
-    dir: PathBuf,
-    home: TempDir,
-    _keep: TempDir,
-}
-
-/// A test that fails half way still takes its lab down: namespaces and daemons would outlive
-/// the test process otherwise (its files go with the TempDir).
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = self.ctys(&["down"]);
-    }
-}
-
-impl Lab {
-    fn new(tag: &str) -> Lab {
-        let keep = TempDir::new("lab");
-        Lab { name: format!("{tag}{}", std::process::id() % 100_000), dir: keep.path().join("lab"), home: TempDir::new("labhome"), _keep: keep }
-    }
-
-    fn ctys(&self, args: &[&str]) -> (i32, String, String) {
-        self.ctys_path(args, None)
-    }
-
-    fn ctys_path(&self, args: &[&str], path: Option<&str>) -> (i32, String, String) {
-        let mut c = bin("ctys", self.home.path());
-        c.env("CTYS_LAB_NAME", &self.name).env("CTYS_LAB_DIR", &self.dir).arg("lab").args(args);
-        // sushy-tools for lab03's Redfish BMC: the venv tests/run made.
-        c.env("CTYS_LAB_SUSHY", concat!(env!("CARGO_MANIFEST_DIR"), "/target/sushy"));
-        if let Some(p) = path {
-            c.env("PATH", p);
-        }
-        split(c.output().unwrap())
-    }
-
-    fn ns(&self, i: u32) -> String {
-        format!("{}{i}", self.name)
-    }
-
-    fn file(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.dir.join(rel)).unwrap_or_default()
-    }
-
-    /// No namespace, process or file of this lab is left.
-    fn assert_gone(&self) {
-        let ns = String::from_utf8(Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).unwrap();
-        assert!(!ns.lines().any(|l| l.starts_with(&self.name)), "namespaces left: {ns}");
-        assert!(!self.dir.exists(), "{} is left", self.dir.display());
-        let ps = Command::new("pgrep").args(["-af", self.dir.to_str().unwrap()]).output().unwrap();
-        assert!(ps.stdout.is_empty(), "processes left: {}", String::from_utf8_lossy(&ps.stdout));
-    }
-}
-
-fn ipmitool_power(lab: &Lab, bmc: &str) -> String {
-    let creds = lab.file("home/.ctys/ipmi/credentials");
-    let password = creds.lines().find(|l| l.starts_with(&format!("{bmc} "))).and_then(|l| l.split(' ').nth(2)).unwrap().to_string();
-    let o = Command::new("ip")
-        .args(["netns", "exec", &lab.ns(0), "ipmitool", "-I", "lanplus", "-C", "3", "-H", bmc, "-U", "admin", "-E", "chassis", "power", "status"])
-        .env("IPMI_PASSWORD", password)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
 
 /// lab03's power as its Redfish BMC reports it, read with curl (the password on stdin).
 fn redfish_power(lab: &Lab) -> String {
@@ -100,7 +36,7 @@ fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
     assert_eq!(status.lines().filter(|l| l.contains(" off ") && l.contains(" up 10.77.0.10")).count(), 2, "{status}");
     assert!(status.lines().any(|l| l.starts_with("lab03 ") && l.contains(" off ") && l.contains(" up redfish://10.77.0.103 ")), "{status}");
     assert_eq!(redfish_power(&lab), "Off");
-    let pcap = lab._keep.path().join("wol.pcap");
+    let pcap = lab.keep.path().join("wol.pcap");
     let capture = Capture::start(&lab.ns(0), "labbr0", &pcap, "ether proto 0x0842");
     let tour = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lab-tour.lua");
     let (code, out, err) = lab.ctys(&["exec", "ctys", tour]);

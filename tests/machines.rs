@@ -72,3 +72,103 @@ fn neighbours_lists_the_macs_that_answered() {
     let (code, _, err) = split(common::bin_in(Some(&p.a), "ctys-machines", home.path()).args(["neighbours", "bad/name"]).output().unwrap());
     assert_eq!(code, 1, "{err}");
 }
+
+/// The lab test, on one lab (two machines: lab01's BMC speaks IPMI, lab02's Redfish):
+/// `collect` fills a database that keeps a hand-written comment and field and is then enough to
+/// switch lab01 off through its BMC and wake it by WoL; `neighbours --sweep` finds both MACs;
+/// ctys-vping and `ctys status` (IPMI and Redfish power) read the lab; `status --watch` in tmux
+/// shows lab01 go off and come on again, and q gives the terminal back.
+#[test]
+fn collect_fills_a_database_that_wakes_and_powers_and_status_watches_it() {
+    use common::lab::Lab;
+    use common::netns::privileged;
+    use common::tmux::Tmux;
+    if !privileged("collect_fills_a_database_that_wakes_and_powers_and_status_watches_it") {
+        return;
+    }
+    let lab = Lab::new("mc");
+    let (code, out, err) = lab.ctys(&["up", "--redfish", "2", "2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for line in ["ctys -t pm -a create=ipmi,t:lab01,ping:50%0.2,sshping:50%0.2", "ctys -t pm -a create=redfish,t:lab02,ping:50%0.2,sshping:50%0.2"] {
+        let (code, out, err) = lab.ctys(&["exec", "sh", "-c", line]);
+        assert_eq!(code, 0, "{line}: {out}{err}");
+    }
+    // 1. collect --write into a database that holds only a comment and a hand-written field.
+    let db = lab.keep.path().join("collected");
+    let hand = "# the lab, by hand\nlab01 rack=r7  # by the door\n";
+    std::fs::write(&db, hand).unwrap();
+    let with_db = |line: &str| lab.ctys(&["exec", "sh", "-c", &format!("CTYS_MACHINES={} {line}", db.display())]);
+    let (code, out, err) = with_db("ctys-machines collect -w 'lab[01-02]' --write");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("@@ line 2\n-lab01 rack=r7  # by the door\n+lab01 rack=r7 mac=02:77:00:00:00:01"), "{out}");
+    assert!(err.contains("lab02: unknown: BMC: ipmitool lan print"), "{err}");
+    let text = std::fs::read_to_string(&db).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "# the lab, by hand");
+    for want in ["rack=r7", "mac=02:77:00:00:00:01", "ip=10.77.0.1", "bmc=10.77.0.101", "nic=eth0", "link=up", "arch=", "os=", "# by the door"] {
+        assert!(lines[1].starts_with("lab01 ") && lines[1].contains(want), "{want} in {}", lines[1]);
+    }
+    assert!(lines[2].starts_with("lab02 mac=02:77:00:00:00:02 ip=10.77.0.2 ") && !lines[2].contains("bmc="), "{}", lines[2]);
+    assert_eq!(std::fs::read_to_string(lab.keep.path().join("collected.bak")).unwrap(), hand);
+    // Again: nothing changes.
+    let (code, out, _) = with_db("ctys-machines collect -w 'lab[01-02]' --write");
+    assert_eq!((code, out.as_str()), (0, ""));
+    assert_eq!(std::fs::read_to_string(&db).unwrap(), text);
+
+    // 2. After a sweep of the lab's subnet the neighbour table holds both machines.
+    let (code, out, err) = lab.ctys(&["exec", "ctys-machines", "neighbours", "--sweep", "10.77.0.0/24", "labbr0"]);
+    assert_eq!(code, 0, "{err}");
+    for i in 1..=2 {
+        assert!(out.contains(&format!("10.77.0.{i} mac=02:77:00:00:00:0{i} ip=10.77.0.{i} iface=labbr0\n")), "{out}");
+    }
+
+    // 3. vping: both answer (exit 0); an address where nothing is: exit 3, its reason.
+    let (code, out, err) = lab.ctys(&["exec", "ctys-vping", "@lab"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.lines().filter(|l| l.starts_with("lab0") && l.ends_with("ms")).count() == 2, "{out}");
+    let (code, out, _) = lab.ctys(&["exec", "ctys-vping", "-X", "-t", "0.5", "lab01", "10.77.0.9"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.lines().any(|l| l.starts_with("lab01;10.77.0.1;") && l.ends_with(';')), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("10.77.0.9;10.77.0.9;;;ping: ")), "{out}");
+
+    // 4. status, once: power from both kinds of BMC (the lab's own database names lab02's Redfish BMC).
+    let (code, out, err) = lab.ctys(&["exec", "ctys", "status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    for name in ["lab01", "lab02"] {
+        let l = out.lines().find(|l| l.contains(&format!("\"name\":\"{name}\""))).unwrap_or_else(|| panic!("{name}: {out}"));
+        assert!(l.contains("\"power\":\"on\"") && l.contains("\"uptime_s\":") && !l.contains("\"ssh_ms\":null"), "{l}");
+    }
+
+    // 5. --watch in a terminal: lab01 off through its BMC, woken by WoL, then powered on by its
+    // BMC, each seen on the screen; q ends it with the terminal given back. All with the
+    // collected database.
+    let env = format!(
+        "env CTYS_LAB_NAME={} CTYS_LAB_DIR={} CTYS_MACHINES={} HOME={} {}",
+        lab.name,
+        lab.dir.display(),
+        db.display(),
+        lab.home.path().display(),
+        env!("CARGO_BIN_EXE_ctys")
+    );
+    let t = Tmux::start_cmd(&format!("{env} lab exec ctys status --watch 1 lab01 lab02"));
+    let row = |s: &str, state: &str| s.lines().any(|l| l.starts_with("lab01 ") && l.split_whitespace().nth(1) == Some(state));
+    t.wait("lab01 on", |s| row(s, "on"));
+    for (line, state) in [
+        ("ctys -t pm -a cancel=IPMI,FORCE,POWEROFF lab01", "off"),
+        ("ctys -t pm -a create=wol,t:lab01,ping:50%0.2,sshping:50%0.2", "on"),
+        ("ctys -t pm -a cancel=IPMI,FORCE,POWEROFF lab01", "off"),
+        ("ctys -t pm -a create=ipmi,t:lab01,ping:50%0.2,sshping:50%0.2", "on"),
+    ] {
+        let (code, out, err) = with_db(line);
+        assert_eq!(code, 0, "{line}: {out}{err}");
+        let s = t.wait(&format!("lab01 {state} after {line}"), |s| row(s, state));
+        if line.contains("wol") {
+            assert!(s.lines().any(|l| l.starts_with("lab01 ") && l.ends_with(" ago")), "the wake-up's time: {s}");
+        }
+    }
+    let s = t.screen();
+    assert!(s.lines().next().unwrap_or("").starts_with("ctys status "), "drawn from the top, no scrolling: {s}");
+    t.keys(&["q"]);
+    let s = t.wait("EXIT=0 on the restored screen", |s| s.contains("EXIT=0"));
+    assert!(!s.contains("MACHINE"), "the status view is gone: {s}");
+}

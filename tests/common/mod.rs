@@ -4,6 +4,7 @@
 
 pub mod bmc;
 pub mod guest;
+pub mod lab;
 pub mod netns;
 pub mod redfish;
 pub mod sshd;
