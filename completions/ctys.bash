@@ -10,7 +10,7 @@ _ctys() {
     ctys:--dump-lua) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     ctys:--lua-path) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     ctys:--test) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    ctys:--tool) COMPREPLY=($(compgen -W "vnetctl wakeup ipmi macros groups plugins lab" -- "$cur")); return ;;
+    ctys:--tool) COMPREPLY=($(compgen -W "vnetctl wakeup ipmi macros groups plugins lab status" -- "$cur")); return ;;
     ctys:-T) COMPREPLY=($(compgen -W "CLI PM QEMU XEN all" -- "$cur")); return ;;
     ctys:-Z) COMPREPLY=($(compgen -W "SUDO KSU" -- "$cur")); return ;;
     ctys:-a) COMPREPLY=($(compgen -W "create= cancel=" -- "$cur")); return ;;
@@ -43,10 +43,11 @@ _ctys() {
     ctys-distribute:-l) COMPREPLY=(); return ;;
     ctys-distribute:-w) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
     ctys-distribute:-x) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
+    ctys-machines:-w) COMPREPLY=($(compgen -W "$(_ctys_hosts)" -- "$cur")); return ;;
   esac
   local hosts= groups=
   case $tool in
-    ctys) words="--dry-run --dump-lua --gather --help --json --lua-path --repl --test --tool --version --yes -T -V -X -Z -a -b -c -d -e -h -l -t -y lab"; hosts=1 ;;
+    ctys) words="--dry-run --dump-lua --gather --help --json --lua-path --repl --test --tool --version --yes -T -V -X -Z -a -b -c -d -e -h -l -t -y lab status"; hosts=1 ;;
     ctys-vnetctl) words="-H -S -V -X -Z -b -d -f -g -h -i -l -n -r -s -u create cancel check info ports list listall" ;;
     ctys-wakeup) words="-P -h -i -n -p -t"; hosts=1 ;;
     ctys-ipmi) words="-A -C -E -G -I -K -L -N -R -U -X -Y -f -h -j power status on off cycle reset soft chassis identify bootdev mc info none pxe disk cdrom bios persistent efi sol force sel list clear sensors" ;;
@@ -56,8 +57,10 @@ _ctys() {
     ctys-plugins) words="-X -h -j"; hosts=1 ;;
     ctys-exec) words="-X -b -f -h -l -t -u -w -x" ;;
     ctys-distribute) words="-f -h -l -n -t -w -x" ;;
-    ctys-machines) words="-X -h import dhcpd ethers list show neighbours --where --json" ;;
+    ctys-machines) words="-X -h -w collect import dhcpd ethers list show neighbours --where --json --write --diff --db --sweep" ;;
+    ctys-vping) words="--json -X -h -t"; hosts=1 ;;
   esac
+  [ "$tool" = ctys ] && [ "${COMP_WORDS[1]}" = status ] && words="--json --timeout --watch -X -h" hosts=1
   [ "$tool" = ctys ] && [ "${COMP_WORDS[1]}" = lab ] && words="up down status exec tour --install --redfish" hosts=
   case $cur in -*) ;; *)
     [ -n "$hosts" ] && words="$words $(_ctys_hosts)"
@@ -67,4 +70,4 @@ _ctys() {
   esac
   COMPREPLY+=($(compgen -W "$words" -- "$cur"))
 }
-complete -F _ctys ctys ctys-vnetctl ctys-wakeup ctys-ipmi ctys-bmc ctys-macros ctys-groups ctys-plugins ctys-exec ctys-distribute ctys-machines
+complete -F _ctys ctys ctys-vnetctl ctys-wakeup ctys-ipmi ctys-bmc ctys-macros ctys-groups ctys-plugins ctys-exec ctys-distribute ctys-machines ctys-vping

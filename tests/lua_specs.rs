@@ -22,7 +22,7 @@ macro_rules! specs {
     };
 }
 
-specs!(args_spec, err_spec, fs_spec, layers_spec, system_spec, plan_spec, cli_spec, cli_fuzz_spec, coroutine_spec, groups_spec, hostlist_spec, topology_spec, machines_spec, machines_import_spec, machinefile_spec, macros_spec, output_spec, serial_spec, host_spec, meta_spec, pm_spec, subopts_spec, targets_spec, dispatch_spec);
+specs!(args_spec, err_spec, fs_spec, layers_spec, system_spec, plan_spec, cli_spec, cli_fuzz_spec, coroutine_spec, groups_spec, hostlist_spec, topology_spec, machines_spec, machines_import_spec, machinefile_spec, machine_facts_spec, macros_spec, output_spec, serial_spec, host_spec, meta_spec, pm_spec, subopts_spec, targets_spec, dispatch_spec);
 
 #[test]
 fn every_spec_file_has_a_test() {

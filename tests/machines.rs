@@ -42,11 +42,36 @@ fn imports_make_a_database_that_lists_and_shows() {
         (vec!["frob"], 1, "unknown command 'frob'"),
         (vec!["list", "--where", "novalue"], 1, "expected KEY=VALUE"),
         (vec!["list", "-X", "--json"], 1, "exclude each other"),
+        (vec!["collect"], 1, "collect needs the hosts: -w HOSTS"),
+        (vec!["collect", "-w", ""], 1, "-w needs a value, not ''"),
+        (vec!["collect", "-w", "a", "extra"], 1, "not 'extra'"),
+        (vec!["neighbours", "--sweep", "10.0.0.0/8"], 1, "at most 4096 addresses"),
+        (vec!["neighbours", "--sweep", "300.1.2.0/24"], 1, "--sweep 300.1.2.0/24: expected an IPv4 subnet"),
+        (vec!["neighbours", "--sweep", "fe80::/120"], 1, "expected an IPv4 subnet"),
+        (vec!["list", "--write"], 1, "--write is not for list"),
+        (vec!["show", "x", "--sweep", "10.0.0.0/24"], 1, "--sweep is not for show"),
+        (vec!["import", "ethers", "x", "--db", "y"], 1, "--db is for --write and --diff"),
+        (vec!["import", "ethers", "x", "--write", "--diff"], 1, "exclude each other"),
+        (vec!["import", "ethers", "x", "--db", "a", "--db", "b", "--diff"], 1, "--db given twice"),
     ] {
         let (c, _, e) = machines(&home, &db, &args);
         assert_eq!(c, code, "{args:?}: {e}");
         assert!(e.contains(msg), "{args:?}: {e}");
     }
+    // import --write merges into the database: hand-written lines and comments stay, FILE.bak
+    // keeps the old file; a .lua database is not merged into (exit 2), nothing written.
+    let ethers = home.write("ethers", "00:1A:2B:3C:4D:5E lab01\n00:1a:2b:3c:4d:99 lab09\n");
+    let before = std::fs::read_to_string(&db).unwrap();
+    let (code, out, err) = machines(&home, &db, &["import", "ethers", ethers.to_str().unwrap(), "--write"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("+lab09 mac=00:1a:2b:3c:4d:99") && !out.contains("-lab01"), "lab01 is as found already: {out}");
+    assert_eq!(std::fs::read_to_string(&db).unwrap(), format!("{before}lab09 mac=00:1a:2b:3c:4d:99\n"));
+    assert_eq!(std::fs::read_to_string(format!("{}.bak", db.display())).unwrap(), before);
+    let lua_db = home.write("machines.lua", "return {}\n");
+    let (code, _, err) = machines(&home, &db, &["import", "ethers", ethers.to_str().unwrap(), "--write", "--db", lua_db.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("only a file of database lines can be merged into"), "{err}");
+    assert_eq!(std::fs::read_to_string(&lua_db).unwrap(), "return {}\n");
     let bad = home.write("bad.conf", "host x {\n  hardware ethernet 00:11;\n}\n");
     let (c, _, e) = machines(&home, &db, &["import", "dhcpd", bad.to_str().unwrap()]);
     assert_eq!(c, 2, "{e}");

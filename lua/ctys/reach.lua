@@ -34,6 +34,11 @@ function M.machines(words, db)
   end
   local out = {}
   for i, t in ipairs(list) do
+    -- Refused before anything is probed: a word that is neither a machine of the database nor
+    -- a host name or address (control characters, blanks, ...).
+    if not db[t.host] and not require("ctys.net").valid_host(t.host) then
+      require("ctys.err").usage("%s is not a machine of the database, a host name or an address", check.shown(t.host))
+    end
     local rec = db[t.host] or {}
     local addr, e = machines.address(t.host, db)
     out[i] = { name = t.host, user = t.user, host = addr or t.host, port = t.port or 22, record = rec, err = not addr and e or nil }

@@ -44,6 +44,12 @@ impl Tmux {
         Command::new("tmux").arg("-L").arg(&self.socket).args(args).status().expect("tmux is needed for the REPL test")
     }
 
+    /// The pid of the pane's first process (the shell of `start_cmd`).
+    pub fn pane_pid(&self) -> String {
+        let o = Command::new("tmux").args(["-L", &self.socket, "list-panes", "-t", "repl", "-F", "#{pane_pid}"]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
     pub fn screen(&self) -> String {
         let o = Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", "repl"]).output().unwrap();
         String::from_utf8_lossy(&o.stdout).into_owned()

@@ -81,7 +81,7 @@ function M.run(hosts, opts)
   check.arg("ctys.tools.machines.collect.run", "opts", opts, "table")
   local chunk = assert(require("ctys.system").builtin("lua/ctys/tools/machines/facts.lua"), "facts.lua is built in")
   local res, e = require("ctys.remote").run_lua { hosts = hosts, chunk = chunk, remote_cmd = opts.remote_cmd,
-    connect_timeout = opts.connect_timeout, timeout = opts.timeout or 30, fanout = opts.fanout }
+    connect_timeout = opts.connect_timeout, timeout = opts.timeout or 30, fanout = opts.fanout, max_output = 1 << 20 }
   if not res then require("ctys.err").failed("collect: %s", e) end
   local out = {}
   for i, r in ipairs(res) do
