@@ -162,6 +162,10 @@ end
 ---@param sep string between columns, e.g. "  " or " | "
 ---@param rule? boolean
 function M.columns(head, rows, sep, rule)
+  check.arg("ctys.output.columns", "head", head, "table")
+  check.arg("ctys.output.columns", "rows", rows, "table")
+  check.arg("ctys.output.columns", "sep", sep, "string")
+  check.arg("ctys.output.columns", "rule", rule, "boolean?")
   for _, l in ipairs(M.column_lines(head, rows, sep, rule)) do print(l) end
 end
 
