@@ -104,10 +104,20 @@ fn non_utf8_arguments_sources_and_messages() {
     use std::os::unix::ffi::OsStrExt;
     let home = TempDir::new("hostile");
     let ff = OsStr::from_bytes(b"\xff");
-    for prog in ["ctys", "ctys-vnetctl", "ctys-wakeup", "ctys-ipmi", "ctys-macros", "ctys-groups", "ctys-plugins"] {
+    let progs = ["ctys", "ctys-vnetctl", "ctys-wakeup", "ctys-ipmi", "ctys-bmc", "ctys-macros", "ctys-groups", "ctys-plugins", "ctys-exec", "ctys-distribute", "ctys-machines", "ctys-vping"];
+    for prog in progs {
         let o = bin(prog, home.path()).arg(ff).output().unwrap();
         assert_ne!(o.status.code(), Some(101), "{prog} panicked: {}", String::from_utf8_lossy(&o.stderr));
         assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"), "{prog}");
+    }
+    // The tools' subcommands and ctys status, with such a word where a name or a value goes:
+    // refused as misuse (exit 1) or as a database that has no such machine, never a panic.
+    for args in [&["status"][..], &["machines", "list"], &["machines", "show"], &["machines", "collect", "-w"], &["machines", "neighbours"], &["machines", "neighbours", "--sweep"]] {
+        let (prog, rest) = if args[0] == "machines" { ("ctys-machines", &args[1..]) } else { ("ctys", args) };
+        let o = bin(prog, home.path()).args(rest).arg(ff).output().unwrap();
+        let (code, _, err) = split(o);
+        assert!(code == 1 || code == 3, "{prog} {rest:?} \\xff: exit {code}: {err}");
+        assert!(!err.contains("panicked") && err.contains('\u{fffd}'), "{prog} {rest:?}: the bad word is named: {err}");
     }
     let o = bin("ctys", home.path()).args([OsStr::new("-a"), OsStr::from_bytes(b"create=\xff")]).output().unwrap();
     let (code, _, err) = split(o);

@@ -197,6 +197,12 @@ function M.main(argv)
   end
   local cmd = rest[1]
   if cmd == nil then err.usage("give a command: collect, import, neighbours, list or show (see -h)") end
+  -- A name no machine can have (ctys.machines reads UTF-8 names without blanks) is misuse.
+  if cmd == "list" or cmd == "show" then
+    for k = 2, #rest do
+      if not utf8.len(rest[k]) or rest[k]:find("[%s%c]") or rest[k] == "" then err.usage("bad machine name %s", check.shown(rest[k])) end
+    end
+  end
   local takes = TAKES[cmd] or err.usage("unknown command '%s' (collect, import, neighbours, list, show)", check.cut(cmd))
   if #wheres > 0 then opts.where = true end
   for k in pairs(opts) do
