@@ -1,7 +1,7 @@
 -- The main job on the sandbox lab: wake a machine, drive another through its BMC and build
 -- its VDE network with a QEMU guest on it, power a third through Redfish, run a command on the
--- group and one on the first machine's serial console, cancel the first machine, then the
--- second one's guest. Each step is the ctys command line a user would type, printed before it
+-- group and one on the first machine's serial console, collect the machine database from the
+-- machines and show the lab's status, cancel the first machine, then the second one's guest. Each step is the ctys command line a user would type, printed before it
 -- runs, then checked.
 --   sudo cargo run --release -- lab tour          (lab up, this script, lab down)
 --   ctys lab up; ctys lab exec ctys examples/lab-tour.lua; ctys lab down
@@ -105,6 +105,13 @@ do
   c:close()
   b:close()
 end
+
+step("The machine database from the machines themselves, and the lab at a glance")
+-- What collect would merge into the lab's database (--diff: shown, not written), then whether
+-- every machine answers, and each one's power as its BMC (IPMI or Redfish) reports it.
+run("ctys-machines collect -w @lab --diff")
+run("ctys-vping @lab")
+run("ctys status @lab")
 
 step("Cancel lab01 with POWEROFF: announce, stack, then the machine itself")
 run("ctys -t pm -a cancel=l:lab01,POWEROFF:0,SELF lab01")

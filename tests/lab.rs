@@ -73,6 +73,14 @@ fn the_tour_does_what_each_step_says_and_down_leaves_nothing() {
     assert!(lab.file("log/notify.log").contains("\"PUT / HTTP/1.1\" 204"), "{}", lab.file("log/notify.log"));
     // lab01's serial console, through its BMC: a command ran there.
     assert!(out.contains("lab01's serial line answered: serial: ") && out.contains("10.77.0.1/24"), "{out}");
+    // The machine database from the machines: collect's diff adds what each host said of
+    // itself (its OS, its NIC), the BMC lab01 reads in band is the one the database names;
+    // vping and status see all three on.
+    assert!(out.contains("+lab01 mac=02:77:00:00:00:01 ip=10.77.0.1 bmc=10.77.0.101 bmc_user=admin iface=labbr0 arch="), "{out}");
+    assert!(out.contains("(not written: --diff)") || err.contains("(not written: --diff)"), "{out}{err}");
+    for m in ["lab01", "lab02", "lab03"] {
+        assert!(out.lines().any(|l| l.starts_with(&format!("{m}    on     ")) && l.contains("ms")), "{m} in the status table: {out}");
+    }
     // 5. lab01 cancelled: announced, and nothing runs there any more (its sshd is gone).
     let messages = lab.file("log/messages");
     assert!(messages.contains(&format!("{} logger ctys: CANCEL lab01 (POWEROFF) in 0 s", lab.ns(1))), "{messages}");
