@@ -25,7 +25,8 @@ usage: ctys status [--watch [SECONDS]] [-X | --json] [--timeout SECONDS] [NAMES|
   UP, LOAD        uptime and load averages, read over SSH when SSH answers
   WOL             when a magic packet was last sent to it (ctys -t pm create=wol, ctys-wakeup)
   --watch [N]     redraw every N seconds (default 2) on the whole terminal; q or Ctrl-C quits
-  --json          one JSON object a machine (power, ping_ms, ssh_ms, uptime_s, load, wol_sent)
+  --json          one JSON object a machine: name, bmc, power ("on", "off" or null), power_err,
+                  ping_ms, ssh_ms, uptime_s, load, wol_sent (unix time); null where unknown
   -X              terse: one `name;power;ping_ms;ssh_ms;uptime_s;load1;wol_sent` record a machine
   --timeout N     seconds each probe may take (default 1)
   -h              this help
@@ -56,7 +57,7 @@ local function round(list, timeout)
   local rows = {}
   for i, m in ipairs(list) do
     local s = states[i]
-    rows[i] = { name = m.name, power = s.power or (m.record.bmc and "?" or "-"), power_err = s.power_err, ping_ms = ms(s.ping),
+    rows[i] = { name = m.name, bmc = m.record.bmc, power = s.power or (m.record.bmc and "?" or "-"), power_err = s.power_err, ping_ms = ms(s.ping),
       ssh_ms = ms(s.ssh), ping_err = s.ping_err, ssh_err = s.ssh_err, uptime_s = s.uptime, load = s.load,
       wol_sent = sent[m.name] }
   end
@@ -82,7 +83,9 @@ local function print_rows(rows, mode)
   local json = require "ctys.json"
   for _, r in ipairs(rows) do
     if mode == "json" then
-      print(json.encode { name = r.name, power = r.power, power_err = r.power_err or json.null, ping_ms = r.ping_ms or json.null,
+      -- JSON says what the BMC said, or null; the table's "-" (no BMC) and "?" are for eyes.
+      local power = (r.power == "on" or r.power == "off") and r.power or json.null
+      print(json.encode { name = r.name, power = power, bmc = r.bmc or json.null, power_err = r.power_err or json.null, ping_ms = r.ping_ms or json.null,
         ssh_ms = r.ssh_ms or json.null, uptime_s = r.uptime_s or json.null, load = r.load or json.null, wol_sent = r.wol_sent or json.null })
     else
       print(table.concat({ r.name, r.power, tostring(r.ping_ms or ""), tostring(r.ssh_ms or ""), tostring(r.uptime_s or ""),
