@@ -168,13 +168,13 @@ local function man(name, summary_text, usage, extra)
     exit and table.concat({ ".SH EXIT STATUS", ".nf", roff(exit), ".fi" }, "\n") or "",
     env and table.concat({ ".SH ENVIRONMENT", ".nf", roff(env), ".fi" }, "\n") or "",
     extra or "",
-    ".SH SEE ALSO", "ctys(1), ctys-vnetctl(1), ctys-wakeup(1), ctys-ipmi(1), ctys-bmc(1), ctys-macros(1), ctys-groups(1), ctys-plugins(1), ctys-exec(1), ctys-distribute(1), ctys-lab(1) (run as `ctys lab`); the Lua API in docs/lua-api.md",
+    ".SH SEE ALSO", "ctys(1), ctys-vnetctl(1), ctys-wakeup(1), ctys-ipmi(1), ctys-bmc(1), ctys-macros(1), ctys-groups(1), ctys-plugins(1), ctys-exec(1), ctys-distribute(1), ctys-machines(1), ctys-vping(1), ctys-lab(1) (run as `ctys lab`), ctys-status(1) (run as `ctys status`); the Lua API in docs/lua-api.md",
     "",
   }, "\n")
 end
 
 local function host_usage()
-  return "ctys [HOST OPTIONS] FILE.lua [ARGS...]\nctys -e CHUNK | --repl | --test DIR | --dump-lua DIR | --lua-path DIR\nctys lab up|down|status|exec|tour ...\nctys --gateway (what a controller runs over SSH on a topology's gateways)\n\n"
+  return "ctys [HOST OPTIONS] FILE.lua [ARGS...]\nctys -e CHUNK | --repl | --test DIR | --dump-lua DIR | --lua-path DIR\nctys lab up|down|status|exec|tour ...\nctys status [--watch [N]] [--json] [NAMES|@GROUP...]\nctys --gateway (what a controller runs over SSH on a topology's gateways)\n\n"
 end
 
 local function outputs()

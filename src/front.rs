@@ -36,7 +36,7 @@ fn command() -> Command {
         .override_usage(
             "ctys [HOST OPTIONS] FILE.lua [ARGS...]\n       ctys [HOST OPTIONS] -e CHUNK\n       \
              ctys [HOST OPTIONS] [--repl]\n       ctys [HOST OPTIONS] --test PATH...\n       \
-             ctys --dump-lua DIR\n       ctys lab up|down|status|exec|tour ...\n       ctys --gateway (what a controller runs on a topology's gateways, over SSH)\n       ctys --tool NAME ARGS... (ctys-NAME ARGS...)\n       \
+             ctys --dump-lua DIR\n       ctys lab up|down|status|exec|tour ...\n       ctys status [--watch [N]] [--json] [NAMES|@GROUP...]\n       ctys --gateway (what a controller runs on a topology's gateways, over SSH)\n       ctys --tool NAME ARGS... (ctys-NAME ARGS...)\n       \
              ctys [-t TYPE] -a ACTION[=SUBOPTS] [OPTIONS] [--] [TARGETS...]",
         )
         .disable_help_flag(true)

@@ -373,6 +373,7 @@ fn bad_text_addresses_and_files_are_named_before_anything_is_sent() {
         ("CTYS_MACHINES", vec!["-n", "lab1"], "dir is not a regular file (a machine database file)"),
         ("CTYS_MACRO_PATH", vec!["x"], "the macro file"),
         ("CTYS_WOL_REMEMBER", vec![], "(the remembered broadcasts)"),
+        ("CTYS_WOL_SENT", vec![], "dir is not a regular file (the wake-up times)"),
         ("CTYS_COMMANDS", vec![], "the command table"),
     ] {
         let path = if env == "CTYS_COMMANDS" { home.path().join("none.lua") } else { dir.clone() };
@@ -380,6 +381,7 @@ fn bad_text_addresses_and_files_are_named_before_anything_is_sent() {
             "CTYS_MACHINES" => ("ctys-wakeup", args),
             "CTYS_MACRO_PATH" => ("ctys-macros", args),
             "CTYS_WOL_REMEMBER" => ("ctys", vec!["-t", "pm", "-a", "create=wol,m:02:00:00:00:00:01,ping:off,sshping:off", "--dry-run"]),
+            "CTYS_WOL_SENT" => ("ctys", vec!["status", "127.0.0.1"]),
             _ => ("ctys", vec!["-t", "pm", "-a", "cancel=poweroff:0,self"]),
         };
         let (c, out, err) = run_bytes(&home, prog, &args, "x", &[(env, &path)]);

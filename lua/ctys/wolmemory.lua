@@ -15,10 +15,10 @@ function M.file()
   return require("ctys.paths").env("CTYS_WOL_REMEMBER") or ((os.getenv("HOME") or ".") .. "/.ctys/wol-broadcast")
 end
 
-local function remembered_lines(path)
+local function remembered_lines(path, what)
   local lines = {}
   local text, e, kind = require("ctys.fs").read(path)
-  if not text and kind ~= "notfound" then err.env("%s (the remembered broadcasts)", e) end
+  if not text and kind ~= "notfound" then err.env("%s (%s)", e, what or "the remembered broadcasts") end
   for l in (text or ""):gmatch("[^\n]+") do
     local name, addr = l:match("^(%S+)%s+(%S+)")
     if name then lines[#lines + 1] = { name, addr } end
@@ -102,7 +102,7 @@ end
 function M.last_sent(path)
   check.arg("ctys.wolmemory.last_sent", "path", path, "string?")
   local out = {}
-  for _, l in ipairs(remembered_lines(path or M.sent_file())) do out[l[1]] = math.tointeger(tonumber(l[2])) end
+  for _, l in ipairs(remembered_lines(path or M.sent_file(), "the wake-up times")) do out[l[1]] = math.tointeger(tonumber(l[2])) end
   return out
 end
 

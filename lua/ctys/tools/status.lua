@@ -52,8 +52,9 @@ local function ms(rtt) return rtt and (math.floor(rtt * 10000 + 0.5) / 10) or ni
 
 -- One round: every machine probed, as rows of facts.
 local function round(list, timeout)
-  local states = require("ctys.reach").probe(list, { power = true, uptime = true, timeout = timeout })
+  -- The notes first: a file that cannot be read is said before anything is probed.
   local sent = require("ctys.wolmemory").last_sent()
+  local states = require("ctys.reach").probe(list, { power = true, uptime = true, timeout = timeout })
   local rows = {}
   for i, m in ipairs(list) do
     local s = states[i]
