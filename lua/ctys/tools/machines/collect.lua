@@ -48,9 +48,11 @@ function M.record(name, facts)
     r.mac, r.nic, r.link = wol.parse_mac(main.mac), main.name, word(main.state)
     if type(main.wol) == "table" then
       r.wol, r.wol_modes = word(main.wol.enabled), word(main.wol.supported)
-    else
+    elseif main.wol_err == "unsupported" then
+      -- Known: this NIC cannot wake the machine (a veth, many virtual NICs).
       r.wol = "unsupported"
-      unknown[#unknown + 1] = "Wake-on-LAN of " .. main.name .. ": " .. (word(main.wol_err) or "unknown")
+    else
+      unknown[#unknown + 1] = "Wake-on-LAN of " .. main.name .. ": " .. (word(main.wol_err) or "not reported")
     end
   else
     unknown[#unknown + 1] = "no interface with a MAC"
