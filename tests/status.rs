@@ -59,6 +59,11 @@ fn status_and_vping_read_the_database_and_report_what_does_not_answer() {
     assert_eq!(code, 3, "{out}");
     assert!(out.lines().any(|l| l.starts_with("m1;127.0.0.1;") && l.contains(";ssh: ")), "{out}");
     assert!(out.lines().any(|l| l.starts_with("127.0.0.1;127.0.0.1:1;")), "{out}");
+    // A name ~/.ssh/config knows: its HostName and Port are probed, as ssh would go.
+    home.write(".ssh/config", "Host m3\n  HostName 127.0.0.1\n  Port 1\n");
+    let (code, out, _) = split(bin("ctys-vping", home.path()).env("CTYS_MACHINES", &db).args(["-X", "-t", "0.5", "m3"]).output().unwrap());
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("m3;127.0.0.1:1;") && out.contains(";ssh: "), "{out}");
 }
 
 /// What the terminal's settings say of echo and canonical mode, printed after ctys ended.

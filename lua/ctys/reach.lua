@@ -11,8 +11,10 @@ local check = require "ctys.check"
 ---@class ctys.reach.Machine
 ---@field name string as given (or the database's name)
 ---@field user? string
----@field host string what SSH and ping reach: the database's ip, else the name
----@field port integer SSH port (22 unless given)
+---@field host string the address ping and the banner probe reach: the database's ip, else
+---~/.ssh/config's HostName, else the name resolved
+---@field port integer SSH port: as given (host:port), else ~/.ssh/config's Port, else 22
+---@field ssh string what SSH connects to: the name when ~/.ssh/config names its HostName, else the address
 ---@field record table the machine's database entry ({} when it has none)
 ---@field err? string why it cannot be probed (no address)
 
@@ -40,8 +42,14 @@ function M.machines(words, db)
       require("ctys.err").usage("%s is not a machine of the database, a host name or an address", check.shown(t.host))
     end
     local rec = db[t.host] or {}
-    local addr, e = machines.address(t.host, db)
-    out[i] = { name = t.host, user = t.user, host = addr or t.host, port = t.port or 22, record = rec, err = not addr and e or nil }
+    -- ~/.ssh/config's HostName and Port for the name, as ssh would use them; the database's
+    -- ip wins for the address.
+    local w = require("ctys.remote").where { host = { host = t.host, user = t.user, port = t.port } }
+    local aliased = w and w.host ~= t.host
+    local addr, e = machines.address(rec.ip or (aliased and w.host) or t.host, db)
+    -- SSH itself goes by the name when ssh_config knows it (its IdentityFile, User, ... apply).
+    out[i] = { name = t.host, user = t.user, host = addr or t.host, port = w and w.port or t.port or 22, record = rec,
+      ssh = aliased and t.host or addr or t.host, err = not addr and e or nil }
   end
   return out
 end
@@ -109,7 +117,7 @@ function M.probe(list, what)
     local hosts, of = {}, {}
     for i, m in ipairs(list) do
       if states[i].ssh then
-        hosts[#hosts + 1] = { host = m.host, user = m.user, port = m.port }
+        hosts[#hosts + 1] = { host = m.ssh or m.host, user = m.user, port = m.port }
         of[#hosts] = states[i]
       end
     end

@@ -150,6 +150,14 @@ function ctys.core.remote_connect(spec) end
 ---@return integer
 function ctys.core.remote_disconnect(spec) end
 
+---Where SSH goes for one host, with ~/.ssh/config (or the spec's `config`) applied: its
+---HostName, Port and User over the target's own. Nothing is sent; no resolver is asked.
+---@param spec ctys.core.SessionSpec
+---@return {host: string, port: integer, user: string}|nil
+---@return string? err
+---@return string? kind "resolve"
+function ctys.core.remote_where(spec) end
+
 ---@class ctys.core.CopySpec
 ---@field targets ctys.core.RemoteTarget[]
 ---@field src string[] local files and directories (directories recursively)

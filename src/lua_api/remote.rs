@@ -286,6 +286,22 @@ fn remote_disconnect(_: &Lua, spec: Table) -> mlua::Result<usize> {
     Ok(one_host("remote_disconnect", &spec)?.map_or(0, |s| pool::close(&s)))
 }
 
+/// Where SSH goes for one host, after ssh_config (HostName, Port, User) and the spec's own
+/// options: `{host, port, user}`, or `nil, err, kind`. Nothing is sent.
+fn remote_where(lua: &Lua, spec: Table) -> mlua::Result<mlua::MultiValue> {
+    super::spec::check("remote_where", &spec, &ONE_HOST)?;
+    match one_host("remote_where", &spec)? {
+        Ok(s) => {
+            let t = lua.create_table()?;
+            t.set("host", s.host)?;
+            t.set("port", s.port)?;
+            t.set("user", s.user)?;
+            t.into_lua_multi(lua)
+        }
+        Err(e) => (Value::Nil, e.message, e.kind.name()).into_lua_multi(lua),
+    }
+}
+
 /// One interactive session: `status` (128 + N when signal N ended it, and the signal's name),
 /// or `nil, err, kind`. The session runs on its own thread so Ctrl-C (when the terminal is not
 /// in raw mode) can cancel it; the guard waits for that thread to give the terminal back.
@@ -313,6 +329,7 @@ pub fn register(lua: &Lua, core: &Table) -> mlua::Result<()> {
     def(lua, core, "remote_close_all", |_, ()| Ok(pool::close_all()))?;
     def_async(lua, core, "remote_connect", remote_connect)?;
     def(lua, core, "remote_disconnect", remote_disconnect)?;
+    def(lua, core, "remote_where", remote_where)?;
     def_async(lua, core, "remote_console", remote_console)?;
     Ok(())
 }

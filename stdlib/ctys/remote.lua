@@ -366,6 +366,20 @@ function M.session(opts)
   return setmetatable({ host = type(opts.host) == "string" and opts.host or target.host, target = target, opts = check.without(opts) }, Session)
 end
 
+---Where SSH goes for one host, with ~/.ssh/config applied (its HostName, Port and User over the
+---host's own `user@` and `:port`): what a probe of that host should knock on. Nothing is sent
+---and no resolver is asked. A config that cannot be read returns nil, err, kind.
+---@param opts {host: string|ctys.net.Target, user?: string, port?: integer, config?: string}
+---@return {host: string, port: integer, user: string}|nil
+---@return string? err
+---@return string? kind
+function M.where(opts)
+  check.opts("ctys.remote.where", opts, { host = "any", user = "string", port = "port", config = "string" }, { "host" })
+  local spec = check.without(opts, "host")
+  spec.target = host_arg("ctys.remote.where", "host", opts.host)
+  return core.remote_where(spec)
+end
+
 ---An interactive session on one host (like `ssh host`, or `ssh -t host cmd`): it owns the
 ---terminal (raw mode, restored afterwards) until the remote side ends, and forwards window
 ---size changes. Misuse raises; a host that cannot be reached returns nil, err, kind.

@@ -21,7 +21,8 @@ usage: ctys status [--watch [SECONDS]] [-X | --json] [--timeout SECONDS] [NAMES|
   POWER           as the machine's BMC reports it (bmc= in the database: IPMI or Redfish;
                   the password from ~/.ctys/ipmi/credentials or IPMI_PASSWORD, never asked
                   for); - without a BMC, ? when the BMC did not answer (the reason below)
-  PING, SSH       ICMP echo round trip, time to the SSH banner (port 22, or host:port)
+  PING, SSH       ICMP echo round trip, time to the SSH banner: at the database's ip, else
+                  ~/.ssh/config's HostName; the port of host:port, else its Port, else 22
   UP, LOAD        uptime and load averages, read over SSH when SSH answers
   WOL             when a magic packet was last sent to it (ctys -t pm create=wol, ctys-wakeup)
   --watch [N]     redraw every N seconds (default 2) on the whole terminal; q or Ctrl-C quits

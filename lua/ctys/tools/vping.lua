@@ -13,7 +13,8 @@ local err = require "ctys.err"
 M.USAGE = [[
 usage: ctys-vping [-X | --json] [-t SECONDS] NAMES|@GROUP...
   NAMES, @GROUP  machines by ctys address: database names (their ip=), hosts, [user@]host[:port]
-                 (the SSH port), ranges lab[01-03], groups
+                 (the SSH port), ranges lab[01-03], groups; ~/.ssh/config's HostName and Port
+                 apply as ssh would use them
   -t SECONDS     how long each probe waits (default 1)
   -X             terse: name;address;ping_ms;ssh_ms;error      --json  one object a machine
   -h             this help
