@@ -62,6 +62,15 @@ local function fields_of(body)
   return name, out
 end
 
+-- A text's lines, the last one with or without its newline ("" has none).
+local function split(text)
+  local out = {}
+  for l in text:gmatch("([^\n]*)\n") do out[#out + 1] = l end
+  local tail = text:match("[^\n]+$")
+  if tail then out[#out + 1] = tail end
+  return out
+end
+
 ---Merge machines into a machines file's text.
 ---@param text string the file as it is ("" for a new one)
 ---@param machines table[] records: name and fields
@@ -70,10 +79,7 @@ end
 function M.merge(text, machines)
   check.arg("ctys.machinefile.merge", "text", text, "string")
   check.list("ctys.machinefile.merge", "machines", machines, "table")
-  local lines, at = {}, {}
-  for line in text:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
-  local tail = text:match("[^\n]+$")
-  if tail then lines[#lines + 1] = tail end
+  local lines, at = split(text), {}
   for n, line in ipairs(lines) do
     local name = fields_of((line:gsub("#.*", "")))
     if name and not at[name] then at[name] = n end
@@ -122,13 +128,7 @@ function M.diff(old, new, name)
   check.arg("ctys.machinefile.diff", "new", new, "string")
   check.arg("ctys.machinefile.diff", "name", name, "string")
   if old == new then return "" end
-  local function lines(text)
-    local out = {}
-    for l in (text:match("\n$") and text or (text .. "\n")):gmatch("([^\n]*)\n") do out[#out + 1] = l end
-    if text == "" then out = {} end
-    return out
-  end
-  local a, b = lines(old), lines(new)
+  local a, b = split(old), split(new)
   -- A merge keeps every line where it was and only appends: line n of one is line n of the other.
   local out = { "--- " .. name, "+++ " .. name .. " (merged)" }
   for n = 1, math.max(#a, #b) do
@@ -163,7 +163,7 @@ function M.write(path, machines, apply)
   local diff = M.diff(old, new, path)
   if apply and diff ~= "" then
     local st = fs.stat(path)
-    local mode = st and st.mode and (st.mode & tonumber("7777", 8)) or nil
+    local mode = st and st.mode
     if st then err.must(fs.write(path .. ".bak", old, mode)) end
     err.must(fs.write(path, new, mode))
   end

@@ -126,8 +126,8 @@ end
 -- What a finding subcommand found: printed, or (--write/--diff) merged into the database file.
 local function found(list, opts)
   if not (opts.write or opts.diff) then return print_all(list, opts) end
-  local env = require("ctys.paths").env("CTYS_MACHINES")
-  local file = opts.db or (env and env:match("^[^:]+")) or ((os.getenv("HOME") or ".") .. "/.ctys/machines")
+  -- The database's first file: CTYS_MACHINES's first, else ~/.ctys/machines.
+  local file = opts.db or require("ctys.machines").files()[1]
   local diff, what = require("ctys.machinefile").write(file, list, opts.write == true)
   io.write(diff)
   io.stderr:write(string.format("ctys-machines: %s: %d added, %d changed%s\n", file, #what.added, #what.changed,
