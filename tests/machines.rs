@@ -45,6 +45,7 @@ fn imports_make_a_database_that_lists_and_shows() {
         (vec!["collect"], 1, "collect needs the hosts: -w HOSTS"),
         (vec!["collect", "-w", ""], 1, "-w needs a value, not ''"),
         (vec!["collect", "-w", "a", "extra"], 1, "not 'extra'"),
+        (vec!["collect", "-w", "x\u{1}y"], 1, "-w: \"x\\1y\" is not a host name or address"),
         (vec!["neighbours", "--sweep", "10.0.0.0/8"], 1, "at most 4096 addresses"),
         (vec!["neighbours", "--sweep", "300.1.2.0/24"], 1, "--sweep 300.1.2.0/24: expected an IPv4 subnet"),
         (vec!["neighbours", "--sweep", "fe80::/120"], 1, "expected an IPv4 subnet"),

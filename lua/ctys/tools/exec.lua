@@ -87,6 +87,8 @@ function M.hosts(w, x)
   end
   local out = {}
   for _, m in ipairs(groups.hosts { w }) do
+    -- Named here as the user's word, not by ctys.remote's misuse message about its argument.
+    if not require("ctys.net").valid_host(m.host) then err.usage("-w: %s is not a host name or address", check.shown(m.host)) end
     if not skip[m.host] then out[#out + 1] = { host = m.host, user = m.user, port = m.port } end
   end
   if #out == 0 then err.usage("-w %s%s names no host", w, x and (" -x " .. x) or "") end
